@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# End-to-end demo, no AWS account needed: builds mobile-backend, starts a
+# throw-away local AWS emulator (MiniStack) and walks the example stack
+# stacks/photo-notes.toml through its whole life (validate, plan, up, drift,
+# repair, destroy), running the real commands so you see their real output.
+# Each step checks the exit code it expects and the demo stops loudly if one differs.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+emulator=scripts/emulator.sh
+bin=target/debug/mobile-backend
+stack=stacks/photo-notes.toml
+table=photo-notes-notes
+bucket=photo-notes-uploads-000000000000
+
+# Credentials and region for the emulator: any key works, a 12-digit access key
+# is the account id. Nothing from a real AWS setup may leak in.
+while read -r var; do
+    unset "$var"
+done < <(compgen -e | grep -E '^AWS_(PROFILE|DEFAULT_PROFILE|SESSION_TOKEN|ENDPOINT_URL.*)$' || true)
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+export AWS_ACCESS_KEY_ID=000000000000
+export AWS_SECRET_ACCESS_KEY=test
+export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1 # the region variable of the aws CLI v1
+export AWS_EC2_METADATA_DISABLED=true
+
+step=0
+step_title=setup
+
+banner() {
+    step=$((step + 1))
+    step_title=$1
+    printf '\n==> step %d: %s\n' "$step" "$1"
+}
+
+fail() {
+    printf '\ndemo FAILED at step %d (%s): %s\n' "$step" "$step_title" "$*" >&2
+    exit 1
+}
+
+# expect CODE cmd...: show the command, run it, and stop the demo unless it exits CODE.
+expect() {
+    local want=$1 got=0
+    shift
+    local arg line='$'
+    for arg in "$@"; do
+        if [[ $arg =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then
+            line+=" $arg"
+        else
+            line+=" '${arg//\'/\'\\\'\'}'"
+        fi
+    done
+    printf '\n%s\n' "$line"
+    "$@" || got=$?
+    if [[ $got -ne $want ]]; then
+        fail "\`$*\` exited $got, expected $want"
+    fi
+    echo "[exit $got, as expected]"
+}
+
+# present yes|no: the table and the bucket exist (yes) or are both gone (no).
+present() {
+    local want=$1 tables buckets has_table=no has_bucket=no
+    tables=$("${aws[@]}" dynamodb list-tables --query 'TableNames' --output text)
+    buckets=$("${aws[@]}" s3api list-buckets --query 'Buckets[].Name' --output text)
+    if grep -qw -- "$table" <<<"$tables"; then has_table=yes; fi
+    if grep -qw -- "$bucket" <<<"$buckets"; then has_bucket=yes; fi
+    [[ $has_table == "$want" ]] || fail "table $table: exists=$has_table, expected $want"
+    [[ $has_bucket == "$want" ]] || fail "bucket $bucket: exists=$has_bucket, expected $want"
+}
+
+echo "==> setup: installing the local AWS emulator and the aws CLI into .venv"
+"$emulator" install
+
+echo "==> setup: building mobile-backend (cargo build)"
+cargo build --quiet
+[[ -x $bin ]] || fail "$bin was not built"
+
+echo "==> setup: starting a fresh local AWS emulator, just for this demo"
+state_dir=$(mktemp -d "${TMPDIR:-/tmp}/mobile-backend-demo.XXXXXX")
+export MOBILE_BACKEND_EMULATOR_DIR="$state_dir"
+cleanup() {
+    "$emulator" stop || true
+    rm -rf "$state_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+url=$("$emulator" start)
+echo "    MiniStack listens on $url (account 000000000000, region us-east-1)"
+
+mb=("$bin" --stack "$stack" --endpoint-url "$url")
+aws=(.venv/bin/aws --endpoint-url "$url")
+
+banner "validate: check $stack offline, before touching any AWS API"
+expect 0 "${mb[@]}" validate
+
+banner "plan: compare the stack with the (empty) account; exit code 2 means there are changes"
+expect 2 "${mb[@]}" plan --detailed-exitcode
+
+banner "up without --auto-approve and no terminal to answer: it must refuse and change nothing"
+expect 1 "${mb[@]}" up </dev/null
+expect 0 "${aws[@]}" dynamodb list-tables
+expect 0 "${aws[@]}" s3api list-buckets
+present no
+
+banner "up --auto-approve: create the table and the bucket"
+expect 0 "${mb[@]}" up --auto-approve
+present yes
+
+banner "plan again: the account matches the stack, exit code 0 means no changes"
+expect 0 "${mb[@]}" plan --detailed-exitcode
+
+banner "drift: someone changes the resources behind the tool's back, with the aws CLI"
+expect 0 "${aws[@]}" s3api put-bucket-versioning --bucket "$bucket" \
+    --versioning-configuration Status=Suspended
+expect 0 "${aws[@]}" dynamodb update-table --table-name "$table" \
+    --billing-mode PROVISIONED \
+    --provisioned-throughput ReadCapacityUnits=5,WriteCapacityUnits=5 \
+    --query 'TableDescription.BillingModeSummary'
+
+banner "plan: the drift shows up as changes (exit code 2)"
+expect 2 "${mb[@]}" plan --detailed-exitcode
+
+banner "up --auto-approve: put the resources back as the stack says"
+expect 0 "${mb[@]}" up --auto-approve
+
+banner "plan: no changes left (exit code 0)"
+expect 0 "${mb[@]}" plan --detailed-exitcode
+
+banner "destroy: a bucket with objects is not deleted unless you say --empty-buckets"
+printf 'a note uploaded by the demo\n' >"$state_dir/hello.txt"
+expect 0 "${aws[@]}" s3api put-object --bucket "$bucket" --key notes/hello.txt \
+    --body "$state_dir/hello.txt"
+expect 1 "${mb[@]}" destroy --auto-approve
+expect 0 "${mb[@]}" destroy --auto-approve --empty-buckets
+
+banner "check with the aws CLI that the table and the bucket are gone"
+expect 0 "${aws[@]}" dynamodb list-tables
+expect 0 "${aws[@]}" s3api list-buckets
+present no
+
+printf '\ndemo finished: all %d steps behaved as expected\n' "$step"

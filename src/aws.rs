@@ -1,0 +1,251 @@
+//! AWS SDK configuration (region, profile, per-service endpoint override, retry
+//! and timeouts), the clients, the call log, and error classification.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// What the user asked for on the command line and in the stack file.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub region: Option<String>,
+    pub stack_region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Every AWS call the tool makes, counted per `service:Operation`, and written
+/// one per line to `$MOBILE_BACKEND_CALL_LOG` when that is set (tests and
+/// benchmarks count calls with it).
+#[derive(Debug, Clone, Default)]
+pub struct CallLog {
+    counts: Arc<Mutex<BTreeMap<String, usize>>>,
+    file: Option<Arc<Mutex<std::fs::File>>>,
+}
+
+impl CallLog {
+    pub fn from_env() -> Self {
+        let file = std::env::var_os("MOBILE_BACKEND_CALL_LOG").and_then(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+                .map(|f| Arc::new(Mutex::new(f)))
+        });
+        CallLog {
+            counts: Arc::default(),
+            file,
+        }
+    }
+
+    fn record(&self, service: &str, operation: &str) {
+        let key = format!("{service}:{operation}");
+        if let Ok(mut counts) = self.counts.lock() {
+            *counts.entry(key.clone()).or_default() += 1;
+        }
+        if let Some(file) = &self.file {
+            if let Ok(mut f) = file.lock() {
+                let _ = writeln!(f, "{key}");
+            }
+        }
+    }
+
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        self.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+/// Whether an operation changes anything (everything but reads).
+pub fn is_mutating(operation: &str) -> bool {
+    !["Describe", "Get", "List", "Head"]
+        .iter()
+        .any(|p| operation.starts_with(p))
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "mobile-backend call log"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(meta) = cfg.load::<Metadata>() {
+            self.record(meta.service(), meta.name());
+        }
+        Ok(())
+    }
+}
+
+/// The clients of one run, and the account and region they act in.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub account_id: String,
+    pub region: String,
+    pub partition: String,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub calls: CallLog,
+}
+
+/// Per-service variables that must keep their endpoint even when
+/// `--endpoint-url` is given (an endpoint set in code would beat them).
+fn service_endpoint_var(env_name: &str) -> bool {
+    std::env::var_os(format!("AWS_ENDPOINT_URL_{env_name}")).is_some_and(|v| !v.is_empty())
+}
+
+impl Aws {
+    /// Loads the SDK configuration and asks STS who we are.
+    pub async fn connect(settings: &Settings) -> Result<Aws, String> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = settings.region.clone().or(settings.stack_region.clone()) {
+            loader = loader.region(Region::new(region));
+        }
+        let config = loader.load().await;
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            "no AWS region: pass --region, set `region` in [stack], or set AWS_REGION".to_string()
+        })?;
+        let endpoint = settings.endpoint_url.clone();
+        let emulated = endpoint.is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || service_endpoint_var("S3");
+        let calls = CallLog::from_env();
+
+        macro_rules! client {
+            ($krate:ident, $env:literal) => {{
+                let mut b = $krate::config::Builder::from(&config).interceptor(calls.clone());
+                if let Some(url) = &endpoint {
+                    if !service_endpoint_var($env) {
+                        b = b.endpoint_url(url);
+                    }
+                }
+                b
+            }};
+        }
+        let sts = aws_sdk_sts::Client::from_conf(client!(aws_sdk_sts, "STS").build());
+        let dynamodb =
+            aws_sdk_dynamodb::Client::from_conf(client!(aws_sdk_dynamodb, "DYNAMODB").build());
+        let s3 = aws_sdk_s3::Client::from_conf(
+            client!(aws_sdk_s3, "S3").force_path_style(emulated).build(),
+        );
+        let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
+            client!(aws_sdk_resourcegroupstagging, "RESOURCE_GROUPS_TAGGING_API").build(),
+        );
+
+        let identity = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| format!("cannot identify the AWS account (sts:GetCallerIdentity): {}. Check your credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, `aws sso login`) and --endpoint-url", describe(&e)))?;
+        let account_id = identity
+            .account()
+            .ok_or("sts:GetCallerIdentity returned no account id")?
+            .to_string();
+        let partition = identity
+            .arn()
+            .and_then(|arn| arn.split(':').nth(1))
+            .unwrap_or("aws")
+            .to_string();
+        Ok(Aws {
+            account_id,
+            region,
+            partition,
+            dynamodb,
+            s3,
+            tagging,
+            calls,
+        })
+    }
+}
+
+/// The AWS error code of a failed call, if AWS answered.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(e) => e.err().code(),
+        _ => None,
+    }
+}
+
+/// A one-line account of a failed call: the AWS error code and message, or
+/// why no answer came.
+pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    err: &SdkError<E, R>,
+) -> String {
+    match err {
+        SdkError::ServiceError(e) => {
+            let inner = e.err();
+            match (inner.code(), inner.message()) {
+                (Some(code), Some(msg)) => format!("{code}: {msg}"),
+                (Some(code), None) => code.to_string(),
+                _ => format!(
+                    "{}",
+                    aws_smithy_types::error::display::DisplayErrorContext(inner)
+                ),
+            }
+        }
+        SdkError::DispatchFailure(e) => match e.as_connector_error() {
+            Some(c) => format!(
+                "could not reach AWS ({})",
+                aws_smithy_types::error::display::DisplayErrorContext(c)
+            ),
+            None => "could not reach AWS".to_string(),
+        },
+        SdkError::TimeoutError(_) => "the request timed out".to_string(),
+        other => format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(other)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_not_mutating() {
+        for op in [
+            "DescribeTable",
+            "GetBucketTagging",
+            "ListTagsOfResource",
+            "HeadBucket",
+        ] {
+            assert!(!is_mutating(op), "{op}");
+        }
+        for op in [
+            "CreateTable",
+            "PutBucketVersioning",
+            "TagResource",
+            "DeleteObjects",
+            "UpdateTable",
+        ] {
+            assert!(is_mutating(op), "{op}");
+        }
+    }
+}

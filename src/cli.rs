@@ -1,0 +1,132 @@
+//! Command-line definition (clap derive types only). What the user typed lives
+//! here; what it resolves to (stack path, AWS settings) is worked out in
+//! `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Provision an AWS mobile backend from one declarative TOML stack file.
+#[derive(Debug, Parser)]
+#[command(name = "mobile-backend", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted before or after the command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Stack file [default: $MOBILE_BACKEND_STACK, else the only *.toml in stacks/]
+    #[arg(long, global = true, env = "MOBILE_BACKEND_STACK", value_name = "FILE")]
+    pub stack: Option<PathBuf>,
+
+    /// AWS region (overrides the stack's `region` and the SDK chain)
+    #[arg(long, global = true, value_name = "R")]
+    pub region: Option<String>,
+
+    /// Named AWS profile from the shared config files
+    #[arg(long, global = true, value_name = "P")]
+    pub profile: Option<String>,
+
+    /// Send every AWS call to this endpoint (a local emulator); a service whose
+    /// AWS_ENDPOINT_URL_<SERVICE> variable is set keeps that endpoint
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Never colour the output (NO_COLOR is honoured too)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the stack file offline; never calls AWS
+    Validate,
+    /// Show what `up` would change against live AWS
+    Plan(PlanArgs),
+    /// Create, update or replace resources so that AWS matches the stack
+    Up(UpArgs),
+    /// Delete every resource the stack owns
+    Destroy(DestroyArgs),
+    /// Print the stack's outputs (ids, ARNs, endpoints)
+    Outputs(OutputsArgs),
+    /// Break a stale stack lock (asks first)
+    Unlock,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print the plan as a versioned JSON document
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the plan as a Markdown summary (for a pull-request comment)
+    #[arg(long)]
+    pub markdown: bool,
+    /// Also write the plan (JSON) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are changes, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan the deletion of everything the stack owns
+    #[arg(long)]
+    pub destroy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow replacing resources that hold data or users (their contents are lost)
+    #[arg(long)]
+    pub allow_replace: bool,
+    /// How long to wait for the stack lock (e.g. 30s, 5m)
+    #[arg(long, value_name = "DUR")]
+    pub lock_timeout: Option<String>,
+    /// Apply this saved plan (from `plan --out`) instead of planning again
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Delete every object, version and delete marker of the stack's buckets first
+    #[arg(long)]
+    pub empty_buckets: bool,
+    /// How long to wait for the stack lock (e.g. 30s, 5m)
+    #[arg(long, value_name = "DUR")]
+    pub lock_timeout: Option<String>,
+    /// Apply this saved destroy plan (from `plan --destroy --out`)
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub format: OutputFormat,
+    /// Write to PATH instead of standard output
+    #[arg(long, value_name = "PATH")]
+    pub write: Option<PathBuf>,
+    /// Include secrets (API key values, client secrets)
+    #[arg(long)]
+    pub include_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Env,
+    Swift,
+    Awsconfiguration,
+    Amplify,
+}

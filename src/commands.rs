@@ -1,0 +1,666 @@
+//! The commands: each is a thin wrapper over the layers (stack → live reads →
+//! plan → apply → render). Errors a user can hit become a [`Failure`] with what
+//! went wrong, where, and what to do; `main` turns it into exit code 1.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use futures::future::join_all;
+
+use crate::apply::{self, Report};
+use crate::aws::{Aws, Settings};
+use crate::cli::{Cli, Command, DestroyArgs, GlobalArgs, PlanArgs, UpArgs};
+use crate::plan::{self, Action, Input, Mode, Plan, ResourceChange};
+use crate::render;
+use crate::resource::{self, ApplyOptions, Desired, Live, Ownership};
+use crate::stack::reference::{Reference, UNKNOWN};
+use crate::stack::{self, names, Address, Lookup, Spec, Stack};
+
+/// A user-facing error: printed as `error: ...`, exit code 1.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure(s)
+    }
+}
+
+type Result<T> = std::result::Result<T, Failure>;
+
+pub const EXIT_CHANGES: u8 = 2;
+
+/// Writes to standard output; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure(format!("cannot write to standard output: {e}"))),
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Validate => validate(g),
+        Command::Plan(args) => plan_command(g, args).await,
+        Command::Up(args) => up(g, args).await,
+        Command::Destroy(args) => destroy(g, args).await,
+        Command::Outputs(_) => Err(Failure(
+            "`outputs` is not available in this version yet; `plan --json` shows every resource's physical name".into(),
+        )),
+        Command::Unlock => Err(Failure(
+            "`unlock` is not available in this version yet: this version takes no stack lock, so there is nothing to unlock".into(),
+        )),
+    }
+}
+
+/// `--stack`, else `$MOBILE_BACKEND_STACK` (clap reads it), else the only
+/// `*.toml` in `stacks/`.
+fn stack_path(g: &GlobalArgs) -> Result<PathBuf> {
+    if let Some(p) = &g.stack {
+        return Ok(p.clone());
+    }
+    let dir = Path::new("stacks");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Failure(
+            "no stack file: pass --stack FILE, set MOBILE_BACKEND_STACK, or put one *.toml in stacks/".into(),
+        )),
+        _ => Err(Failure(format!(
+            "stacks/ holds {} stack files ({}); pass --stack FILE to choose one",
+            found.len(),
+            found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+fn load(g: &GlobalArgs) -> Result<Stack> {
+    let path = stack_path(g)?;
+    stack::load(&path).map_err(|d| {
+        Failure(
+            d.render(render::stderr_color(g.no_color))
+                .trim_end()
+                .to_string(),
+        )
+    })
+}
+
+fn validate(g: &GlobalArgs) -> Result<ExitCode> {
+    let stack = load(g)?;
+    let list: Vec<String> = stack.resources.keys().map(|a| a.to_string()).collect();
+    emit(&format!(
+        "{} is valid: stack `{}` with {} resource{}{}\n",
+        stack.file.display(),
+        stack.name,
+        list.len(),
+        if list.len() == 1 { "" } else { "s" },
+        if list.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", list.join(", "))
+        }
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses kinds this version validates but cannot provision yet.
+fn ensure_provisioned(stack: &Stack) -> Result<()> {
+    let missing: Vec<String> = stack
+        .resources
+        .keys()
+        .filter(|a| !a.kind.provisioned())
+        .map(|a| format!("`{a}` ({})", stack.location(a)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Failure(format!(
+        "this version provisions `table` and `bucket` resources only; the stack also declares {}, which pass `validate` but cannot be planned yet. Nothing was sent to AWS",
+        missing.join(", ")
+    )))
+}
+
+async fn connect(g: &GlobalArgs, stack: &Stack) -> Result<Aws> {
+    let settings = Settings {
+        region: g.region.clone(),
+        stack_region: stack.region.clone(),
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+    };
+    Aws::connect(&settings).await.map_err(Failure)
+}
+
+/// Values references resolve to: the context and the outputs known so far.
+struct Values {
+    account_id: String,
+    region: String,
+    outputs: BTreeMap<Address, BTreeMap<String, String>>,
+}
+
+impl Lookup for Values {
+    fn value(&self, reference: &Reference) -> Option<String> {
+        match reference {
+            Reference::AwsAccountId => Some(self.account_id.clone()),
+            Reference::AwsRegion => Some(self.region.clone()),
+            Reference::StackName => None, // the stack answers this itself
+            Reference::Resource { address, attribute } => self
+                .outputs
+                .get(address)
+                .and_then(|o| o.get(attribute))
+                .cloned(),
+        }
+    }
+}
+
+/// What a plan was made from, kept for applying it.
+struct Reads {
+    /// Every resource read, by (address, physical name).
+    lives: BTreeMap<(Address, String), Live>,
+}
+
+fn desired_for(
+    stack: &Stack,
+    address: &Address,
+    name: &str,
+    values: &Values,
+) -> std::result::Result<Desired, String> {
+    let spec = stack.resolve_spec(address, values)?;
+    let resource_tags = match &spec {
+        Spec::Table(t) => t.tags.clone(),
+        Spec::Bucket(b) => b.tags.clone(),
+        _ => Default::default(),
+    };
+    let attributes =
+        resource::desired_attributes(&spec, name, stack.tags_for(address, &resource_tags))?;
+    let mut depends_on: Vec<Address> = stack
+        .resources
+        .get(address)
+        .map(|r| r.depends_on.iter().cloned().collect())
+        .unwrap_or_default();
+    depends_on.sort();
+    Ok(Desired {
+        address: address.clone(),
+        physical_name: name.to_string(),
+        attributes,
+        depends_on,
+    })
+}
+
+/// Reads live state (concurrently) and makes the plan.
+async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)> {
+    let mut values = Values {
+        account_id: aws.account_id.clone(),
+        region: aws.region.clone(),
+        outputs: BTreeMap::new(),
+    };
+    // Physical names may use only the context, never another resource's value.
+    let mut names_by_address = BTreeMap::new();
+    for address in stack.resources.keys() {
+        let name = stack
+            .physical_name(address, &values)
+            .map_err(|e| Failure(format!("{address} ({}): {e}", stack.location(address))))?;
+        if name.contains(UNKNOWN) {
+            return Err(Failure(format!(
+                "{address} ({}): its name uses another resource's value; a name may use only ${{stack.name}}, ${{aws.account_id}} and ${{aws.region}}",
+                stack.location(address)
+            )));
+        }
+        names::check(address.kind, &name).map_err(|why| {
+            Failure(format!(
+                "{address} ({}): the name `{name}` {why}; set `name = \"...\"`",
+                stack.location(address)
+            ))
+        })?;
+        names_by_address.insert(address.clone(), name);
+    }
+
+    let reads = join_all(names_by_address.iter().map(|(address, name)| async move {
+        (
+            address.clone(),
+            name.clone(),
+            resource::read(aws, &stack.name, address, name).await,
+        )
+    }));
+    let (reads, tagged) = tokio::join!(reads, resource::find_tagged(aws, stack));
+    let mut errors = Vec::new();
+    let mut live: BTreeMap<Address, Option<Live>> = BTreeMap::new();
+    let mut lives = BTreeMap::new();
+    for (address, name, result) in reads {
+        match result {
+            Ok(l) => {
+                if let Some(l) = &l {
+                    lives.insert((address.clone(), name.clone()), l.clone());
+                    if l.ownership == Ownership::Ours {
+                        values.outputs.insert(address.clone(), l.outputs.clone());
+                    }
+                }
+                live.insert(address, l);
+            }
+            Err(e) => errors.push(format!("{address} ({}): {e}", stack.location(&address))),
+        }
+    }
+    let tagged =
+        tagged.map_err(|e| Failure(format!("cannot list the stack's tagged resources: {e}")))?;
+    // Tagged as ours somewhere other than the desired name: read each and check.
+    let elsewhere = join_all(
+        tagged
+            .into_iter()
+            .filter(|(address, name)| names_by_address.get(address) != Some(name))
+            .filter(|(address, _)| address.kind.provisioned())
+            .map(|(address, name)| async move {
+                let r = resource::read(aws, &stack.name, &address, &name).await;
+                (address, name, r)
+            }),
+    )
+    .await;
+    let mut tagged_elsewhere = Vec::new();
+    for (address, name, result) in elsewhere {
+        match result {
+            Ok(Some(l)) if l.ownership == Ownership::Ours => {
+                lives.insert((address, name), l.clone());
+                tagged_elsewhere.push(l);
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(format!("{address} ({name}): {e}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Failure(format!(
+            "reading live state failed:\n  {}",
+            errors.join("\n  ")
+        )));
+    }
+
+    let mut desired = Vec::new();
+    for (address, name) in &names_by_address {
+        desired.push(
+            desired_for(stack, address, name, &values)
+                .map_err(|e| Failure(format!("{address} ({}): {e}", stack.location(address))))?,
+        );
+    }
+    let input = Input {
+        stack: stack.name.clone(),
+        mode,
+        desired,
+        live,
+        tagged_elsewhere,
+    };
+    Ok((plan::plan(&input), Reads { lives }))
+}
+
+async fn plan_command(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode> {
+    if args.markdown {
+        return Err(Failure(
+            "`plan --markdown` is not available in this version yet; use --json".into(),
+        ));
+    }
+    let stack = load(g)?;
+    ensure_provisioned(&stack)?;
+    let aws = connect(g, &stack).await?;
+    let mode = if args.destroy {
+        Mode::Destroy
+    } else {
+        Mode::Apply
+    };
+    let (plan, _) = make_plan(&stack, &aws, mode).await?;
+    if args.json {
+        emit(&render::json::to_string(&plan))?;
+    } else {
+        emit(&render::human::plan(
+            &plan,
+            render::stdout_color(g.no_color),
+        ))?;
+    }
+    if let Some(out) = &args.out {
+        std::fs::write(out, render::json::to_string(&plan))
+            .map_err(|e| Failure(format!("cannot write the plan to {}: {e}", out.display())))?;
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(EXIT_CHANGES)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Asks on a terminal; refuses without one unless `--auto-approve`.
+fn confirm(auto_approve: bool, question: &str) -> Result<()> {
+    if auto_approve {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure(
+            "refusing to change AWS without confirmation: standard input is not a terminal. Review the plan above and pass --auto-approve. Nothing was changed".into(),
+        ));
+    }
+    eprint!("{question} Only `yes` is accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Failure(format!("cannot read the answer: {e}")))?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Failure("cancelled; nothing was changed".into()))
+    }
+}
+
+async fn up(g: &GlobalArgs, args: &UpArgs) -> Result<ExitCode> {
+    if args.plan_file.is_some() {
+        return Err(Failure("applying a saved plan file is not available in this version yet; run `up` without PLANFILE".into()));
+    }
+    if args.lock_timeout.is_some() {
+        return Err(Failure(
+            "--lock-timeout is not available in this version yet: it takes no stack lock".into(),
+        ));
+    }
+    let stack = load(g)?;
+    ensure_provisioned(&stack)?;
+    let aws = connect(g, &stack).await?;
+    let (plan, reads) = make_plan(&stack, &aws, Mode::Apply).await?;
+    let color = render::stdout_color(g.no_color);
+    emit(&render::human::plan(&plan, color))?;
+    if plan.conflicts().next().is_some() {
+        return Err(Failure(format!(
+            "up refused: {} resource{} conflict with resources this stack does not own (see `! conflict` above). Nothing was changed",
+            plan.conflicts().count(),
+            if plan.conflicts().count() == 1 { "" } else { "s" }
+        )));
+    }
+    let guarded: Vec<&ResourceChange> = plan.guarded().collect();
+    if !guarded.is_empty() && !args.allow_replace {
+        let list: Vec<String> = guarded
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({}): {}",
+                    c.address,
+                    stack.location(&c.address),
+                    c.requires_allow_replace.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        return Err(Failure(format!(
+            "up refused: the plan replaces resources that hold data:\n  {}\nPass --allow-replace to accept the loss, or change the stack so they can be updated in place. Nothing was changed",
+            list.join("\n  ")
+        )));
+    }
+    if !plan.has_changes() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    confirm(
+        args.auto_approve,
+        &format!(
+            "Apply these changes to stack `{}` in account {} ({})?",
+            stack.name, aws.account_id, aws.region
+        ),
+    )?;
+    let report = execute(&stack, &aws, &plan, reads, ApplyOptions::default()).await;
+    finish(&report, g)
+}
+
+async fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode> {
+    if args.plan_file.is_some() {
+        return Err(Failure("applying a saved plan file is not available in this version yet; run `destroy` without PLANFILE".into()));
+    }
+    if args.lock_timeout.is_some() {
+        return Err(Failure(
+            "--lock-timeout is not available in this version yet: it takes no stack lock".into(),
+        ));
+    }
+    let stack = load(g)?;
+    ensure_provisioned(&stack)?;
+    let aws = connect(g, &stack).await?;
+    let (plan, reads) = make_plan(&stack, &aws, Mode::Destroy).await?;
+    emit(&render::human::plan(
+        &plan,
+        render::stdout_color(g.no_color),
+    ))?;
+    if !plan.has_changes() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.empty_buckets {
+        // Refuse before deleting anything, rather than half-way through.
+        let full = nonempty_buckets(&aws, &plan).await?;
+        if !full.is_empty() {
+            return Err(Failure(format!(
+                "destroy refused: {} still hold{} objects. Pass --empty-buckets to delete every object, version and delete marker in them (this cannot be undone). Nothing was deleted",
+                full.join(", "),
+                if full.len() == 1 { "s" } else { "" }
+            )));
+        }
+    }
+    confirm(
+        args.auto_approve,
+        &format!(
+            "Delete everything stack `{}` owns in account {} ({})?",
+            stack.name, aws.account_id, aws.region
+        ),
+    )?;
+    let options = ApplyOptions {
+        empty_buckets: args.empty_buckets,
+    };
+    let report = execute(&stack, &aws, &plan, reads, options).await;
+    finish(&report, g)
+}
+
+async fn nonempty_buckets(aws: &Aws, plan: &Plan) -> Result<Vec<String>> {
+    let buckets: Vec<&ResourceChange> = plan
+        .resource_changes
+        .iter()
+        .filter(|c| c.action == Action::Delete && c.address.kind == stack::Kind::Bucket)
+        .collect();
+    let checks = join_all(buckets.iter().map(|c| async move {
+        let out = aws
+            .s3
+            .list_object_versions()
+            .bucket(&c.physical_name)
+            .max_keys(1)
+            .send()
+            .await;
+        (c, out)
+    }))
+    .await;
+    let mut full = Vec::new();
+    for (c, out) in checks {
+        match out {
+            Ok(o) if !o.versions().is_empty() || !o.delete_markers().is_empty() => {
+                full.push(format!("{} ({})", c.address, c.physical_name))
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(Failure(format!(
+                    "{} ({}): {}",
+                    c.address,
+                    c.physical_name,
+                    resource::Error::aws("s3:ListObjectVersions", &e)
+                )))
+            }
+        }
+    }
+    Ok(full)
+}
+
+fn finish(report: &Report, g: &GlobalArgs) -> Result<ExitCode> {
+    let text = render::human::report(report, render::stdout_color(g.no_color));
+    emit(&text)?;
+    if report.succeeded() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure(format!(
+            "{} step{} failed; see above",
+            report.failed().count(),
+            if report.failed().count() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        )))
+    }
+}
+
+/// Carries out the plan's steps through the resource layer, resolving each
+/// resource's references with the outputs of what ran before it.
+async fn execute(
+    stack: &Stack,
+    aws: &Aws,
+    plan: &Plan,
+    reads: Reads,
+    options: ApplyOptions,
+) -> Report {
+    let outputs: BTreeMap<Address, BTreeMap<String, String>> = reads
+        .lives
+        .iter()
+        .filter(|((address, name), l)| {
+            l.ownership == Ownership::Ours
+                && stack.resources.contains_key(address)
+                && !name.is_empty()
+        })
+        .map(|((address, _), l)| (address.clone(), l.outputs.clone()))
+        .collect();
+    let values = Mutex::new(Values {
+        account_id: aws.account_id.clone(),
+        region: aws.region.clone(),
+        outputs,
+    });
+    let lives = &reads.lives;
+    let values = &values;
+    apply::walk(plan, apply::DEFAULT_CONCURRENCY, |change| async move {
+        let started = Instant::now();
+        let symbol = render::human::symbol(change.action);
+        eprintln!(
+            "{symbol} {} ({}): {}",
+            change.address,
+            change.physical_name,
+            progressive(change.action)
+        );
+        let result = step(stack, aws, &change, lives, values, options).await;
+        match &result {
+            Ok(()) => eprintln!(
+                "{symbol} {}: {} in {:.1}s",
+                change.address,
+                render::human::past(change.action),
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => eprintln!(
+                "{symbol} {}: failed after {:.1}s: {e}",
+                change.address,
+                started.elapsed().as_secs_f64()
+            ),
+        }
+        result.map_err(|e| format!("{e} [{}]", stack.location(&change.address)))
+    })
+    .await
+}
+
+fn progressive(action: Action) -> &'static str {
+    match action {
+        Action::Create => "creating",
+        Action::Update => "updating",
+        Action::Replace => "replacing (delete, then create)",
+        Action::Delete => "deleting",
+        Action::NoOp => "checking",
+    }
+}
+
+async fn step(
+    stack: &Stack,
+    aws: &Aws,
+    change: &ResourceChange,
+    lives: &BTreeMap<(Address, String), Live>,
+    values: &Mutex<Values>,
+    options: ApplyOptions,
+) -> std::result::Result<(), String> {
+    let address = &change.address;
+    let live_named = |name: &str| {
+        lives
+            .get(&(address.clone(), name.to_string()))
+            .ok_or_else(|| {
+                format!("{address}: no live state was read for `{name}`; run `plan` again")
+            })
+    };
+    let resolve = || -> std::result::Result<Desired, String> {
+        let v = values
+            .lock()
+            .map_err(|_| "internal: values lock poisoned".to_string())?;
+        let d = desired_for(stack, address, &change.physical_name, &v)?;
+        if d.attributes.to_string().contains(UNKNOWN) {
+            return Err(format!(
+                "{address}: a referenced value is still unknown after its resource was applied"
+            ));
+        }
+        Ok(d)
+    };
+    let store = |outs: BTreeMap<String, String>| {
+        if let Ok(mut v) = values.lock() {
+            v.outputs.insert(address.clone(), outs);
+        }
+    };
+    match change.action {
+        Action::NoOp => Ok(()),
+        Action::Create => {
+            let desired = resolve()?;
+            let outs = resource::create(aws, &desired)
+                .await
+                .map_err(|e| e.to_string())?;
+            store(outs);
+            Ok(())
+        }
+        Action::Update => {
+            let desired = resolve()?;
+            let live = live_named(&change.physical_name)?;
+            let outs = resource::update(aws, &desired, live)
+                .await
+                .map_err(|e| e.to_string())?;
+            store(outs);
+            Ok(())
+        }
+        Action::Replace => {
+            let old_name = change
+                .previous_physical_name
+                .as_deref()
+                .unwrap_or(&change.physical_name);
+            let live = live_named(old_name)?;
+            // Replacing deletes data: the caller checked --allow-replace.
+            let options = ApplyOptions {
+                empty_buckets: true,
+            };
+            resource::delete(aws, live, options)
+                .await
+                .map_err(|e| e.to_string())?;
+            let desired = resolve()?;
+            let outs = resource::create(aws, &desired)
+                .await
+                .map_err(|e| e.to_string())?;
+            store(outs);
+            Ok(())
+        }
+        Action::Delete => {
+            let live = live_named(&change.physical_name)?;
+            resource::delete(aws, live, options)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}

@@ -1,0 +1,578 @@
+//! `[bucket.<key>]` — an S3 bucket.
+//!
+//! The name forces replacement (refused without `--allow-replace`: a bucket
+//! holds data); versioning, CORS, public-access block, default encryption and
+//! tags change in place. A bucket that still holds objects, versions or delete
+//! markers is deleted only with `--empty-buckets`.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CorsConfiguration, CorsRule,
+    CreateBucketConfiguration, Delete, ObjectIdentifier, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{wait_for, ApplyOptions, Change, Desired, Error, Live, Ownership};
+use crate::aws::{error_code, Aws};
+use crate::stack::schema::{BucketSpec, Encryption, Tags};
+use crate::stack::Address;
+
+pub const ATTRIBUTES: &[(&str, Change)] = &[
+    ("name", Change::Replace),
+    ("versioning", Change::Update),
+    ("cors", Change::Update),
+    ("block_public_access", Change::Update),
+    ("encryption", Change::Update),
+    ("kms_key_id", Change::Update),
+    ("tags", Change::Update),
+];
+
+/// The comparable shape of a bucket, built from the stack or from AWS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketConfig {
+    pub name: String,
+    pub versioning: bool,
+    pub cors: Vec<Cors>,
+    /// `true`/`false` when all four blocks agree; the four flags otherwise.
+    pub block_public_access: Value,
+    pub encryption: Encryption,
+    pub kms_key_id: Option<String>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cors {
+    pub allowed_methods: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: Option<i32>,
+}
+
+pub fn desired(spec: &BucketSpec, name: &str, tags: Tags) -> Result<Value, String> {
+    let config = BucketConfig {
+        name: name.to_string(),
+        versioning: spec.versioning,
+        cors: spec
+            .cors
+            .iter()
+            .map(|r| Cors {
+                allowed_methods: r.allowed_methods.clone(),
+                allowed_origins: r.allowed_origins.clone(),
+                allowed_headers: r.allowed_headers.clone(),
+                expose_headers: r.expose_headers.clone(),
+                max_age_seconds: r.max_age_seconds,
+            })
+            .collect(),
+        block_public_access: Value::Bool(spec.block_public_access),
+        encryption: spec.encryption,
+        kms_key_id: spec.kms_key_id.clone(),
+        tags,
+    };
+    serde_json::to_value(config).map_err(|e| e.to_string())
+}
+
+fn arn(aws: &Aws, name: &str) -> String {
+    format!("arn:{}:s3:::{}", aws.partition, name)
+}
+
+// ------------------------------------------------------------------ read ----
+
+pub async fn read(
+    aws: &Aws,
+    stack: &str,
+    address: &Address,
+    name: &str,
+) -> Result<Option<Live>, Error> {
+    let s3 = &aws.s3;
+    // Six independent reads, one round trip; HeadBucket decides whether it exists.
+    let (head, tagging, versioning, cors, block, encryption) = tokio::join!(
+        s3.head_bucket().bucket(name).send(),
+        s3.get_bucket_tagging().bucket(name).send(),
+        s3.get_bucket_versioning().bucket(name).send(),
+        s3.get_bucket_cors().bucket(name).send(),
+        s3.get_public_access_block().bucket(name).send(),
+        s3.get_bucket_encryption().bucket(name).send(),
+    );
+    let foreign = |why: String| -> Result<Option<Live>, Error> {
+        Ok(Some(Live {
+            address: address.clone(),
+            physical_name: name.to_string(),
+            attributes: Value::Null,
+            outputs: BTreeMap::new(),
+            ownership: Ownership::NotOurs { why },
+        }))
+    };
+    if let Err(e) = head {
+        let status = e.raw_response().map(|r| r.status().as_u16());
+        return match status {
+            Some(404) => Ok(None),
+            Some(403) => foreign("the name is taken by a bucket this account cannot access (bucket names are global)".into()),
+            Some(301) => foreign("a bucket of that name exists in another region".into()),
+            _ => Err(Error::aws("s3:HeadBucket", &e)),
+        };
+    }
+    let tags: Tags = match tagging {
+        Ok(out) => out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        Err(e) if error_code(&e) == Some("NoSuchTagSet") => Tags::new(),
+        Err(e) => return Err(Error::aws("s3:GetBucketTagging", &e)),
+    };
+    let versioning = match versioning {
+        Ok(out) => out.status() == Some(&BucketVersioningStatus::Enabled),
+        Err(e) => return Err(Error::aws("s3:GetBucketVersioning", &e)),
+    };
+    let cors: Vec<Cors> = match cors {
+        Ok(out) => out
+            .cors_rules()
+            .iter()
+            .map(|r| Cors {
+                allowed_methods: r.allowed_methods().to_vec(),
+                allowed_origins: r.allowed_origins().to_vec(),
+                allowed_headers: r.allowed_headers().to_vec(),
+                expose_headers: r.expose_headers().to_vec(),
+                max_age_seconds: r.max_age_seconds(),
+            })
+            .collect(),
+        Err(e) if error_code(&e) == Some("NoSuchCORSConfiguration") => Vec::new(),
+        Err(e) => return Err(Error::aws("s3:GetBucketCors", &e)),
+    };
+    let block_public_access = match block {
+        Ok(out) => {
+            let c = out.public_access_block_configuration();
+            let flags = [
+                c.and_then(|c| c.block_public_acls()).unwrap_or(false),
+                c.and_then(|c| c.ignore_public_acls()).unwrap_or(false),
+                c.and_then(|c| c.block_public_policy()).unwrap_or(false),
+                c.and_then(|c| c.restrict_public_buckets()).unwrap_or(false),
+            ];
+            if flags.iter().all(|f| *f) {
+                Value::Bool(true)
+            } else if flags.iter().all(|f| !*f) {
+                Value::Bool(false)
+            } else {
+                json!({
+                    "block_public_acls": flags[0],
+                    "ignore_public_acls": flags[1],
+                    "block_public_policy": flags[2],
+                    "restrict_public_buckets": flags[3],
+                })
+            }
+        }
+        Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => {
+            Value::Bool(false)
+        }
+        Err(e) => return Err(Error::aws("s3:GetPublicAccessBlock", &e)),
+    };
+    // Every S3 bucket is encrypted with SSE-S3 unless configured otherwise, so
+    // "not configured" (as emulators report it) means AES256.
+    let (encryption, kms_key_id) = match encryption {
+        Ok(out) => {
+            let default = out
+                .server_side_encryption_configuration()
+                .and_then(|c| c.rules().first())
+                .and_then(|r| r.apply_server_side_encryption_by_default());
+            match default {
+                Some(d)
+                    if matches!(
+                        d.sse_algorithm(),
+                        ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse
+                    ) =>
+                {
+                    (Encryption::Kms, d.kms_master_key_id().map(str::to_string))
+                }
+                _ => (Encryption::Aes256, None),
+            }
+        }
+        Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+            (Encryption::Aes256, None)
+        }
+        Err(e) => return Err(Error::aws("s3:GetBucketEncryption", &e)),
+    };
+    let config = BucketConfig {
+        name: name.to_string(),
+        versioning,
+        cors,
+        block_public_access,
+        encryption,
+        kms_key_id,
+        tags: tags.clone(),
+    };
+    Ok(Some(Live {
+        address: address.clone(),
+        physical_name: name.to_string(),
+        attributes: serde_json::to_value(config).map_err(|e| Error::Unexpected(e.to_string()))?,
+        outputs: outputs(aws, name),
+        ownership: Ownership::from_tags(&tags, stack, address),
+    }))
+}
+
+fn outputs(aws: &Aws, name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("name".to_string(), name.to_string()),
+        ("arn".to_string(), arn(aws, name)),
+        (
+            "regional_domain_name".to_string(),
+            format!("{name}.s3.{}.amazonaws.com", aws.region),
+        ),
+    ])
+}
+
+// ---------------------------------------------------------------- create ----
+
+fn parse(value: &Value, address: &Address) -> Result<BucketConfig, Error> {
+    serde_json::from_value(value.clone()).map_err(|e| Error::Unexpected(format!("{address}: {e}")))
+}
+
+fn sdk_tags(tags: &Tags) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value are set")
+        })
+        .collect()
+}
+
+pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, String>, Error> {
+    let config = parse(&desired.attributes, &desired.address)?;
+    let name = config.name.as_str();
+    // Tags go with the create call, so the bucket never exists without its owner.
+    let mut bucket_config =
+        CreateBucketConfiguration::builder().set_tags(Some(sdk_tags(&config.tags)));
+    if aws.region != "us-east-1" {
+        bucket_config =
+            bucket_config.location_constraint(BucketLocationConstraint::from(aws.region.as_str()));
+    }
+    match aws
+        .s3
+        .create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(bucket_config.build())
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if error_code(&e) == Some("BucketAlreadyExists") => {
+            return Err(Error::Refused(format!(
+                "bucket name `{name}` is taken by another AWS account (bucket names are global); set `name = \"...\"` in `[{}]`, e.g. with `${{aws.account_id}}` in it",
+                desired.address
+            )))
+        }
+        Err(e) => return Err(Error::aws("s3:CreateBucket", &e)),
+    }
+    // Tags again with the tagging API, for S3 implementations that ignore them at create.
+    put_tags(aws, name, &config.tags).await?;
+    put_block_public_access(aws, name, &config.block_public_access).await?;
+    if config.versioning {
+        put_versioning(aws, name, true).await?;
+    }
+    if !config.cors.is_empty() {
+        put_cors(aws, name, &config.cors).await?;
+    }
+    if config.encryption != Encryption::Aes256 {
+        put_encryption(aws, name, config.encryption, config.kms_key_id.as_deref()).await?;
+    }
+    Ok(outputs(aws, name))
+}
+
+async fn put_tags(aws: &Aws, name: &str, tags: &Tags) -> Result<(), Error> {
+    let tagging = Tagging::builder()
+        .set_tag_set(Some(sdk_tags(tags)))
+        .build()
+        .expect("tag set is set");
+    aws.s3
+        .put_bucket_tagging()
+        .bucket(name)
+        .tagging(tagging)
+        .send()
+        .await
+        .map_err(|e| Error::aws("s3:PutBucketTagging", &e))?;
+    Ok(())
+}
+
+async fn put_block_public_access(aws: &Aws, name: &str, block: &Value) -> Result<(), Error> {
+    if block == &Value::Bool(false) {
+        aws.s3
+            .delete_public_access_block()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(|e| Error::aws("s3:DeletePublicAccessBlock", &e))?;
+        return Ok(());
+    }
+    let flag = |key: &str| {
+        block
+            .as_bool()
+            .unwrap_or_else(|| block.get(key).and_then(Value::as_bool).unwrap_or(true))
+    };
+    aws.s3
+        .put_public_access_block()
+        .bucket(name)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(flag("block_public_acls"))
+                .ignore_public_acls(flag("ignore_public_acls"))
+                .block_public_policy(flag("block_public_policy"))
+                .restrict_public_buckets(flag("restrict_public_buckets"))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| Error::aws("s3:PutPublicAccessBlock", &e))?;
+    Ok(())
+}
+
+async fn put_versioning(aws: &Aws, name: &str, enabled: bool) -> Result<(), Error> {
+    let status = if enabled {
+        BucketVersioningStatus::Enabled
+    } else {
+        // Versioning can only be suspended, never switched off again.
+        BucketVersioningStatus::Suspended
+    };
+    aws.s3
+        .put_bucket_versioning()
+        .bucket(name)
+        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+        .send()
+        .await
+        .map_err(|e| Error::aws("s3:PutBucketVersioning", &e))?;
+    Ok(())
+}
+
+async fn put_cors(aws: &Aws, name: &str, cors: &[Cors]) -> Result<(), Error> {
+    if cors.is_empty() {
+        aws.s3
+            .delete_bucket_cors()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(|e| Error::aws("s3:DeleteBucketCors", &e))?;
+        return Ok(());
+    }
+    let rules = cors
+        .iter()
+        .map(|r| {
+            CorsRule::builder()
+                .set_allowed_methods(Some(r.allowed_methods.clone()))
+                .set_allowed_origins(Some(r.allowed_origins.clone()))
+                .set_allowed_headers(
+                    (!r.allowed_headers.is_empty()).then(|| r.allowed_headers.clone()),
+                )
+                .set_expose_headers(
+                    (!r.expose_headers.is_empty()).then(|| r.expose_headers.clone()),
+                )
+                .set_max_age_seconds(r.max_age_seconds)
+                .build()
+                .expect("methods and origins are set")
+        })
+        .collect();
+    aws.s3
+        .put_bucket_cors()
+        .bucket(name)
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .set_cors_rules(Some(rules))
+                .build()
+                .expect("rules are set"),
+        )
+        .send()
+        .await
+        .map_err(|e| Error::aws("s3:PutBucketCors", &e))?;
+    Ok(())
+}
+
+async fn put_encryption(
+    aws: &Aws,
+    name: &str,
+    encryption: Encryption,
+    kms_key_id: Option<&str>,
+) -> Result<(), Error> {
+    let default = match encryption {
+        Encryption::Aes256 => {
+            ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256)
+        }
+        Encryption::Kms => ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::AwsKms)
+            .set_kms_master_key_id(kms_key_id.map(str::to_string)),
+    }
+    .build()
+    .expect("algorithm is set");
+    aws.s3
+        .put_bucket_encryption()
+        .bucket(name)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(default)
+                        .build(),
+                )
+                .build()
+                .expect("rules are set"),
+        )
+        .send()
+        .await
+        .map_err(|e| Error::aws("s3:PutBucketEncryption", &e))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- update ----
+
+pub async fn update(
+    aws: &Aws,
+    desired: &Desired,
+    live: &Live,
+) -> Result<BTreeMap<String, String>, Error> {
+    let want = parse(&desired.attributes, &desired.address)?;
+    let have = parse(&live.attributes, &live.address)?;
+    let name = want.name.as_str();
+    if want.tags != have.tags {
+        put_tags(aws, name, &want.tags).await?;
+    }
+    if want.block_public_access != have.block_public_access {
+        put_block_public_access(aws, name, &want.block_public_access).await?;
+    }
+    if want.versioning != have.versioning {
+        put_versioning(aws, name, want.versioning).await?;
+    }
+    if want.cors != have.cors {
+        put_cors(aws, name, &want.cors).await?;
+    }
+    if want.encryption != have.encryption || want.kms_key_id != have.kms_key_id {
+        put_encryption(aws, name, want.encryption, want.kms_key_id.as_deref()).await?;
+    }
+    Ok(outputs(aws, name))
+}
+
+// ---------------------------------------------------------------- delete ----
+
+pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
+    let name = live.physical_name.as_str();
+    let probe = aws
+        .s3
+        .list_object_versions()
+        .bucket(name)
+        .max_keys(1)
+        .send()
+        .await;
+    let holds_something = match probe {
+        Ok(out) => !out.versions().is_empty() || !out.delete_markers().is_empty(),
+        Err(e) if error_code(&e) == Some("NoSuchBucket") => return Ok(()),
+        Err(e) => return Err(Error::aws("s3:ListObjectVersions", &e)),
+    };
+    if holds_something {
+        if !options.empty_buckets {
+            return Err(Error::Refused(format!(
+                "bucket {name} still holds objects; pass --empty-buckets to delete every object, version and delete marker in it (this cannot be undone)"
+            )));
+        }
+        empty(aws, name).await?;
+    }
+    match aws.s3.delete_bucket().bucket(name).send().await {
+        Ok(_) => {}
+        Err(e) if error_code(&e) == Some("NoSuchBucket") => return Ok(()),
+        Err(e) if error_code(&e) == Some("BucketNotEmpty") => {
+            return Err(Error::Refused(format!(
+                "bucket {name} is not empty (objects were added while deleting?); run `destroy --empty-buckets` again"
+            )))
+        }
+        Err(e) => return Err(Error::aws("s3:DeleteBucket", &e)),
+    }
+    wait_for(
+        &format!("bucket {name}"),
+        Duration::from_secs(120),
+        || async {
+            match aws.s3.head_bucket().bucket(name).send().await {
+                Ok(_) => Ok(ControlFlow::Continue("still listed".to_string())),
+                Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) => {
+                    Ok(ControlFlow::Break(()))
+                }
+                Err(e) => Err(Error::aws("s3:HeadBucket", &e)),
+            }
+        },
+    )
+    .await
+}
+
+/// Deletes every object version and delete marker, 1000 per request.
+async fn empty(aws: &Aws, name: &str) -> Result<(), Error> {
+    let mut deleted = 0usize;
+    loop {
+        let out = aws
+            .s3
+            .list_object_versions()
+            .bucket(name)
+            .max_keys(1000)
+            .send()
+            .await
+            .map_err(|e| Error::aws("s3:ListObjectVersions", &e))?;
+        let mut ids: Vec<ObjectIdentifier> = Vec::new();
+        for v in out.versions() {
+            if let Some(key) = v.key() {
+                ids.push(
+                    ObjectIdentifier::builder()
+                        .key(key)
+                        .set_version_id(v.version_id().map(str::to_string))
+                        .build()
+                        .expect("key is set"),
+                );
+            }
+        }
+        for m in out.delete_markers() {
+            if let Some(key) = m.key() {
+                ids.push(
+                    ObjectIdentifier::builder()
+                        .key(key)
+                        .set_version_id(m.version_id().map(str::to_string))
+                        .build()
+                        .expect("key is set"),
+                );
+            }
+        }
+        if ids.is_empty() {
+            break;
+        }
+        let count = ids.len();
+        let result = aws
+            .s3
+            .delete_objects()
+            .bucket(name)
+            .delete(
+                Delete::builder()
+                    .set_objects(Some(ids))
+                    .quiet(true)
+                    .build()
+                    .expect("objects are set"),
+            )
+            .send()
+            .await
+            .map_err(|e| Error::aws("s3:DeleteObjects", &e))?;
+        if let Some(err) = result.errors().first() {
+            return Err(Error::Aws {
+                operation: "s3:DeleteObjects",
+                code: err.code().map(str::to_string),
+                detail: format!(
+                    "could not delete `{}`: {} {}",
+                    err.key().unwrap_or("?"),
+                    err.code().unwrap_or(""),
+                    err.message().unwrap_or("")
+                ),
+            });
+        }
+        deleted += count;
+        eprintln!("  bucket {name}: deleted {deleted} object versions");
+    }
+    Ok(())
+}

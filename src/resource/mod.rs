@@ -1,0 +1,379 @@
+//! Resource kinds: one file per kind, each with find/read, create, update and
+//! delete, its waits, and which attributes force replacement. This module
+//! dispatches on the kind and holds what all kinds share.
+
+pub mod bucket;
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::stack::{Address, Kind, Spec, Stack, Tags, OWNER_ID_TAG, OWNER_STACK_TAG};
+
+/// How a change to one top-level attribute is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Changed in place.
+    Update,
+    /// AWS cannot change it: the resource is deleted and created again.
+    Replace,
+    /// Reported by AWS, never set by the stack.
+    Computed,
+}
+
+/// The attributes of each provisioned kind and how each one changes.
+pub fn attribute_classes(kind: Kind) -> &'static [(&'static str, Change)] {
+    match kind {
+        Kind::Table => table::ATTRIBUTES,
+        Kind::Bucket => bucket::ATTRIBUTES,
+        _ => &[],
+    }
+}
+
+/// How an attribute of `kind` changes (unknown attributes update in place).
+pub fn change_of(kind: Kind, attribute: &str) -> Change {
+    attribute_classes(kind)
+        .iter()
+        .find(|(name, _)| *name == attribute)
+        .map(|(_, c)| *c)
+        .unwrap_or(Change::Update)
+}
+
+/// Whose a found resource is, by its ownership tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "owner")]
+pub enum Ownership {
+    /// Both ownership tags name this stack and this address.
+    Ours,
+    /// Anything else: another stack's, or made by hand, or in another account.
+    NotOurs { why: String },
+}
+
+impl Ownership {
+    pub fn from_tags(tags: &Tags, stack: &str, address: &Address) -> Ownership {
+        let owner = tags.get(OWNER_STACK_TAG);
+        let id = tags.get(OWNER_ID_TAG);
+        if owner.map(String::as_str) == Some(stack)
+            && id.map(|s| s.as_str()) == Some(&address.to_string())
+        {
+            return Ownership::Ours;
+        }
+        let why = match (owner, id) {
+            (None, _) => "it has no mobile-backend ownership tags".to_string(),
+            (Some(o), _) if o != stack => format!("it belongs to stack `{o}`"),
+            (Some(_), Some(i)) => format!("it belongs to `{i}` of this stack"),
+            (Some(_), None) => format!("its `{OWNER_ID_TAG}` tag is missing"),
+        };
+        Ownership::NotOurs { why }
+    }
+}
+
+/// A resource as it is in AWS, normalised to compare with the stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Live {
+    pub address: Address,
+    pub physical_name: String,
+    /// Same shape as [`Desired::attributes`].
+    pub attributes: Value,
+    /// What other resources may reference (`arn`, `name`, ...).
+    pub outputs: BTreeMap<String, String>,
+    pub ownership: Ownership,
+}
+
+/// A resource as the stack wants it, references resolved where known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Desired {
+    pub address: Address,
+    pub physical_name: String,
+    pub attributes: Value,
+    pub depends_on: Vec<Address>,
+}
+
+/// Options that change what apply may do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    pub empty_buckets: bool,
+}
+
+/// Why an operation on a resource failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// AWS answered with an error (or did not answer).
+    #[error("{operation} failed: {detail}")]
+    Aws {
+        operation: &'static str,
+        code: Option<String>,
+        detail: String,
+    },
+    /// The tool refuses, to keep data safe; the message says what to do.
+    #[error("{0}")]
+    Refused(String),
+    /// A wait ran out of time or saw a failure state.
+    #[error("{0}")]
+    Wait(String),
+    /// AWS answered something this tool cannot interpret.
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+impl Error {
+    pub fn aws<E, R>(
+        operation: &'static str,
+        err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    ) -> Error
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        Error::Aws {
+            operation,
+            code: crate::aws::error_code(err).map(str::to_string),
+            detail: crate::aws::describe(err),
+        }
+    }
+}
+
+/// The attributes a kind wants, as JSON, from its resolved spec.
+pub fn desired_attributes(spec: &Spec, name: &str, tags: Tags) -> Result<Value, String> {
+    match spec {
+        Spec::Table(t) => table::desired(t, name, tags),
+        Spec::Bucket(b) => bucket::desired(b, name, tags),
+        _ => Err("this kind cannot be provisioned by this version yet".into()),
+    }
+}
+
+/// Reads a resource by its physical name; `None` when it does not exist.
+pub async fn read(
+    aws: &Aws,
+    stack: &str,
+    address: &Address,
+    name: &str,
+) -> Result<Option<Live>, Error> {
+    match address.kind {
+        Kind::Table => table::read(aws, stack, address, name).await,
+        Kind::Bucket => bucket::read(aws, stack, address, name).await,
+        other => Err(Error::Unexpected(format!(
+            "{other} cannot be read by this version"
+        ))),
+    }
+}
+
+/// Creates a resource; returns its outputs.
+pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, String>, Error> {
+    match desired.address.kind {
+        Kind::Table => table::create(aws, desired).await,
+        Kind::Bucket => bucket::create(aws, desired).await,
+        other => Err(Error::Unexpected(format!(
+            "{other} cannot be created by this version"
+        ))),
+    }
+}
+
+/// Brings a live resource to the desired attributes; returns its outputs.
+pub async fn update(
+    aws: &Aws,
+    desired: &Desired,
+    live: &Live,
+) -> Result<BTreeMap<String, String>, Error> {
+    match desired.address.kind {
+        Kind::Table => table::update(aws, desired, live).await,
+        Kind::Bucket => bucket::update(aws, desired, live).await,
+        other => Err(Error::Unexpected(format!(
+            "{other} cannot be updated by this version"
+        ))),
+    }
+}
+
+/// Deletes a live resource (which must be ours).
+pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
+    if live.ownership != Ownership::Ours {
+        return Err(Error::Refused(format!(
+            "`{}` ({}) is not owned by this stack; it is never deleted",
+            live.address, live.physical_name
+        )));
+    }
+    match live.address.kind {
+        Kind::Table => table::delete(aws, live).await,
+        Kind::Bucket => bucket::delete(aws, live, options).await,
+        other => Err(Error::Unexpected(format!(
+            "{other} cannot be deleted by this version"
+        ))),
+    }
+}
+
+/// Every resource AWS reports as tagged with this stack's name, as
+/// (address, physical name). This finds what a stack owns but no longer
+/// declares; each one found is read again and its tags checked before use.
+pub async fn find_tagged(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, String)>, Error> {
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = aws
+            .tagging
+            .get_resources()
+            .tag_filters(
+                aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                    .key(OWNER_STACK_TAG)
+                    .values(&stack.name)
+                    .build(),
+            )
+            .set_pagination_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| Error::aws("tagging:GetResources", &e))?;
+        for mapping in out.resource_tag_mapping_list() {
+            let Some(arn) = mapping.resource_arn() else {
+                continue;
+            };
+            let id = mapping
+                .tags()
+                .iter()
+                .find(|t| t.key() == OWNER_ID_TAG)
+                .map(|t| t.value().to_string());
+            let Some(Ok(address)) = id.map(|i| i.parse::<Address>()) else {
+                continue;
+            };
+            let name = match address.kind {
+                Kind::Table => arn.split_once(":table/").map(|(_, n)| n.to_string()),
+                Kind::Bucket => arn.strip_prefix("arn:").and_then(|rest| {
+                    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+                    (parts.len() == 5 && parts[1] == "s3").then(|| parts[4].to_string())
+                }),
+                _ => None,
+            };
+            if let Some(name) = name.filter(|n| !n.is_empty() && !n.contains('/')) {
+                found.push((address, name));
+            }
+        }
+        token = out
+            .pagination_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+/// Tags to add or change, and keys to remove, to go from `live` to `desired`.
+pub fn tag_changes(desired: &Tags, live: &Tags) -> (Tags, Vec<String>) {
+    let set: Tags = desired
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = live
+        .keys()
+        .filter(|k| !desired.contains_key(*k))
+        .cloned()
+        .collect();
+    (set, remove)
+}
+
+/// Polls `check` until it reports done, printing each new state once.
+/// `check` returns `Continue(state)` while waiting and `Break(value)` when done.
+pub async fn wait_for<T, F, Fut>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: F,
+) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<ControlFlow<T, String>, Error>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(250);
+    let mut last: Option<String> = None;
+    loop {
+        match check().await? {
+            ControlFlow::Break(value) => return Ok(value),
+            ControlFlow::Continue(state) => {
+                if last.as_deref() != Some(state.as_str()) {
+                    eprintln!("  {what}: {state}, waiting");
+                    last = Some(state);
+                }
+            }
+        }
+        if start.elapsed() >= timeout {
+            return Err(Error::Wait(format!(
+                "{what}: still {} after {}s; run `up` again to resume waiting",
+                last.unwrap_or_default(),
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_provisioned_kind_classifies_unique_attributes_including_tags_and_name() {
+        for kind in Kind::ALL.iter().filter(|k| k.provisioned()) {
+            let classes = attribute_classes(*kind);
+            let mut names: Vec<&str> = classes.iter().map(|(n, _)| *n).collect();
+            names.sort();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len(), "{kind}: duplicate attribute");
+            assert!(names.contains(&"tags"), "{kind}: tags");
+            assert_eq!(
+                change_of(*kind, "name"),
+                Change::Replace,
+                "{kind}: name forces replacement"
+            );
+        }
+    }
+
+    #[test]
+    fn ownership_needs_both_tags() {
+        let address: Address = "table.notes".parse().unwrap();
+        let mut tags = Tags::new();
+        assert!(matches!(
+            Ownership::from_tags(&tags, "s", &address),
+            Ownership::NotOurs { .. }
+        ));
+        tags.insert(OWNER_STACK_TAG.into(), "s".into());
+        assert!(matches!(
+            Ownership::from_tags(&tags, "s", &address),
+            Ownership::NotOurs { .. }
+        ));
+        tags.insert(OWNER_ID_TAG.into(), "table.other".into());
+        assert!(matches!(
+            Ownership::from_tags(&tags, "s", &address),
+            Ownership::NotOurs { .. }
+        ));
+        tags.insert(OWNER_ID_TAG.into(), "table.notes".into());
+        assert_eq!(Ownership::from_tags(&tags, "s", &address), Ownership::Ours);
+        assert!(matches!(
+            Ownership::from_tags(&tags, "t", &address),
+            Ownership::NotOurs { .. }
+        ));
+    }
+
+    #[test]
+    fn tag_changes_set_and_remove_only_differences() {
+        let live: Tags = [("a", "1"), ("b", "2"), ("c", "3")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let desired: Tags = [("a", "1"), ("b", "9"), ("d", "4")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (set, remove) = tag_changes(&desired, &live);
+        assert_eq!(set.keys().collect::<Vec<_>>(), vec!["b", "d"]);
+        assert_eq!(remove, vec!["c".to_string()]);
+    }
+}

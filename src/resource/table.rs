@@ -1,0 +1,869 @@
+//! `[table.<key>]` — a DynamoDB table.
+//!
+//! Key schema and name force replacement (a table holds data, so replacing is
+//! refused without `--allow-replace`); billing, capacity, stream, global
+//! secondary indexes, TTL, deletion protection and tags change in place, one
+//! `UpdateTable` at a time with a wait for ACTIVE in between (DynamoDB accepts
+//! one index creation or deletion per call).
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
+    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
+    KeySchemaElement, KeyType as SdkKeyType, Projection as SdkProjection, ProjectionType,
+    ProvisionedThroughput, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TableDescription, TableStatus, Tag, TimeToLiveSpecification, TimeToLiveStatus,
+    UpdateGlobalSecondaryIndexAction,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{tag_changes, wait_for, Change, Desired, Error, Live, Ownership};
+use crate::aws::{error_code, Aws};
+use crate::stack::schema::{
+    Billing, KeyAttribute, KeyType, Projection, ProjectionName, StreamView, TableSpec, Tags,
+};
+use crate::stack::Address;
+
+pub const ATTRIBUTES: &[(&str, Change)] = &[
+    ("name", Change::Replace),
+    ("hash_key", Change::Replace),
+    ("range_key", Change::Replace),
+    ("billing", Change::Update),
+    ("read_capacity", Change::Update),
+    ("write_capacity", Change::Update),
+    ("stream", Change::Update),
+    ("global_secondary_indexes", Change::Update),
+    ("ttl_attribute", Change::Update),
+    ("deletion_protection", Change::Update),
+    ("tags", Change::Update),
+];
+
+const WAIT: Duration = Duration::from_secs(20 * 60);
+
+/// The comparable shape of a table, built from the stack or from AWS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableConfig {
+    pub name: String,
+    pub hash_key: KeyAttribute,
+    pub range_key: Option<KeyAttribute>,
+    pub billing: Billing,
+    pub read_capacity: Option<i64>,
+    pub write_capacity: Option<i64>,
+    pub stream: StreamView,
+    pub global_secondary_indexes: BTreeMap<String, IndexConfig>,
+    pub ttl_attribute: Option<String>,
+    pub deletion_protection: bool,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexConfig {
+    pub hash_key: KeyAttribute,
+    pub range_key: Option<KeyAttribute>,
+    pub projection: Projection,
+    pub read_capacity: Option<i64>,
+    pub write_capacity: Option<i64>,
+}
+
+impl IndexConfig {
+    /// Whether going from `self` to `other` needs the index rebuilt.
+    fn same_shape(&self, other: &IndexConfig) -> bool {
+        self.hash_key == other.hash_key
+            && self.range_key == other.range_key
+            && self.projection == other.projection
+    }
+}
+
+pub fn desired(spec: &TableSpec, name: &str, tags: Tags) -> Result<Value, String> {
+    let provisioned = spec.billing == Billing::Provisioned;
+    let config = TableConfig {
+        name: name.to_string(),
+        hash_key: spec.hash_key.clone(),
+        range_key: spec.range_key.clone(),
+        billing: spec.billing,
+        read_capacity: spec.read_capacity.filter(|_| provisioned),
+        write_capacity: spec.write_capacity.filter(|_| provisioned),
+        stream: spec.stream,
+        global_secondary_indexes: spec
+            .global_secondary_indexes
+            .iter()
+            .map(|(index, g)| {
+                (
+                    index.clone(),
+                    IndexConfig {
+                        hash_key: g.hash_key.clone(),
+                        range_key: g.range_key.clone(),
+                        projection: normalize_projection(g.projection.clone()),
+                        // An index of a provisioned table has its own capacity;
+                        // by default the table's.
+                        read_capacity: provisioned
+                            .then(|| g.read_capacity.or(spec.read_capacity))
+                            .flatten(),
+                        write_capacity: provisioned
+                            .then(|| g.write_capacity.or(spec.write_capacity))
+                            .flatten(),
+                    },
+                )
+            })
+            .collect(),
+        ttl_attribute: spec.ttl_attribute.clone(),
+        deletion_protection: spec.deletion_protection,
+        tags,
+    };
+    serde_json::to_value(config).map_err(|e| e.to_string())
+}
+
+fn normalize_projection(p: Projection) -> Projection {
+    match p {
+        Projection::Include(mut attrs) => {
+            attrs.sort();
+            attrs.dedup();
+            Projection::Include(attrs)
+        }
+        other => other,
+    }
+}
+
+fn arn(aws: &Aws, name: &str) -> String {
+    format!(
+        "arn:{}:dynamodb:{}:{}:table/{}",
+        aws.partition, aws.region, aws.account_id, name
+    )
+}
+
+fn is_not_found<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool {
+    error_code(e) == Some("ResourceNotFoundException")
+}
+
+// ------------------------------------------------------------------ read ----
+
+pub async fn read(
+    aws: &Aws,
+    stack: &str,
+    address: &Address,
+    name: &str,
+) -> Result<Option<Live>, Error> {
+    // The three reads are independent (the ARN is derived), so they share one round trip.
+    let table_arn = arn(aws, name);
+    let (described, tags, ttl) = tokio::join!(
+        aws.dynamodb.describe_table().table_name(name).send(),
+        list_tags(aws, &table_arn),
+        aws.dynamodb.describe_time_to_live().table_name(name).send(),
+    );
+    let table = match described {
+        Ok(out) => match out.table {
+            Some(t) => t,
+            None => return Ok(None),
+        },
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(Error::aws("dynamodb:DescribeTable", &e)),
+    };
+    let tags = match tags {
+        Ok(t) => t,
+        // Created between the calls, or deleted: read tags again by the real ARN.
+        Err(_) => list_tags(aws, table.table_arn().unwrap_or_default()).await?,
+    };
+    let ttl_attribute = match ttl {
+        Ok(out) => out
+            .time_to_live_description
+            .and_then(|d| match d.time_to_live_status {
+                Some(TimeToLiveStatus::Enabled) | Some(TimeToLiveStatus::Enabling) => {
+                    d.attribute_name
+                }
+                _ => None,
+            }),
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(Error::aws("dynamodb:DescribeTimeToLive", &e)),
+    };
+    let config = config_from_description(&table, ttl_attribute, tags.clone())?;
+    let ownership = Ownership::from_tags(&tags, stack, address);
+    Ok(Some(Live {
+        address: address.clone(),
+        physical_name: name.to_string(),
+        attributes: serde_json::to_value(&config).map_err(|e| Error::Unexpected(e.to_string()))?,
+        outputs: outputs(&table),
+        ownership,
+    }))
+}
+
+async fn list_tags(aws: &Aws, arn: &str) -> Result<Tags, Error> {
+    let mut tags = Tags::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:ListTagsOfResource", &e))?;
+        for t in out.tags() {
+            tags.insert(t.key().to_string(), t.value().to_string());
+        }
+        token = out.next_token;
+        if token.is_none() {
+            return Ok(tags);
+        }
+    }
+}
+
+fn outputs(table: &TableDescription) -> BTreeMap<String, String> {
+    let mut o = BTreeMap::new();
+    if let Some(n) = table.table_name() {
+        o.insert("name".into(), n.to_string());
+    }
+    if let Some(a) = table.table_arn() {
+        o.insert("arn".into(), a.to_string());
+    }
+    if let Some(s) = table.latest_stream_arn() {
+        if table
+            .stream_specification()
+            .is_some_and(|s| s.stream_enabled())
+        {
+            o.insert("stream_arn".into(), s.to_string());
+        }
+    }
+    o
+}
+
+fn key_attribute(
+    schema: &[KeySchemaElement],
+    definitions: &[AttributeDefinition],
+    key_type: SdkKeyType,
+) -> Result<Option<KeyAttribute>, Error> {
+    let Some(element) = schema.iter().find(|k| k.key_type() == &key_type) else {
+        return Ok(None);
+    };
+    let name = element.attribute_name();
+    let attribute_type = definitions
+        .iter()
+        .find(|d| d.attribute_name() == name)
+        .map(|d| match d.attribute_type() {
+            ScalarAttributeType::N => Ok(KeyType::N),
+            ScalarAttributeType::B => Ok(KeyType::B),
+            ScalarAttributeType::S => Ok(KeyType::S),
+            other => Err(Error::Unexpected(format!(
+                "unknown attribute type {other:?} for key `{name}`"
+            ))),
+        })
+        .transpose()?
+        .ok_or_else(|| Error::Unexpected(format!("key `{name}` has no attribute definition")))?;
+    Ok(Some(KeyAttribute {
+        name: name.to_string(),
+        attribute_type,
+    }))
+}
+
+fn config_from_description(
+    table: &TableDescription,
+    ttl_attribute: Option<String>,
+    tags: Tags,
+) -> Result<TableConfig, Error> {
+    let definitions = table.attribute_definitions();
+    let hash_key = key_attribute(table.key_schema(), definitions, SdkKeyType::Hash)?
+        .ok_or_else(|| Error::Unexpected("the table reports no hash key".into()))?;
+    let range_key = key_attribute(table.key_schema(), definitions, SdkKeyType::Range)?;
+    // No BillingModeSummary means PROVISIONED (tables created before on-demand existed).
+    let billing = match table.billing_mode_summary().and_then(|b| b.billing_mode()) {
+        Some(BillingMode::PayPerRequest) => Billing::PayPerRequest,
+        _ => Billing::Provisioned,
+    };
+    let provisioned = billing == Billing::Provisioned;
+    let throughput = |read: Option<i64>, write: Option<i64>| {
+        if provisioned {
+            (read, write)
+        } else {
+            (None, None)
+        }
+    };
+    let (read_capacity, write_capacity) = throughput(
+        table
+            .provisioned_throughput()
+            .and_then(|t| t.read_capacity_units()),
+        table
+            .provisioned_throughput()
+            .and_then(|t| t.write_capacity_units()),
+    );
+    let stream = match table.stream_specification() {
+        Some(s) if s.stream_enabled() => match s.stream_view_type() {
+            Some(StreamViewType::KeysOnly) => StreamView::KeysOnly,
+            Some(StreamViewType::NewImage) => StreamView::NewImage,
+            Some(StreamViewType::OldImage) => StreamView::OldImage,
+            Some(StreamViewType::NewAndOldImages) => StreamView::NewAndOldImages,
+            _ => StreamView::Off,
+        },
+        _ => StreamView::Off,
+    };
+    let mut global_secondary_indexes = BTreeMap::new();
+    for g in table.global_secondary_indexes() {
+        let Some(name) = g.index_name() else { continue };
+        let hash_key = key_attribute(g.key_schema(), definitions, SdkKeyType::Hash)?
+            .ok_or_else(|| Error::Unexpected(format!("index `{name}` reports no hash key")))?;
+        let range_key = key_attribute(g.key_schema(), definitions, SdkKeyType::Range)?;
+        let projection = match g.projection() {
+            Some(p) => match p.projection_type() {
+                Some(ProjectionType::KeysOnly) => Projection::Named(ProjectionName::KeysOnly),
+                Some(ProjectionType::Include) => {
+                    normalize_projection(Projection::Include(p.non_key_attributes().to_vec()))
+                }
+                _ => Projection::Named(ProjectionName::All),
+            },
+            None => Projection::Named(ProjectionName::All),
+        };
+        let (read_capacity, write_capacity) = throughput(
+            g.provisioned_throughput()
+                .and_then(|t| t.read_capacity_units()),
+            g.provisioned_throughput()
+                .and_then(|t| t.write_capacity_units()),
+        );
+        global_secondary_indexes.insert(
+            name.to_string(),
+            IndexConfig {
+                hash_key,
+                range_key,
+                projection,
+                read_capacity,
+                write_capacity,
+            },
+        );
+    }
+    Ok(TableConfig {
+        name: table.table_name().unwrap_or_default().to_string(),
+        hash_key,
+        range_key,
+        billing,
+        read_capacity,
+        write_capacity,
+        stream,
+        global_secondary_indexes,
+        ttl_attribute,
+        deletion_protection: table.deletion_protection_enabled().unwrap_or(false),
+        tags,
+    })
+}
+
+// ---------------------------------------------------------------- create ----
+
+fn parse(desired: &Desired) -> Result<TableConfig, Error> {
+    serde_json::from_value(desired.attributes.clone())
+        .map_err(|e| Error::Unexpected(format!("{}: {e}", desired.address)))
+}
+
+fn sdk_key_type(t: KeyType) -> ScalarAttributeType {
+    match t {
+        KeyType::S => ScalarAttributeType::S,
+        KeyType::N => ScalarAttributeType::N,
+        KeyType::B => ScalarAttributeType::B,
+    }
+}
+
+fn key_schema(hash: &KeyAttribute, range: Option<&KeyAttribute>) -> Vec<KeySchemaElement> {
+    let mut schema = vec![KeySchemaElement::builder()
+        .attribute_name(&hash.name)
+        .key_type(SdkKeyType::Hash)
+        .build()
+        .expect("attribute name and key type are set")];
+    if let Some(r) = range {
+        schema.push(
+            KeySchemaElement::builder()
+                .attribute_name(&r.name)
+                .key_type(SdkKeyType::Range)
+                .build()
+                .expect("attribute name and key type are set"),
+        );
+    }
+    schema
+}
+
+/// Every key attribute of the table and of the given indexes, once each.
+fn attribute_definitions<'a>(
+    config: &'a TableConfig,
+    indexes: impl Iterator<Item = &'a IndexConfig>,
+) -> Vec<AttributeDefinition> {
+    let mut seen = BTreeMap::new();
+    let mut add = |k: &KeyAttribute| {
+        seen.entry(k.name.clone()).or_insert(k.attribute_type);
+    };
+    add(&config.hash_key);
+    if let Some(r) = &config.range_key {
+        add(r);
+    }
+    for g in indexes {
+        add(&g.hash_key);
+        if let Some(r) = &g.range_key {
+            add(r);
+        }
+    }
+    seen.into_iter()
+        .map(|(name, t)| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(sdk_key_type(t))
+                .build()
+                .expect("attribute name and type are set")
+        })
+        .collect()
+}
+
+fn throughput(read: Option<i64>, write: Option<i64>) -> Option<ProvisionedThroughput> {
+    match (read, write) {
+        (Some(r), Some(w)) => Some(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(r)
+                .write_capacity_units(w)
+                .build()
+                .expect("capacities are set"),
+        ),
+        _ => None,
+    }
+}
+
+fn sdk_projection(p: &Projection) -> SdkProjection {
+    match p {
+        Projection::Named(ProjectionName::All) => SdkProjection::builder()
+            .projection_type(ProjectionType::All)
+            .build(),
+        Projection::Named(ProjectionName::KeysOnly) => SdkProjection::builder()
+            .projection_type(ProjectionType::KeysOnly)
+            .build(),
+        Projection::Include(attrs) => SdkProjection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(attrs.clone()))
+            .build(),
+    }
+}
+
+fn stream_specification(stream: StreamView) -> StreamSpecification {
+    let view = match stream {
+        StreamView::Off => {
+            return StreamSpecification::builder()
+                .stream_enabled(false)
+                .build()
+                .expect("enabled is set")
+        }
+        StreamView::KeysOnly => StreamViewType::KeysOnly,
+        StreamView::NewImage => StreamViewType::NewImage,
+        StreamView::OldImage => StreamViewType::OldImage,
+        StreamView::NewAndOldImages => StreamViewType::NewAndOldImages,
+    };
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(view)
+        .build()
+        .expect("enabled is set")
+}
+
+fn billing_mode(b: Billing) -> BillingMode {
+    match b {
+        Billing::PayPerRequest => BillingMode::PayPerRequest,
+        Billing::Provisioned => BillingMode::Provisioned,
+    }
+}
+
+fn sdk_tags(tags: &Tags) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value are set")
+        })
+        .collect()
+}
+
+pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, String>, Error> {
+    let config = parse(desired)?;
+    let indexes: Vec<GlobalSecondaryIndex> = config
+        .global_secondary_indexes
+        .iter()
+        .map(|(name, g)| {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .set_key_schema(Some(key_schema(&g.hash_key, g.range_key.as_ref())))
+                .projection(sdk_projection(&g.projection))
+                .set_provisioned_throughput(throughput(g.read_capacity, g.write_capacity))
+                .build()
+                .expect("name and key schema are set")
+        })
+        .collect();
+    let mut request = aws
+        .dynamodb
+        .create_table()
+        .table_name(&config.name)
+        .set_attribute_definitions(Some(attribute_definitions(
+            &config,
+            config.global_secondary_indexes.values(),
+        )))
+        .set_key_schema(Some(key_schema(
+            &config.hash_key,
+            config.range_key.as_ref(),
+        )))
+        .billing_mode(billing_mode(config.billing))
+        .set_provisioned_throughput(throughput(config.read_capacity, config.write_capacity))
+        .deletion_protection_enabled(config.deletion_protection)
+        // Tags go with the create call, so a table never exists without its owner.
+        .set_tags(Some(sdk_tags(&config.tags)));
+    if config.stream != StreamView::Off {
+        request = request.stream_specification(stream_specification(config.stream));
+    }
+    if !indexes.is_empty() {
+        request = request.set_global_secondary_indexes(Some(indexes));
+    }
+    request
+        .send()
+        .await
+        .map_err(|e| Error::aws("dynamodb:CreateTable", &e))?;
+    let table = wait_active(aws, &config.name).await?;
+    if let Some(attribute) = &config.ttl_attribute {
+        set_ttl(aws, &config.name, attribute, true).await?;
+    }
+    Ok(outputs(&table))
+}
+
+async fn set_ttl(aws: &Aws, name: &str, attribute: &str, enabled: bool) -> Result<(), Error> {
+    aws.dynamodb
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(attribute)
+                .enabled(enabled)
+                .build()
+                .expect("name and flag are set"),
+        )
+        .send()
+        .await
+        .map_err(|e| Error::aws("dynamodb:UpdateTimeToLive", &e))?;
+    Ok(())
+}
+
+/// Waits until the table and all its indexes are ACTIVE; returns the description.
+pub async fn wait_active(aws: &Aws, name: &str) -> Result<TableDescription, Error> {
+    wait_for(&format!("table {name}"), WAIT, || async {
+        let out = aws
+            .dynamodb
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:DescribeTable", &e))?;
+        let table = out
+            .table
+            .ok_or_else(|| Error::Unexpected(format!("table {name} vanished")))?;
+        let status = table.table_status().cloned();
+        let busy_index = table
+            .global_secondary_indexes()
+            .iter()
+            .find(|g| g.index_status().is_some_and(|s| s.as_str() != "ACTIVE"))
+            .map(|g| {
+                format!(
+                    "index {} {}",
+                    g.index_name().unwrap_or("?"),
+                    g.index_status().map(|s| s.as_str()).unwrap_or("")
+                )
+            });
+        Ok(match (status, busy_index) {
+            (Some(TableStatus::Active), None) => ControlFlow::Break(table),
+            (Some(TableStatus::Active), Some(index)) => ControlFlow::Continue(index),
+            (Some(other), _) => ControlFlow::Continue(other.as_str().to_string()),
+            (None, _) => ControlFlow::Continue("no status".to_string()),
+        })
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- update ----
+
+pub async fn update(
+    aws: &Aws,
+    desired: &Desired,
+    live: &Live,
+) -> Result<BTreeMap<String, String>, Error> {
+    let want = parse(desired)?;
+    let have: TableConfig = serde_json::from_value(live.attributes.clone())
+        .map_err(|e| Error::Unexpected(format!("{}: {e}", live.address)))?;
+    let name = want.name.as_str();
+    let arn = live
+        .outputs
+        .get("arn")
+        .cloned()
+        .unwrap_or_else(|| arn(aws, name));
+
+    // Indexes whose shape changed are deleted first, then created again.
+    let removed: Vec<&String> = have
+        .global_secondary_indexes
+        .iter()
+        .filter(|(n, g)| {
+            want.global_secondary_indexes
+                .get(*n)
+                .is_none_or(|w| !w.same_shape(g))
+        })
+        .map(|(n, _)| n)
+        .collect();
+    for index in removed {
+        aws.dynamodb
+            .update_table()
+            .table_name(name)
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder()
+                    .delete(
+                        DeleteGlobalSecondaryIndexAction::builder()
+                            .index_name(index)
+                            .build()
+                            .expect("name is set"),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
+        wait_index_gone(aws, name, index).await?;
+    }
+
+    // Billing and capacity, with every kept index's capacity when provisioned.
+    if want.billing != have.billing
+        || want.read_capacity != have.read_capacity
+        || want.write_capacity != have.write_capacity
+    {
+        let mut request = aws
+            .dynamodb
+            .update_table()
+            .table_name(name)
+            .billing_mode(billing_mode(want.billing))
+            .set_provisioned_throughput(throughput(want.read_capacity, want.write_capacity));
+        if want.billing == Billing::Provisioned {
+            for (index, g) in &want.global_secondary_indexes {
+                if have
+                    .global_secondary_indexes
+                    .get(index)
+                    .is_some_and(|h| h.same_shape(g))
+                {
+                    if let Some(t) = throughput(g.read_capacity, g.write_capacity) {
+                        request = request.global_secondary_index_updates(
+                            GlobalSecondaryIndexUpdate::builder()
+                                .update(
+                                    UpdateGlobalSecondaryIndexAction::builder()
+                                        .index_name(index)
+                                        .provisioned_throughput(t)
+                                        .build()
+                                        .expect("name and throughput are set"),
+                                )
+                                .build(),
+                        );
+                    }
+                }
+            }
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
+        wait_active(aws, name).await?;
+    } else if want.billing == Billing::Provisioned {
+        // Same billing: only indexes whose capacity alone changed.
+        for (index, g) in &want.global_secondary_indexes {
+            let Some(h) = have.global_secondary_indexes.get(index) else {
+                continue;
+            };
+            if h.same_shape(g)
+                && (h.read_capacity != g.read_capacity || h.write_capacity != g.write_capacity)
+            {
+                if let Some(t) = throughput(g.read_capacity, g.write_capacity) {
+                    aws.dynamodb
+                        .update_table()
+                        .table_name(name)
+                        .global_secondary_index_updates(
+                            GlobalSecondaryIndexUpdate::builder()
+                                .update(
+                                    UpdateGlobalSecondaryIndexAction::builder()
+                                        .index_name(index)
+                                        .provisioned_throughput(t)
+                                        .build()
+                                        .expect("name and throughput are set"),
+                                )
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
+                    wait_active(aws, name).await?;
+                }
+            }
+        }
+    }
+
+    // New (or rebuilt) indexes, one per call.
+    for (index, g) in &want.global_secondary_indexes {
+        if have
+            .global_secondary_indexes
+            .get(index)
+            .is_some_and(|h| h.same_shape(g))
+        {
+            continue;
+        }
+        aws.dynamodb
+            .update_table()
+            .table_name(name)
+            .set_attribute_definitions(Some(attribute_definitions(&want, std::iter::once(g))))
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder()
+                    .create(
+                        CreateGlobalSecondaryIndexAction::builder()
+                            .index_name(index)
+                            .set_key_schema(Some(key_schema(&g.hash_key, g.range_key.as_ref())))
+                            .projection(sdk_projection(&g.projection))
+                            .set_provisioned_throughput(throughput(
+                                g.read_capacity,
+                                g.write_capacity,
+                            ))
+                            .build()
+                            .expect("name and key schema are set"),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
+        wait_active(aws, name).await?;
+    }
+
+    // A stream's view type cannot change while it is enabled: disable, then enable.
+    if want.stream != have.stream {
+        if have.stream != StreamView::Off {
+            aws.dynamodb
+                .update_table()
+                .table_name(name)
+                .stream_specification(stream_specification(StreamView::Off))
+                .send()
+                .await
+                .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
+            wait_active(aws, name).await?;
+        }
+        if want.stream != StreamView::Off {
+            aws.dynamodb
+                .update_table()
+                .table_name(name)
+                .stream_specification(stream_specification(want.stream))
+                .send()
+                .await
+                .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
+            wait_active(aws, name).await?;
+        }
+    }
+
+    if want.deletion_protection != have.deletion_protection {
+        aws.dynamodb
+            .update_table()
+            .table_name(name)
+            .deletion_protection_enabled(want.deletion_protection)
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
+        wait_active(aws, name).await?;
+    }
+
+    if want.ttl_attribute != have.ttl_attribute {
+        if let Some(old) = &have.ttl_attribute {
+            set_ttl(aws, name, old, false).await?;
+        }
+        if let Some(new) = &want.ttl_attribute {
+            set_ttl(aws, name, new, true).await?;
+        }
+    }
+
+    let (set, remove) = tag_changes(&want.tags, &have.tags);
+    if !set.is_empty() {
+        aws.dynamodb
+            .tag_resource()
+            .resource_arn(&arn)
+            .set_tags(Some(sdk_tags(&set)))
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:TagResource", &e))?;
+    }
+    if !remove.is_empty() {
+        aws.dynamodb
+            .untag_resource()
+            .resource_arn(&arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:UntagResource", &e))?;
+    }
+    let table = aws
+        .dynamodb
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| Error::aws("dynamodb:DescribeTable", &e))?
+        .table
+        .ok_or_else(|| Error::Unexpected(format!("table {name} vanished")))?;
+    Ok(outputs(&table))
+}
+
+async fn wait_index_gone(aws: &Aws, name: &str, index: &str) -> Result<(), Error> {
+    wait_for(&format!("table {name} index {index}"), WAIT, || async {
+        let out = aws
+            .dynamodb
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:DescribeTable", &e))?;
+        let table = out
+            .table
+            .ok_or_else(|| Error::Unexpected(format!("table {name} vanished")))?;
+        let still = table
+            .global_secondary_indexes()
+            .iter()
+            .any(|g| g.index_name() == Some(index));
+        let status = table.table_status().map(|s| s.as_str().to_string());
+        Ok(if still {
+            ControlFlow::Continue("DELETING index".to_string())
+        } else if status.as_deref() != Some("ACTIVE") {
+            ControlFlow::Continue(status.unwrap_or_default())
+        } else {
+            ControlFlow::Break(())
+        })
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- delete ----
+
+pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+    let name = live.physical_name.as_str();
+    if live.attributes.get("deletion_protection") == Some(&Value::Bool(true)) {
+        return Err(Error::Refused(format!(
+            "table {name} has deletion protection on; set `deletion_protection = false` in `[{}]`, run `up`, then delete it",
+            live.address
+        )));
+    }
+    match aws.dynamodb.delete_table().table_name(name).send().await {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(Error::aws("dynamodb:DeleteTable", &e)),
+    }
+    wait_for(&format!("table {name}"), WAIT, || async {
+        match aws.dynamodb.describe_table().table_name(name).send().await {
+            Ok(out) => Ok(ControlFlow::Continue(
+                out.table
+                    .and_then(|t| t.table_status)
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "DELETING".into()),
+            )),
+            Err(e) if is_not_found(&e) => Ok(ControlFlow::Break(())),
+            Err(e) => Err(Error::aws("dynamodb:DescribeTable", &e)),
+        }
+    })
+    .await
+}

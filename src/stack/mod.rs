@@ -1,0 +1,1192 @@
+//! The stack file: TOML → validated [`Stack`]. Three separate steps, as in
+//! ripgrep's low/high args: the schema (`schema`, what the user typed), the
+//! checks done here (all errors at once, each with file and line), and later the
+//! resolution of `${...}` references against live state (`resolve_spec`).
+
+pub mod diagnostic;
+pub mod names;
+pub mod reference;
+pub mod schema;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::Spanned;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+use reference::{Declared, Piece, Reference};
+pub use schema::Tags;
+use schema::*;
+
+/// The kinds of resource a stack can declare. Declaration order is the
+/// tutorials' order, the tie-break when the dependency graph leaves a choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    IdentityPool,
+    UserPool,
+    Table,
+    Bucket,
+    Search,
+    Api,
+    Role,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[
+        Kind::IdentityPool,
+        Kind::UserPool,
+        Kind::Table,
+        Kind::Bucket,
+        Kind::Search,
+        Kind::Api,
+        Kind::Role,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::IdentityPool => "identity_pool",
+            Kind::UserPool => "user_pool",
+            Kind::Table => "table",
+            Kind::Bucket => "bucket",
+            Kind::Search => "search",
+            Kind::Api => "api",
+            Kind::Role => "role",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+
+    /// Attributes other resources may reference as `${kind.key.attr}`.
+    pub fn attributes(self) -> &'static [&'static str] {
+        match self {
+            Kind::Table => &["name", "arn", "stream_arn"],
+            Kind::Bucket => &["name", "arn", "regional_domain_name"],
+            Kind::UserPool => &["id", "name", "arn", "provider_name"],
+            Kind::IdentityPool => &["id", "name"],
+            Kind::Role => &["name", "arn"],
+            Kind::Search => &["name", "arn", "search_endpoint", "document_endpoint"],
+            Kind::Api => &[
+                "id",
+                "name",
+                "root_resource_id",
+                "execute_arn",
+                "invoke_url",
+            ],
+        }
+    }
+
+    /// What AWS calls it, for messages.
+    pub fn service_noun(self) -> &'static str {
+        match self {
+            Kind::Table => "DynamoDB table",
+            Kind::Bucket => "S3 bucket",
+            Kind::UserPool => "Cognito user pool",
+            Kind::IdentityPool => "Cognito identity pool",
+            Kind::Role => "IAM role",
+            Kind::Search => "search domain",
+            Kind::Api => "API Gateway REST API",
+        }
+    }
+
+    /// Replacing one of these loses data or users, so it needs `--allow-replace`.
+    pub fn holds_data(self) -> bool {
+        matches!(self, Kind::Table | Kind::Bucket | Kind::UserPool)
+    }
+
+    /// Whether this version can plan and apply the kind (the others are
+    /// validated offline only, until their provisioning lands).
+    pub fn provisioned(self) -> bool {
+        matches!(self, Kind::Table | Kind::Bucket)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `kind.key`, the stable identity of a resource within a stack.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address {
+    pub kind: Kind,
+    pub key: String,
+}
+
+impl Address {
+    pub fn new(kind: Kind, key: impl Into<String>) -> Self {
+        Address {
+            kind,
+            key: key.into(),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind, self.key)
+    }
+}
+
+impl FromStr for Address {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, key) = s
+            .split_once('.')
+            .ok_or_else(|| format!("`{s}` is not a resource address (kind.key)"))?;
+        let kind = Kind::from_name(kind).ok_or_else(|| format!("unknown kind `{kind}`"))?;
+        Ok(Address::new(kind, key))
+    }
+}
+
+impl serde::Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A resource's settings as typed by the user, one variant per kind.
+#[derive(Debug, Clone)]
+pub enum Spec {
+    Table(TableSpec),
+    Bucket(BucketSpec),
+    UserPool(UserPoolSpec),
+    IdentityPool(IdentityPoolSpec),
+    Search(SearchSpec),
+    Api(ApiSpec),
+    Role(RoleSpec),
+}
+
+impl Spec {
+    fn name(&self) -> Option<&String> {
+        match self {
+            Spec::Table(s) => s.name.as_ref(),
+            Spec::Bucket(s) => s.name.as_ref(),
+            Spec::UserPool(s) => s.name.as_ref(),
+            Spec::IdentityPool(s) => s.name.as_ref(),
+            Spec::Search(s) => s.name.as_ref(),
+            Spec::Api(s) => s.name.as_ref(),
+            Spec::Role(s) => s.name.as_ref(),
+        }
+    }
+}
+
+/// One `[kind.key]` table of the stack file.
+#[derive(Debug, Clone)]
+pub struct ResourceDecl {
+    pub address: Address,
+    /// Where `[kind.key]` is written.
+    pub span: Range<usize>,
+    /// The table as written (references unresolved), for resolution at plan time.
+    pub raw: toml::Value,
+    pub spec: Spec,
+    /// Resources this one needs to exist first (references and named links).
+    pub depends_on: BTreeSet<Address>,
+}
+
+/// A validated stack file.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub file: PathBuf,
+    pub name: String,
+    pub region: Option<String>,
+    pub tags: Tags,
+    pub resources: BTreeMap<Address, ResourceDecl>,
+    /// Sources of the stack file and policy files, for locations in messages.
+    pub sources: Diagnostics,
+}
+
+impl Declared for BTreeMap<Address, ResourceDecl> {
+    fn has(&self, address: &Address) -> bool {
+        self.contains_key(address)
+    }
+    fn keys_of(&self, kind: Kind) -> Vec<String> {
+        self.keys()
+            .filter(|a| a.kind == kind)
+            .map(|a| a.key.clone())
+            .collect()
+    }
+}
+
+/// Values that references resolve to.
+pub trait Lookup {
+    /// `None` when the value is not known yet (the resource is to be created).
+    fn value(&self, reference: &Reference) -> Option<String>;
+}
+
+impl Stack {
+    /// `file:line` of a resource's `[kind.key]`.
+    pub fn location(&self, address: &Address) -> String {
+        match self.resources.get(address) {
+            Some(r) => self.sources.location(&self.file, r.span.start),
+            None => self.file.display().to_string(),
+        }
+    }
+
+    /// The resource's settings with every reference replaced by its value
+    /// (or [`reference::UNKNOWN`] when it is not known yet).
+    pub fn resolve_spec(&self, address: &Address, lookup: &dyn Lookup) -> Result<Spec, String> {
+        let decl = self
+            .resources
+            .get(address)
+            .ok_or_else(|| format!("`{address}` is not declared in the stack"))?;
+        let value = self.resolve_value(&decl.raw, lookup)?;
+        spec_from_value(address.kind, value).map_err(|e| format!("{address}: {e}"))
+    }
+
+    /// The physical name: `name = ...` resolved, or the default.
+    pub fn physical_name(&self, address: &Address, lookup: &dyn Lookup) -> Result<String, String> {
+        let decl = self
+            .resources
+            .get(address)
+            .ok_or_else(|| format!("`{address}` is not declared in the stack"))?;
+        match decl.spec.name() {
+            Some(template) => self.interpolate(template, lookup),
+            None => Ok(names::default_name(address.kind, &self.name, &address.key)),
+        }
+    }
+
+    /// Tags every taggable resource of the stack carries: the stack's own tags,
+    /// the resource's, and the two ownership tags (which always win).
+    pub fn tags_for(&self, address: &Address, resource_tags: &Tags) -> Tags {
+        let mut tags = self.tags.clone();
+        tags.extend(resource_tags.clone());
+        tags.insert(OWNER_STACK_TAG.to_string(), self.name.clone());
+        tags.insert(OWNER_ID_TAG.to_string(), address.to_string());
+        tags
+    }
+
+    pub fn interpolate(&self, s: &str, lookup: &dyn Lookup) -> Result<String, String> {
+        reference::interpolate(s, &self.resources, &|r| match r {
+            Reference::StackName => Some(self.name.clone()),
+            other => lookup.value(other),
+        })
+        .map_err(|e| e.message)
+    }
+
+    fn resolve_value(
+        &self,
+        value: &toml::Value,
+        lookup: &dyn Lookup,
+    ) -> Result<toml::Value, String> {
+        Ok(match value {
+            toml::Value::String(s) => toml::Value::String(self.interpolate(s, lookup)?),
+            toml::Value::Array(items) => toml::Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.resolve_value(v, lookup))
+                    .collect::<Result<_, _>>()?,
+            ),
+            toml::Value::Table(table) => {
+                let mut out = toml::Table::new();
+                for (k, v) in table {
+                    out.insert(k.clone(), self.resolve_value(v, lookup)?);
+                }
+                toml::Value::Table(out)
+            }
+            other => other.clone(),
+        })
+    }
+}
+
+pub const OWNER_STACK_TAG: &str = "mobile-backend:stack";
+pub const OWNER_ID_TAG: &str = "mobile-backend:id";
+
+fn spec_from_value(kind: Kind, value: toml::Value) -> Result<Spec, toml::de::Error> {
+    Ok(match kind {
+        Kind::Table => Spec::Table(value.try_into()?),
+        Kind::Bucket => Spec::Bucket(value.try_into()?),
+        Kind::UserPool => Spec::UserPool(value.try_into()?),
+        Kind::IdentityPool => Spec::IdentityPool(value.try_into()?),
+        Kind::Search => Spec::Search(value.try_into()?),
+        Kind::Api => Spec::Api(value.try_into()?),
+        Kind::Role => Spec::Role(value.try_into()?),
+    })
+}
+
+/// Reads and validates a stack file. Every problem is reported at once.
+pub fn load(file: &Path) -> Result<Stack, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let source = match std::fs::read_to_string(file) {
+        Ok(s) => s,
+        Err(e) => {
+            diags.error(
+                file,
+                None,
+                format!("cannot read the stack file: {e}"),
+                Some("pass --stack FILE or set MOBILE_BACKEND_STACK".into()),
+            );
+            return Err(diags);
+        }
+    };
+    diags.add_source(file, &source);
+    match Loader::new(file, &source, &mut diags).load() {
+        Some(stack) if diags.is_empty() => Ok(stack),
+        _ => Err(diags),
+    }
+}
+
+struct Loader<'a> {
+    file: &'a Path,
+    source: &'a str,
+    diags: &'a mut Diagnostics,
+}
+
+/// A `${...}` found in a string, with where it is written.
+struct FoundReference {
+    inner: String,
+    file: PathBuf,
+    span: Range<usize>,
+}
+
+/// What one resource table yields before cross-resource checks.
+struct Parsed {
+    decl: ResourceDecl,
+    references: Vec<FoundReference>,
+    /// Named links (`trust.identity_pool = "app"`) that must exist: (target, span).
+    links: Vec<(Address, Range<usize>, &'static str)>,
+    /// Names (`name = ...`) to check: (template, span).
+    name_span: Option<Range<usize>>,
+}
+
+impl<'a> Loader<'a> {
+    fn new(file: &'a Path, source: &'a str, diags: &'a mut Diagnostics) -> Self {
+        Loader {
+            file,
+            source,
+            diags,
+        }
+    }
+
+    fn error(
+        &mut self,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
+        self.diags.error(self.file, span, message, help);
+    }
+
+    fn load(mut self) -> Option<Stack> {
+        if self.source.trim().is_empty() {
+            self.error(
+                None,
+                "the stack file is empty",
+                Some("start with a `[stack]` table: `[stack]\\nname = \"my-app\"`".into()),
+            );
+            return None;
+        }
+        let (root, errors) = DeTable::parse_recoverable(self.source);
+        if !errors.is_empty() {
+            for e in errors {
+                self.error(
+                    e.span(),
+                    format!("TOML syntax: {}", e.message().trim()),
+                    None,
+                );
+            }
+            return None;
+        }
+        let root = root.into_inner();
+
+        let mut stack_section: Option<StackSection> = None;
+        let mut parsed: Vec<Parsed> = Vec::new();
+        for (key, value) in root.iter() {
+            let key_name = key.get_ref().as_ref();
+            if key_name == "stack" {
+                stack_section = self.typed::<StackSection>("[stack]", value);
+                continue;
+            }
+            let Some(kind) = Kind::from_name(key_name) else {
+                let names = Kind::ALL.iter().map(|k| k.as_str()).chain(["stack"]);
+                let help = match reference::nearest(key_name, names) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => format!(
+                        "the top-level tables are `stack` and the kinds: {}",
+                        Kind::ALL
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                self.error(
+                    Some(key.span()),
+                    format!("unknown kind `{key_name}`"),
+                    Some(help),
+                );
+                continue;
+            };
+            let DeValue::Table(entries) = value.get_ref() else {
+                self.error(
+                    Some(key.span()),
+                    format!("`{kind}` must hold tables, one per resource: `[{kind}.<key>]`"),
+                    None,
+                );
+                continue;
+            };
+            for (rkey, rvalue) in entries.iter() {
+                let rkey_name = rkey.get_ref().as_ref();
+                if let Some(p) = self.resource(kind, rkey_name, rkey.span(), rvalue) {
+                    parsed.push(p);
+                }
+            }
+        }
+
+        let Some(section) = stack_section else {
+            if self.diags.is_empty() {
+                self.error(
+                    None,
+                    "the stack file has no `[stack]` table",
+                    Some("add `[stack]` with `name = \"my-app\"`".into()),
+                );
+            }
+            return None;
+        };
+        let stack_span = root
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == "stack")
+            .map(|(k, _)| k.span());
+        self.check_stack_name(&section.name, stack_span.clone());
+        if let Some(region) = &section.region {
+            if !is_region(region) {
+                self.error(
+                    stack_span,
+                    format!("`{region}` is not an AWS region name"),
+                    Some("write it like `us-east-1`".into()),
+                );
+            }
+        }
+
+        let mut resources: BTreeMap<Address, ResourceDecl> = BTreeMap::new();
+        let mut found = Vec::new();
+        let mut links = Vec::new();
+        let mut name_spans = Vec::new();
+        for p in parsed {
+            found.push((p.decl.address.clone(), p.references));
+            links.push((p.decl.address.clone(), p.links));
+            name_spans.push((p.decl.address.clone(), p.name_span));
+            resources.insert(p.decl.address.clone(), p.decl);
+        }
+
+        // References and links: checked against what is declared; they are the graph.
+        let mut edges: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
+        for (address, refs) in found {
+            for r in refs {
+                match reference::parse(&r.inner, &resources) {
+                    Ok(Reference::Resource {
+                        address: target, ..
+                    }) => {
+                        edges.entry(address.clone()).or_default().insert(target);
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.diags.error(
+                        &r.file,
+                        Some(r.span),
+                        format!("in `{address}`: {}", e.message),
+                        e.suggestion.map(|s| format!("did you mean `${{{s}}}`?")),
+                    ),
+                }
+            }
+        }
+        for (address, ls) in links {
+            for (target, span, what) in ls {
+                if resources.contains_key(&target) {
+                    edges.entry(address.clone()).or_default().insert(target);
+                } else {
+                    let keys = resources.keys_of(target.kind);
+                    let help = reference::nearest(&target.key, keys.iter().map(String::as_str))
+                        .map(|k| format!("did you mean `{k}`?"))
+                        .or_else(|| {
+                            (!keys.is_empty()).then(|| format!("declared: {}", keys.join(", ")))
+                        });
+                    self.error(
+                        Some(span),
+                        format!("in `{address}`: {what} names `{target}`, which the stack does not declare"),
+                        help,
+                    );
+                }
+            }
+        }
+        for (address, deps) in &edges {
+            if let Some(decl) = resources.get_mut(address) {
+                decl.depends_on = deps.clone();
+            }
+        }
+        self.check_cycles(&resources);
+
+        // Physical names that can never be valid.
+        let lookup = OfflineLookup;
+        let probe = Stack {
+            file: self.file.to_path_buf(),
+            name: section.name.clone(),
+            region: section.region.clone(),
+            tags: section.tags.clone(),
+            resources,
+            sources: Diagnostics::default(),
+        };
+        for (address, span) in name_spans {
+            let span = span.or_else(|| probe.resources.get(&address).map(|r| r.span.clone()));
+            if let Ok(name) = probe.physical_name(&address, &lookup) {
+                if name.contains(reference::UNKNOWN) {
+                    continue; // depends on another resource's value
+                }
+                if let Err(why) = names::check(address.kind, &name) {
+                    self.error(
+                        span,
+                        format!("`{address}`: the name `{name}` {why}"),
+                        Some("set `name = \"...\"` to a valid name".into()),
+                    );
+                }
+            }
+        }
+        if !self.diags.is_empty() {
+            return None;
+        }
+        let mut sources = Diagnostics::default();
+        sources.sources = std::mem::take(&mut self.diags.sources);
+        self.diags.sources = sources.sources.clone();
+        Some(Stack { sources, ..probe })
+    }
+
+    fn check_stack_name(&mut self, name: &str, span: Option<Range<usize>>) {
+        let ok = name.len() <= 40
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            self.error(
+                span,
+                format!("stack name `{name}` is not valid"),
+                Some(
+                    "a stack name is 1 to 40 characters of [a-z0-9-], starting with a letter"
+                        .into(),
+                ),
+            );
+        }
+    }
+
+    /// Deserializes one table into its schema type, reporting the error with
+    /// its location and the nearest valid key.
+    fn typed<T: DeserializeOwned>(
+        &mut self,
+        what: &str,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<T> {
+        let de = ValueDeserializer::from(value.clone());
+        match T::deserialize(de) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let span = e.span().or_else(|| Some(value.span()));
+                let (message, help) = explain_serde_error(what, e.message());
+                self.error(span, message, help);
+                None
+            }
+        }
+    }
+
+    fn resource(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        key_span: Range<usize>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<Parsed> {
+        let address = Address::new(kind, key);
+        let DeValue::Table(table) = value.get_ref() else {
+            self.error(
+                Some(key_span),
+                format!(
+                    "`{address}` must be a table: write `[{address}]` and its settings below it"
+                ),
+                Some(format!(
+                    "each entry of `{kind}` is one resource, `[{kind}.<key>]`"
+                )),
+            );
+            return None;
+        };
+        let key_ok = key.len() <= 64
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !key_ok {
+            self.error(
+                Some(key_span.clone()),
+                format!("resource key `{key}` is not valid"),
+                Some("a key is 1 to 64 characters of [a-z0-9_-], starting with a letter".into()),
+            );
+        }
+        let what = format!("`{address}`");
+        let spec = match kind {
+            Kind::Table => Spec::Table(self.typed(&what, value)?),
+            Kind::Bucket => Spec::Bucket(self.typed(&what, value)?),
+            Kind::UserPool => Spec::UserPool(self.typed(&what, value)?),
+            Kind::IdentityPool => Spec::IdentityPool(self.typed(&what, value)?),
+            Kind::Search => Spec::Search(self.typed(&what, value)?),
+            Kind::Api => Spec::Api(self.typed(&what, value)?),
+            Kind::Role => Spec::Role(self.typed(&what, value)?),
+        };
+        let raw: toml::Value =
+            match toml::Value::deserialize(ValueDeserializer::from(value.clone())) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.error(e.span(), e.message().to_string(), None);
+                    return None;
+                }
+            };
+        let mut references = Vec::new();
+        collect_references(value, self.file, &mut references, self.diags);
+        let span_of = |path: &[&str]| -> Range<usize> {
+            find_span(table, path).unwrap_or_else(|| key_span.clone())
+        };
+        let mut links = Vec::new();
+        let c = &mut *self;
+        match &spec {
+            Spec::Table(t) => c.check_table(&address, t, &span_of),
+            Spec::Bucket(b) => c.check_bucket(&address, b, &span_of),
+            Spec::UserPool(u) => {
+                if !u.username_attributes.is_empty() && !u.alias_attributes.is_empty() {
+                    c.error(
+                        Some(span_of(&["alias_attributes"])),
+                        format!("`{address}`: `username_attributes` and `alias_attributes` cannot both be set"),
+                        Some("choose one: users sign in with email/phone as username, or with a username plus aliases".into()),
+                    );
+                }
+            }
+            Spec::IdentityPool(p) => {
+                for (i, provider) in p.providers.iter().enumerate() {
+                    let span =
+                        find_span_index(table, "providers", i).unwrap_or_else(|| key_span.clone());
+                    match provider.split_once('.') {
+                        Some((pool, _client)) => links.push((
+                            Address::new(Kind::UserPool, pool),
+                            span,
+                            "a provider",
+                        )),
+                        None => c.error(
+                            Some(span),
+                            format!("`{address}`: provider `{provider}` must be written `user_pool_key.client_key`"),
+                            None,
+                        ),
+                    }
+                }
+                if p.role_rules.len() > 25 {
+                    c.error(
+                        Some(span_of(&["role_rules"])),
+                        format!(
+                            "`{address}`: {} role rules; Cognito allows at most 25 per provider",
+                            p.role_rules.len()
+                        ),
+                        None,
+                    );
+                }
+            }
+            Spec::Role(r) => {
+                let trust_span = span_of(&["trust"]);
+                let set = [
+                    r.trust.identity_pool.is_some(),
+                    r.trust.service.is_some(),
+                    r.trust.file.is_some(),
+                ]
+                .iter()
+                .filter(|b| **b)
+                .count();
+                if set != 1 {
+                    c.error(
+                        Some(trust_span.clone()),
+                        format!("`{address}`: `trust` needs exactly one of `identity_pool`, `service` or `file`"),
+                        None,
+                    );
+                }
+                if let Some(pool) = &r.trust.identity_pool {
+                    links.push((
+                        Address::new(Kind::IdentityPool, pool.as_str()),
+                        trust_span,
+                        "`trust.identity_pool`",
+                    ));
+                }
+                for (i, policy) in r.policies.iter().chain(r.trust.file.iter()).enumerate() {
+                    let span = find_span_index(table, "policies", i)
+                        .unwrap_or_else(|| span_of(&["trust"]));
+                    c.policy_file(&address, policy, span, &mut references);
+                }
+            }
+            Spec::Api(a) => {
+                for route in a.routes.values() {
+                    if let Some(pool) = &route.user_pool {
+                        links.push((
+                            Address::new(Kind::UserPool, pool.as_str()),
+                            span_of(&["routes"]),
+                            "a route's `user_pool`",
+                        ));
+                    }
+                }
+            }
+            Spec::Search(_) => {}
+        }
+        let name_span = find_span(table, &["name"]);
+        Some(Parsed {
+            decl: ResourceDecl {
+                address,
+                span: key_span,
+                raw,
+                spec,
+                depends_on: BTreeSet::new(),
+            },
+            references,
+            links,
+            name_span,
+        })
+    }
+
+    fn check_table(
+        &mut self,
+        address: &Address,
+        t: &TableSpec,
+        span_of: &dyn Fn(&[&str]) -> Range<usize>,
+    ) {
+        match t.billing {
+            Billing::PayPerRequest => {
+                for (field, v) in [
+                    ("read_capacity", t.read_capacity),
+                    ("write_capacity", t.write_capacity),
+                ] {
+                    if v.is_some() {
+                        self.error(
+                            Some(span_of(&[field])),
+                            format!(
+                                "`{address}`: `{field}` is only for `billing = \"provisioned\"`"
+                            ),
+                            Some("remove it, or set `billing = \"provisioned\"`".into()),
+                        );
+                    }
+                }
+            }
+            Billing::Provisioned => {
+                for (field, v) in [
+                    ("read_capacity", t.read_capacity),
+                    ("write_capacity", t.write_capacity),
+                ] {
+                    match v {
+                        None => self.error(
+                            Some(span_of(&["billing"])),
+                            format!("`{address}`: `billing = \"provisioned\"` needs `{field}`"),
+                            None,
+                        ),
+                        Some(n) if n < 1 => self.error(
+                            Some(span_of(&[field])),
+                            format!("`{address}`: `{field}` must be at least 1"),
+                            None,
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let mut types: BTreeMap<&str, KeyType> = BTreeMap::new();
+        let mut keys = vec![(vec!["hash_key"], &t.hash_key)];
+        if let Some(r) = &t.range_key {
+            keys.push((vec!["range_key"], r));
+        }
+        for (name, gsi) in &t.global_secondary_indexes {
+            if !(3..=255).contains(&name.len())
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            {
+                self.error(
+                    Some(span_of(&["global_secondary_indexes", name])),
+                    format!("`{address}`: index name `{name}` must be 3 to 255 characters of letters, digits, `_`, `-` and `.`"),
+                    None,
+                );
+            }
+            if t.billing == Billing::PayPerRequest
+                && (gsi.read_capacity.is_some() || gsi.write_capacity.is_some())
+            {
+                self.error(
+                    Some(span_of(&["global_secondary_indexes", name])),
+                    format!("`{address}`: index `{name}` sets capacity, but the table is `pay_per_request`"),
+                    None,
+                );
+            }
+            keys.push((
+                vec!["global_secondary_indexes", name.as_str(), "hash_key"],
+                &gsi.hash_key,
+            ));
+            if let Some(r) = &gsi.range_key {
+                keys.push((
+                    vec!["global_secondary_indexes", name.as_str(), "range_key"],
+                    r,
+                ));
+            }
+        }
+        for (path, key) in keys {
+            if key.name.is_empty() {
+                self.error(
+                    Some(span_of(&path)),
+                    format!("`{address}`: a key attribute needs a name"),
+                    None,
+                );
+                continue;
+            }
+            if let Some(prev) = types.insert(&key.name, key.attribute_type) {
+                if prev != key.attribute_type {
+                    self.error(
+                        Some(span_of(&path)),
+                        format!(
+                            "`{address}`: attribute `{}` is used as a key with type {:?} and {:?}",
+                            key.name, prev, key.attribute_type
+                        ),
+                        Some("DynamoDB stores one type per key attribute".into()),
+                    );
+                }
+            }
+        }
+        if let Some(ttl) = &t.ttl_attribute {
+            if ttl.is_empty() {
+                self.error(
+                    Some(span_of(&["ttl_attribute"])),
+                    format!("`{address}`: `ttl_attribute` is empty"),
+                    None,
+                );
+            }
+        }
+    }
+
+    fn check_bucket(
+        &mut self,
+        address: &Address,
+        b: &BucketSpec,
+        span_of: &dyn Fn(&[&str]) -> Range<usize>,
+    ) {
+        if b.kms_key_id.is_some() && b.encryption != Encryption::Kms {
+            self.error(
+                Some(span_of(&["kms_key_id"])),
+                format!("`{address}`: `kms_key_id` needs `encryption = \"aws:kms\"`"),
+                None,
+            );
+        }
+        for rule in &b.cors {
+            for method in &rule.allowed_methods {
+                if !["GET", "PUT", "POST", "DELETE", "HEAD"].contains(&method.as_str()) {
+                    self.error(
+                        Some(span_of(&["cors"])),
+                        format!("`{address}`: CORS method `{method}` is not one of GET, PUT, POST, DELETE, HEAD"),
+                        None,
+                    );
+                }
+            }
+            if rule.allowed_origins.is_empty() || rule.allowed_methods.is_empty() {
+                self.error(
+                    Some(span_of(&["cors"])),
+                    format!(
+                        "`{address}`: each CORS rule needs at least one allowed method and origin"
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Checks a policy file named by a role: it exists, is JSON, and its
+    /// references are collected for validation.
+    fn policy_file(
+        &mut self,
+        address: &Address,
+        relative: &str,
+        span: Range<usize>,
+        out: &mut Vec<FoundReference>,
+    ) {
+        let dir = self.file.parent().unwrap_or(Path::new("."));
+        let path = dir.join(relative);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(
+                    Some(span),
+                    format!(
+                        "`{address}`: cannot read policy file `{}`: {e}",
+                        path.display()
+                    ),
+                    Some("policy paths are relative to the stack file's directory".into()),
+                );
+                return;
+            }
+        };
+        self.diags.add_source(&path, &text);
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
+            let offset = offset_of(&text, e.line(), e.column());
+            self.diags.error(
+                &path,
+                Some(offset..offset + 1),
+                format!("policy document is not valid JSON: {e}"),
+                None,
+            );
+            return;
+        }
+        for piece in reference::scan(&text) {
+            match piece {
+                Piece::Reference { inner, range } => out.push(FoundReference {
+                    inner: inner.to_string(),
+                    file: path.clone(),
+                    span: range,
+                }),
+                Piece::Unterminated(at) => {
+                    self.diags
+                        .error(&path, Some(at..at + 2), "`${` is not closed by `}`", None)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Reports each real cycle once, naming every member.
+    fn check_cycles(&mut self, resources: &BTreeMap<Address, ResourceDecl>) {
+        for component in strongly_connected(resources) {
+            let is_cycle = component.len() > 1
+                || resources
+                    .get(&component[0])
+                    .is_some_and(|r| r.depends_on.contains(&component[0]));
+            if !is_cycle {
+                continue;
+            }
+            let first = &component[0];
+            let span = resources.get(first).map(|r| r.span.clone());
+            let members: Vec<String> = component.iter().map(|a| format!("`{a}`")).collect();
+            self.error(
+                span,
+                format!("dependency cycle: {} reference each other", members.join(" → ")),
+                Some("a resource cannot need a value of a resource that needs its own; remove one of the references".into()),
+            );
+        }
+    }
+}
+
+/// Tarjan's algorithm over the resources' `depends_on`, in address order so the
+/// output is deterministic. Each component lists its members sorted.
+pub fn strongly_connected(resources: &BTreeMap<Address, ResourceDecl>) -> Vec<Vec<Address>> {
+    struct State<'a> {
+        resources: &'a BTreeMap<Address, ResourceDecl>,
+        index: BTreeMap<&'a Address, usize>,
+        low: BTreeMap<&'a Address, usize>,
+        on_stack: BTreeSet<&'a Address>,
+        stack: Vec<&'a Address>,
+        next: usize,
+        out: Vec<Vec<Address>>,
+    }
+    fn visit<'a>(s: &mut State<'a>, v: &'a Address) {
+        s.index.insert(v, s.next);
+        s.low.insert(v, s.next);
+        s.next += 1;
+        s.stack.push(v);
+        s.on_stack.insert(v);
+        if let Some(decl) = s.resources.get(v) {
+            for w in &decl.depends_on {
+                let Some((w, _)) = s.resources.get_key_value(w) else {
+                    continue;
+                };
+                if !s.index.contains_key(w) {
+                    visit(s, w);
+                    let lw = s.low[w];
+                    let lv = s.low[v];
+                    s.low.insert(v, lv.min(lw));
+                } else if s.on_stack.contains(w) {
+                    let iw = s.index[w];
+                    let lv = s.low[v];
+                    s.low.insert(v, lv.min(iw));
+                }
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut component = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack.remove(w);
+                component.push(w.clone());
+                if w == v {
+                    break;
+                }
+            }
+            component.sort();
+            s.out.push(component);
+        }
+    }
+    let mut s = State {
+        resources,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        on_stack: BTreeSet::new(),
+        stack: Vec::new(),
+        next: 0,
+        out: Vec::new(),
+    };
+    for v in resources.keys() {
+        if !s.index.contains_key(v) {
+            visit(&mut s, v);
+        }
+    }
+    s.out
+}
+
+/// Offline stand-ins for values only AWS knows, to check names that use them.
+struct OfflineLookup;
+
+impl Lookup for OfflineLookup {
+    fn value(&self, reference: &Reference) -> Option<String> {
+        match reference {
+            Reference::AwsAccountId => Some("123456789012".into()),
+            Reference::AwsRegion => Some("us-east-1".into()),
+            _ => None,
+        }
+    }
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Every `${...}` in every string of a value, with the string's span.
+fn collect_references(
+    value: &Spanned<DeValue<'_>>,
+    file: &Path,
+    out: &mut Vec<FoundReference>,
+    diags: &mut Diagnostics,
+) {
+    match value.get_ref() {
+        DeValue::String(s) => {
+            for piece in reference::scan(s) {
+                match piece {
+                    Piece::Reference { inner, .. } => out.push(FoundReference {
+                        inner: inner.to_string(),
+                        file: file.to_path_buf(),
+                        span: value.span(),
+                    }),
+                    Piece::Unterminated(_) => diags.error(
+                        file,
+                        Some(value.span()),
+                        "`${` is not closed by `}`",
+                        Some("write `$${` for a literal `${`".into()),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        DeValue::Array(items) => {
+            for item in items.iter() {
+                collect_references(item, file, out, diags);
+            }
+        }
+        DeValue::Table(table) => {
+            for (_, v) in table.iter() {
+                collect_references(v, file, out, diags);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The span of the key at `path` inside `table`.
+fn find_span(table: &DeTable<'_>, path: &[&str]) -> Option<Range<usize>> {
+    let (first, rest) = path.split_first()?;
+    let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *first)?;
+    if rest.is_empty() {
+        return Some(k.span());
+    }
+    match v.get_ref() {
+        DeValue::Table(inner) => find_span(inner, rest).or(Some(k.span())),
+        _ => Some(k.span()),
+    }
+}
+
+fn find_span_index(table: &DeTable<'_>, key: &str, index: usize) -> Option<Range<usize>> {
+    let (_, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == key)?;
+    match v.get_ref() {
+        DeValue::Array(items) => items.get(index).map(|i| i.span()),
+        _ => Some(v.span()),
+    }
+}
+
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return (offset + column.saturating_sub(1)).min(text.len());
+        }
+        offset += l.len();
+    }
+    text.len()
+}
+
+/// Turns serde's messages into ours: the key, where, and the nearest valid one.
+fn explain_serde_error(what: &str, message: &str) -> (String, Option<String>) {
+    let message = message.trim();
+    let backticked = |s: &str| -> Vec<String> {
+        s.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let names = backticked(rest);
+        if let Some((field, expected)) = names.split_first() {
+            let help = match reference::nearest(field, expected.iter().map(String::as_str)) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None if expected.is_empty() => "this table takes no keys".to_string(),
+                None => format!("valid keys: {}", expected.join(", ")),
+            };
+            return (format!("unknown key `{field}` in {what}"), Some(help));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let names = backticked(rest);
+        if let Some((variant, expected)) = names.split_first() {
+            let help = match reference::nearest(variant, expected.iter().map(String::as_str)) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("one of: {}", expected.join(", ")),
+            };
+            return (
+                format!("`{variant}` is not a valid value in {what}"),
+                Some(help),
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        let names = backticked(rest);
+        if let Some(field) = names.first() {
+            return (format!("{what} needs `{field}`"), None);
+        }
+    }
+    if message.starts_with("data did not match any variant") {
+        return (format!("a value in {what} has the wrong shape"), None);
+    }
+    (format!("{what}: {message}"), None)
+}
+
+#[cfg(test)]
+mod tests;
