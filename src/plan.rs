@@ -182,7 +182,9 @@ pub fn plan(input: &Input) -> Plan {
                 }
                 match at_name {
                     Some(l) if l.ownership == Ownership::Ours => {
-                        delete_change(&l, "destroying the stack")
+                        let mut c = delete_change(&l, "destroying the stack");
+                        c.depends_on = d.depends_on.clone();
+                        c
                     }
                     Some(l) => {
                         let mut c = ResourceChange::new(

@@ -1,1 +1,326 @@
+//! Stack loading: the normative example loads; every kind of bad input is
+//! reported with file, line and a hint, all at once.
 
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+/// Writes `source` as a stack file in a fresh directory and loads it.
+fn load_str(source: &str) -> (tempfile::TempDir, PathBuf, Result<Stack, Diagnostics>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("stack.toml");
+    std::fs::write(&path, source).expect("write stack");
+    let result = load(&path);
+    (dir, path, result)
+}
+
+/// (line, message, help) of every error.
+fn errors(source: &str) -> Vec<(usize, String, Option<String>)> {
+    let (_dir, path, result) = load_str(source);
+    let diags = result.expect_err("the stack should be rejected");
+    let mut out: Vec<_> = diags
+        .items
+        .iter()
+        .map(|d| {
+            let line = match (&d.span, diags.sources.get(&d.file)) {
+                (Some(span), Some(src)) => diagnostic::line_col(src, span.start).0,
+                _ => 0,
+            };
+            assert_eq!(d.file, path, "errors point into the stack file");
+            (line, d.message.clone(), d.help.clone())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+const MINIMAL: &str = r#"
+[stack]
+name = "demo"
+
+[table.notes]
+hash_key = { name = "id", type = "S" }
+"#;
+
+#[test]
+fn the_normative_design_example_loads() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/design/stacks/example.toml");
+    let stack = match load(&path) {
+        Ok(s) => s,
+        Err(d) => panic!("{}", d.render(false)),
+    };
+    assert_eq!(stack.name, "photo-notes");
+    let addresses: Vec<String> = stack.resources.keys().map(|a| a.to_string()).collect();
+    assert_eq!(
+        addresses,
+        [
+            "identity_pool.app",
+            "user_pool.users",
+            "table.notes",
+            "bucket.uploads",
+            "search.notes",
+            "api.notes",
+            "role.engineers",
+            "role.mobile_client"
+        ]
+    );
+    // Roles depend on the identity pool (trust) and on what their policies name.
+    let role = &stack.resources[&"role.mobile_client".parse::<Address>().unwrap()];
+    let deps: Vec<String> = role.depends_on.iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        deps,
+        [
+            "identity_pool.app",
+            "table.notes",
+            "bucket.uploads",
+            "api.notes"
+        ]
+    );
+    // The identity pool names the roles, yet does not depend on them: the role
+    // attachment is its own step, so role ↔ identity pool is not a cycle.
+    let pool = &stack.resources[&"identity_pool.app".parse::<Address>().unwrap()];
+    let deps: Vec<String> = pool.depends_on.iter().map(|a| a.to_string()).collect();
+    assert_eq!(deps, ["user_pool.users"]);
+}
+
+#[test]
+fn default_physical_names_follow_each_service() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/design/stacks/example.toml");
+    let stack = load(&path).expect("loads");
+    struct Account;
+    impl Lookup for Account {
+        fn value(&self, r: &Reference) -> Option<String> {
+            match r {
+                Reference::AwsAccountId => Some("111122223333".into()),
+                Reference::AwsRegion => Some("eu-west-1".into()),
+                _ => None,
+            }
+        }
+    }
+    let name = |a: &str| stack.physical_name(&a.parse().unwrap(), &Account).unwrap();
+    assert_eq!(name("identity_pool.app"), "photo_notes_app");
+    assert_eq!(name("table.notes"), "photo-notes-notes");
+    assert_eq!(name("bucket.uploads"), "photo-notes-uploads-111122223333");
+    assert_eq!(name("role.mobile_client"), "photo-notes-mobile_client");
+}
+
+#[test]
+fn references_resolve_in_strings_and_keep_policy_variables() {
+    let (_d, _p, stack) = load_str(
+        r#"
+[stack]
+name = "demo"
+[table.notes]
+hash_key = { name = "id", type = "S" }
+tags = { bucket = "${bucket.files.arn}", who = "${stack.name}/${cognito-identity.amazonaws.com:sub}" }
+[bucket.files]
+"#,
+    );
+    let stack = stack.expect("loads");
+    struct Known;
+    impl Lookup for Known {
+        fn value(&self, r: &Reference) -> Option<String> {
+            match r {
+                Reference::Resource { attribute, .. } if attribute == "arn" => {
+                    Some("arn:aws:s3:::demo-files".into())
+                }
+                _ => None,
+            }
+        }
+    }
+    let address: Address = "table.notes".parse().unwrap();
+    let Spec::Table(t) = stack.resolve_spec(&address, &Known).unwrap() else {
+        panic!("table")
+    };
+    assert_eq!(t.tags["bucket"], "arn:aws:s3:::demo-files");
+    assert_eq!(t.tags["who"], "demo/${cognito-identity.amazonaws.com:sub}");
+    let deps: Vec<String> = stack.resources[&address]
+        .depends_on
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(deps, ["bucket.files"]);
+}
+
+#[test]
+fn an_empty_file_is_an_error() {
+    let errs = errors("  \n# only a comment\n");
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0].1.contains("empty") || errs[0].1.contains("no `[stack]`"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn toml_syntax_errors_have_a_line() {
+    let errs = errors("[stack]\nname = \"demo\"\n\n[table.notes\nhash_key = 1\n");
+    assert!(!errs.is_empty());
+    assert_eq!(errs[0].0, 4, "{errs:?}");
+    assert!(errs[0].1.starts_with("TOML syntax"), "{errs:?}");
+}
+
+#[test]
+fn unknown_keys_name_the_key_the_line_and_the_nearest_valid_key() {
+    let errs = errors(&format!(
+        "{MINIMAL}rnage_key = {{ name = \"n\", type = \"S\" }}\n"
+    ));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let (line, message, help) = &errs[0];
+    assert_eq!(*line, 7);
+    assert_eq!(message, "unknown key `rnage_key` in `table.notes`");
+    assert_eq!(help.as_deref(), Some("did you mean `range_key`?"));
+}
+
+#[test]
+fn unknown_kinds_suggest_the_kind() {
+    let errs = errors(
+        "[stack]\nname = \"demo\"\n[tables.notes]\nhash_key = { name = \"id\", type = \"S\" }\n",
+    );
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].0, 3);
+    assert_eq!(errs[0].1, "unknown kind `tables`");
+    assert_eq!(errs[0].2.as_deref(), Some("did you mean `table`?"));
+}
+
+#[test]
+fn wrong_types_and_bad_values_are_located() {
+    let errs = errors("[stack]\nname = \"demo\"\n[table.notes]\nhash_key = { name = \"id\", type = \"S\" }\nbilling = \"pay_per_reqest\"\n[bucket.b]\nversioning = \"yes\"\n");
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert_eq!(errs[0].0, 5);
+    assert!(errs[0].1.contains("pay_per_reqest"), "{errs:?}");
+    assert_eq!(
+        errs[0].2.as_deref(),
+        Some("did you mean `pay_per_request`?")
+    );
+    assert_eq!(errs[1].0, 7);
+    assert!(errs[1].1.contains("bucket.b"), "{errs:?}");
+}
+
+#[test]
+fn names_that_can_never_be_valid_are_rejected() {
+    let errs = errors("[stack]\nname = \"demo\"\n[bucket.b]\nname = \"Has_Capitals\"\n[search.s]\nname = \"a-search-domain-name-that-is-too-long\"\n");
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert_eq!(errs[0].0, 4);
+    assert!(
+        errs[0].1.contains("`bucket.b`: the name `Has_Capitals`"),
+        "{errs:?}"
+    );
+    assert_eq!(errs[1].0, 6);
+    assert!(errs[1].1.contains("3 to 28"), "{errs:?}");
+    let errs = errors("[stack]\nname = \"Demo_Stack\"\n");
+    assert!(errs[0].1.contains("stack name"), "{errs:?}");
+}
+
+#[test]
+fn dangling_references_name_the_nearest_valid_one() {
+    let errs = errors(&format!("{MINIMAL}[bucket.files]\ntags = {{ t = \"${{table.note.arn}}\", u = \"${{aws.acount_id}}\" }}\n"));
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(errs.iter().all(|e| e.0 == 8), "{errs:?}");
+    let helps: Vec<&str> = errs.iter().filter_map(|e| e.2.as_deref()).collect();
+    assert!(
+        helps.contains(&"did you mean `${table.notes.arn}`?"),
+        "{errs:?}"
+    );
+    assert!(
+        helps.contains(&"did you mean `${aws.account_id}`?"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn a_real_cycle_names_every_member() {
+    let errs = errors(
+        "[stack]\nname = \"demo\"\n[bucket.x]\ntags = { y = \"${bucket.y.arn}\" }\n[bucket.y]\ntags = { z = \"${bucket.z.arn}\" }\n[bucket.z]\ntags = { x = \"${bucket.x.arn}\" }\n",
+    );
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].1.contains("`bucket.x` → `bucket.y` → `bucket.z`"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let errs = errors(
+        "[stack]\nname = \"demo\"\n[table.a]\nhash_kye = { name = \"id\", type = \"S\" }\n[table.b]\nhash_key = { name = \"id\", type = \"S\" }\nbilling = \"provisioned\"\n[bucket.c]\ncors = [{ allowed_methods = [\"FETCH\"], allowed_origins = [\"*\"] }]\n[tabel.d]\n",
+    );
+    assert_eq!(errs.len(), 5, "{errs:?}");
+    let lines: Vec<usize> = errs.iter().map(|e| e.0).collect();
+    assert_eq!(lines, [4, 7, 7, 9, 10], "{errs:?}");
+}
+
+#[test]
+fn missing_policy_files_and_bad_json_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.json"),
+        "{\n  \"Version\": \"2012-10-17\",\n  oops\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("refs.json"),
+        "{\n  \"Resource\": \"${table.nope.arn}\"\n}\n",
+    )
+    .unwrap();
+    let path = dir.path().join("stack.toml");
+    std::fs::write(
+        &path,
+        "[stack]\nname = \"demo\"\n[role.r]\ntrust = { service = \"lambda.amazonaws.com\" }\npolicies = [\"missing.json\", \"bad.json\", \"refs.json\"]\n",
+    )
+    .unwrap();
+    let diags = load(&path).expect_err("rejected");
+    let messages: Vec<(String, String)> = diags
+        .items
+        .iter()
+        .map(|d| {
+            (
+                d.file.file_name().unwrap().to_string_lossy().into_owned(),
+                d.message.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|(f, m)| f == "stack.toml" && m.contains("missing.json")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|(f, m)| f == "bad.json" && m.contains("not valid JSON")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|(f, m)| f == "refs.json" && m.contains("table.nope")),
+        "{messages:?}"
+    );
+    let rendered = diags.render(false);
+    assert!(rendered.contains("refs.json:2:"), "{rendered}");
+}
+
+#[test]
+fn username_and_alias_attributes_together_are_rejected_offline() {
+    let errs = errors("[stack]\nname = \"demo\"\n[user_pool.u]\nusername_attributes = [\"email\"]\nalias_attributes = [\"phone_number\"]\n");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].0, 5);
+}
+
+#[test]
+fn rendered_diagnostics_show_file_line_and_source() {
+    let (_d, path, result) = load_str(&format!("{MINIMAL}strem = \"new_image\"\n"));
+    let rendered = result.unwrap_err().render(false);
+    assert!(
+        rendered.contains(&format!("{}:7:1", path.display())),
+        "{rendered}"
+    );
+    assert!(rendered.contains("strem = \"new_image\""), "{rendered}");
+    assert!(rendered.contains("did you mean `stream`?"), "{rendered}");
+    assert!(rendered.contains("nothing was sent to AWS"), "{rendered}");
+}

@@ -1,0 +1,261 @@
+//! The command-line contract without AWS: exit codes, messages with file and
+//! line, and proof that bad input never reaches the network (every command
+//! here points at a listener that must see no connection).
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+/// A local port that records whether anything connected to it.
+struct Tripwire {
+    listener: TcpListener,
+}
+
+impl Tripwire {
+    fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        Tripwire { listener }
+    }
+    fn url(&self) -> String {
+        format!("http://{}", self.listener.local_addr().expect("addr"))
+    }
+    fn assert_untouched(&self) {
+        match self.listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Ok(_) => panic!("the command connected to AWS, but bad input must never reach it"),
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+fn tool(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("mobile-backend").expect("binary");
+    cmd.current_dir(dir)
+        .env_remove("MOBILE_BACKEND_STACK")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("AWS_ACCESS_KEY_ID", "111111111111")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
+}
+
+fn write_stack(dir: &Path, source: &str) -> std::path::PathBuf {
+    let path = dir.join("stack.toml");
+    std::fs::write(&path, source).expect("write");
+    path
+}
+
+const VALID: &str = "[stack]\nname = \"demo\"\n\n[table.notes]\nhash_key = { name = \"id\", type = \"S\" }\n\n[bucket.files]\nversioning = true\n";
+
+#[test]
+fn validate_accepts_a_valid_stack_without_calling_aws() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = write_stack(dir.path(), VALID);
+    let wire = Tripwire::new();
+    tool(dir.path())
+        .args(["validate", "--stack"])
+        .arg(&stack)
+        .args(["--endpoint-url", &wire.url()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "is valid: stack `demo` with 2 resources (table.notes, bucket.files)",
+        ));
+    wire.assert_untouched();
+}
+
+#[test]
+fn bad_input_exits_1_with_file_and_line_and_never_calls_aws() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("toml syntax", "[stack]\nname = \"demo\"\n[table.notes\n", ":3:"),
+        ("unknown key", "[stack]\nname = \"demo\"\n[table.notes]\nhash_key = { name = \"id\", type = \"S\" }\nhash_kee = 1\n", ":5:1"),
+        ("wrong type", "[stack]\nname = \"demo\"\n[bucket.b]\nversioning = 3\n", ":4:"),
+        ("bad name", "[stack]\nname = \"demo\"\n[bucket.b]\nname = \"UPPER_case\"\n", ":4:"),
+        ("dangling reference", "[stack]\nname = \"demo\"\n[bucket.b]\ntags = { t = \"${table.nope.arn}\" }\n", ":4:"),
+        ("real cycle", "[stack]\nname = \"demo\"\n[bucket.x]\ntags = { y = \"${bucket.y.arn}\" }\n[bucket.y]\ntags = { x = \"${bucket.x.arn}\" }\n", ":3:"),
+        ("missing key", "[stack]\nname = \"demo\"\n[table.t]\nbilling = \"provisioned\"\n", ":3:"),
+    ];
+    for (what, source, location) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = write_stack(dir.path(), source);
+        for command in [
+            &["validate"][..],
+            &["plan"],
+            &["up", "--auto-approve"],
+            &["destroy", "--auto-approve"],
+        ] {
+            let wire = Tripwire::new();
+            let out = tool(dir.path())
+                .args(command)
+                .arg("--stack")
+                .arg(&stack)
+                .args(["--endpoint-url", &wire.url()])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{what} / {command:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("stack.toml{location}")),
+                "{what} / {command:?}: expected a location `{location}` in:\n{stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+            assert!(
+                stderr.contains("nothing was sent to AWS"),
+                "{what}: {stderr}"
+            );
+            wire.assert_untouched();
+        }
+    }
+}
+
+#[test]
+fn an_empty_stack_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = write_stack(dir.path(), "");
+    tool(dir.path())
+        .args(["plan", "--stack"])
+        .arg(&stack)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the stack file is empty"));
+}
+
+#[test]
+fn a_missing_stack_file_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    tool(dir.path())
+        .args(["plan", "--stack", "nowhere.toml"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("nowhere.toml")
+                .and(predicate::str::contains("cannot read the stack file")),
+        );
+}
+
+#[test]
+fn the_stack_defaults_to_the_only_toml_in_stacks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("stacks")).unwrap();
+    std::fs::write(dir.path().join("stacks/app.toml"), VALID).unwrap();
+    tool(dir.path())
+        .arg("validate")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("stacks/app.toml is valid"));
+    // $MOBILE_BACKEND_STACK wins over the search.
+    std::fs::write(
+        dir.path().join("other.toml"),
+        VALID.replace("demo", "other"),
+    )
+    .unwrap();
+    tool(dir.path())
+        .env("MOBILE_BACKEND_STACK", "other.toml")
+        .arg("validate")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("stack `other`"));
+    std::fs::write(dir.path().join("stacks/second.toml"), VALID).unwrap();
+    tool(dir.path()).arg("validate").assert().code(1).stderr(
+        predicate::str::contains("pass --stack FILE").and(predicate::str::contains("second.toml")),
+    );
+}
+
+#[test]
+fn global_flags_work_before_or_after_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = write_stack(dir.path(), VALID);
+    tool(dir.path())
+        .arg("--stack")
+        .arg(&stack)
+        .arg("--no-color")
+        .arg("validate")
+        .assert()
+        .success();
+    tool(dir.path())
+        .arg("validate")
+        .arg("--no-color")
+        .arg("--stack")
+        .arg(&stack)
+        .assert()
+        .success();
+}
+
+#[test]
+fn usage_errors_exit_1_not_2_and_help_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2 means "changes present"; a typo must never look like that.
+    tool(dir.path())
+        .args(["plan", "--detailed-exitcodes"])
+        .assert()
+        .code(1);
+    tool(dir.path()).arg("frobnicate").assert().code(1);
+    tool(dir.path())
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("validate").and(predicate::str::contains("destroy")));
+    tool(dir.path())
+        .args(["plan", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--detailed-exitcode"));
+}
+
+#[test]
+fn kinds_not_provisioned_yet_are_refused_before_any_call() {
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/design/stacks/example.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let wire = Tripwire::new();
+    tool(dir.path())
+        .arg("validate")
+        .arg("--stack")
+        .arg(&example)
+        .assert()
+        .success();
+    tool(dir.path())
+        .args(["plan", "--endpoint-url", &wire.url(), "--stack"])
+        .arg(&example)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("`user_pool.users`")
+                .and(predicate::str::contains("example.toml:")),
+        );
+    wire.assert_untouched();
+}
+
+#[test]
+fn unreachable_aws_is_a_clear_error_not_a_hang_or_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = write_stack(dir.path(), VALID);
+    // A port that refuses connections: bind, learn the port, close.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = tool(dir.path())
+        .args([
+            "plan",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--stack",
+        ])
+        .arg(&stack)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

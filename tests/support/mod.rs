@@ -1,0 +1,453 @@
+//! Shared harness of the emulator tests: a private AWS account per test on the
+//! shared local emulator, a temp dir with the stack file, the tool run as a
+//! subprocess with every AWS setting of the developer's machine removed, and
+//! SDK clients that check AWS directly (never through the tool).
+
+#![allow(dead_code)] // not every test file uses every helper
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use tempfile::TempDir;
+
+/// Set by `scripts/test.sh` (the URL of the local emulator it started).
+pub const ENDPOINT_VAR: &str = "MOBILE_BACKEND_TEST_ENDPOINT";
+pub const REGION: &str = "us-east-1";
+pub const OWNER_STACK_TAG: &str = "mobile-backend:stack";
+pub const OWNER_ID_TAG: &str = "mobile-backend:id";
+
+/// The emulator's URL; a test that needs it fails loudly without it.
+pub fn endpoint() -> String {
+    match std::env::var(ENDPOINT_VAR) {
+        Ok(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_string(),
+        _ => panic!(
+            "{ENDPOINT_VAR} is not set: the emulator tests need the local AWS emulator. \
+             Run them with `scripts/test.sh` (e.g. `scripts/test.sh --test emulator`), which starts \
+             MiniStack and sets {ENDPOINT_VAR}; or start one with `scripts/emulator.sh start` and \
+             set {ENDPOINT_VAR} to the URL it prints"
+        ),
+    }
+}
+
+/// A 12-digit account id no other test of any run uses: MiniStack treats a
+/// 12-digit access key as the account id, so each test gets an empty account.
+/// `1` + 7 digits from the process (pid and start time) + a 4-digit counter;
+/// never `000000000000` (the demo's account).
+pub fn unique_account() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static SALT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let salt = *SALT.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        (u64::from(std::process::id()).wrapping_mul(1_000_003) ^ nanos) % 10_000_000
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    assert!(n < 10_000, "more than 9999 test accounts in one process");
+    let account = format!("1{salt:07}{n:04}");
+    assert_eq!(account.len(), 12);
+    account
+}
+
+/// The outcome of one run of the tool.
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from_output(args: Vec<String>, out: Output) -> Run {
+        Run {
+            args,
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Everything about the run, for failure messages.
+    pub fn dump(&self) -> String {
+        format!(
+            "`mobile-backend {}` exited {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    /// Asserts the exit code; shows the whole run when it differs.
+    #[track_caller]
+    pub fn code(&self, want: i32) -> &Self {
+        assert_eq!(self.code, want, "unexpected exit code\n{}", self.dump());
+        self
+    }
+
+    /// Asserts that stdout contains `needle`.
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// Asserts that stderr contains `needle`.
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// Parses stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{}", self.dump()))
+    }
+}
+
+/// One test's world: its account, its temp dir, its stack file, its clients.
+pub struct World {
+    pub endpoint: String,
+    pub account: String,
+    pub stack: String,
+    pub dir: TempDir,
+    pub stack_file: PathBuf,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl World {
+    /// A fresh account and a stack name `<prefix>-<6 digits>` (lowercase,
+    /// starts with a letter, short enough for every service's names).
+    pub fn new(prefix: &str) -> World {
+        let endpoint = endpoint();
+        let account = unique_account();
+        let stack = format!("{prefix}-{}", &account[account.len() - 6..]);
+        let dir = tempfile::Builder::new()
+            .prefix("mobile-backend-emulator-test.")
+            .tempdir()
+            .expect("create a temp dir");
+        let stack_file = dir.path().join("stack.toml");
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                account.clone(),
+                "test",
+                None,
+                None,
+                "test",
+            )))
+            .build();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .endpoint_url(&endpoint)
+                .build(),
+        );
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .endpoint_url(&endpoint)
+                .force_path_style(true)
+                .build(),
+        );
+        World {
+            endpoint,
+            account,
+            stack,
+            dir,
+            stack_file,
+            dynamodb,
+            s3,
+        }
+    }
+
+    /// Writes the stack file: `[stack] name = ...` followed by `body`.
+    pub fn write_stack(&self, body: &str) {
+        let text = format!(
+            "[stack]\nname = \"{}\"\nregion = \"{REGION}\"\ntags = {{ team = \"mobile\" }}\n\n{body}",
+            self.stack
+        );
+        std::fs::write(&self.stack_file, text).expect("write the stack file");
+    }
+
+    /// A path inside the test's temp dir.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The default physical name of `<kind>.<key>`: `<stack>-<key>`.
+    pub fn name(&self, key: &str) -> String {
+        format!("{}-{key}", self.stack)
+    }
+
+    /// The tool, isolated from the machine's AWS setup, pointed at the
+    /// emulator, this account and this stack file.
+    pub fn command(&self) -> assert_cmd::Command {
+        let mut cmd =
+            assert_cmd::Command::cargo_bin("mobile-backend").expect("the mobile-backend binary");
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if key.starts_with("AWS_") || key.starts_with("MOBILE_BACKEND_") || key == "NO_COLOR"
+            {
+                cmd.env_remove(&key);
+            }
+        }
+        let nowhere = self.path("no-such-aws-config");
+        cmd.current_dir(self.dir.path())
+            .env("AWS_ACCESS_KEY_ID", &self.account)
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", REGION)
+            .env("AWS_CONFIG_FILE", &nowhere)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .arg("--no-color")
+            .arg("--endpoint-url")
+            .arg(&self.endpoint)
+            .arg("--stack")
+            .arg(&self.stack_file)
+            // Standard input is a closed pipe: never a terminal.
+            .write_stdin(Vec::<u8>::new())
+            .timeout(std::time::Duration::from_secs(120));
+        cmd
+    }
+
+    /// Runs the tool with `args`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, None)
+    }
+
+    /// Runs the tool with `args`, logging its AWS calls to `call_log`.
+    pub fn run_logged(&self, args: &[&str], call_log: &Path) -> Run {
+        self.run_with(args, Some(call_log))
+    }
+
+    fn run_with(&self, args: &[&str], call_log: Option<&Path>) -> Run {
+        let mut cmd = self.command();
+        cmd.args(args);
+        if let Some(log) = call_log {
+            cmd.env("MOBILE_BACKEND_CALL_LOG", log);
+        }
+        let out = cmd.output().expect("run mobile-backend");
+        let run = Run::from_output(args.iter().map(|a| a.to_string()).collect(), out);
+        eprintln!("[{}] {}", self.stack, run.dump());
+        run
+    }
+
+    // ---------------------------------------------------------- DynamoDB --
+
+    pub async fn table_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut start: Option<String> = None;
+        loop {
+            let out = self
+                .dynamodb
+                .list_tables()
+                .set_exclusive_start_table_name(start)
+                .send()
+                .await
+                .expect("dynamodb:ListTables");
+            names.extend(out.table_names().iter().cloned());
+            start = out.last_evaluated_table_name().map(str::to_string);
+            if start.is_none() {
+                return names;
+            }
+        }
+    }
+
+    /// The table's description, `None` when it does not exist.
+    pub async fn table(&self, name: &str) -> Option<aws_sdk_dynamodb::types::TableDescription> {
+        match self.dynamodb.describe_table().table_name(name).send().await {
+            Ok(out) => out.table,
+            Err(e) => {
+                let service = e.into_service_error();
+                assert!(
+                    service.is_resource_not_found_exception(),
+                    "dynamodb:DescribeTable {name}: {service:?}"
+                );
+                None
+            }
+        }
+    }
+
+    #[track_caller]
+    pub async fn must_table(&self, name: &str) -> aws_sdk_dynamodb::types::TableDescription {
+        self.table(name)
+            .await
+            .unwrap_or_else(|| panic!("table {name} does not exist"))
+    }
+
+    pub async fn table_tags(&self, name: &str) -> BTreeMap<String, String> {
+        let arn = self
+            .must_table(name)
+            .await
+            .table_arn()
+            .expect("table ARN")
+            .to_string();
+        let out = self
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .expect("dynamodb:ListTagsOfResource");
+        out.tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()
+    }
+
+    /// (name, key type, attribute type) of the table's key schema, hash first.
+    pub async fn key_schema(&self, name: &str) -> Vec<(String, String, String)> {
+        let table = self.must_table(name).await;
+        let mut keys: Vec<(String, String, String)> = table
+            .key_schema()
+            .iter()
+            .map(|k| {
+                let attribute_type = table
+                    .attribute_definitions()
+                    .iter()
+                    .find(|d| d.attribute_name() == k.attribute_name())
+                    .map(|d| d.attribute_type().as_str().to_string())
+                    .unwrap_or_default();
+                (
+                    k.attribute_name().to_string(),
+                    k.key_type().as_str().to_string(),
+                    attribute_type,
+                )
+            })
+            .collect();
+        keys.sort_by_key(|(_, kind, _)| kind != "HASH");
+        keys
+    }
+
+    pub async fn item_count(&self, table: &str) -> usize {
+        self.dynamodb
+            .scan()
+            .table_name(table)
+            .send()
+            .await
+            .expect("dynamodb:Scan")
+            .items()
+            .len()
+    }
+
+    // ---------------------------------------------------------------- S3 --
+
+    pub async fn bucket_names(&self) -> Vec<String> {
+        self.s3
+            .list_buckets()
+            .send()
+            .await
+            .expect("s3:ListBuckets")
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_string))
+            .collect()
+    }
+
+    pub async fn bucket_exists(&self, name: &str) -> bool {
+        match self.s3.head_bucket().bucket(name).send().await {
+            Ok(_) => true,
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                assert_eq!(status, Some(404), "s3:HeadBucket {name}: {e:?}");
+                false
+            }
+        }
+    }
+
+    pub async fn bucket_tags(&self, name: &str) -> BTreeMap<String, String> {
+        self.s3
+            .get_bucket_tagging()
+            .bucket(name)
+            .send()
+            .await
+            .expect("s3:GetBucketTagging")
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()
+    }
+
+    /// (object versions, delete markers) in the bucket.
+    pub async fn bucket_contents(&self, name: &str) -> (usize, usize) {
+        let out = self
+            .s3
+            .list_object_versions()
+            .bucket(name)
+            .send()
+            .await
+            .expect("s3:ListObjectVersions");
+        (out.versions().len(), out.delete_markers().len())
+    }
+}
+
+/// The calls of a call log, one `service:Operation` a line.
+pub fn read_call_log(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The calls that change something.
+pub fn mutating(calls: &[String]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| {
+            let operation = c.rsplit(':').next().unwrap_or(c);
+            mobile_backend::aws::is_mutating(operation)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Calls counted per operation.
+pub fn per_operation(calls: &[String]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for c in calls {
+        *counts.entry(c.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The entry of `plan --json` for `address`.
+#[track_caller]
+pub fn change_of<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
+    plan["resource_changes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no resource_changes[] in {plan:#}"))
+        .iter()
+        .find(|c| c["address"] == address)
+        .unwrap_or_else(|| panic!("no change for {address} in {plan:#}"))
+}
+
+/// `change.actions` of `address` in `plan --json`.
+#[track_caller]
+pub fn actions_of(plan: &serde_json::Value, address: &str) -> Vec<String> {
+    change_of(plan, address)["change"]["actions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no change.actions for {address} in {plan:#}"))
+        .iter()
+        .map(|a| a.as_str().unwrap_or_default().to_string())
+        .collect()
+}
