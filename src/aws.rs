@@ -184,6 +184,37 @@ impl Aws {
     }
 }
 
+impl Aws {
+    /// Clients for unit tests: the given DynamoDB client (usually a mock) and
+    /// S3/tagging clients that point nowhere.
+    #[cfg(test)]
+    pub fn for_tests(dynamodb: aws_sdk_dynamodb::Client) -> Aws {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url("http://127.0.0.1:9")
+                .build(),
+        );
+        let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
+            aws_sdk_resourcegroupstagging::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url("http://127.0.0.1:9")
+                .build(),
+        );
+        Aws {
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            partition: "aws".into(),
+            dynamodb,
+            s3,
+            tagging,
+            calls: CallLog::default(),
+        }
+    }
+}
+
 /// The AWS error code of a failed call, if AWS answered.
 pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     match err {

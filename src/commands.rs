@@ -260,8 +260,24 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
             Err(e) => errors.push(format!("{address} ({}): {e}", stack.location(&address))),
         }
     }
-    let tagged =
-        tagged.map_err(|e| Failure(format!("cannot list the stack's tagged resources: {e}")))?;
+    let tagged = match tagged {
+        Ok(t) => t,
+        // Without tag:GetResources the declared resources can still be planned;
+        // only resources removed from the stack file go unseen, so say so.
+        Err(resource::Error::Aws {
+            code: Some(code), ..
+        }) if code.contains("AccessDenied") => {
+            eprintln!(
+                "warning: tag:GetResources was denied ({code}); resources this stack owns but no longer declares cannot be found, so they are not planned for deletion"
+            );
+            Vec::new()
+        }
+        Err(e) => {
+            return Err(Failure(format!(
+                "cannot list the stack's tagged resources: {e}"
+            )))
+        }
+    };
     // Tagged as ours somewhere other than the desired name: read each and check.
     let elsewhere = join_all(
         tagged

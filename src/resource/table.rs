@@ -867,3 +867,199 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    //! Waits and request shapes with mocked DynamoDB responses: the emulator
+    //! has no lifecycle states, so this is where CREATING/UPDATING are seen.
+
+    use aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput;
+    use aws_sdk_dynamodb::operation::update_table::UpdateTableOutput;
+    use aws_sdk_dynamodb::types::{GlobalSecondaryIndexDescription, IndexStatus};
+    use aws_sdk_dynamodb::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use serde_json::json;
+
+    use super::*;
+
+    fn described(status: TableStatus, index: Option<IndexStatus>) -> DescribeTableOutput {
+        let mut t = TableDescription::builder()
+            .table_name("demo-notes")
+            .table_arn("arn:aws:dynamodb:us-east-1:123456789012:table/demo-notes")
+            .table_status(status);
+        if let Some(s) = index {
+            t = t.global_secondary_indexes(
+                GlobalSecondaryIndexDescription::builder()
+                    .index_name("by_date")
+                    .index_status(s)
+                    .build(),
+            );
+        }
+        DescribeTableOutput::builder().table(t.build()).build()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_active_polls_until_the_table_and_its_indexes_are_active() {
+        let rule = mock!(Client::describe_table)
+            .sequence()
+            .output(|| described(TableStatus::Creating, Some(IndexStatus::Creating)))
+            .output(|| described(TableStatus::Active, Some(IndexStatus::Creating)))
+            .output(|| described(TableStatus::Active, Some(IndexStatus::Active)))
+            .build();
+        let aws = Aws::for_tests(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::Sequential,
+            [&rule]
+        ));
+        let table = wait_active(&aws, "demo-notes")
+            .await
+            .expect("becomes active");
+        assert_eq!(rule.num_calls(), 3);
+        assert_eq!(table.table_status(), Some(&TableStatus::Active));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_active_gives_up_with_a_message_that_says_how_to_resume() {
+        let rule = mock!(Client::describe_table)
+            .sequence()
+            .output(|| described(TableStatus::Updating, None))
+            .repeatedly()
+            .build();
+        let aws = Aws::for_tests(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::Sequential,
+            [&rule]
+        ));
+        let err = wait_active(&aws, "demo-notes")
+            .await
+            .expect_err("times out");
+        let text = err.to_string();
+        assert!(text.contains("still UPDATING"), "{text}");
+        assert!(text.contains("run `up` again"), "{text}");
+        // Backoff caps at 5 s: a 20-minute wait is a few hundred polls, not thousands.
+        assert!(
+            rule.num_calls() > 200 && rule.num_calls() < 300,
+            "{}",
+            rule.num_calls()
+        );
+    }
+
+    fn live_table(attributes: Value) -> Live {
+        Live {
+            address: "table.notes".parse().unwrap(),
+            physical_name: "demo-notes".into(),
+            attributes,
+            outputs: BTreeMap::from([(
+                "arn".into(),
+                "arn:aws:dynamodb:us-east-1:123456789012:table/demo-notes".into(),
+            )]),
+            ownership: Ownership::Ours,
+        }
+    }
+
+    fn attrs(billing: &str, capacity: Option<i64>, stream: &str) -> Value {
+        json!({
+            "name": "demo-notes",
+            "hash_key": { "name": "id", "type": "S" },
+            "range_key": null,
+            "billing": billing,
+            "read_capacity": capacity,
+            "write_capacity": capacity,
+            "stream": stream,
+            "global_secondary_indexes": {},
+            "ttl_attribute": null,
+            "deletion_protection": false,
+            "tags": { "mobile-backend:stack": "demo", "mobile-backend:id": "table.notes" },
+        })
+    }
+
+    #[tokio::test]
+    async fn delete_refuses_a_protected_table_without_calling_aws() {
+        let aws = Aws::for_tests(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, []));
+        let mut a = attrs("pay_per_request", None, "off");
+        a["deletion_protection"] = json!(true);
+        let err = delete(&aws, &live_table(a)).await.expect_err("refused");
+        assert!(matches!(err, Error::Refused(_)));
+        assert!(err.to_string().contains("deletion_protection = false"));
+    }
+
+    #[tokio::test]
+    async fn switching_to_on_demand_sends_only_the_billing_mode() {
+        let update = mock!(Client::update_table)
+            .match_requests(|r| {
+                r.billing_mode() == Some(&BillingMode::PayPerRequest)
+                    && r.provisioned_throughput().is_none()
+                    && r.stream_specification().is_none()
+            })
+            .then_output(|| UpdateTableOutput::builder().build());
+        let describe =
+            mock!(Client::describe_table).then_output(|| described(TableStatus::Active, None));
+        let aws = Aws::for_tests(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&update, &describe]
+        ));
+        let desired = Desired {
+            address: "table.notes".parse().unwrap(),
+            physical_name: "demo-notes".into(),
+            attributes: attrs("pay_per_request", None, "off"),
+            depends_on: vec![],
+        };
+        update_table(
+            &aws,
+            &desired,
+            &live_table(attrs("provisioned", Some(5), "off")),
+        )
+        .await;
+        assert_eq!(
+            update.num_calls(),
+            1,
+            "exactly one UpdateTable with the billing mode only"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_stream_view_disables_the_old_stream_first() {
+        let disable = mock!(Client::update_table)
+            .match_requests(|r| {
+                r.stream_specification()
+                    .is_some_and(|s| !s.stream_enabled())
+            })
+            .then_output(|| UpdateTableOutput::builder().build());
+        let enable = mock!(Client::update_table)
+            .match_requests(|r| {
+                r.stream_specification().is_some_and(|s| {
+                    s.stream_enabled()
+                        && s.stream_view_type() == Some(&StreamViewType::NewAndOldImages)
+                })
+            })
+            .then_output(|| UpdateTableOutput::builder().build());
+        let describe =
+            mock!(Client::describe_table).then_output(|| described(TableStatus::Active, None));
+        let aws = Aws::for_tests(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&disable, &enable, &describe]
+        ));
+        let desired = Desired {
+            address: "table.notes".parse().unwrap(),
+            physical_name: "demo-notes".into(),
+            attributes: attrs("pay_per_request", None, "new_and_old_images"),
+            depends_on: vec![],
+        };
+        update_table(
+            &aws,
+            &desired,
+            &live_table(attrs("pay_per_request", None, "keys_only")),
+        )
+        .await;
+        assert_eq!(disable.num_calls(), 1);
+        assert_eq!(enable.num_calls(), 1);
+    }
+
+    async fn update_table(aws: &Aws, desired: &Desired, live: &Live) {
+        if let Err(e) = update(aws, desired, live).await {
+            panic!("update failed: {e}");
+        }
+    }
+}
