@@ -80,9 +80,12 @@ impl Intercept for CallLog {
         "mobile-backend call log"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: client-level interceptors see that hook
+    // before the operation's metadata is in the config bag.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(meta) = cfg.load::<Metadata>() {

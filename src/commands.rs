@@ -548,10 +548,14 @@ async fn execute(
     let outputs: BTreeMap<Address, BTreeMap<String, String>> = reads
         .lives
         .iter()
+        // Only what lives at the name the stack wants: a renamed leftover's
+        // outputs are not the resource's.
         .filter(|((address, name), l)| {
             l.ownership == Ownership::Ours
-                && stack.resources.contains_key(address)
-                && !name.is_empty()
+                && plan
+                    .resource_changes
+                    .iter()
+                    .any(|c| &c.address == address && &c.physical_name == name)
         })
         .map(|((address, _), l)| (address.clone(), l.outputs.clone()))
         .collect();

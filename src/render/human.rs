@@ -74,10 +74,23 @@ pub fn value(v: &Value) -> String {
                 format!("{:?} (known after apply)", s.replace(UNKNOWN, "…"))
             }
         }
-        other => {
-            let s = other.to_string();
-            s.replace(UNKNOWN, "(known after apply)")
-        }
+        other => without_nulls(other)
+            .to_string()
+            .replace(UNKNOWN, "(known after apply)"),
+    }
+}
+
+/// Drops null members of objects: absent settings are not worth a line.
+fn without_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(k, x)| (k.clone(), without_nulls(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
+        other => other.clone(),
     }
 }
 
@@ -195,13 +208,13 @@ pub fn plan(plan: &Plan, color: bool) -> String {
         .collect();
     if !plan.has_changes() && plan.conflicts().next().is_none() {
         let what = match plan.mode {
-            Mode::Apply => "AWS matches the stack",
-            Mode::Destroy => "the stack owns nothing in AWS",
+            Mode::Apply => format!("AWS matches stack `{}`", plan.stack),
+            Mode::Destroy => format!("stack `{}` owns nothing in AWS", plan.stack),
         };
         for c in &changed {
             change_block(&mut out, &p, c);
         }
-        let _ = writeln!(out, "No changes. {what} `{}`.", plan.stack);
+        let _ = writeln!(out, "No changes: {what}.");
         return out;
     }
     let _ = writeln!(
