@@ -331,15 +331,12 @@ async fn plan_command(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode> {
             "`plan --markdown` is not available in this version yet; use --json".into(),
         ));
     }
-    let stack = load(g)?;
-    ensure_provisioned(&stack)?;
-    let aws = connect(g, &stack).await?;
     let mode = if args.destroy {
         Mode::Destroy
     } else {
         Mode::Apply
     };
-    let (plan, _) = make_plan(&stack, &aws, mode).await?;
+    let (_, _, plan, _) = prepare(g, mode).await?;
     if args.json {
         emit(&render::json::to_string(&plan))?;
     } else {
@@ -357,6 +354,32 @@ async fn plan_command(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Loads and checks the stack, connects, reads live state and plans.
+async fn prepare(g: &GlobalArgs, mode: Mode) -> Result<(Stack, Aws, Plan, Reads)> {
+    let stack = load(g)?;
+    ensure_provisioned(&stack)?;
+    let aws = connect(g, &stack).await?;
+    let (plan, reads) = make_plan(&stack, &aws, mode).await?;
+    Ok((stack, aws, plan, reads))
+}
+
+/// Refuses the parts of the contract that later versions bring (saved plans,
+/// locking), before anything is read.
+fn not_yet_available(command: &str, plan_file: bool, lock_timeout: bool) -> Result<()> {
+    if plan_file {
+        return Err(Failure(format!(
+            "applying a saved plan file is not available in this version yet; run `{command}` without PLANFILE"
+        )));
+    }
+    if lock_timeout {
+        return Err(Failure(
+            "--lock-timeout is not available in this version yet: this version takes no stack lock"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Asks on a terminal; refuses without one unless `--auto-approve`.
@@ -383,18 +406,8 @@ fn confirm(auto_approve: bool, question: &str) -> Result<()> {
 }
 
 async fn up(g: &GlobalArgs, args: &UpArgs) -> Result<ExitCode> {
-    if args.plan_file.is_some() {
-        return Err(Failure("applying a saved plan file is not available in this version yet; run `up` without PLANFILE".into()));
-    }
-    if args.lock_timeout.is_some() {
-        return Err(Failure(
-            "--lock-timeout is not available in this version yet: it takes no stack lock".into(),
-        ));
-    }
-    let stack = load(g)?;
-    ensure_provisioned(&stack)?;
-    let aws = connect(g, &stack).await?;
-    let (plan, reads) = make_plan(&stack, &aws, Mode::Apply).await?;
+    not_yet_available("up", args.plan_file.is_some(), args.lock_timeout.is_some())?;
+    let (stack, aws, plan, reads) = prepare(g, Mode::Apply).await?;
     let color = render::stdout_color(g.no_color);
     emit(&render::human::plan(&plan, color))?;
     if plan.conflicts().next().is_some() {
@@ -437,18 +450,12 @@ async fn up(g: &GlobalArgs, args: &UpArgs) -> Result<ExitCode> {
 }
 
 async fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode> {
-    if args.plan_file.is_some() {
-        return Err(Failure("applying a saved plan file is not available in this version yet; run `destroy` without PLANFILE".into()));
-    }
-    if args.lock_timeout.is_some() {
-        return Err(Failure(
-            "--lock-timeout is not available in this version yet: it takes no stack lock".into(),
-        ));
-    }
-    let stack = load(g)?;
-    ensure_provisioned(&stack)?;
-    let aws = connect(g, &stack).await?;
-    let (plan, reads) = make_plan(&stack, &aws, Mode::Destroy).await?;
+    not_yet_available(
+        "destroy",
+        args.plan_file.is_some(),
+        args.lock_timeout.is_some(),
+    )?;
+    let (stack, aws, plan, reads) = prepare(g, Mode::Destroy).await?;
     emit(&render::human::plan(
         &plan,
         render::stdout_color(g.no_color),

@@ -152,17 +152,12 @@ pub async fn read(
     // The three reads are independent (the ARN is derived), so they share one round trip.
     let table_arn = arn(aws, name);
     let (described, tags, ttl) = tokio::join!(
-        aws.dynamodb.describe_table().table_name(name).send(),
+        describe(aws, name),
         list_tags(aws, &table_arn),
         aws.dynamodb.describe_time_to_live().table_name(name).send(),
     );
-    let table = match described {
-        Ok(out) => match out.table {
-            Some(t) => t,
-            None => return Ok(None),
-        },
-        Err(e) if is_not_found(&e) => return Ok(None),
-        Err(e) => return Err(Error::aws("dynamodb:DescribeTable", &e)),
+    let Some(table) = described? else {
+        return Ok(None);
     };
     let tags = match tags {
         Ok(t) => t,
@@ -440,6 +435,19 @@ fn sdk_projection(p: &Projection) -> SdkProjection {
     }
 }
 
+/// An index's new provisioned capacity, as one index update.
+fn index_capacity_update(index: &str, t: ProvisionedThroughput) -> GlobalSecondaryIndexUpdate {
+    GlobalSecondaryIndexUpdate::builder()
+        .update(
+            UpdateGlobalSecondaryIndexAction::builder()
+                .index_name(index)
+                .provisioned_throughput(t)
+                .build()
+                .expect("name and throughput are set"),
+        )
+        .build()
+}
+
 fn stream_specification(stream: StreamView) -> StreamSpecification {
     let view = match stream {
         StreamView::Off => {
@@ -545,19 +553,26 @@ async fn set_ttl(aws: &Aws, name: &str, attribute: &str, enabled: bool) -> Resul
     Ok(())
 }
 
+/// DescribeTable; `None` when there is no such table.
+async fn describe(aws: &Aws, name: &str) -> Result<Option<TableDescription>, Error> {
+    match aws.dynamodb.describe_table().table_name(name).send().await {
+        Ok(out) => Ok(out.table),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(Error::aws("dynamodb:DescribeTable", &e)),
+    }
+}
+
+/// DescribeTable of a table that must exist.
+async fn describe_existing(aws: &Aws, name: &str) -> Result<TableDescription, Error> {
+    describe(aws, name)
+        .await?
+        .ok_or_else(|| Error::Unexpected(format!("table {name} vanished while being changed")))
+}
+
 /// Waits until the table and all its indexes are ACTIVE; returns the description.
 pub async fn wait_active(aws: &Aws, name: &str) -> Result<TableDescription, Error> {
     wait_for(&format!("table {name}"), WAIT, || async {
-        let out = aws
-            .dynamodb
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .map_err(|e| Error::aws("dynamodb:DescribeTable", &e))?;
-        let table = out
-            .table
-            .ok_or_else(|| Error::Unexpected(format!("table {name} vanished")))?;
+        let table = describe_existing(aws, name).await?;
         let status = table.table_status().cloned();
         let busy_index = table
             .global_secondary_indexes()
@@ -647,17 +662,8 @@ pub async fn update(
                     .is_some_and(|h| h.same_shape(g))
                 {
                     if let Some(t) = throughput(g.read_capacity, g.write_capacity) {
-                        request = request.global_secondary_index_updates(
-                            GlobalSecondaryIndexUpdate::builder()
-                                .update(
-                                    UpdateGlobalSecondaryIndexAction::builder()
-                                        .index_name(index)
-                                        .provisioned_throughput(t)
-                                        .build()
-                                        .expect("name and throughput are set"),
-                                )
-                                .build(),
-                        );
+                        request =
+                            request.global_secondary_index_updates(index_capacity_update(index, t));
                     }
                 }
             }
@@ -680,17 +686,7 @@ pub async fn update(
                     aws.dynamodb
                         .update_table()
                         .table_name(name)
-                        .global_secondary_index_updates(
-                            GlobalSecondaryIndexUpdate::builder()
-                                .update(
-                                    UpdateGlobalSecondaryIndexAction::builder()
-                                        .index_name(index)
-                                        .provisioned_throughput(t)
-                                        .build()
-                                        .expect("name and throughput are set"),
-                                )
-                                .build(),
-                        )
+                        .global_secondary_index_updates(index_capacity_update(index, t))
                         .send()
                         .await
                         .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
@@ -798,30 +794,12 @@ pub async fn update(
             .await
             .map_err(|e| Error::aws("dynamodb:UntagResource", &e))?;
     }
-    let table = aws
-        .dynamodb
-        .describe_table()
-        .table_name(name)
-        .send()
-        .await
-        .map_err(|e| Error::aws("dynamodb:DescribeTable", &e))?
-        .table
-        .ok_or_else(|| Error::Unexpected(format!("table {name} vanished")))?;
-    Ok(outputs(&table))
+    Ok(outputs(&describe_existing(aws, name).await?))
 }
 
 async fn wait_index_gone(aws: &Aws, name: &str, index: &str) -> Result<(), Error> {
     wait_for(&format!("table {name} index {index}"), WAIT, || async {
-        let out = aws
-            .dynamodb
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .map_err(|e| Error::aws("dynamodb:DescribeTable", &e))?;
-        let table = out
-            .table
-            .ok_or_else(|| Error::Unexpected(format!("table {name} vanished")))?;
+        let table = describe_existing(aws, name).await?;
         let still = table
             .global_secondary_indexes()
             .iter()
@@ -854,16 +832,14 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         Err(e) => return Err(Error::aws("dynamodb:DeleteTable", &e)),
     }
     wait_for(&format!("table {name}"), WAIT, || async {
-        match aws.dynamodb.describe_table().table_name(name).send().await {
-            Ok(out) => Ok(ControlFlow::Continue(
-                out.table
-                    .and_then(|t| t.table_status)
+        Ok(match describe(aws, name).await? {
+            None => ControlFlow::Break(()),
+            Some(t) => ControlFlow::Continue(
+                t.table_status()
                     .map(|s| s.as_str().to_string())
                     .unwrap_or_else(|| "DELETING".into()),
-            )),
-            Err(e) if is_not_found(&e) => Ok(ControlFlow::Break(())),
-            Err(e) => Err(Error::aws("dynamodb:DescribeTable", &e)),
-        }
+            ),
+        })
     })
     .await
 }
