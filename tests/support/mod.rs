@@ -22,6 +22,7 @@ pub const OWNER_STACK_TAG: &str = "mobile-backend:stack";
 pub const OWNER_ID_TAG: &str = "mobile-backend:id";
 
 /// The emulator's URL; a test that needs it fails loudly without it.
+#[track_caller]
 pub fn endpoint() -> String {
     match std::env::var(ENDPOINT_VAR) {
         Ok(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_string(),
@@ -135,6 +136,7 @@ pub struct World {
 impl World {
     /// A fresh account and a stack name `<prefix>-<6 digits>` (lowercase,
     /// starts with a letter, short enough for every service's names).
+    #[track_caller]
     pub fn new(prefix: &str) -> World {
         let endpoint = endpoint();
         let account = unique_account();
@@ -203,8 +205,7 @@ impl World {
             assert_cmd::Command::cargo_bin("mobile-backend").expect("the mobile-backend binary");
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy().into_owned();
-            if key.starts_with("AWS_") || key.starts_with("MOBILE_BACKEND_") || key == "NO_COLOR"
-            {
+            if key.starts_with("AWS_") || key.starts_with("MOBILE_BACKEND_") || key == "NO_COLOR" {
                 cmd.env_remove(&key);
             }
         }
@@ -285,7 +286,6 @@ impl World {
         }
     }
 
-    #[track_caller]
     pub async fn must_table(&self, name: &str) -> aws_sdk_dynamodb::types::TableDescription {
         self.table(name)
             .await
@@ -428,6 +428,15 @@ pub fn per_operation(calls: &[String]) -> BTreeMap<String, usize> {
         *counts.entry(c.clone()).or_insert(0) += 1;
     }
     counts
+}
+
+/// `service:Operation=count, ...` on one line, for messages.
+pub fn summary(calls: &[String]) -> String {
+    per_operation(calls)
+        .iter()
+        .map(|(op, n)| format!("{op}={n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The entry of `plan --json` for `address`.
