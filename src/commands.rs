@@ -349,6 +349,13 @@ async fn plan_command(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode> {
         std::fs::write(out, render::json::to_string(&plan))
             .map_err(|e| Failure(format!("cannot write the plan to {}: {e}", out.display())))?;
     }
+    let conflicts = plan.conflicts().count();
+    if conflicts > 0 {
+        return Err(Failure(format!(
+            "{conflicts} conflict{} with resources this stack does not own (see `! conflict` above); `up` would refuse this plan",
+            if conflicts == 1 { "" } else { "s" }
+        )));
+    }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         ExitCode::from(EXIT_CHANGES)
     } else {
@@ -438,6 +445,7 @@ async fn up(g: &GlobalArgs, args: &UpArgs) -> Result<ExitCode> {
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
+    preflight(&aws, &stack, &plan, false).await?;
     confirm(
         args.auto_approve,
         &format!(
@@ -446,7 +454,7 @@ async fn up(g: &GlobalArgs, args: &UpArgs) -> Result<ExitCode> {
         ),
     )?;
     let report = execute(&stack, &aws, &plan, reads, ApplyOptions::default()).await;
-    finish(&report, g)
+    finish(&report, g, "up")
 }
 
 async fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode> {
@@ -463,17 +471,7 @@ async fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode> {
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
-    if !args.empty_buckets {
-        // Refuse before deleting anything, rather than half-way through.
-        let full = nonempty_buckets(&aws, &plan).await?;
-        if !full.is_empty() {
-            return Err(Failure(format!(
-                "destroy refused: {} still hold{} objects. Pass --empty-buckets to delete every object, version and delete marker in them (this cannot be undone). Nothing was deleted",
-                full.join(", "),
-                if full.len() == 1 { "s" } else { "" }
-            )));
-        }
-    }
+    preflight(&aws, &stack, &plan, args.empty_buckets).await?;
     confirm(
         args.auto_approve,
         &format!(
@@ -485,48 +483,75 @@ async fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode> {
         empty_buckets: args.empty_buckets,
     };
     let report = execute(&stack, &aws, &plan, reads, options).await;
-    finish(&report, g)
+    finish(&report, g, "destroy")
 }
 
-async fn nonempty_buckets(aws: &Aws, plan: &Plan) -> Result<Vec<String>> {
+/// Everything that would stop a step half-way, checked before the first
+/// change: protected tables and (unless they may be emptied) buckets that
+/// still hold objects.
+async fn preflight(aws: &Aws, stack: &Stack, plan: &Plan, empty_buckets: bool) -> Result<()> {
+    let removing = |c: &&ResourceChange| matches!(c.action, Action::Delete | Action::Replace);
+    let mut blockers = Vec::new();
+    for c in plan.resource_changes.iter().filter(removing) {
+        let protected = c
+            .before
+            .as_ref()
+            .and_then(|b| b.get("deletion_protection"))
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
+        if c.address.kind == stack::Kind::Table && protected {
+            blockers.push(format!(
+                "{} ({}): deletion protection is on; set `deletion_protection = false` in `[{}]` and run `up` first",
+                c.address, c.physical_name, c.address
+            ));
+        }
+    }
+    // A replace was accepted with --allow-replace and empties its bucket.
     let buckets: Vec<&ResourceChange> = plan
         .resource_changes
         .iter()
         .filter(|c| c.action == Action::Delete && c.address.kind == stack::Kind::Bucket)
+        .filter(|_| !empty_buckets)
         .collect();
-    let checks = join_all(buckets.iter().map(|c| async move {
-        let out = aws
-            .s3
-            .list_object_versions()
-            .bucket(&c.physical_name)
-            .max_keys(1)
-            .send()
-            .await;
-        (c, out)
+    let probes = join_all(buckets.iter().map(|c| async move {
+        (
+            c,
+            resource::bucket::holds_objects(aws, &c.physical_name).await,
+        )
     }))
     .await;
-    let mut full = Vec::new();
-    for (c, out) in checks {
-        match out {
-            Ok(o) if !o.versions().is_empty() || !o.delete_markers().is_empty() => {
-                full.push(format!("{} ({})", c.address, c.physical_name))
-            }
+    for (c, probe) in probes {
+        match probe {
+            Ok(Some(true)) => blockers.push(match plan.mode {
+                Mode::Destroy => format!(
+                    "{} ({}) still holds objects; pass --empty-buckets to delete every object, version and delete marker in it (this cannot be undone)",
+                    c.address, c.physical_name
+                ),
+                Mode::Apply => format!(
+                    "{} ({}) is no longer in the stack file but still holds objects, and `up` never deletes objects: put `[{}]` back to keep it, or empty it yourself and run `up` again",
+                    c.address, c.physical_name, c.address
+                ),
+            }),
             Ok(_) => {}
-            Err(e) => {
-                return Err(Failure(format!(
-                    "{} ({}): {}",
-                    c.address,
-                    c.physical_name,
-                    resource::Error::aws("s3:ListObjectVersions", &e)
-                )))
-            }
+            Err(e) => blockers.push(format!("{} ({}): {e}", c.address, c.physical_name)),
         }
     }
-    Ok(full)
+    if blockers.is_empty() {
+        return Ok(());
+    }
+    let command = match plan.mode {
+        Mode::Apply => "up",
+        Mode::Destroy => "destroy",
+    };
+    Err(Failure(format!(
+        "{command} refused before changing anything:\n  {}\nNothing was changed in stack `{}`",
+        blockers.join("\n  "),
+        stack.name
+    )))
 }
 
-fn finish(report: &Report, g: &GlobalArgs) -> Result<ExitCode> {
-    let text = render::human::report(report, render::stdout_color(g.no_color));
+fn finish(report: &Report, g: &GlobalArgs, command: &str) -> Result<ExitCode> {
+    let text = render::human::report(report, render::stdout_color(g.no_color), command);
     emit(&text)?;
     if report.succeeded() {
         Ok(ExitCode::SUCCESS)

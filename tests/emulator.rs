@@ -478,11 +478,14 @@ async fn a_same_named_foreign_table_is_a_conflict_and_never_touched() {
     create_notes_table_out_of_band(&w, &table, &[("owner", "someone-else")]).await;
     put_note(&w, &table, "bob", "n1").await;
 
+    // A plan that `up` would refuse is an error, not "changes present": exit 1.
     w.run(&["plan", "--detailed-exitcode"])
+        .code(1)
         .stdout_has("conflict")
-        .stdout_has("table.notes");
+        .stdout_has("table.notes")
+        .stderr_has("`up` would refuse this plan");
     let run = w.run(&["plan", "--json"]);
-    run.code(0);
+    run.code(1);
     let plan = run.json();
     assert!(
         change_of(&plan, "table.notes")["conflict"].is_string(),
@@ -695,7 +698,6 @@ async fn up_never_deletes_a_removed_bucket_that_still_holds_objects() {
 }
 
 #[tokio::test]
-#[ignore = "bug in src/resource/bucket.rs delete() + src/commands.rs up(): `up` deleting a removed non-empty bucket fails with `pass --empty-buckets`, a flag only `destroy` accepts (`up --empty-buckets` is a usage error)"]
 async fn up_refusing_a_removed_full_bucket_gives_advice_that_up_accepts() {
     let w = World::new("advice");
     let bucket = removed_non_empty_bucket(&w).await;
@@ -716,7 +718,6 @@ async fn up_refusing_a_removed_full_bucket_gives_advice_that_up_accepts() {
 }
 
 #[tokio::test]
-#[ignore = "bug in src/render/human.rs report(): after a failed `destroy` it says \"fix the cause and run `up` again\", and `up` would re-create what destroy already deleted"]
 async fn a_failed_destroy_says_to_run_destroy_again_not_up() {
     let w = World::new("protected");
     w.write_stack(

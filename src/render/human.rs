@@ -191,7 +191,7 @@ fn change_block(out: &mut String, p: &Palette, c: &ResourceChange) {
     if let Some(guard) = &c.requires_allow_replace {
         let _ = writeln!(
             out,
-            "      {} {guard}; `up` refuses this without --allow-replace",
+            "      {} {guard} (needs --allow-replace)",
             p.warn("! data loss:")
         );
     }
@@ -256,7 +256,7 @@ pub fn summary(plan: &Plan) -> String {
 }
 
 /// What an apply did, one line per step, then the totals.
-pub fn report(report: &Report, color: bool) -> String {
+pub fn report(report: &Report, color: bool, command: &str) -> String {
     let p = Palette { color };
     let mut out = String::new();
     let failed: Vec<_> = report.failed().collect();
@@ -304,7 +304,7 @@ pub fn report(report: &Report, color: bool) -> String {
         },
     );
     if !failed.is_empty() {
-        let _ = writeln!(out, "Nothing that was done is lost: fix the cause and run `up` again; it continues from what exists.");
+        let _ = writeln!(out, "Nothing that was done is lost: fix the cause and run `{command}` again; it continues from what exists.");
     }
     out
 }

@@ -458,19 +458,29 @@ pub async fn update(
 
 // ---------------------------------------------------------------- delete ----
 
-pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
-    let name = live.physical_name.as_str();
-    let probe = aws
+/// Whether the bucket holds any object, version or delete marker (`None`:
+/// there is no such bucket).
+pub async fn holds_objects(aws: &Aws, name: &str) -> Result<Option<bool>, Error> {
+    match aws
         .s3
         .list_object_versions()
         .bucket(name)
         .max_keys(1)
         .send()
-        .await;
-    let holds_something = match probe {
-        Ok(out) => !out.versions().is_empty() || !out.delete_markers().is_empty(),
-        Err(e) if error_code(&e) == Some("NoSuchBucket") => return Ok(()),
-        Err(e) => return Err(Error::aws("s3:ListObjectVersions", &e)),
+        .await
+    {
+        Ok(out) => Ok(Some(
+            !out.versions().is_empty() || !out.delete_markers().is_empty(),
+        )),
+        Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(None),
+        Err(e) => Err(Error::aws("s3:ListObjectVersions", &e)),
+    }
+}
+
+pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
+    let name = live.physical_name.as_str();
+    let Some(holds_something) = holds_objects(aws, name).await? else {
+        return Ok(());
     };
     if holds_something {
         if !options.empty_buckets {
