@@ -16,7 +16,9 @@ use crate::aws::{Aws, Settings};
 use crate::cli::{Cli, Command, DestroyArgs, GlobalArgs, PlanArgs, UpArgs};
 use crate::plan::{self, Action, Input, Mode, Plan, ResourceChange};
 use crate::render;
-use crate::resource::{self, ApplyOptions, Desired, Live, Ownership};
+use crate::resource::{
+    self, ApplyOptions, Desired, DesiredContext, Live, Ownership, ResourceType, Target,
+};
 use crate::stack::reference::{Reference, UNKNOWN};
 use crate::stack::{self, names, Address, Lookup, Spec, Stack};
 
@@ -127,16 +129,22 @@ fn validate(g: &GlobalArgs) -> Result<ExitCode> {
 /// Refuses kinds this version validates but cannot provision yet.
 fn ensure_provisioned(stack: &Stack) -> Result<()> {
     let missing: Vec<String> = stack
-        .resources
+        .steps
         .keys()
-        .filter(|a| !a.kind.provisioned())
+        .filter(|a| !ResourceType::of(a).provisioned())
         .map(|a| format!("`{a}` ({})", stack.location(a)))
         .collect();
     if missing.is_empty() {
         return Ok(());
     }
+    let kinds: Vec<&str> = ResourceType::ALL
+        .iter()
+        .filter(|t| t.provisioned())
+        .map(|t| t.noun())
+        .collect();
     Err(Failure(format!(
-        "this version provisions `table` and `bucket` resources only; the stack also declares {}, which pass `validate` but cannot be planned yet. Nothing was sent to AWS",
+        "this version provisions only these: {}; the stack also declares {}, which pass `validate` but cannot be planned yet. Nothing was sent to AWS",
+        kinds.join(", "),
         missing.join(", ")
     )))
 }
@@ -181,24 +189,40 @@ struct Reads {
 
 fn desired_for(
     stack: &Stack,
+    aws: &Aws,
     address: &Address,
     name: &str,
     values: &Values,
 ) -> std::result::Result<Desired, String> {
-    let spec = stack.resolve_spec(address, values)?;
+    let spec = stack.resolve_spec(&address.resource(), values)?;
     let resource_tags = match &spec {
-        Spec::Table(t) => t.tags.clone(),
-        Spec::Bucket(b) => b.tags.clone(),
-        _ => Default::default(),
+        Spec::Table(t) => &t.tags,
+        Spec::Bucket(b) => &b.tags,
+        Spec::UserPool(u) => &u.tags,
+        Spec::IdentityPool(p) => &p.tags,
+        Spec::Role(r) => &r.tags,
+        Spec::Search(x) => &x.tags,
+        Spec::Api(a) => &a.tags,
     };
-    let attributes =
-        resource::desired_attributes(&spec, name, stack.tags_for(address, &resource_tags))?;
-    let mut depends_on: Vec<Address> = stack
-        .resources
+    let ctx = DesiredContext {
+        stack,
+        lookup: values,
+        account_id: &aws.account_id,
+        region: &aws.region,
+        partition: &aws.partition,
+    };
+    let attributes = resource::desired_attributes(
+        address,
+        &spec,
+        name,
+        stack.tags_for(address, resource_tags),
+        &ctx,
+    )?;
+    let depends_on: Vec<Address> = stack
+        .steps
         .get(address)
-        .map(|r| r.depends_on.iter().cloned().collect())
+        .map(|d| d.iter().cloned().collect())
         .unwrap_or_default();
-    depends_on.sort();
     Ok(Desired {
         address: address.clone(),
         physical_name: name.to_string(),
@@ -216,7 +240,7 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
     };
     // Physical names may use only the context, never another resource's value.
     let mut names_by_address = BTreeMap::new();
-    for address in stack.resources.keys() {
+    for address in stack.steps.keys() {
         let name = stack
             .physical_name(address, &values)
             .map_err(|e| Failure(format!("{address} ({}): {e}", stack.location(address))))?;
@@ -226,38 +250,64 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
                 stack.location(address)
             )));
         }
-        names::check(address.kind, &name).map_err(|why| {
-            Failure(format!(
-                "{address} ({}): the name `{name}` {why}; set `name = \"...\"`",
-                stack.location(address)
-            ))
-        })?;
+        if address.part.is_none() {
+            names::check(address.kind, &name).map_err(|why| {
+                Failure(format!(
+                    "{address} ({}): the name `{name}` {why}; set `name = \"...\"`",
+                    stack.location(address)
+                ))
+            })?;
+        }
         names_by_address.insert(address.clone(), name);
     }
 
-    let reads = join_all(names_by_address.iter().map(|(address, name)| async move {
-        (
-            address.clone(),
-            name.clone(),
-            resource::read(aws, &stack.name, address, name).await,
-        )
-    }));
-    let (reads, tagged) = tokio::join!(reads, resource::find_tagged(aws, stack));
+    // Resources first (all at once, with the search for tagged leftovers),
+    // then their parts, which need the resource's id.
     let mut errors = Vec::new();
     let mut live: BTreeMap<Address, Option<Live>> = BTreeMap::new();
     let mut lives = BTreeMap::new();
-    for (address, name, result) in reads {
-        match result {
-            Ok(l) => {
-                if let Some(l) = &l {
-                    lives.insert((address.clone(), name.clone()), l.clone());
-                    if l.ownership == Ownership::Ours {
-                        values.outputs.insert(address.clone(), l.outputs.clone());
+    let mut tagged = Ok(Vec::new());
+    for parts in [false, true] {
+        let batch: Vec<(&Address, &String, Option<resource::Outputs>)> = names_by_address
+            .iter()
+            .filter(|(a, _)| a.part.is_some() == parts)
+            .map(|(a, n)| (a, n, values.outputs.get(&a.resource()).cloned()))
+            .collect();
+        let reads = join_all(batch.into_iter().map(|(address, name, parent)| async move {
+            // A part of a resource that does not exist yet does not exist either.
+            let result = if address.part.is_some() && parent.is_none() {
+                Ok(None)
+            } else {
+                let target = Target {
+                    stack: &stack.name,
+                    address,
+                    name,
+                    parent: parent.as_ref(),
+                };
+                resource::read(aws, &target).await
+            };
+            (address.clone(), name.clone(), result)
+        }));
+        let reads = if parts {
+            reads.await
+        } else {
+            let (reads, found) = tokio::join!(reads, resource::find_tagged(aws, stack));
+            tagged = found;
+            reads
+        };
+        for (address, name, result) in reads {
+            match result {
+                Ok(l) => {
+                    if let Some(l) = &l {
+                        lives.insert((address.clone(), name.clone()), l.clone());
+                        if l.ownership == Ownership::Ours {
+                            values.outputs.insert(address.clone(), l.outputs.clone());
+                        }
                     }
+                    live.insert(address, l);
                 }
-                live.insert(address, l);
+                Err(e) => errors.push(format!("{address} ({}): {e}", stack.location(&address))),
             }
-            Err(e) => errors.push(format!("{address} ({}): {e}", stack.location(&address))),
         }
     }
     let tagged = match tagged {
@@ -283,9 +333,15 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
         tagged
             .into_iter()
             .filter(|(address, name)| names_by_address.get(address) != Some(name))
-            .filter(|(address, _)| address.kind.provisioned())
+            .filter(|(address, _)| ResourceType::of(address).provisioned())
             .map(|(address, name)| async move {
-                let r = resource::read(aws, &stack.name, &address, &name).await;
+                let target = Target {
+                    stack: &stack.name,
+                    address: &address,
+                    name: &name,
+                    parent: None,
+                };
+                let r = resource::read(aws, &target).await;
                 (address, name, r)
             }),
     )
@@ -311,7 +367,7 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
     let mut desired = Vec::new();
     for (address, name) in &names_by_address {
         desired.push(
-            desired_for(stack, address, name, &values)
+            desired_for(stack, aws, address, name, &values)
                 .map_err(|e| Failure(format!("{address} ({}): {e}", stack.location(address))))?,
         );
     }
@@ -656,13 +712,23 @@ async fn step(
         let v = values
             .lock()
             .map_err(|_| "internal: values lock poisoned".to_string())?;
-        let d = desired_for(stack, address, &change.physical_name, &v)?;
+        let d = desired_for(stack, aws, address, &change.physical_name, &v)?;
         if d.attributes.to_string().contains(UNKNOWN) {
             return Err(format!(
                 "{address}: a referenced value is still unknown after its resource was applied"
             ));
         }
         Ok(d)
+    };
+    // A part (client, group, role attachment) needs its resource's outputs.
+    let parent = || -> Option<resource::Outputs> {
+        address.part.as_ref()?;
+        values
+            .lock()
+            .ok()?
+            .outputs
+            .get(&address.resource())
+            .cloned()
     };
     let store = |outs: BTreeMap<String, String>| {
         if let Ok(mut v) = values.lock() {
@@ -673,7 +739,7 @@ async fn step(
         Action::NoOp => Ok(()),
         Action::Create => {
             let desired = resolve()?;
-            let outs = resource::create(aws, &desired)
+            let outs = resource::create(aws, &desired, parent().as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
             store(outs);
@@ -682,7 +748,7 @@ async fn step(
         Action::Update => {
             let desired = resolve()?;
             let live = live_named(&change.physical_name)?;
-            let outs = resource::update(aws, &desired, live)
+            let outs = resource::update(aws, &desired, live, parent().as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
             store(outs);
@@ -702,7 +768,7 @@ async fn step(
                 .await
                 .map_err(|e| e.to_string())?;
             let desired = resolve()?;
-            let outs = resource::create(aws, &desired)
+            let outs = resource::create(aws, &desired, parent().as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
             store(outs);

@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::resource::{change_of, Change, Desired, Live, Ownership};
+use crate::resource::{Change, Desired, Live, Ownership, ResourceType};
 use crate::stack::reference::UNKNOWN;
-use crate::stack::{Address, Kind};
+use crate::stack::Address;
 
 /// Version of the JSON plan document (`plan --json`, `plan --out`).
 pub const FORMAT_VERSION: &str = "1";
@@ -250,14 +250,14 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
             c.action = Action::Create;
             c.conflict = Some(format!(
                 "a {} named `{}` already exists and is not owned by this stack ({}); it is never adopted or deleted. Rename yours with `name = \"...\"`, or remove the other one",
-                d.address.kind.service_noun(),
+                ResourceType::of(&d.address).noun(),
                 d.physical_name,
                 why(l)
             ));
         }
         (Some(l), []) => {
             c.before = Some(l.attributes.clone());
-            c.attribute_changes = diff(d.address.kind, &l.attributes, &d.attributes);
+            c.attribute_changes = diff(ResourceType::of(&d.address), &l.attributes, &d.attributes);
             c.replace_paths = replace_paths(&c.attribute_changes);
             c.action = if !c.replace_paths.is_empty() {
                 Action::Replace
@@ -285,7 +285,7 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
                 .collect();
             c.conflict = Some(format!(
                 "more than one {} claims to be `{}` of this stack ({}{}); remove the ownership tags from the ones that are not, then plan again",
-                d.address.kind.service_noun(),
+                ResourceType::of(&d.address).noun(),
                 d.address,
                 if at_name.is_some() { format!("`{}`, ", d.physical_name) } else { String::new() },
                 names.join(", ")
@@ -296,7 +296,8 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
             c.action = Action::Replace;
             c.previous_physical_name = Some(old.physical_name.clone());
             c.before = Some(old.attributes.clone());
-            c.attribute_changes = diff(d.address.kind, &old.attributes, &d.attributes);
+            c.attribute_changes =
+                diff(ResourceType::of(&d.address), &old.attributes, &d.attributes);
             c.replace_paths = vec!["name".to_string()];
             c.reason = Some(format!(
                 "the name changed from `{}` to `{}`",
@@ -305,9 +306,12 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
         }
         (None, []) => c.action = Action::Create,
     }
-    if c.action == Action::Replace && d.address.kind.holds_data() && c.conflict.is_none() {
+    if c.action == Action::Replace
+        && ResourceType::of(&d.address).holds_data()
+        && c.conflict.is_none()
+    {
         c.requires_allow_replace = Some(data_loss(
-            d.address.kind,
+            ResourceType::of(&d.address),
             c.previous_physical_name
                 .as_deref()
                 .unwrap_or(&d.physical_name),
@@ -316,12 +320,12 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
     c
 }
 
-fn data_loss(kind: Kind, name: &str) -> String {
+fn data_loss(kind: ResourceType, name: &str) -> String {
     match kind {
-        Kind::Table => format!("replacing table `{name}` deletes every item in it"),
-        Kind::Bucket => format!("replacing bucket `{name}` deletes every object in it"),
-        Kind::UserPool => format!("replacing user pool `{name}` deletes every user in it; they would have to sign up again"),
-        other => format!("replacing {other} `{name}` loses its data"),
+        ResourceType::Table => format!("replacing table `{name}` deletes every item in it"),
+        ResourceType::Bucket => format!("replacing bucket `{name}` deletes every object in it"),
+        ResourceType::UserPool => format!("replacing user pool `{name}` deletes every user in it; they would have to sign up again"),
+        other => format!("replacing {} `{name}` loses its data", other.noun()),
     }
 }
 
@@ -360,13 +364,13 @@ fn contains_unknown(v: &Value) -> bool {
 
 /// Every attribute that differs between `live` and `desired`, in the kind's
 /// attribute order, maps expanded one key at a time.
-pub fn diff(kind: Kind, live: &Value, desired: &Value) -> Vec<AttributeChange> {
+pub fn diff(kind: ResourceType, live: &Value, desired: &Value) -> Vec<AttributeChange> {
     let empty = serde_json::Map::new();
     let live_map = live.as_object().unwrap_or(&empty);
     let desired_map = desired.as_object().unwrap_or(&empty);
     let mut keys: Vec<&String> = live_map.keys().chain(desired_map.keys()).collect();
     let rank = |k: &str| {
-        crate::resource::attribute_classes(kind)
+        kind.attribute_classes()
             .iter()
             .position(|(n, _)| *n == k)
             .unwrap_or(usize::MAX)
@@ -375,8 +379,8 @@ pub fn diff(kind: Kind, live: &Value, desired: &Value) -> Vec<AttributeChange> {
     keys.dedup();
     let mut out = Vec::new();
     for key in keys {
-        let forces = change_of(kind, key) == Change::Replace;
-        if change_of(kind, key) == Change::Computed {
+        let forces = kind.change_of(key) == Change::Replace;
+        if kind.change_of(key) == Change::Computed {
             continue;
         }
         diff_value(

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::stack::{Address, Kind, Spec, Stack, Tags, OWNER_ID_TAG, OWNER_STACK_TAG};
+use crate::stack::reference::Reference;
+use crate::stack::{Address, Kind, Lookup, Part, Spec, Stack, Tags, OWNER_ID_TAG, OWNER_STACK_TAG};
 
 /// How a change to one top-level attribute is carried out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,22 +27,159 @@ pub enum Change {
     Computed,
 }
 
-/// The attributes of each provisioned kind and how each one changes.
-pub fn attribute_classes(kind: Kind) -> &'static [(&'static str, Change)] {
-    match kind {
-        Kind::Table => table::ATTRIBUTES,
-        Kind::Bucket => bucket::ATTRIBUTES,
-        _ => &[],
+/// What AWS thing an address is: a declared resource or one of its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceType {
+    Table,
+    Bucket,
+    UserPool,
+    UserPoolClient,
+    UserPoolGroup,
+    IdentityPool,
+    IdentityPoolRoles,
+    Role,
+    Search,
+    Api,
+}
+
+impl ResourceType {
+    pub const ALL: &'static [ResourceType] = &[
+        ResourceType::Table,
+        ResourceType::Bucket,
+        ResourceType::UserPool,
+        ResourceType::UserPoolClient,
+        ResourceType::UserPoolGroup,
+        ResourceType::IdentityPool,
+        ResourceType::IdentityPoolRoles,
+        ResourceType::Role,
+        ResourceType::Search,
+        ResourceType::Api,
+    ];
+
+    pub fn of(address: &Address) -> ResourceType {
+        match (address.kind, &address.part) {
+            (Kind::Table, _) => ResourceType::Table,
+            (Kind::Bucket, _) => ResourceType::Bucket,
+            (Kind::UserPool, Some(Part::Client(_))) => ResourceType::UserPoolClient,
+            (Kind::UserPool, Some(Part::Group(_))) => ResourceType::UserPoolGroup,
+            (Kind::UserPool, _) => ResourceType::UserPool,
+            (Kind::IdentityPool, Some(Part::Roles)) => ResourceType::IdentityPoolRoles,
+            (Kind::IdentityPool, _) => ResourceType::IdentityPool,
+            (Kind::Role, _) => ResourceType::Role,
+            (Kind::Search, _) => ResourceType::Search,
+            (Kind::Api, _) => ResourceType::Api,
+        }
+    }
+
+    /// Whether this version can plan and apply it (the others are validated
+    /// offline only, until their provisioning lands).
+    pub fn provisioned(self) -> bool {
+        matches!(self, ResourceType::Table | ResourceType::Bucket)
+    }
+
+    /// Replacing one of these loses data or users, so it needs `--allow-replace`.
+    pub fn holds_data(self) -> bool {
+        matches!(
+            self,
+            ResourceType::Table | ResourceType::Bucket | ResourceType::UserPool
+        )
+    }
+
+    /// What AWS calls it, for messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            ResourceType::Table => "DynamoDB table",
+            ResourceType::Bucket => "S3 bucket",
+            ResourceType::UserPool => "Cognito user pool",
+            ResourceType::UserPoolClient => "user pool app client",
+            ResourceType::UserPoolGroup => "user pool group",
+            ResourceType::IdentityPool => "Cognito identity pool",
+            ResourceType::IdentityPoolRoles => "identity pool role attachment",
+            ResourceType::Role => "IAM role",
+            ResourceType::Search => "search domain",
+            ResourceType::Api => "API Gateway REST API",
+        }
+    }
+
+    /// The attributes and how each one changes.
+    pub fn attribute_classes(self) -> &'static [(&'static str, Change)] {
+        match self {
+            ResourceType::Table => table::ATTRIBUTES,
+            ResourceType::Bucket => bucket::ATTRIBUTES,
+            _ => &[],
+        }
+    }
+
+    /// How an attribute changes (unknown attributes update in place).
+    pub fn change_of(self, attribute: &str) -> Change {
+        self.attribute_classes()
+            .iter()
+            .find(|(name, _)| *name == attribute)
+            .map(|(_, c)| *c)
+            .unwrap_or(Change::Update)
     }
 }
 
-/// How an attribute of `kind` changes (unknown attributes update in place).
-pub fn change_of(kind: Kind, attribute: &str) -> Change {
-    attribute_classes(kind)
-        .iter()
-        .find(|(name, _)| *name == attribute)
-        .map(|(_, c)| *c)
-        .unwrap_or(Change::Update)
+impl std::fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.noun())
+    }
+}
+
+/// What a step's outputs are: `arn`, `name`, `id`, ... as strings.
+pub type Outputs = BTreeMap<String, String>;
+
+/// What building the desired attributes may need besides the spec.
+pub struct DesiredContext<'a> {
+    pub stack: &'a Stack,
+    pub lookup: &'a dyn Lookup,
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub partition: &'a str,
+}
+
+impl DesiredContext<'_> {
+    /// A policy document named in the stack (relative to the stack file's
+    /// directory), with references resolved and IAM policy variables kept.
+    pub fn policy_document(&self, relative: &str) -> Result<Value, String> {
+        let dir = self
+            .stack
+            .file
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        let path = dir.join(relative);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read policy file `{}`: {e}", path.display()))?;
+        let resolved = self.stack.interpolate(&text, self.lookup)?;
+        serde_json::from_str(&resolved).map_err(|e| {
+            format!(
+                "policy file `{}` is not valid JSON after resolving references: {e}",
+                path.display()
+            )
+        })
+    }
+
+    /// The value of `${kind.key.attr}`, or [`crate::stack::reference::UNKNOWN`].
+    pub fn output(&self, address: &Address, attribute: &str) -> String {
+        self.lookup
+            .value(&Reference::Resource {
+                address: address.clone(),
+                attribute: attribute.to_string(),
+            })
+            .unwrap_or_else(|| crate::stack::reference::UNKNOWN.to_string())
+    }
+}
+
+/// What identifies a step in AWS when reading it.
+pub struct Target<'a> {
+    pub stack: &'a str,
+    pub address: &'a Address,
+    /// The physical name the stack wants.
+    pub name: &'a str,
+    /// The outputs of the resource a part belongs to (a user pool's `id` for
+    /// its clients and groups, an identity pool's `id` for its roles), when
+    /// it exists.
+    pub parent: Option<&'a Outputs>,
 }
 
 /// Whose a found resource is, by its ownership tags.
@@ -138,58 +276,72 @@ impl Error {
     }
 }
 
-/// The attributes a kind wants, as JSON, from its resolved spec.
-pub fn desired_attributes(spec: &Spec, name: &str, tags: Tags) -> Result<Value, String> {
-    match spec {
-        Spec::Table(t) => table::desired(t, name, tags),
-        Spec::Bucket(b) => bucket::desired(b, name, tags),
-        _ => Err("this kind cannot be provisioned by this version yet".into()),
-    }
-}
-
-/// Reads a resource by its physical name; `None` when it does not exist.
-pub async fn read(
-    aws: &Aws,
-    stack: &str,
+/// The attributes a step wants, as JSON, from its resource's resolved spec.
+pub fn desired_attributes(
     address: &Address,
+    spec: &Spec,
     name: &str,
-) -> Result<Option<Live>, Error> {
-    match address.kind {
-        Kind::Table => table::read(aws, stack, address, name).await,
-        Kind::Bucket => bucket::read(aws, stack, address, name).await,
-        other => Err(Error::Unexpected(format!(
-            "{other} cannot be read by this version"
-        ))),
+    tags: Tags,
+    ctx: &DesiredContext<'_>,
+) -> Result<Value, String> {
+    let _ = ctx;
+    match (ResourceType::of(address), spec) {
+        (ResourceType::Table, Spec::Table(t)) => table::desired(t, name, tags),
+        (ResourceType::Bucket, Spec::Bucket(b)) => bucket::desired(b, name, tags),
+        (t, _) => Err(format!(
+            "a {} cannot be provisioned by this version yet",
+            t.noun()
+        )),
     }
 }
 
-/// Creates a resource; returns its outputs.
-pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, String>, Error> {
-    match desired.address.kind {
-        Kind::Table => table::create(aws, desired).await,
-        Kind::Bucket => bucket::create(aws, desired).await,
-        other => Err(Error::Unexpected(format!(
-            "{other} cannot be created by this version"
-        ))),
+fn not_provisioned(address: &Address) -> Error {
+    Error::Unexpected(format!(
+        "`{address}`: a {} cannot be provisioned by this version yet",
+        ResourceType::of(address).noun()
+    ))
+}
+
+/// Reads a step by its physical name (and its parent's outputs); `None`
+/// when it does not exist.
+pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+    match ResourceType::of(target.address) {
+        ResourceType::Table => table::read(aws, target.stack, target.address, target.name).await,
+        ResourceType::Bucket => bucket::read(aws, target.stack, target.address, target.name).await,
+        _ => Err(not_provisioned(target.address)),
     }
 }
 
-/// Brings a live resource to the desired attributes; returns its outputs.
+/// Creates a step; returns its outputs.
+pub async fn create(
+    aws: &Aws,
+    desired: &Desired,
+    parent: Option<&Outputs>,
+) -> Result<Outputs, Error> {
+    let _ = parent;
+    match ResourceType::of(&desired.address) {
+        ResourceType::Table => table::create(aws, desired).await,
+        ResourceType::Bucket => bucket::create(aws, desired).await,
+        _ => Err(not_provisioned(&desired.address)),
+    }
+}
+
+/// Brings a live step to the desired attributes; returns its outputs.
 pub async fn update(
     aws: &Aws,
     desired: &Desired,
     live: &Live,
-) -> Result<BTreeMap<String, String>, Error> {
-    match desired.address.kind {
-        Kind::Table => table::update(aws, desired, live).await,
-        Kind::Bucket => bucket::update(aws, desired, live).await,
-        other => Err(Error::Unexpected(format!(
-            "{other} cannot be updated by this version"
-        ))),
+    parent: Option<&Outputs>,
+) -> Result<Outputs, Error> {
+    let _ = parent;
+    match ResourceType::of(&desired.address) {
+        ResourceType::Table => table::update(aws, desired, live).await,
+        ResourceType::Bucket => bucket::update(aws, desired, live).await,
+        _ => Err(not_provisioned(&desired.address)),
     }
 }
 
-/// Deletes a live resource (which must be ours).
+/// Deletes a live step (which must be ours).
 pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
     if live.ownership != Ownership::Ours {
         return Err(Error::Refused(format!(
@@ -197,12 +349,10 @@ pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(),
             live.address, live.physical_name
         )));
     }
-    match live.address.kind {
-        Kind::Table => table::delete(aws, live).await,
-        Kind::Bucket => bucket::delete(aws, live, options).await,
-        other => Err(Error::Unexpected(format!(
-            "{other} cannot be deleted by this version"
-        ))),
+    match ResourceType::of(&live.address) {
+        ResourceType::Table => table::delete(aws, live).await,
+        ResourceType::Bucket => bucket::delete(aws, live, options).await,
+        _ => Err(not_provisioned(&live.address)),
     }
 }
 
@@ -320,8 +470,8 @@ mod tests {
 
     #[test]
     fn every_provisioned_kind_classifies_unique_attributes_including_tags_and_name() {
-        for kind in Kind::ALL.iter().filter(|k| k.provisioned()) {
-            let classes = attribute_classes(*kind);
+        for kind in ResourceType::ALL.iter().filter(|k| k.provisioned()) {
+            let classes = kind.attribute_classes();
             let mut names: Vec<&str> = classes.iter().map(|(n, _)| *n).collect();
             names.sort();
             let before = names.len();
@@ -329,7 +479,7 @@ mod tests {
             assert_eq!(before, names.len(), "{kind}: duplicate attribute");
             assert!(names.contains(&"tags"), "{kind}: tags");
             assert_eq!(
-                change_of(*kind, "name"),
+                kind.change_of("name"),
                 Change::Replace,
                 "{kind}: name forces replacement"
             );

@@ -114,11 +114,26 @@ impl fmt::Display for Kind {
     }
 }
 
-/// `kind.key`, the stable identity of a resource within a stack.
+/// A step that belongs to a declared resource but is applied on its own:
+/// an app client or group of a user pool, or an identity pool's role
+/// attachment (a single writer, after both the pool and its roles exist).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    /// `user_pool.<key>.clients.<name>`
+    Client(String),
+    /// `user_pool.<key>.groups.<name>`
+    Group(String),
+    /// `identity_pool.<key>.roles`
+    Roles,
+}
+
+/// `kind.key` (or `kind.key.part`), the stable identity of a resource
+/// within a stack.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address {
     pub kind: Kind,
     pub key: String,
+    pub part: Option<Part>,
 }
 
 impl Address {
@@ -126,24 +141,56 @@ impl Address {
         Address {
             kind,
             key: key.into(),
+            part: None,
         }
+    }
+
+    pub fn with_part(&self, part: Part) -> Self {
+        Address {
+            kind: self.kind,
+            key: self.key.clone(),
+            part: Some(part),
+        }
+    }
+
+    /// The declared resource this address belongs to (itself when it has no part).
+    pub fn resource(&self) -> Address {
+        Address::new(self.kind, self.key.clone())
     }
 }
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.kind, self.key)
+        write!(f, "{}.{}", self.kind, self.key)?;
+        match &self.part {
+            None => Ok(()),
+            Some(Part::Client(name)) => write!(f, ".clients.{name}"),
+            Some(Part::Group(name)) => write!(f, ".groups.{name}"),
+            Some(Part::Roles) => f.write_str(".roles"),
+        }
     }
 }
 
 impl FromStr for Address {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, key) = s
-            .split_once('.')
-            .ok_or_else(|| format!("`{s}` is not a resource address (kind.key)"))?;
+        let mut pieces = s.splitn(4, '.');
+        let (Some(kind), Some(key)) = (pieces.next(), pieces.next()) else {
+            return Err(format!("`{s}` is not a resource address (kind.key)"));
+        };
         let kind = Kind::from_name(kind).ok_or_else(|| format!("unknown kind `{kind}`"))?;
-        Ok(Address::new(kind, key))
+        let address = Address::new(kind, key);
+        match (kind, pieces.next(), pieces.next()) {
+            (_, None, _) => Ok(address),
+            (Kind::UserPool, Some("clients"), Some(name)) => {
+                Ok(address.with_part(Part::Client(name.into())))
+            }
+            (Kind::UserPool, Some("groups"), Some(name)) => {
+                Ok(address.with_part(Part::Group(name.into())))
+            }
+            (Kind::IdentityPool, Some("roles"), None) => Ok(address.with_part(Part::Roles)),
+            _ => Err(format!("`{s}` is not a resource address")),
+        }
     }
 }
 
@@ -207,6 +254,9 @@ pub struct Stack {
     pub region: Option<String>,
     pub tags: Tags,
     pub resources: BTreeMap<Address, ResourceDecl>,
+    /// Every step to plan and apply (resources and their parts), with what
+    /// each one needs to exist first.
+    pub steps: BTreeMap<Address, BTreeSet<Address>>,
     /// Sources of the stack file and policy files, for locations in messages.
     pub sources: Diagnostics,
 }
@@ -230,9 +280,9 @@ pub trait Lookup {
 }
 
 impl Stack {
-    /// `file:line` of a resource's `[kind.key]`.
+    /// `file:line` of a resource's `[kind.key]` (a part's: its resource's).
     pub fn location(&self, address: &Address) -> String {
-        match self.resources.get(address) {
+        match self.resources.get(&address.resource()) {
             Some(r) => self.sources.location(&self.file, r.span.start),
             None => self.file.display().to_string(),
         }
@@ -249,15 +299,29 @@ impl Stack {
         spec_from_value(address.kind, value).map_err(|e| format!("{address}: {e}"))
     }
 
-    /// The physical name: `name = ...` resolved, or the default.
+    /// The physical name: `name = ...` resolved, or the default. A client's
+    /// name defaults to its key, a group's is its key, and an identity pool's
+    /// role attachment goes by its pool's name.
     pub fn physical_name(&self, address: &Address, lookup: &dyn Lookup) -> Result<String, String> {
+        let resource = address.resource();
         let decl = self
             .resources
-            .get(address)
-            .ok_or_else(|| format!("`{address}` is not declared in the stack"))?;
-        match decl.spec.name() {
-            Some(template) => self.interpolate(template, lookup),
-            None => Ok(names::default_name(address.kind, &self.name, &address.key)),
+            .get(&resource)
+            .ok_or_else(|| format!("`{resource}` is not declared in the stack"))?;
+        match (&address.part, &decl.spec) {
+            (None, spec) => match spec.name() {
+                Some(template) => self.interpolate(template, lookup),
+                None => Ok(names::default_name(address.kind, &self.name, &address.key)),
+            },
+            (Some(Part::Client(client)), Spec::UserPool(u)) => {
+                match u.clients.get(client).and_then(|c| c.name.as_ref()) {
+                    Some(template) => self.interpolate(template, lookup),
+                    None => Ok(client.clone()),
+                }
+            }
+            (Some(Part::Group(group)), _) => Ok(group.clone()),
+            (Some(Part::Roles), _) => self.physical_name(&resource, lookup),
+            (Some(_), _) => Err(format!("`{address}` is not a part of `{resource}`")),
         }
     }
 
@@ -349,17 +413,31 @@ struct Loader<'a> {
 
 /// A `${...}` found in a string, with where it is written.
 struct FoundReference {
+    /// The step whose settings hold the string.
+    step: Address,
     inner: String,
     file: PathBuf,
     span: Range<usize>,
 }
 
+/// A named link between steps (`trust.identity_pool = "app"`).
+struct Link {
+    from: Address,
+    to: Address,
+    span: Range<usize>,
+    what: &'static str,
+    /// A missing target is an error; otherwise the name means something
+    /// outside the stack (an existing IAM role by name).
+    required: bool,
+}
+
 /// What one resource table yields before cross-resource checks.
 struct Parsed {
     decl: ResourceDecl,
+    /// The steps the table declares besides itself (clients, groups, roles).
+    parts: Vec<Address>,
     references: Vec<FoundReference>,
-    /// Named links (`trust.identity_pool = "app"`) that must exist: (target, span).
-    links: Vec<(Address, Range<usize>, &'static str)>,
+    links: Vec<Link>,
     /// Names (`name = ...`) to check: (template, span).
     name_span: Option<Range<usize>>,
 }
@@ -477,58 +555,73 @@ impl<'a> Loader<'a> {
         let mut found = Vec::new();
         let mut links = Vec::new();
         let mut name_spans = Vec::new();
+        // Every step, with its dependencies; a part depends on its resource.
+        let mut steps: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
+        let mut step_spans: BTreeMap<Address, Range<usize>> = BTreeMap::new();
         for p in parsed {
-            found.push((p.decl.address.clone(), p.references));
-            links.push((p.decl.address.clone(), p.links));
+            steps.insert(p.decl.address.clone(), BTreeSet::new());
+            step_spans.insert(p.decl.address.clone(), p.decl.span.clone());
+            for part in p.parts {
+                steps.insert(part.clone(), BTreeSet::from([p.decl.address.clone()]));
+                step_spans.insert(part, p.decl.span.clone());
+            }
+            found.extend(p.references);
+            links.extend(p.links);
             name_spans.push((p.decl.address.clone(), p.name_span));
             resources.insert(p.decl.address.clone(), p.decl);
         }
 
         // References and links: checked against what is declared; they are the graph.
-        let mut edges: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
-        for (address, refs) in found {
-            for r in refs {
-                match reference::parse(&r.inner, &resources) {
-                    Ok(Reference::Resource {
-                        address: target, ..
-                    }) => {
-                        edges.entry(address.clone()).or_default().insert(target);
-                    }
-                    Ok(_) => {}
-                    Err(e) => self.diags.error(
-                        &r.file,
-                        Some(r.span),
-                        format!("in `{address}`: {}", e.message),
-                        e.suggestion.map(|s| format!("did you mean `${{{s}}}`?")),
+        for r in found {
+            match reference::parse(&r.inner, &resources) {
+                Ok(Reference::Resource {
+                    address: target, ..
+                }) => {
+                    steps.entry(r.step.clone()).or_default().insert(target);
+                }
+                Ok(_) => {}
+                Err(e) => self.diags.error(
+                    &r.file,
+                    Some(r.span),
+                    format!("in `{}`: {}", r.step, e.message),
+                    e.suggestion.map(|s| format!("did you mean `${{{s}}}`?")),
+                ),
+            }
+        }
+        for link in links {
+            if steps.contains_key(&link.to) {
+                steps.entry(link.from).or_default().insert(link.to);
+            } else if link.required {
+                let candidates: Vec<String> = steps
+                    .keys()
+                    .filter(|a| {
+                        a.kind == link.to.kind
+                            && std::mem::discriminant(&a.part)
+                                == std::mem::discriminant(&link.to.part)
+                    })
+                    .map(|a| a.to_string())
+                    .collect();
+                let wanted = link.to.to_string();
+                let help = reference::nearest(&wanted, candidates.iter().map(String::as_str))
+                    .map(|k| format!("did you mean `{k}`?"))
+                    .or_else(|| {
+                        (!candidates.is_empty())
+                            .then(|| format!("declared: {}", candidates.join(", ")))
+                    });
+                self.error(
+                    Some(link.span),
+                    format!(
+                        "in `{}`: {} names `{wanted}`, which the stack does not declare",
+                        link.from, link.what
                     ),
-                }
+                    help,
+                );
             }
         }
-        for (address, ls) in links {
-            for (target, span, what) in ls {
-                if resources.contains_key(&target) {
-                    edges.entry(address.clone()).or_default().insert(target);
-                } else {
-                    let keys = resources.keys_of(target.kind);
-                    let help = reference::nearest(&target.key, keys.iter().map(String::as_str))
-                        .map(|k| format!("did you mean `{k}`?"))
-                        .or_else(|| {
-                            (!keys.is_empty()).then(|| format!("declared: {}", keys.join(", ")))
-                        });
-                    self.error(
-                        Some(span),
-                        format!("in `{address}`: {what} names `{target}`, which the stack does not declare"),
-                        help,
-                    );
-                }
-            }
+        for (address, decl) in resources.iter_mut() {
+            decl.depends_on = steps.get(address).cloned().unwrap_or_default();
         }
-        for (address, deps) in &edges {
-            if let Some(decl) = resources.get_mut(address) {
-                decl.depends_on = deps.clone();
-            }
-        }
-        self.check_cycles(&resources);
+        self.check_cycles(&steps, &step_spans);
 
         // Physical names that can never be valid.
         let lookup = OfflineLookup;
@@ -538,6 +631,7 @@ impl<'a> Loader<'a> {
             region: section.region.clone(),
             tags: section.tags.clone(),
             resources,
+            steps,
             sources: Diagnostics::default(),
         };
         for (address, span) in name_spans {
@@ -651,8 +745,30 @@ impl<'a> Loader<'a> {
                     return None;
                 }
             };
+        // References belong to the step whose settings hold them: a user pool's
+        // clients and groups are steps of their own.
         let mut references = Vec::new();
-        collect_references(value, self.file, &mut references, self.diags);
+        let mut parts = Vec::new();
+        for (k, v) in table.iter() {
+            let part = match (kind, k.get_ref().as_ref()) {
+                (Kind::UserPool, "clients") => Some(Part::Client as fn(String) -> Part),
+                (Kind::UserPool, "groups") => Some(Part::Group as fn(String) -> Part),
+                _ => None,
+            };
+            match (part, v.get_ref()) {
+                (Some(part), DeValue::Table(entries)) => {
+                    for (name, entry) in entries.iter() {
+                        let step = address.with_part(part(name.get_ref().to_string()));
+                        collect_references(entry, self.file, &step, &mut references, self.diags);
+                        parts.push(step);
+                    }
+                }
+                _ => collect_references(v, self.file, &address, &mut references, self.diags),
+            }
+        }
+        if kind == Kind::IdentityPool {
+            parts.push(address.with_part(Part::Roles));
+        }
         let span_of = |path: &[&str]| -> Range<usize> {
             find_span(table, path).unwrap_or_else(|| key_span.clone())
         };
@@ -669,22 +785,86 @@ impl<'a> Loader<'a> {
                         Some("choose one: users sign in with email/phone as username, or with a username plus aliases".into()),
                     );
                 }
+                // A group's role is a role of this stack when one has that key;
+                // otherwise it names an existing role.
+                for (group, g) in &u.groups {
+                    if let Some(role) = g
+                        .role
+                        .as_deref()
+                        .filter(|r| !r.starts_with("arn:") && !r.contains("${"))
+                    {
+                        links.push(Link {
+                            from: address.with_part(Part::Group(group.clone())),
+                            to: Address::new(Kind::Role, role),
+                            span: span_of(&["groups", group]),
+                            what: "the group's `role`",
+                            required: false,
+                        });
+                    }
+                }
             }
             Spec::IdentityPool(p) => {
                 for (i, provider) in p.providers.iter().enumerate() {
                     let span =
                         find_span_index(table, "providers", i).unwrap_or_else(|| key_span.clone());
                     match provider.split_once('.') {
-                        Some((pool, _client)) => links.push((
-                            Address::new(Kind::UserPool, pool),
+                        Some((pool, client)) => links.push(Link {
+                            from: address.clone(),
+                            to: Address::new(Kind::UserPool, pool).with_part(Part::Client(client.into())),
                             span,
-                            "a provider",
-                        )),
+                            what: "a provider",
+                            required: true,
+                        }),
                         None => c.error(
                             Some(span),
                             format!("`{address}`: provider `{provider}` must be written `user_pool_key.client_key`"),
                             None,
                         ),
+                    }
+                }
+                let roles_step = address.with_part(Part::Roles);
+                let named_roles = p
+                    .authenticated_role
+                    .iter()
+                    .map(|r| (r, "authenticated_role"))
+                    .chain(
+                        p.unauthenticated_role
+                            .iter()
+                            .map(|r| (r, "unauthenticated_role")),
+                    )
+                    .chain(p.role_rules.iter().map(|r| (&r.role, "role_rules")));
+                for (role, field) in named_roles {
+                    if role.starts_with("arn:") || role.contains("${") {
+                        continue;
+                    }
+                    links.push(Link {
+                        from: roles_step.clone(),
+                        to: Address::new(Kind::Role, role.as_str()),
+                        span: span_of(&[field]),
+                        what: "a role",
+                        required: true,
+                    });
+                }
+                for rule in &p.role_rules {
+                    if !p.providers.contains(&rule.provider) {
+                        c.error(
+                            Some(span_of(&["role_rules"])),
+                            format!("`{address}`: a role rule names provider `{}`, which is not in `providers`", rule.provider),
+                            Some(match reference::nearest(&rule.provider, p.providers.iter().map(String::as_str)) {
+                                Some(n) => format!("did you mean `{n}`?"),
+                                None => format!("providers: {}", p.providers.join(", ")),
+                            }),
+                        );
+                    } else if let Some((pool, client)) = rule.provider.split_once('.') {
+                        // The rule is keyed by the client's provider name.
+                        links.push(Link {
+                            from: roles_step.clone(),
+                            to: Address::new(Kind::UserPool, pool)
+                                .with_part(Part::Client(client.into())),
+                            span: span_of(&["role_rules"]),
+                            what: "a role rule's provider",
+                            required: true,
+                        });
                     }
                 }
                 if p.role_rules.len() > 25 {
@@ -716,11 +896,13 @@ impl<'a> Loader<'a> {
                     );
                 }
                 if let Some(pool) = &r.trust.identity_pool {
-                    links.push((
-                        Address::new(Kind::IdentityPool, pool.as_str()),
-                        trust_span,
-                        "`trust.identity_pool`",
-                    ));
+                    links.push(Link {
+                        from: address.clone(),
+                        to: Address::new(Kind::IdentityPool, pool.as_str()),
+                        span: trust_span,
+                        what: "`trust.identity_pool`",
+                        required: true,
+                    });
                 }
                 for (i, policy) in r.policies.iter().chain(r.trust.file.iter()).enumerate() {
                     let span = find_span_index(table, "policies", i)
@@ -731,11 +913,13 @@ impl<'a> Loader<'a> {
             Spec::Api(a) => {
                 for route in a.routes.values() {
                     if let Some(pool) = &route.user_pool {
-                        links.push((
-                            Address::new(Kind::UserPool, pool.as_str()),
-                            span_of(&["routes"]),
-                            "a route's `user_pool`",
-                        ));
+                        links.push(Link {
+                            from: address.clone(),
+                            to: Address::new(Kind::UserPool, pool.as_str()),
+                            span: span_of(&["routes"]),
+                            what: "a route's `user_pool`",
+                            required: true,
+                        });
                     }
                 }
             }
@@ -750,6 +934,7 @@ impl<'a> Loader<'a> {
                 spec,
                 depends_on: BTreeSet::new(),
             },
+            parts,
             references,
             links,
             name_span,
@@ -944,6 +1129,7 @@ impl<'a> Loader<'a> {
         for piece in reference::scan(&text) {
             match piece {
                 Piece::Reference { inner, range } => out.push(FoundReference {
+                    step: address.clone(),
                     inner: inner.to_string(),
                     file: path.clone(),
                     span: range,
@@ -958,17 +1144,20 @@ impl<'a> Loader<'a> {
     }
 
     /// Reports each real cycle once, naming every member.
-    fn check_cycles(&mut self, resources: &BTreeMap<Address, ResourceDecl>) {
-        for component in strongly_connected(resources) {
+    fn check_cycles(
+        &mut self,
+        steps: &BTreeMap<Address, BTreeSet<Address>>,
+        spans: &BTreeMap<Address, Range<usize>>,
+    ) {
+        for component in strongly_connected(steps) {
             let is_cycle = component.len() > 1
-                || resources
+                || steps
                     .get(&component[0])
-                    .is_some_and(|r| r.depends_on.contains(&component[0]));
+                    .is_some_and(|deps| deps.contains(&component[0]));
             if !is_cycle {
                 continue;
             }
-            let first = &component[0];
-            let span = resources.get(first).map(|r| r.span.clone());
+            let span = spans.get(&component[0]).cloned();
             let members: Vec<String> = component.iter().map(|a| format!("`{a}`")).collect();
             self.error(
                 span,
@@ -979,11 +1168,11 @@ impl<'a> Loader<'a> {
     }
 }
 
-/// Tarjan's algorithm over the resources' `depends_on`, in address order so the
+/// Tarjan's algorithm over a dependency graph, in address order so the
 /// output is deterministic. Each component lists its members sorted.
-pub fn strongly_connected(resources: &BTreeMap<Address, ResourceDecl>) -> Vec<Vec<Address>> {
+pub fn strongly_connected(graph: &BTreeMap<Address, BTreeSet<Address>>) -> Vec<Vec<Address>> {
     struct State<'a> {
-        resources: &'a BTreeMap<Address, ResourceDecl>,
+        graph: &'a BTreeMap<Address, BTreeSet<Address>>,
         index: BTreeMap<&'a Address, usize>,
         low: BTreeMap<&'a Address, usize>,
         on_stack: BTreeSet<&'a Address>,
@@ -997,9 +1186,9 @@ pub fn strongly_connected(resources: &BTreeMap<Address, ResourceDecl>) -> Vec<Ve
         s.next += 1;
         s.stack.push(v);
         s.on_stack.insert(v);
-        if let Some(decl) = s.resources.get(v) {
-            for w in &decl.depends_on {
-                let Some((w, _)) = s.resources.get_key_value(w) else {
+        if let Some(deps) = s.graph.get(v) {
+            for w in deps {
+                let Some((w, _)) = s.graph.get_key_value(w) else {
                     continue;
                 };
                 if !s.index.contains_key(w) {
@@ -1028,7 +1217,7 @@ pub fn strongly_connected(resources: &BTreeMap<Address, ResourceDecl>) -> Vec<Ve
         }
     }
     let mut s = State {
-        resources,
+        graph,
         index: BTreeMap::new(),
         low: BTreeMap::new(),
         on_stack: BTreeSet::new(),
@@ -1036,7 +1225,7 @@ pub fn strongly_connected(resources: &BTreeMap<Address, ResourceDecl>) -> Vec<Ve
         next: 0,
         out: Vec::new(),
     };
-    for v in resources.keys() {
+    for v in graph.keys() {
         if !s.index.contains_key(v) {
             visit(&mut s, v);
         }
@@ -1074,6 +1263,7 @@ fn is_region(s: &str) -> bool {
 fn collect_references(
     value: &Spanned<DeValue<'_>>,
     file: &Path,
+    step: &Address,
     out: &mut Vec<FoundReference>,
     diags: &mut Diagnostics,
 ) {
@@ -1082,6 +1272,7 @@ fn collect_references(
             for piece in reference::scan(s) {
                 match piece {
                     Piece::Reference { inner, .. } => out.push(FoundReference {
+                        step: step.clone(),
                         inner: inner.to_string(),
                         file: file.to_path_buf(),
                         span: value.span(),
@@ -1098,12 +1289,12 @@ fn collect_references(
         }
         DeValue::Array(items) => {
             for item in items.iter() {
-                collect_references(item, file, out, diags);
+                collect_references(item, file, step, out, diags);
             }
         }
         DeValue::Table(table) => {
             for (_, v) in table.iter() {
-                collect_references(v, file, out, diags);
+                collect_references(v, file, step, out, diags);
             }
         }
         _ => {}

@@ -81,7 +81,113 @@ fn the_normative_design_example_loads() {
     // attachment is its own step, so role ↔ identity pool is not a cycle.
     let pool = &stack.resources[&"identity_pool.app".parse::<Address>().unwrap()];
     let deps: Vec<String> = pool.depends_on.iter().map(|a| a.to_string()).collect();
-    assert_eq!(deps, ["user_pool.users"]);
+    assert_eq!(deps, ["user_pool.users.clients.ios"]);
+    let steps: Vec<(String, Vec<String>)> = stack
+        .steps
+        .iter()
+        .map(|(a, d)| (a.to_string(), d.iter().map(|x| x.to_string()).collect()))
+        .collect();
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|(a, _)| a == name)
+            .map(|(_, d)| d.clone())
+    };
+    assert_eq!(
+        step("identity_pool.app.roles"),
+        Some(vec![
+            "identity_pool.app".to_string(),
+            "user_pool.users.clients.ios".to_string(),
+            "role.engineers".to_string(),
+            "role.mobile_client".to_string(),
+        ])
+    );
+    assert_eq!(
+        step("user_pool.users.clients.ios"),
+        Some(vec!["user_pool.users".to_string()])
+    );
+    // `role = "admins"` names no role of the stack: an existing role, no edge.
+    assert_eq!(
+        step("user_pool.users.groups.admins"),
+        Some(vec!["user_pool.users".to_string()])
+    );
+}
+
+#[test]
+fn parts_of_resources_parse_and_print_as_addresses() {
+    for text in [
+        "user_pool.users.clients.ios",
+        "user_pool.users.groups.admins",
+        "identity_pool.app.roles",
+        "table.notes",
+    ] {
+        let address: Address = text.parse().unwrap();
+        assert_eq!(address.to_string(), text);
+    }
+    assert!("table.notes.roles".parse::<Address>().is_err());
+}
+
+#[test]
+fn a_group_role_of_the_stack_orders_the_group_after_the_role_without_a_cycle() {
+    let (_d, _p, stack) = load_str(
+        r#"
+[stack]
+name = "demo"
+[user_pool.users]
+clients.ios = {}
+groups.admins = { role = "admins" }
+[identity_pool.app]
+providers = ["users.ios"]
+authenticated_role = "admins"
+[role.admins]
+trust = { identity_pool = "app", amr = "authenticated" }
+"#,
+    );
+    let stack = match stack {
+        Ok(s) => s,
+        Err(d) => panic!("{}", d.render(false)),
+    };
+    let deps = |a: &str| -> Vec<String> {
+        stack.steps[&a.parse::<Address>().unwrap()]
+            .iter()
+            .map(|x| x.to_string())
+            .collect()
+    };
+    assert_eq!(
+        deps("user_pool.users.groups.admins"),
+        ["user_pool.users", "role.admins"]
+    );
+    assert_eq!(deps("role.admins"), ["identity_pool.app"]);
+    assert_eq!(deps("identity_pool.app"), ["user_pool.users.clients.ios"]);
+}
+
+#[test]
+fn identity_pool_links_must_name_declared_clients_and_roles() {
+    let errs = errors(
+        "[stack]\nname = \"demo\"\n[user_pool.users]\nclients.ios = {}\n[identity_pool.app]\nproviders = [\"users.iso\"]\nauthenticated_role = \"mobile\"\nrole_rules = [{ provider = \"users.android\", claim = \"c\", match = \"equals\", value = \"v\", role = \"mobile\" }]\n",
+    );
+    let messages: Vec<&str> = errs.iter().map(|e| e.1.as_str()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("`user_pool.users.clients.iso`")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.2.as_deref() == Some("did you mean `user_pool.users.clients.ios`?")),
+        "{errs:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("names `role.mobile`")),
+        "{errs:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("provider `users.android`, which is not in `providers`")),
+        "{errs:?}"
+    );
 }
 
 #[test]
