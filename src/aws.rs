@@ -104,6 +104,10 @@ pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub cognito_idp: aws_sdk_cognitoidentityprovider::Client,
+    pub cognito_identity: aws_sdk_cognitoidentity::Client,
+    pub lambda: aws_sdk_lambda::Client,
     pub calls: CallLog,
 }
 
@@ -160,6 +164,14 @@ impl Aws {
         let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
             client!(aws_sdk_resourcegroupstagging, "RESOURCE_GROUPS_TAGGING_API").build(),
         );
+        let iam = aws_sdk_iam::Client::from_conf(client!(aws_sdk_iam, "IAM").build());
+        let cognito_idp = aws_sdk_cognitoidentityprovider::Client::from_conf(
+            client!(aws_sdk_cognitoidentityprovider, "COGNITO_IDENTITY_PROVIDER").build(),
+        );
+        let cognito_identity = aws_sdk_cognitoidentity::Client::from_conf(
+            client!(aws_sdk_cognitoidentity, "COGNITO_IDENTITY").build(),
+        );
+        let lambda = aws_sdk_lambda::Client::from_conf(client!(aws_sdk_lambda, "LAMBDA").build());
 
         let identity = sts
             .get_caller_identity()
@@ -182,37 +194,42 @@ impl Aws {
             dynamodb,
             s3,
             tagging,
+            iam,
+            cognito_idp,
+            cognito_identity,
+            lambda,
             calls,
         })
     }
 }
 
 impl Aws {
-    /// Clients for unit tests: the given DynamoDB client (usually a mock) and
-    /// S3/tagging clients that point nowhere.
+    /// Clients for unit tests: every client points at a closed local port;
+    /// tests swap in mocked clients for the services they exercise.
     #[cfg(test)]
-    pub fn for_tests(dynamodb: aws_sdk_dynamodb::Client) -> Aws {
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .endpoint_url("http://127.0.0.1:9")
-                .build(),
-        );
-        let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
-            aws_sdk_resourcegroupstagging::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .endpoint_url("http://127.0.0.1:9")
-                .build(),
-        );
+    pub fn for_tests() -> Aws {
+        macro_rules! unreachable_client {
+            ($krate:ident) => {
+                $krate::Client::from_conf(
+                    $krate::Config::builder()
+                        .behavior_version(BehaviorVersion::latest())
+                        .region(Region::new("us-east-1"))
+                        .endpoint_url("http://127.0.0.1:9")
+                        .build(),
+                )
+            };
+        }
         Aws {
             account_id: "123456789012".into(),
             region: "us-east-1".into(),
             partition: "aws".into(),
-            dynamodb,
-            s3,
-            tagging,
+            dynamodb: unreachable_client!(aws_sdk_dynamodb),
+            s3: unreachable_client!(aws_sdk_s3),
+            tagging: unreachable_client!(aws_sdk_resourcegroupstagging),
+            iam: unreachable_client!(aws_sdk_iam),
+            cognito_idp: unreachable_client!(aws_sdk_cognitoidentityprovider),
+            cognito_identity: unreachable_client!(aws_sdk_cognitoidentity),
+            lambda: unreachable_client!(aws_sdk_lambda),
             calls: CallLog::default(),
         }
     }

@@ -882,11 +882,10 @@ mod tests {
             .output(|| described(TableStatus::Active, Some(IndexStatus::Creating)))
             .output(|| described(TableStatus::Active, Some(IndexStatus::Active)))
             .build();
-        let aws = Aws::for_tests(mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::Sequential,
-            [&rule]
-        ));
+        let aws = Aws {
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]),
+            ..Aws::for_tests()
+        };
         let table = wait_active(&aws, "demo-notes")
             .await
             .expect("becomes active");
@@ -901,11 +900,10 @@ mod tests {
             .output(|| described(TableStatus::Updating, None))
             .repeatedly()
             .build();
-        let aws = Aws::for_tests(mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::Sequential,
-            [&rule]
-        ));
+        let aws = Aws {
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]),
+            ..Aws::for_tests()
+        };
         let err = wait_active(&aws, "demo-notes")
             .await
             .expect_err("times out");
@@ -951,7 +949,10 @@ mod tests {
 
     #[tokio::test]
     async fn delete_refuses_a_protected_table_without_calling_aws() {
-        let aws = Aws::for_tests(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, []));
+        let aws = Aws {
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, []),
+            ..Aws::for_tests()
+        };
         let mut a = attrs("pay_per_request", None, "off");
         a["deletion_protection"] = json!(true);
         let err = delete(&aws, &live_table(a)).await.expect_err("refused");
@@ -970,11 +971,10 @@ mod tests {
             .then_output(|| UpdateTableOutput::builder().build());
         let describe =
             mock!(Client::describe_table).then_output(|| described(TableStatus::Active, None));
-        let aws = Aws::for_tests(mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&update, &describe]
-        ));
+        let aws = Aws {
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&update, &describe]),
+            ..Aws::for_tests()
+        };
         let desired = Desired {
             address: "table.notes".parse().unwrap(),
             physical_name: "demo-notes".into(),
@@ -1012,11 +1012,14 @@ mod tests {
             .then_output(|| UpdateTableOutput::builder().build());
         let describe =
             mock!(Client::describe_table).then_output(|| described(TableStatus::Active, None));
-        let aws = Aws::for_tests(mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&disable, &enable, &describe]
-        ));
+        let aws = Aws {
+            dynamodb: mock_client!(
+                aws_sdk_dynamodb,
+                RuleMode::MatchAny,
+                [&disable, &enable, &describe]
+            ),
+            ..Aws::for_tests()
+        };
         let desired = Desired {
             address: "table.notes".parse().unwrap(),
             physical_name: "demo-notes".into(),
