@@ -131,6 +131,9 @@ pub struct World {
     pub stack_file: PathBuf,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
+    /// This account's SDK settings, for clients of other services:
+    /// `aws_sdk_iam::config::Builder::from(&w.sdk).endpoint_url(&w.endpoint)`.
+    pub sdk: SdkConfig,
 }
 
 impl World {
@@ -176,6 +179,7 @@ impl World {
             stack_file,
             dynamodb,
             s3,
+            sdk,
         }
     }
 
