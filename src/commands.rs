@@ -291,7 +291,8 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
         let reads = if parts {
             reads.await
         } else {
-            let (reads, found) = tokio::join!(reads, resource::find_tagged(aws, stack));
+            let declared: Vec<String> = names_by_address.values().cloned().collect();
+            let (reads, found) = tokio::join!(reads, resource::find_tagged(aws, stack, &declared));
             tagged = found;
             reads
         };

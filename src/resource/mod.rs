@@ -3,6 +3,7 @@
 //! dispatches on the kind and holds what all kinds share.
 
 pub mod bucket;
+pub mod identity_pool;
 pub mod table;
 
 use std::collections::BTreeMap;
@@ -106,6 +107,7 @@ impl ResourceType {
         match self {
             ResourceType::Table => table::ATTRIBUTES,
             ResourceType::Bucket => bucket::ATTRIBUTES,
+            ResourceType::IdentityPool => identity_pool::ATTRIBUTES,
             _ => &[],
         }
     }
@@ -284,10 +286,12 @@ pub fn desired_attributes(
     tags: Tags,
     ctx: &DesiredContext<'_>,
 ) -> Result<Value, String> {
-    let _ = ctx;
     match (ResourceType::of(address), spec) {
         (ResourceType::Table, Spec::Table(t)) => table::desired(t, name, tags),
         (ResourceType::Bucket, Spec::Bucket(b)) => bucket::desired(b, name, tags),
+        (ResourceType::IdentityPool, Spec::IdentityPool(p)) => {
+            identity_pool::desired(p, name, tags, ctx)
+        }
         (t, _) => Err(format!(
             "a {} cannot be provisioned by this version yet",
             t.noun()
@@ -308,6 +312,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
     match ResourceType::of(target.address) {
         ResourceType::Table => table::read(aws, target.stack, target.address, target.name).await,
         ResourceType::Bucket => bucket::read(aws, target.stack, target.address, target.name).await,
+        ResourceType::IdentityPool => identity_pool::read(aws, target).await,
         _ => Err(not_provisioned(target.address)),
     }
 }
@@ -322,6 +327,7 @@ pub async fn create(
     match ResourceType::of(&desired.address) {
         ResourceType::Table => table::create(aws, desired).await,
         ResourceType::Bucket => bucket::create(aws, desired).await,
+        ResourceType::IdentityPool => identity_pool::create(aws, desired).await,
         _ => Err(not_provisioned(&desired.address)),
     }
 }
@@ -337,6 +343,7 @@ pub async fn update(
     match ResourceType::of(&desired.address) {
         ResourceType::Table => table::update(aws, desired, live).await,
         ResourceType::Bucket => bucket::update(aws, desired, live).await,
+        ResourceType::IdentityPool => identity_pool::update(aws, desired, live).await,
         _ => Err(not_provisioned(&desired.address)),
     }
 }
@@ -352,6 +359,7 @@ pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(),
     match ResourceType::of(&live.address) {
         ResourceType::Table => table::delete(aws, live).await,
         ResourceType::Bucket => bucket::delete(aws, live, options).await,
+        ResourceType::IdentityPool => identity_pool::delete(aws, live).await,
         _ => Err(not_provisioned(&live.address)),
     }
 }
@@ -359,7 +367,25 @@ pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(),
 /// Every resource AWS reports as tagged with this stack's name, as
 /// (address, physical name). This finds what a stack owns but no longer
 /// declares; each one found is read again and its tags checked before use.
-pub async fn find_tagged(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, String)>, Error> {
+pub async fn find_tagged(
+    aws: &Aws,
+    stack: &Stack,
+    declared_names: &[String],
+) -> Result<Vec<(Address, String)>, Error> {
+    // The tagging API covers tables and buckets; identity pools are listed
+    // by their own service (the tagging API does not return them everywhere).
+    let (tagged, identity_pools) = tokio::join!(
+        find_by_tagging_api(aws, stack),
+        identity_pool::find_owned(aws, stack, declared_names)
+    );
+    let mut found = tagged?;
+    found.extend(identity_pools?);
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+async fn find_by_tagging_api(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, String)>, Error> {
     let mut found = Vec::new();
     let mut token: Option<String> = None;
     loop {

@@ -867,6 +867,21 @@ impl<'a> Loader<'a> {
                         });
                     }
                 }
+                for token in &p.token_role_providers {
+                    if !p.providers.contains(token) {
+                        c.error(
+                            Some(span_of(&["token_role_providers"])),
+                            format!("`{address}`: `token_role_providers` names `{token}`, which is not in `providers`"),
+                            None,
+                        );
+                    } else if p.role_rules.iter().any(|r| &r.provider == token) {
+                        c.error(
+                            Some(span_of(&["token_role_providers"])),
+                            format!("`{address}`: provider `{token}` has role rules and takes roles from its token; a provider has one role mapping"),
+                            Some("remove it from `token_role_providers` or drop its `role_rules`".into()),
+                        );
+                    }
+                }
                 if p.role_rules.len() > 25 {
                     c.error(
                         Some(span_of(&["role_rules"])),

@@ -331,10 +331,27 @@ pub struct IdentityPoolSpec {
     pub authenticated_role: Option<String>,
     #[serde(default)]
     pub unauthenticated_role: Option<String>,
+    /// Fine-grained role rules, first match wins, per provider.
     #[serde(default)]
     pub role_rules: Vec<RoleRuleSpec>,
+    /// Providers whose tokens choose the role (`cognito:preferred_role`).
+    #[serde(default)]
+    pub token_role_providers: Vec<String>,
+    /// When no rule matches (or the token names no role).
+    #[serde(default)]
+    pub role_resolution: RoleResolution,
     #[serde(default)]
     pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleResolution {
+    /// Fall back to the pool's authenticated role.
+    #[default]
+    AuthenticatedRole,
+    /// Refuse credentials.
+    Deny,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,0 +1,456 @@
+//! `[identity_pool.<key>]` — a Cognito identity pool (federated identities).
+//!
+//! Identity pool names are not unique, so a pool is found by name and then by
+//! its ownership tags; a same-named pool that is not ours is left alone and a
+//! new one is created. Tags live in `IdentityPoolTags` only (MiniStack keeps a
+//! second, separate store for `TagResource`; AWS has one). `UpdateIdentityPool`
+//! resets every field it is not sent, so updates are read-modify-write from a
+//! fresh `DescribeIdentityPool`. The role attachment is its own step
+//! (`identity_pool.<key>.roles`, see `identity_pool_roles.rs`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
+use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
+use crate::aws::{error_code, Aws};
+use crate::stack::schema::{IdentityPoolSpec, Tags};
+use crate::stack::{Address, Kind, Part, Stack, OWNER_ID_TAG, OWNER_STACK_TAG};
+
+pub const ATTRIBUTES: &[(&str, Change)] = &[
+    // Found by name first: a new name would find no pool and make a new one,
+    // and the identities of the old pool (the keys of per-user data) would be lost.
+    ("name", Change::Replace),
+    ("allow_unauthenticated", Change::Update),
+    ("allow_classic_flow", Change::Update),
+    ("cognito_identity_providers", Change::Update),
+    ("supported_login_providers", Change::Update),
+    ("open_id_connect_provider_arns", Change::Update),
+    ("saml_provider_arns", Change::Update),
+    ("tags", Change::Update),
+];
+
+/// The comparable shape of an identity pool, built from the stack or from AWS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityPoolConfig {
+    pub name: String,
+    pub allow_unauthenticated: bool,
+    pub allow_classic_flow: bool,
+    /// Sorted by provider name, then client id.
+    pub cognito_identity_providers: Vec<Provider>,
+    pub supported_login_providers: BTreeMap<String, String>,
+    pub open_id_connect_provider_arns: Vec<String>,
+    pub saml_provider_arns: Vec<String>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Provider {
+    /// `cognito-idp.<region>.amazonaws.com/<user pool id>`
+    pub provider_name: String,
+    pub client_id: String,
+    pub server_side_token_check: bool,
+}
+
+/// The provider name of a user pool of the stack and the id of its client,
+/// for `providers = ["pool.client"]` (unknown until both exist).
+pub fn provider(ctx: &DesiredContext<'_>, reference: &str) -> Result<Provider, String> {
+    let (pool, client) = reference.split_once('.').ok_or_else(|| {
+        format!("provider `{reference}` must be written `user_pool_key.client_key`")
+    })?;
+    let pool_address = Address::new(Kind::UserPool, pool);
+    let pool_id = ctx.output(&pool_address, "id");
+    let client_id = ctx.output(
+        &pool_address.with_part(Part::Client(client.to_string())),
+        "id",
+    );
+    Ok(Provider {
+        provider_name: format!("cognito-idp.{}.amazonaws.com/{pool_id}", ctx.region),
+        client_id,
+        server_side_token_check: false,
+    })
+}
+
+pub fn desired(
+    spec: &IdentityPoolSpec,
+    name: &str,
+    tags: Tags,
+    ctx: &DesiredContext<'_>,
+) -> Result<Value, String> {
+    let mut providers = spec
+        .providers
+        .iter()
+        .map(|p| provider(ctx, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    providers.sort();
+    let config = IdentityPoolConfig {
+        name: name.to_string(),
+        allow_unauthenticated: spec.allow_unauthenticated,
+        allow_classic_flow: spec.allow_classic_flow,
+        cognito_identity_providers: providers,
+        supported_login_providers: spec.supported_logins.clone(),
+        open_id_connect_provider_arns: sorted(&spec.openid_connect_providers),
+        saml_provider_arns: sorted(&spec.saml_providers),
+        tags,
+    };
+    serde_json::to_value(config).map_err(|e| e.to_string())
+}
+
+fn sorted(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn config_from(out: &DescribeIdentityPoolOutput) -> IdentityPoolConfig {
+    let mut providers: Vec<Provider> = out
+        .cognito_identity_providers()
+        .iter()
+        .map(|p| Provider {
+            provider_name: p.provider_name().unwrap_or_default().to_string(),
+            client_id: p.client_id().unwrap_or_default().to_string(),
+            server_side_token_check: p.server_side_token_check().unwrap_or(false),
+        })
+        .collect();
+    providers.sort();
+    IdentityPoolConfig {
+        name: out.identity_pool_name().to_string(),
+        allow_unauthenticated: out.allow_unauthenticated_identities(),
+        allow_classic_flow: out.allow_classic_flow().unwrap_or(false),
+        cognito_identity_providers: providers,
+        supported_login_providers: out
+            .supported_login_providers()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        open_id_connect_provider_arns: sorted(out.open_id_connect_provider_arns()),
+        saml_provider_arns: sorted(out.saml_provider_arns()),
+        tags: tags_of(out),
+    }
+}
+
+fn tags_of(out: &DescribeIdentityPoolOutput) -> Tags {
+    out.identity_pool_tags()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+fn outputs(out: &DescribeIdentityPoolOutput) -> Outputs {
+    Outputs::from([
+        ("id".to_string(), out.identity_pool_id().to_string()),
+        ("name".to_string(), out.identity_pool_name().to_string()),
+    ])
+}
+
+// ------------------------------------------------------------------ read ----
+
+/// Every identity pool in the account, as (id, name).
+async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+    let mut pools = Vec::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .cognito_identity
+            .list_identity_pools()
+            .max_results(60)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| Error::aws("cognito-identity:ListIdentityPools", &e))?;
+        for p in out.identity_pools() {
+            if let (Some(id), Some(name)) = (p.identity_pool_id(), p.identity_pool_name()) {
+                pools.push((id.to_string(), name.to_string()));
+            }
+        }
+        token = out.next_token;
+        if token.is_none() {
+            return Ok(pools);
+        }
+    }
+}
+
+async fn describe(aws: &Aws, id: &str) -> Result<Option<DescribeIdentityPoolOutput>, Error> {
+    match aws
+        .cognito_identity
+        .describe_identity_pool()
+        .identity_pool_id(id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(Error::aws("cognito-identity:DescribeIdentityPool", &e)),
+    }
+}
+
+/// The pools named `name` whose ownership tags say they are `address` of `stack`.
+async fn find_ours(
+    aws: &Aws,
+    stack: &str,
+    address: &Address,
+    name: &str,
+) -> Result<Vec<DescribeIdentityPoolOutput>, Error> {
+    let candidates: Vec<String> = list(aws)
+        .await?
+        .into_iter()
+        .filter(|(_, n)| n == name)
+        .map(|(id, _)| id)
+        .collect();
+    let described = futures::future::join_all(candidates.iter().map(|id| describe(aws, id))).await;
+    let mut ours = Vec::new();
+    for d in described {
+        if let Some(out) = d? {
+            if Ownership::from_tags(&tags_of(&out), stack, address) == Ownership::Ours {
+                ours.push(out);
+            }
+        }
+    }
+    Ok(ours)
+}
+
+pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+    let mut ours = find_ours(aws, target.stack, target.address, target.name).await?;
+    if ours.len() > 1 {
+        let ids: Vec<&str> = ours.iter().map(|o| o.identity_pool_id()).collect();
+        return Err(Error::Refused(format!(
+            "{} identity pools named `{}` claim to be `{}` of this stack ({}); remove the ownership tags from the ones that are not, then plan again",
+            ours.len(),
+            target.name,
+            target.address,
+            ids.join(", ")
+        )));
+    }
+    let Some(out) = ours.pop() else {
+        return Ok(None);
+    };
+    Ok(Some(Live {
+        address: target.address.clone(),
+        physical_name: target.name.to_string(),
+        attributes: serde_json::to_value(config_from(&out))
+            .map_err(|e| Error::Unexpected(e.to_string()))?,
+        outputs: outputs(&out),
+        ownership: Ownership::Ours,
+    }))
+}
+
+/// Identity pools this stack owns, by their tags, among the pools whose name
+/// starts like the stack's default names (`<stack>_`) or is one of `names`.
+pub async fn find_owned(
+    aws: &Aws,
+    stack: &Stack,
+    names: &[String],
+) -> Result<Vec<(Address, String)>, Error> {
+    let prefix = format!("{}_", stack.name.replace('-', "_"));
+    let candidates: Vec<(String, String)> = list(aws)
+        .await?
+        .into_iter()
+        .filter(|(_, n)| n.starts_with(&prefix) || names.contains(n))
+        .collect();
+    let described =
+        futures::future::join_all(candidates.iter().map(|(id, _)| describe(aws, id))).await;
+    let mut found = Vec::new();
+    for d in described {
+        let Some(out) = d? else { continue };
+        let tags = tags_of(&out);
+        if tags.get(OWNER_STACK_TAG) != Some(&stack.name) {
+            continue;
+        }
+        if let Some(Ok(address)) = tags.get(OWNER_ID_TAG).map(|i| i.parse::<Address>()) {
+            if address.kind == Kind::IdentityPool && address.part.is_none() {
+                found.push((address, out.identity_pool_name().to_string()));
+            }
+        }
+    }
+    Ok(found)
+}
+
+// ---------------------------------------------------------------- create ----
+
+fn parse(value: &Value, address: &Address) -> Result<IdentityPoolConfig, Error> {
+    serde_json::from_value(value.clone()).map_err(|e| Error::Unexpected(format!("{address}: {e}")))
+}
+
+fn sdk_providers(config: &IdentityPoolConfig) -> Vec<CognitoIdentityProvider> {
+    config
+        .cognito_identity_providers
+        .iter()
+        .map(|p| {
+            CognitoIdentityProvider::builder()
+                .provider_name(&p.provider_name)
+                .client_id(&p.client_id)
+                .server_side_token_check(p.server_side_token_check)
+                .build()
+        })
+        .collect()
+}
+
+fn hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
+    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+    let config = parse(&desired.attributes, &desired.address)?;
+    let out = aws
+        .cognito_identity
+        .create_identity_pool()
+        .identity_pool_name(&config.name)
+        .allow_unauthenticated_identities(config.allow_unauthenticated)
+        .allow_classic_flow(config.allow_classic_flow)
+        .set_cognito_identity_providers(Some(sdk_providers(&config)))
+        .set_supported_login_providers(Some(hash_map(&config.supported_login_providers)))
+        .set_open_id_connect_provider_arns(Some(config.open_id_connect_provider_arns.clone()))
+        .set_saml_provider_arns(Some(config.saml_provider_arns.clone()))
+        // Tags go with the create call, so the pool never exists without its owner.
+        .set_identity_pool_tags(Some(hash_map(&config.tags)))
+        .send()
+        .await
+        .map_err(|e| Error::aws("cognito-identity:CreateIdentityPool", &e))?;
+    Ok(Outputs::from([
+        ("id".to_string(), out.identity_pool_id().to_string()),
+        ("name".to_string(), out.identity_pool_name().to_string()),
+    ]))
+}
+
+// ---------------------------------------------------------------- update ----
+
+pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+    let want = parse(&desired.attributes, &desired.address)?;
+    let id = live
+        .outputs
+        .get("id")
+        .ok_or_else(|| Error::Unexpected(format!("{}: the live pool has no id", live.address)))?;
+    // Read-modify-write: start from what AWS has now, so that settings the
+    // stack does not manage (a developer provider name) are sent back as they are.
+    let current = describe(aws, id).await?.ok_or_else(|| {
+        Error::Unexpected(format!("identity pool {id} vanished while being updated"))
+    })?;
+    let out = aws
+        .cognito_identity
+        .update_identity_pool()
+        .identity_pool_id(id)
+        .identity_pool_name(&want.name)
+        .allow_unauthenticated_identities(want.allow_unauthenticated)
+        .allow_classic_flow(want.allow_classic_flow)
+        .set_developer_provider_name(current.developer_provider_name().map(str::to_string))
+        .set_cognito_identity_providers(Some(sdk_providers(&want)))
+        .set_supported_login_providers(Some(hash_map(&want.supported_login_providers)))
+        .set_open_id_connect_provider_arns(Some(want.open_id_connect_provider_arns.clone()))
+        .set_saml_provider_arns(Some(want.saml_provider_arns.clone()))
+        .set_identity_pool_tags(Some(hash_map(&want.tags)))
+        .send()
+        .await
+        .map_err(|e| Error::aws("cognito-identity:UpdateIdentityPool", &e))?;
+    Ok(Outputs::from([
+        ("id".to_string(), out.identity_pool_id().to_string()),
+        ("name".to_string(), out.identity_pool_name().to_string()),
+    ]))
+}
+
+// ---------------------------------------------------------------- delete ----
+
+pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+    let Some(id) = live.outputs.get("id") else {
+        return Ok(());
+    };
+    match aws
+        .cognito_identity
+        .delete_identity_pool()
+        .identity_pool_id(id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(Error::aws("cognito-identity:DeleteIdentityPool", &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
+    use aws_sdk_cognitoidentity::operation::update_identity_pool::UpdateIdentityPoolOutput;
+    use aws_sdk_cognitoidentity::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+
+    fn live(id: &str) -> Live {
+        Live {
+            address: "identity_pool.app".parse().unwrap(),
+            physical_name: "demo_app".into(),
+            attributes: Value::Null,
+            outputs: Outputs::from([("id".to_string(), id.to_string())]),
+            ownership: Ownership::Ours,
+        }
+    }
+
+    #[tokio::test]
+    async fn update_is_read_modify_write_and_keeps_the_developer_provider() {
+        let describe = mock!(Client::describe_identity_pool).then_output(|| {
+            DescribeIdentityPoolOutput::builder()
+                .identity_pool_id("us-east-1:abc")
+                .identity_pool_name("demo_app")
+                .allow_unauthenticated_identities(false)
+                .developer_provider_name("login.example.app")
+                .build()
+                .unwrap()
+        });
+        let update_rule = mock!(Client::update_identity_pool)
+            .match_requests(|r| {
+                r.developer_provider_name() == Some("login.example.app")
+                    && r.allow_unauthenticated_identities() == Some(true)
+                    && r.identity_pool_tags().is_some_and(|t| {
+                        t.get(OWNER_ID_TAG).map(String::as_str) == Some("identity_pool.app")
+                    })
+                    && r.cognito_identity_providers().len() == 1
+            })
+            .then_output(|| {
+                UpdateIdentityPoolOutput::builder()
+                    .identity_pool_id("us-east-1:abc")
+                    .identity_pool_name("demo_app")
+                    .allow_unauthenticated_identities(true)
+                    .build()
+                    .unwrap()
+            });
+        let aws = Aws {
+            cognito_identity: mock_client!(
+                aws_sdk_cognitoidentity,
+                RuleMode::MatchAny,
+                [&describe, &update_rule]
+            ),
+            ..Aws::for_tests()
+        };
+        let config = IdentityPoolConfig {
+            name: "demo_app".into(),
+            allow_unauthenticated: true,
+            allow_classic_flow: false,
+            cognito_identity_providers: vec![Provider {
+                provider_name: "cognito-idp.us-east-1.amazonaws.com/us-east-1_X".into(),
+                client_id: "client".into(),
+                server_side_token_check: false,
+            }],
+            supported_login_providers: BTreeMap::new(),
+            open_id_connect_provider_arns: vec![],
+            saml_provider_arns: vec![],
+            tags: Tags::from([(OWNER_ID_TAG.to_string(), "identity_pool.app".to_string())]),
+        };
+        let desired = Desired {
+            address: "identity_pool.app".parse().unwrap(),
+            physical_name: "demo_app".into(),
+            attributes: serde_json::to_value(config).unwrap(),
+            depends_on: vec![],
+        };
+        let out = update(&aws, &desired, &live("us-east-1:abc"))
+            .await
+            .expect("updated");
+        assert_eq!(
+            update_rule.num_calls(),
+            1,
+            "one complete UpdateIdentityPool"
+        );
+        assert_eq!(out["id"], "us-east-1:abc");
+    }
+}
