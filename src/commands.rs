@@ -99,13 +99,13 @@ fn stack_path(g: &GlobalArgs) -> Result<PathBuf> {
 
 fn load(g: &GlobalArgs) -> Result<Stack> {
     let path = stack_path(g)?;
-    stack::load(&path).map_err(|d| {
-        Failure(
-            d.render(render::stderr_color(g.no_color))
-                .trim_end()
-                .to_string(),
-        )
-    })
+    let color = render::stderr_color(g.no_color);
+    let stack = stack::load(&path).map_err(|d| Failure(d.render(color).trim_end().to_string()))?;
+    let warnings = stack.sources.render_warnings(color);
+    if !warnings.is_empty() {
+        eprint!("{warnings}");
+    }
+    Ok(stack)
 }
 
 fn validate(g: &GlobalArgs) -> Result<ExitCode> {

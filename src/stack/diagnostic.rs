@@ -10,6 +10,12 @@ use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term;
 
+#[derive(Debug, Clone, Copy)]
+enum Severity {
+    Error,
+    Warning,
+}
+
 /// One problem in one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -24,6 +30,8 @@ pub struct Diagnostic {
 pub struct Diagnostics {
     pub sources: BTreeMap<PathBuf, String>,
     pub items: Vec<Diagnostic>,
+    /// Problems that do not stop the stack (an over-broad policy statement).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Diagnostics {
@@ -48,6 +56,26 @@ impl Diagnostics {
         });
     }
 
+    pub fn warning(
+        &mut self,
+        file: &Path,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
+        self.warnings.push(Diagnostic {
+            file: file.to_path_buf(),
+            span,
+            message: message.into(),
+            help,
+        });
+    }
+
+    /// The warnings alone, rendered (empty when there are none).
+    pub fn render_warnings(&self, color: bool) -> String {
+        self.render_items(&self.warnings, color, Severity::Warning)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
@@ -65,6 +93,20 @@ impl Diagnostics {
 
     /// Renders every diagnostic, in file order then position order.
     pub fn render(&self, color: bool) -> String {
+        let mut out = self.render_warnings(color);
+        out.push_str(&self.render_items(&self.items, color, Severity::Error));
+        let mut items = self.items.clone();
+        items.sort_by_key(|d| (d.file.clone(), d.span.as_ref().map(|s| s.start)));
+        items.dedup();
+        let n = items.len();
+        out.push_str(&format!(
+            "{n} error{} in the stack; nothing was sent to AWS\n",
+            if n == 1 { "" } else { "s" }
+        ));
+        out
+    }
+
+    fn render_items(&self, items: &[Diagnostic], color: bool, severity: Severity) -> String {
         let mut files = SimpleFiles::new();
         let mut ids = BTreeMap::new();
         for (path, src) in &self.sources {
@@ -73,13 +115,17 @@ impl Diagnostics {
                 files.add(path.display().to_string(), src.clone()),
             );
         }
-        let mut items = self.items.clone();
+        let mut items = items.to_vec();
         items.sort_by_key(|d| (d.file.clone(), d.span.as_ref().map(|s| s.start)));
         items.dedup();
         let config = term::Config::default();
         let mut out = String::new();
         for d in &items {
-            let mut cs = CsDiagnostic::error().with_message(&d.message);
+            let mut cs = match severity {
+                Severity::Error => CsDiagnostic::error(),
+                Severity::Warning => CsDiagnostic::warning(),
+            }
+            .with_message(&d.message);
             match (ids.get(&d.file), &d.span) {
                 (Some(id), Some(span)) => {
                     let len = files.get(*id).map(|f| f.source().len()).unwrap_or(0);
@@ -105,11 +151,6 @@ impl Diagnostics {
             };
             out.push_str(&rendered);
         }
-        let n = items.len();
-        out.push_str(&format!(
-            "{n} error{} in the stack; nothing was sent to AWS\n",
-            if n == 1 { "" } else { "s" }
-        ));
         out
     }
 }

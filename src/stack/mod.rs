@@ -652,9 +652,11 @@ impl<'a> Loader<'a> {
         if !self.diags.is_empty() {
             return None;
         }
-        let mut sources = Diagnostics::default();
-        sources.sources = std::mem::take(&mut self.diags.sources);
-        self.diags.sources = sources.sources.clone();
+        let sources = Diagnostics {
+            sources: self.diags.sources.clone(),
+            items: Vec::new(),
+            warnings: self.diags.warnings.clone(),
+        };
         Some(Stack { sources, ..probe })
     }
 
@@ -785,6 +787,7 @@ impl<'a> Loader<'a> {
                         Some("choose one: users sign in with email/phone as username, or with a username plus aliases".into()),
                     );
                 }
+                c.check_user_pool(&address, u, &span_of);
                 // A group's role is a role of this stack when one has that key;
                 // otherwise it names an existing role.
                 for (group, g) in &u.groups {
@@ -1070,6 +1073,76 @@ impl<'a> Loader<'a> {
         }
     }
 
+    fn check_user_pool(
+        &mut self,
+        address: &Address,
+        u: &UserPoolSpec,
+        span_of: &dyn Fn(&[&str]) -> Range<usize>,
+    ) {
+        let lists: [(&str, &Vec<String>, &[&str]); 3] = [
+            (
+                "username_attributes",
+                &u.username_attributes,
+                &["email", "phone_number"],
+            ),
+            (
+                "alias_attributes",
+                &u.alias_attributes,
+                &["email", "phone_number", "preferred_username"],
+            ),
+            (
+                "auto_verified_attributes",
+                &u.auto_verified_attributes,
+                &["email", "phone_number"],
+            ),
+        ];
+        for (field, values, allowed) in lists {
+            for v in values {
+                if !allowed.contains(&v.as_str()) {
+                    self.error(
+                        Some(span_of(&[field])),
+                        format!("`{address}`: `{v}` cannot be one of `{field}`"),
+                        Some(match reference::nearest(v, allowed.iter().copied()) {
+                            Some(n) => format!("did you mean `{n}`?"),
+                            None => format!("allowed: {}", allowed.join(", ")),
+                        }),
+                    );
+                }
+            }
+        }
+        let mut custom = 0;
+        for name in u.attributes.keys() {
+            let span = Some(span_of(&["attributes", name]));
+            if let Some(rest) = name.strip_prefix("custom:") {
+                custom += 1;
+                let ok = (1..=20).contains(&rest.chars().count())
+                    && rest
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+                if !ok {
+                    self.error(
+                        span,
+                        format!("`{address}`: custom attribute `{name}` must be `custom:` and 1 to 20 letters, digits, `_` or `-`"),
+                        None,
+                    );
+                }
+            } else if !STANDARD_ATTRIBUTES.contains(&name.as_str()) {
+                self.error(
+                    span,
+                    format!("`{address}`: `{name}` is not a standard attribute; custom attributes are written `\"custom:{name}\"`"),
+                    reference::nearest(name, STANDARD_ATTRIBUTES.iter().copied()).map(|n| format!("did you mean `{n}`?")),
+                );
+            }
+        }
+        if custom > 50 {
+            self.error(
+                Some(span_of(&["attributes"])),
+                format!("`{address}`: {custom} custom attributes; a user pool has at most 50"),
+                None,
+            );
+        }
+    }
+
     fn check_bucket(
         &mut self,
         address: &Address,
@@ -1131,15 +1204,27 @@ impl<'a> Loader<'a> {
             }
         };
         self.diags.add_source(&path, &text);
-        if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
-            let offset = offset_of(&text, e.line(), e.column());
-            self.diags.error(
+        let document = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                let offset = offset_of(&text, e.line(), e.column());
+                self.diags.error(
+                    &path,
+                    Some(offset..offset + 1),
+                    format!("policy document is not valid JSON: {e}"),
+                    None,
+                );
+                return;
+            }
+        };
+        if let Some(sid) = allows_everything(&document) {
+            let at = text.find("\"*\"").unwrap_or(0);
+            self.diags.warning(
                 &path,
-                Some(offset..offset + 1),
-                format!("policy document is not valid JSON: {e}"),
-                None,
+                Some(at..at + 3),
+                format!("`{address}`: statement {sid} allows every action on every resource"),
+                Some("name the actions and the resources (`${table.x.arn}`, `${bucket.y.arn}/private/${cognito-identity.amazonaws.com:sub}/*`) the app needs".into()),
             );
-            return;
         }
         for piece in reference::scan(&text) {
             match piece {
@@ -1247,6 +1332,52 @@ pub fn strongly_connected(graph: &BTreeMap<Address, BTreeSet<Address>>) -> Vec<V
     }
     s.out
 }
+
+/// The first statement (by `Sid` or index) that allows `*` actions on `*`
+/// resources: the tutorials' own policy did that, and it was insecure.
+fn allows_everything(document: &serde_json::Value) -> Option<String> {
+    let statements = match &document["Statement"] {
+        serde_json::Value::Array(a) => a.clone(),
+        serde_json::Value::Object(_) => vec![document["Statement"].clone()],
+        _ => return None,
+    };
+    let has_star = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s == "*",
+        serde_json::Value::Array(a) => a.iter().any(|x| x.as_str() == Some("*")),
+        _ => false,
+    };
+    statements.iter().enumerate().find_map(|(i, st)| {
+        (st["Effect"] == "Allow" && has_star(&st["Action"]) && has_star(&st["Resource"])).then(
+            || {
+                st["Sid"]
+                    .as_str()
+                    .map(|s| format!("`{s}`"))
+                    .unwrap_or_else(|| format!("#{}", i + 1))
+            },
+        )
+    })
+}
+
+/// Cognito's standard attributes (OpenID Connect claims).
+const STANDARD_ATTRIBUTES: &[&str] = &[
+    "address",
+    "birthdate",
+    "email",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "picture",
+    "preferred_username",
+    "profile",
+    "updated_at",
+    "website",
+    "zoneinfo",
+];
 
 /// Offline stand-ins for values only AWS knows, to check names that use them.
 struct OfflineLookup;

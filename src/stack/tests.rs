@@ -430,3 +430,50 @@ fn rendered_diagnostics_show_file_line_and_source() {
     assert!(rendered.contains("did you mean `stream`?"), "{rendered}");
     assert!(rendered.contains("nothing was sent to AWS"), "{rendered}");
 }
+
+#[test]
+fn user_pool_attribute_names_and_lists_are_checked_offline() {
+    let many: String = (0..51)
+        .map(|i| format!("attributes.\"custom:a{i}\" = {{ type = \"string\" }}\n"))
+        .collect();
+    let errs = errors(&format!(
+        "[stack]\nname = \"demo\"\n[user_pool.u]\nusername_attributes = [\"emial\"]\nattributes.department = {{ type = \"string\" }}\nattributes.\"custom:this-name-is-far-too-long\" = {{ type = \"string\" }}\n{many}"
+    ));
+    let find = |needle: &str| {
+        errs.iter()
+            .find(|e| e.1.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in {errs:?}"))
+    };
+    assert_eq!(
+        find("`emial` cannot be one of `username_attributes`")
+            .2
+            .as_deref(),
+        Some("did you mean `email`?")
+    );
+    assert!(find("`department` is not a standard attribute")
+        .1
+        .contains("`\"custom:department\"`"));
+    assert_eq!(find("custom:this-name-is-far-too-long").0, 6);
+    find("52 custom attributes; a user pool has at most 50");
+}
+
+#[test]
+fn a_policy_that_allows_everything_is_a_warning_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("open.json"),
+        "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    { \"Sid\": \"Ok\", \"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::b/*\" },\n    { \"Sid\": \"Everything\", \"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\" }\n  ]\n}\n",
+    )
+    .unwrap();
+    let path = dir.path().join("stack.toml");
+    std::fs::write(&path, "[stack]\nname = \"demo\"\n[role.r]\ntrust = { service = \"lambda.amazonaws.com\" }\npolicies = [\"open.json\"]\n").unwrap();
+    let stack = load(&path).expect("a warning does not reject the stack");
+    assert_eq!(stack.sources.warnings.len(), 1);
+    let rendered = stack.sources.render_warnings(false);
+    assert!(
+        rendered.contains("statement `Everything` allows every action on every resource"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("open.json:5:"), "{rendered}");
+    assert!(rendered.starts_with("warning"), "{rendered}");
+}
