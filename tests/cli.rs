@@ -259,3 +259,25 @@ fn unreachable_aws_is_a_clear_error_not_a_hang_or_panic() {
     assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn every_example_stack_in_the_repository_validates() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stacks: Vec<_> = std::fs::read_dir(root.join("stacks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    stacks.push(root.join("tests/fixtures/design/stacks/example.toml"));
+    assert!(stacks.len() >= 4, "{stacks:?}");
+    for stack in stacks {
+        let wire = Tripwire::new();
+        tool(root)
+            .args(["validate", "--endpoint-url", &wire.url(), "--stack"])
+            .arg(&stack)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("is valid"));
+        wire.assert_untouched();
+    }
+}
