@@ -325,6 +325,7 @@ fn data_loss(kind: ResourceType, name: &str) -> String {
         ResourceType::Table => format!("replacing table `{name}` deletes every item in it"),
         ResourceType::Bucket => format!("replacing bucket `{name}` deletes every object in it"),
         ResourceType::UserPool => format!("replacing user pool `{name}` deletes every user in it; they would have to sign up again"),
+        ResourceType::IdentityPool => format!("replacing identity pool `{name}` gives every user a new identity id; data kept under the old ids becomes unreachable"),
         other => format!("replacing {} `{name}` loses its data", other.noun()),
     }
 }

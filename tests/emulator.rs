@@ -257,9 +257,13 @@ async fn full_lifecycle_creates_the_stack_as_declared_and_converges() {
         mutating(&calls).is_empty(),
         "plan made mutating calls: {calls:?}"
     );
+    // One read of each aspect per resource (3 for the table, 6 for the
+    // bucket), plus a fixed overhead that does not grow with the stack: who am
+    // I (STS) and one listing per discovery route for resources removed from
+    // the file (the tagging API, identity pools, IAM roles).
     assert!(
-        calls.len() <= 12,
-        "a converged plan of 2 resources made {} calls (want <= 12): {}",
+        calls.len() <= 13,
+        "a converged plan of 2 resources made {} calls (want <= 13): {}",
         calls.len(),
         summary(&calls)
     );

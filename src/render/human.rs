@@ -74,9 +74,10 @@ pub fn value(v: &Value) -> String {
                 format!("{:?} (known after apply)", s.replace(UNKNOWN, "…"))
             }
         }
+        // Nested unknowns (a policy document's `Resource`) are escaped in JSON.
         other => without_nulls(other)
             .to_string()
-            .replace(UNKNOWN, "(known after apply)"),
+            .replace(&UNKNOWN.replace('\u{1}', "\\u0001"), "(known after apply)"),
     }
 }
 

@@ -4,6 +4,8 @@
 
 pub mod bucket;
 pub mod identity_pool;
+pub mod identity_pool_roles;
+pub mod role;
 pub mod table;
 
 use std::collections::BTreeMap;
@@ -75,14 +77,25 @@ impl ResourceType {
     /// Whether this version can plan and apply it (the others are validated
     /// offline only, until their provisioning lands).
     pub fn provisioned(self) -> bool {
-        matches!(self, ResourceType::Table | ResourceType::Bucket)
+        matches!(
+            self,
+            ResourceType::Table
+                | ResourceType::Bucket
+                | ResourceType::Role
+                | ResourceType::IdentityPool
+                | ResourceType::IdentityPoolRoles
+        )
     }
 
     /// Replacing one of these loses data or users, so it needs `--allow-replace`.
     pub fn holds_data(self) -> bool {
         matches!(
             self,
-            ResourceType::Table | ResourceType::Bucket | ResourceType::UserPool
+            ResourceType::Table
+                | ResourceType::Bucket
+                | ResourceType::UserPool
+                // Identity ids key per-user data (`dynamodb:LeadingKeys`, S3 prefixes).
+                | ResourceType::IdentityPool
         )
     }
 
@@ -107,7 +120,9 @@ impl ResourceType {
         match self {
             ResourceType::Table => table::ATTRIBUTES,
             ResourceType::Bucket => bucket::ATTRIBUTES,
+            ResourceType::Role => role::ATTRIBUTES,
             ResourceType::IdentityPool => identity_pool::ATTRIBUTES,
+            ResourceType::IdentityPoolRoles => identity_pool_roles::ATTRIBUTES,
             _ => &[],
         }
     }
@@ -153,6 +168,10 @@ impl DesiredContext<'_> {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read policy file `{}`: {e}", path.display()))?;
         let resolved = self.stack.interpolate(&text, self.lookup)?;
+        // The marker of a value not known yet holds control characters, which
+        // a JSON string must escape.
+        let unknown = crate::stack::reference::UNKNOWN;
+        let resolved = resolved.replace(unknown, &unknown.replace('\u{1}', "\\u0001"));
         serde_json::from_str(&resolved).map_err(|e| {
             format!(
                 "policy file `{}` is not valid JSON after resolving references: {e}",
@@ -289,8 +308,12 @@ pub fn desired_attributes(
     match (ResourceType::of(address), spec) {
         (ResourceType::Table, Spec::Table(t)) => table::desired(t, name, tags),
         (ResourceType::Bucket, Spec::Bucket(b)) => bucket::desired(b, name, tags),
+        (ResourceType::Role, Spec::Role(r)) => role::desired(r, name, tags, ctx),
         (ResourceType::IdentityPool, Spec::IdentityPool(p)) => {
             identity_pool::desired(p, name, tags, ctx)
+        }
+        (ResourceType::IdentityPoolRoles, Spec::IdentityPool(p)) => {
+            identity_pool_roles::desired(p, ctx)
         }
         (t, _) => Err(format!(
             "a {} cannot be provisioned by this version yet",
@@ -312,7 +335,9 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
     match ResourceType::of(target.address) {
         ResourceType::Table => table::read(aws, target.stack, target.address, target.name).await,
         ResourceType::Bucket => bucket::read(aws, target.stack, target.address, target.name).await,
+        ResourceType::Role => role::read(aws, target).await,
         ResourceType::IdentityPool => identity_pool::read(aws, target).await,
+        ResourceType::IdentityPoolRoles => identity_pool_roles::read(aws, target).await,
         _ => Err(not_provisioned(target.address)),
     }
 }
@@ -323,11 +348,12 @@ pub async fn create(
     desired: &Desired,
     parent: Option<&Outputs>,
 ) -> Result<Outputs, Error> {
-    let _ = parent;
     match ResourceType::of(&desired.address) {
         ResourceType::Table => table::create(aws, desired).await,
         ResourceType::Bucket => bucket::create(aws, desired).await,
+        ResourceType::Role => role::create(aws, desired).await,
         ResourceType::IdentityPool => identity_pool::create(aws, desired).await,
+        ResourceType::IdentityPoolRoles => identity_pool_roles::set(aws, desired, parent).await,
         _ => Err(not_provisioned(&desired.address)),
     }
 }
@@ -339,11 +365,12 @@ pub async fn update(
     live: &Live,
     parent: Option<&Outputs>,
 ) -> Result<Outputs, Error> {
-    let _ = parent;
     match ResourceType::of(&desired.address) {
         ResourceType::Table => table::update(aws, desired, live).await,
         ResourceType::Bucket => bucket::update(aws, desired, live).await,
+        ResourceType::Role => role::update(aws, desired, live).await,
         ResourceType::IdentityPool => identity_pool::update(aws, desired, live).await,
+        ResourceType::IdentityPoolRoles => identity_pool_roles::set(aws, desired, parent).await,
         _ => Err(not_provisioned(&desired.address)),
     }
 }
@@ -359,7 +386,9 @@ pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(),
     match ResourceType::of(&live.address) {
         ResourceType::Table => table::delete(aws, live).await,
         ResourceType::Bucket => bucket::delete(aws, live, options).await,
+        ResourceType::Role => role::delete(aws, live).await,
         ResourceType::IdentityPool => identity_pool::delete(aws, live).await,
+        ResourceType::IdentityPoolRoles => identity_pool_roles::delete(aws, live).await,
         _ => Err(not_provisioned(&live.address)),
     }
 }
@@ -374,12 +403,15 @@ pub async fn find_tagged(
 ) -> Result<Vec<(Address, String)>, Error> {
     // The tagging API covers tables and buckets; identity pools are listed
     // by their own service (the tagging API does not return them everywhere).
-    let (tagged, identity_pools) = tokio::join!(
+    // IAM is not in the tagging API at all: roles are listed by name prefix.
+    let (tagged, identity_pools, roles) = tokio::join!(
         find_by_tagging_api(aws, stack),
-        identity_pool::find_owned(aws, stack, declared_names)
+        identity_pool::find_owned(aws, stack, declared_names),
+        role::find_owned(aws, stack)
     );
     let mut found = tagged?;
     found.extend(identity_pools?);
+    found.extend(roles?);
     found.sort();
     found.dedup();
     Ok(found)
@@ -503,12 +535,22 @@ mod tests {
             let before = names.len();
             names.dedup();
             assert_eq!(before, names.len(), "{kind}: duplicate attribute");
-            assert!(names.contains(&"tags"), "{kind}: tags");
-            assert_eq!(
-                kind.change_of("name"),
-                Change::Replace,
-                "{kind}: name forces replacement"
+            assert!(!names.is_empty(), "{kind}: no attributes classified");
+            // Parts (clients, groups, role attachments) cannot be tagged.
+            let part = matches!(
+                kind,
+                ResourceType::UserPoolClient
+                    | ResourceType::UserPoolGroup
+                    | ResourceType::IdentityPoolRoles
             );
+            if !part {
+                assert!(names.contains(&"tags"), "{kind}: tags");
+                assert_eq!(
+                    kind.change_of("name"),
+                    Change::Replace,
+                    "{kind}: name forces replacement"
+                );
+            }
         }
     }
 

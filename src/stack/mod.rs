@@ -209,6 +209,9 @@ impl<'de> serde::Deserialize<'de> for Address {
 
 /// A resource's settings as typed by the user, one variant per kind.
 #[derive(Debug, Clone)]
+// One value per declared resource: the size difference between kinds costs
+// nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 pub enum Spec {
     Table(TableSpec),
     Bucket(BucketSpec),

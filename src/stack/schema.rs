@@ -190,8 +190,9 @@ pub struct UserPoolSpec {
     pub password_policy: Option<PasswordPolicySpec>,
     #[serde(default)]
     pub attributes: BTreeMap<String, UserPoolAttributeSpec>,
+    /// Lambda triggers by their Cognito name (`pre_sign_up = "<function arn>"`).
     #[serde(default)]
-    pub triggers: BTreeMap<String, String>,
+    pub triggers: TriggersSpec,
     #[serde(default)]
     pub clients: BTreeMap<String, UserPoolClientSpec>,
     #[serde(default)]
@@ -206,6 +207,58 @@ pub struct UserPoolSpec {
     pub deletion_protection: bool,
     #[serde(default)]
     pub tags: Tags,
+}
+
+/// `triggers.<name> = "<lambda function arn>"`: one key per Cognito trigger,
+/// so a misspelt trigger name is an offline error.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggersSpec {
+    #[serde(default)]
+    pub pre_sign_up: Option<String>,
+    #[serde(default)]
+    pub post_confirmation: Option<String>,
+    #[serde(default)]
+    pub pre_authentication: Option<String>,
+    #[serde(default)]
+    pub post_authentication: Option<String>,
+    #[serde(default)]
+    pub pre_token_generation: Option<String>,
+    #[serde(default)]
+    pub custom_message: Option<String>,
+    #[serde(default)]
+    pub user_migration: Option<String>,
+    /// Custom authentication flow: the three challenge triggers.
+    #[serde(default)]
+    pub define_auth_challenge: Option<String>,
+    #[serde(default)]
+    pub create_auth_challenge: Option<String>,
+    #[serde(default)]
+    pub verify_auth_challenge_response: Option<String>,
+}
+
+impl TriggersSpec {
+    /// The triggers that are set, by their stack-file name.
+    pub fn set(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("pre_sign_up", &self.pre_sign_up),
+            ("post_confirmation", &self.post_confirmation),
+            ("pre_authentication", &self.pre_authentication),
+            ("post_authentication", &self.post_authentication),
+            ("pre_token_generation", &self.pre_token_generation),
+            ("custom_message", &self.custom_message),
+            ("user_migration", &self.user_migration),
+            ("define_auth_challenge", &self.define_auth_challenge),
+            ("create_auth_challenge", &self.create_auth_challenge),
+            (
+                "verify_auth_challenge_response",
+                &self.verify_auth_challenge_response,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, arn)| arn.as_deref().map(|a| (name, a)))
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

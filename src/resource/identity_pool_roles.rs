@@ -1,0 +1,277 @@
+//! `identity_pool.<key>.roles` — an identity pool's role attachment: the
+//! authenticated and unauthenticated roles and the role mappings (`Rules`,
+//! first match wins, or `Token`), written by one `SetIdentityPoolRoles` call.
+//!
+//! It is a step of its own, after the pool and its roles exist: a role's trust
+//! policy needs the pool's id while the attachment needs the role's ARN. One
+//! writer per pool, so two resources never fight over the attachment.
+//! `SetIdentityPoolRoles` replaces everything it is not sent, so every call
+//! carries the complete desired attachment.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_cognitoidentity::types::{
+    AmbiguousRoleResolutionType, MappingRule, MappingRuleMatchType, RoleMapping, RoleMappingType,
+    RulesConfigurationType,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::identity_pool::provider;
+use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
+use crate::aws::{error_code, Aws};
+use crate::stack::schema::{IdentityPoolSpec, MatchType, RoleResolution};
+use crate::stack::{Address, Kind};
+
+pub const ATTRIBUTES: &[(&str, Change)] =
+    &[("roles", Change::Update), ("role_mappings", Change::Update)];
+
+/// The comparable shape of a role attachment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolesConfig {
+    /// `authenticated` / `unauthenticated` → role ARN.
+    pub roles: BTreeMap<String, String>,
+    /// Provider key (`cognito-idp.<region>.amazonaws.com/<pool id>:<client id>`) → mapping.
+    pub role_mappings: BTreeMap<String, Mapping>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// `Rules` or `Token`.
+    #[serde(rename = "type")]
+    pub mapping_type: String,
+    /// `AuthenticatedRole` or `Deny`.
+    pub ambiguous_role_resolution: String,
+    /// In order: the first match wins.
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub claim: String,
+    /// `Equals`, `Contains`, `StartsWith` or `NotEqual`.
+    pub match_type: String,
+    pub value: String,
+    pub role_arn: String,
+}
+
+/// A role named in the stack: a `[role.<key>]` of the stack (its ARN, known
+/// once it exists) or an ARN as written.
+fn role_arn(ctx: &DesiredContext<'_>, role: &str) -> String {
+    if role.starts_with("arn:") {
+        role.to_string()
+    } else {
+        ctx.output(&Address::new(Kind::Role, role), "arn")
+    }
+}
+
+fn provider_key(ctx: &DesiredContext<'_>, reference: &str) -> Result<String, String> {
+    let p = provider(ctx, reference)?;
+    Ok(format!("{}:{}", p.provider_name, p.client_id))
+}
+
+pub fn desired(spec: &IdentityPoolSpec, ctx: &DesiredContext<'_>) -> Result<Value, String> {
+    let mut roles = BTreeMap::new();
+    if let Some(r) = &spec.authenticated_role {
+        roles.insert("authenticated".to_string(), role_arn(ctx, r));
+    }
+    if let Some(r) = &spec.unauthenticated_role {
+        roles.insert("unauthenticated".to_string(), role_arn(ctx, r));
+    }
+    let resolution = match spec.role_resolution {
+        RoleResolution::AuthenticatedRole => "AuthenticatedRole",
+        RoleResolution::Deny => "Deny",
+    };
+    let mut role_mappings = BTreeMap::new();
+    for reference in &spec.token_role_providers {
+        role_mappings.insert(
+            provider_key(ctx, reference)?,
+            Mapping {
+                mapping_type: "Token".into(),
+                ambiguous_role_resolution: resolution.into(),
+                rules: vec![],
+            },
+        );
+    }
+    for rule in &spec.role_rules {
+        let key = provider_key(ctx, &rule.provider)?;
+        let mapping = role_mappings.entry(key).or_insert_with(|| Mapping {
+            mapping_type: "Rules".into(),
+            ambiguous_role_resolution: resolution.into(),
+            rules: vec![],
+        });
+        mapping.rules.push(Rule {
+            claim: rule.claim.clone(),
+            match_type: match rule.match_type {
+                MatchType::Equals => "Equals",
+                MatchType::Contains => "Contains",
+                MatchType::StartsWith => "StartsWith",
+                MatchType::NotEqual => "NotEqual",
+            }
+            .into(),
+            value: rule.value.clone(),
+            role_arn: role_arn(ctx, &rule.role),
+        });
+    }
+    serde_json::to_value(RolesConfig {
+        roles,
+        role_mappings,
+    })
+    .map_err(|e| e.to_string())
+}
+
+fn pool_id<'a>(address: &Address, parent: Option<&'a Outputs>) -> Result<&'a String, Error> {
+    parent
+        .and_then(|p| p.get("id"))
+        .ok_or_else(|| Error::Unexpected(format!("{address}: the identity pool's id is not known")))
+}
+
+// ------------------------------------------------------------------ read ----
+
+pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+    let Some(id) = target.parent.and_then(|p| p.get("id")) else {
+        return Ok(None);
+    };
+    let out = match aws
+        .cognito_identity
+        .get_identity_pool_roles()
+        .identity_pool_id(id)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(Error::aws("cognito-identity:GetIdentityPoolRoles", &e)),
+    };
+    let roles = out
+        .roles()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut role_mappings = BTreeMap::new();
+    for (key, m) in out.role_mappings().into_iter().flatten() {
+        role_mappings.insert(
+            key.clone(),
+            Mapping {
+                mapping_type: m.r#type().as_str().to_string(),
+                ambiguous_role_resolution: m
+                    .ambiguous_role_resolution()
+                    .map(|a| a.as_str().to_string())
+                    .unwrap_or_else(|| "AuthenticatedRole".into()),
+                rules: m
+                    .rules_configuration()
+                    .map(|r| {
+                        r.rules()
+                            .iter()
+                            .map(|rule| Rule {
+                                claim: rule.claim().to_string(),
+                                match_type: rule.match_type().as_str().to_string(),
+                                value: rule.value().to_string(),
+                                role_arn: rule.role_arn().to_string(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+        );
+    }
+    let config = RolesConfig {
+        roles,
+        role_mappings,
+    };
+    Ok(Some(Live {
+        address: target.address.clone(),
+        physical_name: target.name.to_string(),
+        attributes: serde_json::to_value(config).map_err(|e| Error::Unexpected(e.to_string()))?,
+        outputs: Outputs::from([("identity_pool_id".to_string(), id.clone())]),
+        // The attachment belongs to the pool, which was found by our tags.
+        ownership: Ownership::Ours,
+    }))
+}
+
+// ----------------------------------------------------------- create/update ----
+
+fn sdk_mapping(m: &Mapping) -> Result<RoleMapping, Error> {
+    let mut b = RoleMapping::builder()
+        .r#type(RoleMappingType::from(m.mapping_type.as_str()))
+        .ambiguous_role_resolution(AmbiguousRoleResolutionType::from(
+            m.ambiguous_role_resolution.as_str(),
+        ));
+    if !m.rules.is_empty() {
+        let rules = m
+            .rules
+            .iter()
+            .map(|r| {
+                MappingRule::builder()
+                    .claim(&r.claim)
+                    .match_type(MappingRuleMatchType::from(r.match_type.as_str()))
+                    .value(&r.value)
+                    .role_arn(&r.role_arn)
+                    .build()
+                    .map_err(|e| Error::Unexpected(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        b = b.rules_configuration(
+            RulesConfigurationType::builder()
+                .set_rules(Some(rules))
+                .build()
+                .map_err(|e| Error::Unexpected(e.to_string()))?,
+        );
+    }
+    b.build().map_err(|e| Error::Unexpected(e.to_string()))
+}
+
+/// Writes the complete attachment (create and update are the same call).
+pub async fn set(aws: &Aws, desired: &Desired, parent: Option<&Outputs>) -> Result<Outputs, Error> {
+    let id = pool_id(&desired.address, parent)?;
+    let config: RolesConfig = serde_json::from_value(desired.attributes.clone())
+        .map_err(|e| Error::Unexpected(format!("{}: {e}", desired.address)))?;
+    let roles: HashMap<String, String> = config.roles.clone().into_iter().collect();
+    let mappings = config
+        .role_mappings
+        .iter()
+        .map(|(k, m)| Ok((k.clone(), sdk_mapping(m)?)))
+        .collect::<Result<HashMap<_, _>, Error>>()?;
+    // A role created moments ago may not be usable by Cognito yet on real AWS.
+    super::role::retry_while_role_propagates("cognito-identity:SetIdentityPoolRoles", || {
+        let request = aws
+            .cognito_identity
+            .set_identity_pool_roles()
+            .identity_pool_id(id)
+            .set_roles(Some(roles.clone()))
+            .set_role_mappings(Some(mappings.clone()));
+        async move {
+            request
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::aws("cognito-identity:SetIdentityPoolRoles", &e))
+        }
+    })
+    .await?;
+    Ok(Outputs::from([(
+        "identity_pool_id".to_string(),
+        id.clone(),
+    )]))
+}
+
+// ---------------------------------------------------------------- delete ----
+
+/// Clears the attachment (when the pool itself is deleted this is moot; a
+/// pool already gone is fine).
+pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+    let Some(id) = live.outputs.get("identity_pool_id") else {
+        return Ok(());
+    };
+    match aws
+        .cognito_identity
+        .set_identity_pool_roles()
+        .identity_pool_id(id)
+        .set_roles(Some(HashMap::new()))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(Error::aws("cognito-identity:SetIdentityPoolRoles", &e)),
+    }
+}

@@ -1,0 +1,1925 @@
+//! `[role.<key>]` — an IAM role.
+//!
+//! The name forces replacement; the trust policy, inline policies (one per
+//! policy file, named after the file's stem), attached managed policies, the
+//! maximum session duration, the description and tags change in place.
+//! Policy documents are compared as parsed JSON, as written in the stack,
+//! after undoing what IAM itself does to them (percent-encoding; account ids
+//! in trust-policy principals become ARNs).
+//!
+//! A new role is not usable by other services at once on AWS:
+//! [`retry_while_role_propagates`] retries a call that hands one to Cognito
+//! or Lambda while the answer means "not usable yet".
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_iam::types::{Role, Tag};
+use futures::future::{join_all, try_join_all};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{
+    tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
+};
+use crate::aws::{error_code, Aws};
+use crate::stack::reference::UNKNOWN;
+use crate::stack::schema::{Amr, RoleSpec, Tags, TrustSpec};
+use crate::stack::{Address, Kind, Stack, OWNER_ID_TAG, OWNER_STACK_TAG};
+
+pub const ATTRIBUTES: &[(&str, Change)] = &[
+    ("name", Change::Replace),
+    ("trust_policy", Change::Update),
+    ("inline_policies", Change::Update),
+    ("managed_policies", Change::Update),
+    ("max_session_duration", Change::Update),
+    ("description", Change::Update),
+    ("tags", Change::Update),
+];
+
+/// IAM's default and bounds for `MaxSessionDuration`, in seconds.
+pub const DEFAULT_MAX_SESSION_DURATION: i64 = 3600;
+const MAX_SESSION_DURATION_RANGE: std::ops::RangeInclusive<i64> = 3600..=43200;
+
+/// The principal and audience of Cognito identity pools.
+const COGNITO_IDENTITY: &str = "cognito-identity.amazonaws.com";
+
+/// The comparable shape of a role, built from the stack or from AWS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleConfig {
+    pub name: String,
+    pub trust_policy: Value,
+    /// Inline policy name → document.
+    pub inline_policies: BTreeMap<String, Value>,
+    /// Attached managed policy ARNs, sorted.
+    pub managed_policies: Vec<String>,
+    pub max_session_duration: i64,
+    pub description: Option<String>,
+    pub tags: Tags,
+}
+
+// --------------------------------------------------------------- desired ----
+
+pub fn desired(
+    spec: &RoleSpec,
+    name: &str,
+    tags: Tags,
+    ctx: &DesiredContext<'_>,
+) -> Result<Value, String> {
+    let trust_policy = canonical_trust_policy(trust_policy(&spec.trust, ctx)?, ctx.partition);
+
+    let mut inline_policies = BTreeMap::new();
+    let mut sources: BTreeMap<String, &str> = BTreeMap::new();
+    for path in &spec.policies {
+        let policy_name = inline_policy_name(path)?;
+        if let Some(other) = sources.insert(policy_name.clone(), path) {
+            return Err(format!(
+                "policy files `{other}` and `{path}` would both be the inline policy `{policy_name}` (inline policies are named after the file name without `.json`); rename one"
+            ));
+        }
+        inline_policies.insert(policy_name, ctx.policy_document(path)?);
+    }
+
+    let mut managed_policies: Vec<String> = spec.managed_policies.clone();
+    if let Some(bad) = managed_policies.iter().find(|a| !a.starts_with("arn:")) {
+        return Err(format!(
+            "`managed_policies` takes policy ARNs (`arn:aws:iam::aws:policy/...`), not `{bad}`; put policy documents in `policies`"
+        ));
+    }
+    managed_policies.sort();
+    managed_policies.dedup();
+
+    let max_session_duration = spec
+        .max_session_duration
+        .unwrap_or(DEFAULT_MAX_SESSION_DURATION);
+    if !MAX_SESSION_DURATION_RANGE.contains(&max_session_duration) {
+        return Err(format!(
+            "`max_session_duration = {max_session_duration}`: IAM allows {} to {} seconds (1 to 12 hours)",
+            MAX_SESSION_DURATION_RANGE.start(),
+            MAX_SESSION_DURATION_RANGE.end()
+        ));
+    }
+
+    let config = RoleConfig {
+        name: name.to_string(),
+        trust_policy,
+        inline_policies,
+        managed_policies,
+        max_session_duration,
+        description: spec.description.clone().filter(|d| !d.is_empty()),
+        tags,
+    };
+    serde_json::to_value(config).map_err(|e| e.to_string())
+}
+
+/// The trust policy a `trust = { ... }` asks for.
+pub fn trust_policy(trust: &TrustSpec, ctx: &DesiredContext<'_>) -> Result<Value, String> {
+    match (&trust.identity_pool, &trust.service, &trust.file) {
+        (Some(pool), None, None) => {
+            // UNKNOWN until the pool exists: the plan shows "known after
+            // apply", and apply resolves again once the pool is created.
+            let pool_id = ctx.output(&Address::new(Kind::IdentityPool, pool.as_str()), "id");
+            Ok(cognito_trust_policy(&pool_id, trust.amr))
+        }
+        (None, Some(service), None) => {
+            if trust.amr.is_some() {
+                return Err("`trust.amr` goes only with `trust.identity_pool`".into());
+            }
+            Ok(service_trust_policy(service))
+        }
+        (None, None, Some(file)) => {
+            if trust.amr.is_some() {
+                return Err("`trust.amr` goes only with `trust.identity_pool`".into());
+            }
+            ctx.policy_document(file)
+        }
+        _ => Err("`trust` needs exactly one of `identity_pool`, `service` or `file`".into()),
+    }
+}
+
+/// Web-identity trust for identities of one Cognito identity pool;
+/// `amr = None` admits both authenticated and unauthenticated identities.
+pub fn cognito_trust_policy(pool_id: &str, amr: Option<Amr>) -> Value {
+    let amr = match amr {
+        Some(Amr::Authenticated) => json!("authenticated"),
+        Some(Amr::Unauthenticated) => json!("unauthenticated"),
+        None => json!(["authenticated", "unauthenticated"]),
+    };
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": COGNITO_IDENTITY },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": { "cognito-identity.amazonaws.com:aud": pool_id },
+                "ForAnyValue:StringLike": { "cognito-identity.amazonaws.com:amr": amr },
+            },
+        }],
+    })
+}
+
+/// Trust for an AWS service principal such as `lambda.amazonaws.com`.
+pub fn service_trust_policy(service: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": service },
+            "Action": "sts:AssumeRole",
+        }],
+    })
+}
+
+/// The inline policy a policy file becomes: its file name without extension.
+fn inline_policy_name(path: &str) -> Result<String, String> {
+    let stem = Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let valid = (1..=128).contains(&stem.len())
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if valid {
+        Ok(stem.to_string())
+    } else {
+        Err(format!(
+            "policy file `{path}`: its name becomes the inline policy name `{stem}`, which IAM does not accept (1 to 128 letters, digits and `_+=,.@-`); rename the file"
+        ))
+    }
+}
+
+// ------------------------------------------------- policy normalisation ----
+
+/// Undoes IAM's encoding of a returned policy document: RFC 3986
+/// percent-decoding (not form decoding: `+` stays `+`) unless it is plain
+/// JSON already, then parsing.
+pub fn parse_policy_document(raw: &str) -> Result<Value, String> {
+    let text = if raw.trim_start().starts_with('{') {
+        raw.to_string()
+    } else {
+        percent_decode(raw)?
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| format!("IAM returned a policy document that is not JSON: {e}"))
+}
+
+/// `%XX` → the byte XX; everything else as is. A `%` not followed by two
+/// hex digits is kept literally.
+pub fn percent_decode(s: &str) -> Result<String, String> {
+    fn hex(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| "a percent-encoded policy document is not UTF-8".to_string())
+}
+
+/// What IAM changes in a trust policy it stores: an AWS principal given as a
+/// bare account id comes back as the account's root ARN. Applied to both
+/// sides so they compare equal.
+pub fn canonical_trust_policy(mut doc: Value, partition: &str) -> Value {
+    let account_arn = |v: &mut Value| {
+        if let Value::String(s) = v {
+            if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+                *s = format!("arn:{partition}:iam::{s}:root");
+            }
+        }
+    };
+    let mut fix_statement = |st: &mut Value| {
+        for key in ["Principal", "NotPrincipal"] {
+            if let Some(aws) = st.get_mut(key).and_then(|p| p.get_mut("AWS")) {
+                match aws {
+                    Value::Array(items) => items.iter_mut().for_each(account_arn),
+                    other => account_arn(other),
+                }
+            }
+        }
+    };
+    match doc.get_mut("Statement") {
+        Some(Value::Array(statements)) => statements.iter_mut().for_each(&mut fix_statement),
+        Some(statement @ Value::Object(_)) => fix_statement(statement),
+        _ => {}
+    }
+    doc
+}
+
+// ------------------------------------------------------------------ read ----
+
+fn is_no_such_entity<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool {
+    error_code(e) == Some("NoSuchEntity")
+}
+
+fn tags_of(tags: &[Tag]) -> Tags {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+fn outputs(role: &Role) -> Outputs {
+    BTreeMap::from([
+        ("name".to_string(), role.role_name().to_string()),
+        ("arn".to_string(), role.arn().to_string()),
+    ])
+}
+
+/// Reads a role: GetRole, ListRolePolicies and ListAttachedRolePolicies in
+/// one round trip, then every inline policy's GetRolePolicy in a second.
+pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+    let name = target.name;
+    let (role, inline_names, managed) = tokio::join!(
+        aws.iam.get_role().role_name(name).send(),
+        inline_policy_names(aws, name),
+        attached_policy_arns(aws, name),
+    );
+    let role = match role {
+        Ok(out) => match out.role {
+            Some(r) => r,
+            None => {
+                return Err(Error::Unexpected(format!(
+                    "iam:GetRole {name} returned no role"
+                )))
+            }
+        },
+        Err(e) if is_no_such_entity(&e) => return Ok(None),
+        Err(e) => return Err(Error::aws("iam:GetRole", &e)),
+    };
+    // Deleted between the calls: gone.
+    let (Some(inline_names), Some(mut managed_policies)) = (inline_names?, managed?) else {
+        return Ok(None);
+    };
+    let tags = if role.tags().is_empty() {
+        match list_role_tags(aws, name).await? {
+            Some(t) => t,
+            None => return Ok(None),
+        }
+    } else {
+        tags_of(role.tags())
+    };
+
+    let documents = join_all(inline_names.iter().map(|policy| async move {
+        let out = aws
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .send()
+            .await;
+        (policy, out)
+    }))
+    .await;
+    let mut inline_policies = BTreeMap::new();
+    for (policy, out) in documents {
+        match out {
+            Ok(out) => {
+                let doc = parse_policy_document(out.policy_document()).map_err(|e| {
+                    Error::Unexpected(format!("role {name}, inline policy {policy}: {e}"))
+                })?;
+                inline_policies.insert(policy.clone(), doc);
+            }
+            // Deleted since it was listed: not there.
+            Err(e) if is_no_such_entity(&e) => {}
+            Err(e) => return Err(Error::aws("iam:GetRolePolicy", &e)),
+        }
+    }
+
+    let trust_policy = match role.assume_role_policy_document() {
+        Some(raw) => canonical_trust_policy(
+            parse_policy_document(raw)
+                .map_err(|e| Error::Unexpected(format!("role {name}, trust policy: {e}")))?,
+            &aws.partition,
+        ),
+        None => Value::Null,
+    };
+    managed_policies.sort();
+    managed_policies.dedup();
+    let config = RoleConfig {
+        name: role.role_name().to_string(),
+        trust_policy,
+        inline_policies,
+        managed_policies,
+        max_session_duration: role
+            .max_session_duration()
+            .map(i64::from)
+            .unwrap_or(DEFAULT_MAX_SESSION_DURATION),
+        description: role
+            .description()
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        tags: tags.clone(),
+    };
+    Ok(Some(Live {
+        address: target.address.clone(),
+        physical_name: name.to_string(),
+        attributes: serde_json::to_value(&config).map_err(|e| Error::Unexpected(e.to_string()))?,
+        outputs: outputs(&role),
+        ownership: Ownership::from_tags(&tags, target.stack, target.address),
+    }))
+}
+
+/// The names of the role's inline policies; `None` when the role does not exist.
+async fn inline_policy_names(aws: &Aws, name: &str) -> Result<Option<Vec<String>>, Error> {
+    let mut names = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = match aws
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .set_marker(marker.take())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if is_no_such_entity(&e) => return Ok(None),
+            Err(e) => return Err(Error::aws("iam:ListRolePolicies", &e)),
+        };
+        names.extend(out.policy_names().iter().cloned());
+        marker = out
+            .marker()
+            .filter(|_| out.is_truncated())
+            .map(str::to_string);
+        if marker.is_none() {
+            return Ok(Some(names));
+        }
+    }
+}
+
+/// The ARNs of the managed policies attached to the role; `None` when the
+/// role does not exist.
+async fn attached_policy_arns(aws: &Aws, name: &str) -> Result<Option<Vec<String>>, Error> {
+    let mut arns = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = match aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .set_marker(marker.take())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if is_no_such_entity(&e) => return Ok(None),
+            Err(e) => return Err(Error::aws("iam:ListAttachedRolePolicies", &e)),
+        };
+        arns.extend(
+            out.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn())
+                .map(str::to_string),
+        );
+        marker = out
+            .marker()
+            .filter(|_| out.is_truncated())
+            .map(str::to_string);
+        if marker.is_none() {
+            return Ok(Some(arns));
+        }
+    }
+}
+
+/// The role's tags; `None` when the role does not exist.
+async fn list_role_tags(aws: &Aws, name: &str) -> Result<Option<Tags>, Error> {
+    let mut tags = Tags::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = match aws
+            .iam
+            .list_role_tags()
+            .role_name(name)
+            .set_marker(marker.take())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if is_no_such_entity(&e) => return Ok(None),
+            Err(e) => return Err(Error::aws("iam:ListRoleTags", &e)),
+        };
+        tags.extend(tags_of(out.tags()));
+        marker = out
+            .marker()
+            .filter(|_| out.is_truncated())
+            .map(str::to_string);
+        if marker.is_none() {
+            return Ok(Some(tags));
+        }
+    }
+}
+
+/// Roles this stack owns, found by name prefix (`<stack>-`) and ownership
+/// tags, as (address, role name): how a role removed from the stack file is
+/// found. IAM is not in the Resource Groups Tagging API, and ListRoles does
+/// not return tags on AWS, so each candidate's tags are listed (a few at a
+/// time) unless ListRoles happened to include them.
+pub async fn find_owned(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, String)>, Error> {
+    let prefix = format!("{}-", stack.name);
+    let mut candidates: Vec<(String, Tags)> = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = aws
+            .iam
+            .list_roles()
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| Error::aws("iam:ListRoles", &e))?;
+        for role in out.roles() {
+            if role.role_name().starts_with(&prefix) {
+                candidates.push((role.role_name().to_string(), tags_of(role.tags())));
+            }
+        }
+        marker = out
+            .marker()
+            .filter(|_| out.is_truncated())
+            .map(str::to_string);
+        if marker.is_none() {
+            break;
+        }
+    }
+    let tagged: Vec<Result<Option<(String, Tags)>, Error>> =
+        futures::stream::iter(candidates.into_iter().map(|(name, tags)| async move {
+            if !tags.is_empty() {
+                return Ok(Some((name, tags)));
+            }
+            Ok(list_role_tags(aws, &name).await?.map(|t| (name, t)))
+        }))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut found = Vec::new();
+    for entry in tagged {
+        let Some((name, tags)) = entry? else {
+            continue; // deleted since it was listed
+        };
+        if tags.get(OWNER_STACK_TAG) != Some(&stack.name) {
+            continue;
+        }
+        let Some(Ok(address)) = tags.get(OWNER_ID_TAG).map(|i| i.parse::<Address>()) else {
+            continue;
+        };
+        if address.kind == Kind::Role && address.part.is_none() {
+            found.push((address, name));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+// ---------------------------------------------------------------- create ----
+
+fn parse(desired: &Desired) -> Result<RoleConfig, Error> {
+    if contains_unknown(&desired.attributes) {
+        return Err(Error::Unexpected(format!(
+            "{}: a referenced value is still unknown after its resource was applied",
+            desired.address
+        )));
+    }
+    serde_json::from_value(desired.attributes.clone())
+        .map_err(|e| Error::Unexpected(format!("{}: {e}", desired.address)))
+}
+
+fn contains_unknown(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains(UNKNOWN),
+        Value::Array(a) => a.iter().any(contains_unknown),
+        Value::Object(o) => o.values().any(contains_unknown),
+        _ => false,
+    }
+}
+
+fn sdk_tags(tags: &Tags) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value are set")
+        })
+        .collect()
+}
+
+fn session_duration(seconds: i64) -> Result<i32, Error> {
+    i32::try_from(seconds)
+        .map_err(|_| Error::Unexpected(format!("max_session_duration {seconds} is out of range")))
+}
+
+pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+    let config = parse(desired)?;
+    let name = config.name.as_str();
+    // Tags go with the create call, so the role never exists without its owner.
+    let created = aws
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(config.trust_policy.to_string())
+        .set_description(config.description.clone())
+        .max_session_duration(session_duration(config.max_session_duration)?)
+        .set_tags(Some(sdk_tags(&config.tags)))
+        .send()
+        .await
+        .map_err(|e| Error::aws("iam:CreateRole", &e))?;
+    let role = created
+        .role()
+        .ok_or_else(|| Error::Unexpected(format!("iam:CreateRole {name} returned no role")))?;
+    put_inline_policies(aws, name, config.inline_policies.iter()).await?;
+    attach_managed_policies(aws, name, config.managed_policies.iter()).await?;
+    Ok(outputs(role))
+}
+
+async fn put_inline_policies<'a>(
+    aws: &Aws,
+    name: &str,
+    policies: impl Iterator<Item = (&'a String, &'a Value)>,
+) -> Result<(), Error> {
+    try_join_all(policies.map(|(policy, document)| async move {
+        aws.iam
+            .put_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .policy_document(document.to_string())
+            .send()
+            .await
+            .map_err(|e| Error::aws("iam:PutRolePolicy", &e))
+    }))
+    .await?;
+    Ok(())
+}
+
+async fn attach_managed_policies<'a>(
+    aws: &Aws,
+    name: &str,
+    arns: impl Iterator<Item = &'a String>,
+) -> Result<(), Error> {
+    try_join_all(arns.map(|arn| async move {
+        aws.iam
+            .attach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws("iam:AttachRolePolicy", &e))
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Deletes inline policies; one already gone is fine.
+async fn delete_inline_policies<'a>(
+    aws: &Aws,
+    name: &str,
+    policies: impl Iterator<Item = &'a String>,
+) -> Result<(), Error> {
+    try_join_all(policies.map(|policy| async move {
+        match aws
+            .iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_no_such_entity(&e) => Ok(()),
+            Err(e) => Err(Error::aws("iam:DeleteRolePolicy", &e)),
+        }
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Detaches managed policies; one already detached is fine.
+async fn detach_managed_policies<'a>(
+    aws: &Aws,
+    name: &str,
+    arns: impl Iterator<Item = &'a String>,
+) -> Result<(), Error> {
+    try_join_all(arns.map(|arn| async move {
+        match aws
+            .iam
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_no_such_entity(&e) => Ok(()),
+            Err(e) => Err(Error::aws("iam:DetachRolePolicy", &e)),
+        }
+    }))
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- update ----
+
+/// Sends only the calls for what differs. Permissions are added before any
+/// are taken away, so the role never has less than both versions share.
+pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+    let want = parse(desired)?;
+    let have: RoleConfig = serde_json::from_value(live.attributes.clone())
+        .map_err(|e| Error::Unexpected(format!("{}: {e}", live.address)))?;
+    let name = want.name.as_str();
+
+    if want.trust_policy != have.trust_policy {
+        aws.iam
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(want.trust_policy.to_string())
+            .send()
+            .await
+            .map_err(|e| Error::aws("iam:UpdateAssumeRolePolicy", &e))?;
+    }
+
+    let have_managed: BTreeSet<&String> = have.managed_policies.iter().collect();
+    let want_managed: BTreeSet<&String> = want.managed_policies.iter().collect();
+    put_inline_policies(
+        aws,
+        name,
+        want.inline_policies
+            .iter()
+            .filter(|(policy, doc)| have.inline_policies.get(*policy) != Some(*doc)),
+    )
+    .await?;
+    attach_managed_policies(aws, name, want_managed.difference(&have_managed).copied()).await?;
+    delete_inline_policies(
+        aws,
+        name,
+        have.inline_policies
+            .keys()
+            .filter(|policy| !want.inline_policies.contains_key(*policy)),
+    )
+    .await?;
+    detach_managed_policies(aws, name, have_managed.difference(&want_managed).copied()).await?;
+
+    let duration_changed = want.max_session_duration != have.max_session_duration;
+    let description_changed = want.description != have.description;
+    if duration_changed || description_changed {
+        let mut request = aws.iam.update_role().role_name(name);
+        if duration_changed {
+            request = request.max_session_duration(session_duration(want.max_session_duration)?);
+        }
+        if description_changed {
+            // An empty description removes it.
+            request = request.description(want.description.clone().unwrap_or_default());
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| Error::aws("iam:UpdateRole", &e))?;
+    }
+
+    let (set, remove) = tag_changes(&want.tags, &have.tags);
+    if !set.is_empty() {
+        aws.iam
+            .tag_role()
+            .role_name(name)
+            .set_tags(Some(sdk_tags(&set)))
+            .send()
+            .await
+            .map_err(|e| Error::aws("iam:TagRole", &e))?;
+    }
+    if !remove.is_empty() {
+        aws.iam
+            .untag_role()
+            .role_name(name)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| Error::aws("iam:UntagRole", &e))?;
+    }
+
+    let mut outs = live.outputs.clone();
+    outs.insert("name".into(), name.to_string());
+    Ok(outs)
+}
+
+// ---------------------------------------------------------------- delete ----
+
+/// Deletes every inline policy and detaches every managed policy (as listed
+/// now, not as planned: IAM refuses to delete a role with either), then the
+/// role. A role already gone is fine.
+pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+    let name = live.physical_name.as_str();
+    let (inline, managed) = tokio::join!(
+        inline_policy_names(aws, name),
+        attached_policy_arns(aws, name)
+    );
+    let (Some(inline), Some(managed)) = (inline?, managed?) else {
+        return Ok(());
+    };
+    let (deleted, detached) = tokio::join!(
+        delete_inline_policies(aws, name, inline.iter()),
+        detach_managed_policies(aws, name, managed.iter()),
+    );
+    deleted?;
+    detached?;
+    match aws.iam.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_no_such_entity(&e) => Ok(()),
+        Err(e) if error_code(&e) == Some("DeleteConflict") => Err(Error::Aws {
+            operation: "iam:DeleteRole",
+            code: Some("DeleteConflict".into()),
+            detail: format!(
+                "{}; the role may still be in an instance profile or have a policy attached since it was listed; remove that and run the command again",
+                crate::aws::describe(&e)
+            ),
+        }),
+        Err(e) => Err(Error::aws("iam:DeleteRole", &e)),
+    }
+}
+
+// -------------------------------------------------- propagation retries ----
+
+/// How long a new role may take to become usable by Cognito or Lambda.
+pub const ROLE_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Whether an AWS error means "the (new) role is not usable yet", which IAM's
+/// eventual consistency causes for a while after a role or its trust policy
+/// changed. A pure function of the error code and message.
+pub fn role_not_usable_yet(code: Option<&str>, message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    let sts_denied = m.contains("not authorized to perform") && m.contains("sts:assumerole");
+    match code {
+        // Cognito (user pools and identity pools).
+        Some("InvalidParameterException") => {
+            m.contains("cannot be assumed")
+                || sts_denied
+                || (m.contains("role")
+                    && (m.contains("trust relationship")
+                        || m.contains("assume")
+                        || m.contains("does not exist")))
+        }
+        Some("InvalidSmsRoleTrustRelationshipException")
+        | Some("InvalidSmsRoleAccessPolicyException") => true,
+        // Lambda.
+        Some("InvalidParameterValueException") => {
+            m.contains("cannot be assumed by lambda")
+                || m.contains("execution role does not have permissions")
+        }
+        _ => false,
+    }
+}
+
+/// Runs `f` again, with backoff, while it fails because a role is not usable
+/// yet, for at most [`ROLE_PROPAGATION_TIMEOUT`]; any other error (and
+/// success) returns at once. `what` names the call for messages.
+pub async fn retry_while_role_propagates<T, F, Fut>(what: &str, mut f: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut delay = Duration::from_secs(1);
+    let mut announced = false;
+    loop {
+        let err = match f().await {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        let retryable = match &err {
+            Error::Aws { code, detail, .. } => role_not_usable_yet(code.as_deref(), detail),
+            _ => false,
+        };
+        if !retryable {
+            return Err(err);
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= ROLE_PROPAGATION_TIMEOUT {
+            return Err(Error::Wait(format!(
+                "{what}: {err} (retried for {}s while the IAM role propagates; if the role was just created, run `up` again)",
+                ROLE_PROPAGATION_TIMEOUT.as_secs()
+            )));
+        }
+        if !announced {
+            eprintln!("  {what}: the IAM role is not usable yet (IAM propagates changes within a minute or two), retrying");
+            announced = true;
+        }
+        tokio::time::sleep(delay.min(ROLE_PROPAGATION_TIMEOUT - elapsed)).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Documents, decoding and retries as pure functions; request shapes with
+    //! mocked IAM responses (the emulator has no propagation delays and
+    //! does not show which calls an update sends).
+
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput;
+    use aws_sdk_iam::operation::create_role::CreateRoleOutput;
+    use aws_sdk_iam::operation::delete_role::DeleteRoleOutput;
+    use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput;
+    use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput;
+    use aws_sdk_iam::operation::get_role::{GetRoleError, GetRoleOutput};
+    use aws_sdk_iam::operation::get_role_policy::GetRolePolicyOutput;
+    use aws_sdk_iam::operation::list_attached_role_policies::{
+        ListAttachedRolePoliciesError, ListAttachedRolePoliciesOutput,
+    };
+    use aws_sdk_iam::operation::list_role_policies::{
+        ListRolePoliciesError, ListRolePoliciesOutput,
+    };
+    use aws_sdk_iam::operation::list_role_tags::ListRoleTagsOutput;
+    use aws_sdk_iam::operation::list_roles::ListRolesOutput;
+    use aws_sdk_iam::operation::put_role_policy::PutRolePolicyOutput;
+    use aws_sdk_iam::types::error::NoSuchEntityException;
+    use aws_sdk_iam::types::AttachedPolicy;
+    use aws_sdk_iam::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+    use crate::stack::reference::Reference;
+    use crate::stack::Lookup;
+
+    const ROLE: &str = "demo-app";
+    const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/demo-app";
+
+    // ------------------------------------------------------- documents --
+
+    #[test]
+    fn cognito_trust_admits_the_pool_and_the_chosen_identities() {
+        let doc = |amr: Option<Amr>, value: Value| {
+            assert_eq!(
+                cognito_trust_policy("us-east-1:1111-2222", amr),
+                json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Principal": { "Federated": "cognito-identity.amazonaws.com" },
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {
+                            "StringEquals": { "cognito-identity.amazonaws.com:aud": "us-east-1:1111-2222" },
+                            "ForAnyValue:StringLike": { "cognito-identity.amazonaws.com:amr": value },
+                        },
+                    }],
+                }),
+                "{amr:?}"
+            );
+        };
+        doc(Some(Amr::Authenticated), json!("authenticated"));
+        doc(Some(Amr::Unauthenticated), json!("unauthenticated"));
+        doc(None, json!(["authenticated", "unauthenticated"]));
+    }
+
+    #[test]
+    fn service_trust_lets_the_service_assume_the_role() {
+        assert_eq!(
+            service_trust_policy("lambda.amazonaws.com"),
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "Service": "lambda.amazonaws.com" },
+                    "Action": "sts:AssumeRole",
+                }],
+            })
+        );
+        // Exactly as sent: keys in the order written.
+        assert_eq!(
+            service_trust_policy("lambda.amazonaws.com").to_string(),
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
+        );
+    }
+
+    #[test]
+    fn iam_documents_are_percent_decoded_not_form_decoded() {
+        let raw = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Ab%2F%24%7Bcognito-identity.amazonaws.com%3Asub%7D%2Fa+b%2Bc%20d%22%7D%5D%7D";
+        assert_eq!(
+            parse_policy_document(raw).unwrap(),
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/a+b+c d",
+                }],
+            })
+        );
+        // Plain JSON (some implementations do not encode) is taken as is,
+        // including a literal `%`.
+        assert_eq!(
+            parse_policy_document(r#" {"Sid": "100%25"}"#).unwrap(),
+            json!({ "Sid": "100%25" })
+        );
+        assert_eq!(percent_decode("a%2").unwrap(), "a%2");
+        assert_eq!(percent_decode("%zz%41").unwrap(), "%zzA");
+        assert_eq!(percent_decode("%C3%A9").unwrap(), "é");
+        assert!(percent_decode("%FF").is_err());
+        assert!(parse_policy_document("%7Bnot").is_err());
+    }
+
+    #[test]
+    fn trust_principals_given_as_account_ids_compare_as_iam_returns_them() {
+        let written = json!({ "Statement": [{ "Principal": { "AWS": ["123456789012", "arn:aws:iam::210987654321:role/x"] } }, { "NotPrincipal": { "AWS": "123456789012" } }] });
+        assert_eq!(
+            canonical_trust_policy(written, "aws"),
+            json!({ "Statement": [{ "Principal": { "AWS": ["arn:aws:iam::123456789012:root", "arn:aws:iam::210987654321:role/x"] } }, { "NotPrincipal": { "AWS": "arn:aws:iam::123456789012:root" } }] })
+        );
+        let single = json!({ "Statement": { "Principal": { "AWS": "123456789012" } } });
+        assert_eq!(
+            canonical_trust_policy(single, "aws-cn")["Statement"]["Principal"]["AWS"],
+            "arn:aws-cn:iam::123456789012:root"
+        );
+        // Services and federated principals are left alone.
+        let service = service_trust_policy("lambda.amazonaws.com");
+        assert_eq!(canonical_trust_policy(service.clone(), "aws"), service);
+    }
+
+    /// A stack in a temp dir with policy files next to it.
+    fn stack_with(body: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, Stack) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("stacks")).unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let file = dir.path().join("stacks/demo.toml");
+        std::fs::write(&file, format!("[stack]\nname = \"demo\"\n{body}")).unwrap();
+        let stack = crate::stack::load(&file).unwrap_or_else(|d| panic!("{d:?}"));
+        (dir, stack)
+    }
+
+    struct Values(BTreeMap<String, String>);
+    impl Lookup for Values {
+        fn value(&self, r: &Reference) -> Option<String> {
+            self.0.get(&r.to_string()).cloned()
+        }
+    }
+
+    fn desired_of(stack: &Stack, key: &str, values: &Values) -> Result<Value, String> {
+        let address = Address::new(Kind::Role, key);
+        let crate::stack::Spec::Role(spec) = stack.resolve_spec(&address, values)? else {
+            panic!("a role")
+        };
+        let ctx = DesiredContext {
+            stack,
+            lookup: values,
+            account_id: "123456789012",
+            region: "us-east-1",
+            partition: "aws",
+        };
+        let tags = stack.tags_for(&address, &spec.tags);
+        desired(&spec, &format!("demo-{key}"), tags, &ctx)
+    }
+
+    const POLICY: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [{
+    "Effect": "Allow",
+    "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+    "Resource": "${table.notes.arn}",
+    "Condition": { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["${cognito-identity.amazonaws.com:sub}"] } }
+  }]
+}"#;
+
+    const STACK: &str = r#"
+[identity_pool.app]
+allow_unauthenticated = true
+
+[table.notes]
+hash_key = { name = "userId", type = "S" }
+
+[role.client]
+trust = { identity_pool = "app", amr = "authenticated" }
+policies = ["../policies/notes-access.json"]
+managed_policies = ["arn:aws:iam::aws:policy/b", "arn:aws:iam::aws:policy/a"]
+tags = { team = "mobile" }
+
+[role.worker]
+trust = { service = "lambda.amazonaws.com" }
+max_session_duration = 7200
+description = "runs the API"
+
+[role.custom]
+trust = { file = "../policies/trust.json" }
+"#;
+
+    #[test]
+    fn desired_role_before_and_after_its_references_are_known() {
+        let (_dir, stack) = stack_with(
+            STACK,
+            &[
+                ("policies/notes-access.json", POLICY),
+                (
+                    "policies/trust.json",
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}]}"#,
+                ),
+            ],
+        );
+        // Nothing exists yet: the pool id and the table ARN are unknown.
+        let unknown = desired_of(&stack, "client", &Values(BTreeMap::new())).unwrap();
+        assert_eq!(
+            unknown["trust_policy"]["Statement"][0]["Condition"]["StringEquals"]
+                ["cognito-identity.amazonaws.com:aud"],
+            UNKNOWN
+        );
+        assert_eq!(
+            unknown["inline_policies"]["notes-access"]["Statement"][0]["Resource"],
+            UNKNOWN
+        );
+        assert!(contains_unknown(&unknown));
+        let shown = crate::render::human::value(&unknown["inline_policies"]["notes-access"]);
+        assert!(
+            shown.contains(r#""Resource":"(known after apply)""#),
+            "{shown}"
+        );
+
+        let known = Values(BTreeMap::from([
+            (
+                "identity_pool.app.id".to_string(),
+                "us-east-1:pool".to_string(),
+            ),
+            (
+                "table.notes.arn".to_string(),
+                "arn:aws:dynamodb:us-east-1:123456789012:table/demo-notes".to_string(),
+            ),
+        ]));
+        let client = desired_of(&stack, "client", &known).unwrap();
+        assert_eq!(
+            client,
+            json!({
+                "name": "demo-client",
+                "trust_policy": cognito_trust_policy("us-east-1:pool", Some(Amr::Authenticated)),
+                "inline_policies": {
+                    "notes-access": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+                            "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/demo-notes",
+                            "Condition": { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["${cognito-identity.amazonaws.com:sub}"] } },
+                        }],
+                    },
+                },
+                "managed_policies": ["arn:aws:iam::aws:policy/a", "arn:aws:iam::aws:policy/b"],
+                "max_session_duration": 3600,
+                "description": null,
+                "tags": { "mobile-backend:id": "role.client", "mobile-backend:stack": "demo", "team": "mobile" },
+            })
+        );
+
+        let worker = desired_of(&stack, "worker", &known).unwrap();
+        assert_eq!(
+            worker["trust_policy"],
+            service_trust_policy("lambda.amazonaws.com")
+        );
+        assert_eq!(worker["max_session_duration"], 7200);
+        assert_eq!(worker["description"], "runs the API");
+        assert_eq!(worker["inline_policies"], json!({}));
+
+        let custom = desired_of(&stack, "custom", &known).unwrap();
+        assert_eq!(
+            custom["trust_policy"]["Statement"][0]["Principal"]["AWS"],
+            "arn:aws:iam::123456789012:root"
+        );
+    }
+
+    #[test]
+    fn desired_refuses_what_iam_would() {
+        let files = [
+            ("policies/a.json", "{}"),
+            ("other/a.json", "{}"),
+            ("policies/bad name.json", "{}"),
+        ];
+        let (_dir, stack) = stack_with(
+            r#"
+[role.twice]
+trust = { service = "lambda.amazonaws.com" }
+policies = ["../policies/a.json", "../other/a.json"]
+[role.spaces]
+trust = { service = "lambda.amazonaws.com" }
+policies = ["../policies/bad name.json"]
+[role.long]
+trust = { service = "lambda.amazonaws.com" }
+max_session_duration = 50000
+[role.document]
+trust = { service = "lambda.amazonaws.com" }
+managed_policies = ["AmazonS3ReadOnlyAccess"]
+"#,
+            &files,
+        );
+        let none = Values(BTreeMap::new());
+        let err = |key: &str| desired_of(&stack, key, &none).expect_err(key);
+        assert!(err("twice").contains("would both be the inline policy `a`"));
+        assert!(err("spaces").contains("rename the file"));
+        assert!(err("long").contains("3600 to 43200"));
+        assert!(err("document").contains("takes policy ARNs"));
+    }
+
+    #[test]
+    fn every_attribute_is_classified() {
+        let config = RoleConfig {
+            name: ROLE.into(),
+            trust_policy: json!({}),
+            inline_policies: BTreeMap::new(),
+            managed_policies: vec![],
+            max_session_duration: 3600,
+            description: None,
+            tags: Tags::new(),
+        };
+        let value = serde_json::to_value(config).unwrap();
+        let fields: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        let classified: Vec<&str> = ATTRIBUTES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(fields, classified);
+    }
+
+    // --------------------------------------------------------- retries --
+
+    #[test]
+    fn role_propagation_errors_are_told_apart_from_real_ones() {
+        let yes = [
+            (
+                "InvalidParameterValueException",
+                "The role defined for the function cannot be assumed by Lambda.",
+            ),
+            (
+                "InvalidParameterValueException",
+                "The provided execution role does not have permissions to call CreateNetworkInterface on EC2",
+            ),
+            (
+                "InvalidParameterException",
+                "Role arn:aws:iam::123456789012:role/demo-app cannot be assumed by Cognito",
+            ),
+            (
+                "InvalidParameterException",
+                "Cognito is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/demo-sms",
+            ),
+            (
+                "InvalidParameterException",
+                "Role does not have a trust relationship allowing Cognito to assume the role",
+            ),
+            (
+                "InvalidSmsRoleTrustRelationshipException",
+                "Role does not have a trust relationship allowing Cognito to assume the role",
+            ),
+        ];
+        for (code, message) in yes {
+            assert!(
+                role_not_usable_yet(Some(code), message),
+                "{code}: {message}"
+            );
+        }
+        let no = [
+            (Some("InvalidParameterValueException"), "Unzipped size must be smaller than 262144000 bytes"),
+            (Some("InvalidParameterException"), "1 validation error detected: Value at 'identityPoolName' failed to satisfy constraint"),
+            (Some("InvalidParameterException"), "Invalid role ARN format"),
+            (Some("AccessDeniedException"), "User is not authorized to perform: sts:AssumeRole"),
+            (Some("ResourceNotFoundException"), "The role cannot be assumed"),
+            (None, "The role defined for the function cannot be assumed by Lambda."),
+        ];
+        for (code, message) in no {
+            assert!(!role_not_usable_yet(code, message), "{code:?}: {message}");
+        }
+    }
+
+    fn aws_error(code: &str, message: &str) -> Error {
+        Error::Aws {
+            operation: "lambda:CreateFunction",
+            code: Some(code.into()),
+            detail: format!("{code}: {message}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_while_the_role_propagates_then_succeeds() {
+        let calls = Arc::new(Mutex::new(0));
+        let started = tokio::time::Instant::now();
+        let result = retry_while_role_propagates("lambda:CreateFunction notes", || {
+            let calls = calls.clone();
+            async move {
+                let mut n = calls.lock().unwrap();
+                *n += 1;
+                if *n < 4 {
+                    Err(aws_error(
+                        "InvalidParameterValueException",
+                        "The role defined for the function cannot be assumed by Lambda.",
+                    ))
+                } else {
+                    Ok("created")
+                }
+            }
+        })
+        .await;
+        assert_eq!(result.unwrap(), "created");
+        assert_eq!(*calls.lock().unwrap(), 4);
+        // 1 s + 2 s + 4 s of backoff, on the paused clock.
+        assert_eq!(started.elapsed(), Duration::from_secs(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_errors_return_at_once() {
+        let calls = Arc::new(Mutex::new(0));
+        let started = tokio::time::Instant::now();
+        let result: Result<(), Error> =
+            retry_while_role_propagates("cognito:SetIdentityPoolRoles", || {
+                let calls = calls.clone();
+                async move {
+                    *calls.lock().unwrap() += 1;
+                    Err(aws_error(
+                        "InvalidParameterException",
+                        "Invalid role ARN format",
+                    ))
+                }
+            })
+            .await;
+        assert!(matches!(result, Err(Error::Aws { .. })));
+        assert_eq!(*calls.lock().unwrap(), 1);
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_the_propagation_timeout() {
+        let calls = Arc::new(Mutex::new(0));
+        let started = tokio::time::Instant::now();
+        let result: Result<(), Error> =
+            retry_while_role_propagates("cognito:CreateUserPool users", || {
+                let calls = calls.clone();
+                async move {
+                    *calls.lock().unwrap() += 1;
+                    Err(aws_error(
+                    "InvalidSmsRoleTrustRelationshipException",
+                    "Role does not have a trust relationship allowing Cognito to assume the role",
+                ))
+                }
+            })
+            .await;
+        let err = result.expect_err("gives up");
+        assert!(matches!(err, Error::Wait(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("cognito:CreateUserPool users"), "{text}");
+        assert!(text.contains("run `up` again"), "{text}");
+        assert_eq!(started.elapsed(), ROLE_PROPAGATION_TIMEOUT);
+        // 1+2+4+8 s, then every 10 s: 17 tries in two minutes, not hundreds.
+        let n = *calls.lock().unwrap();
+        assert!((10..=20).contains(&n), "{n} calls");
+    }
+
+    // --------------------------------------------------- request shapes --
+
+    fn no_such_entity(what: &str) -> NoSuchEntityException {
+        NoSuchEntityException::builder()
+            .message(format!("{what} not found"))
+            .meta(
+                ErrorMetadata::builder()
+                    .code("NoSuchEntity")
+                    .message(format!("{what} not found"))
+                    .build(),
+            )
+            .build()
+    }
+
+    fn tag(k: &str, v: &str) -> Tag {
+        Tag::builder().key(k).value(v).build().unwrap()
+    }
+
+    fn role_output(trust: &str, tags: &[(&str, &str)]) -> Role {
+        let mut role = Role::builder()
+            .path("/")
+            .role_name(ROLE)
+            .role_id("AROAEXAMPLE")
+            .arn(ROLE_ARN)
+            .create_date(aws_smithy_types::DateTime::from_secs(0))
+            .assume_role_policy_document(trust)
+            .max_session_duration(3600);
+        for (k, v) in tags {
+            role = role.tags(tag(k, v));
+        }
+        role.build().unwrap()
+    }
+
+    fn config(inline: Value) -> Value {
+        json!({
+            "name": ROLE,
+            "trust_policy": service_trust_policy("lambda.amazonaws.com"),
+            "inline_policies": inline,
+            "managed_policies": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"],
+            "max_session_duration": 3600,
+            "description": null,
+            "tags": { "mobile-backend:id": "role.app", "mobile-backend:stack": "demo" },
+        })
+    }
+
+    fn live_role(attributes: Value) -> Live {
+        Live {
+            address: "role.app".parse().unwrap(),
+            physical_name: ROLE.into(),
+            attributes,
+            outputs: BTreeMap::from([
+                ("name".into(), ROLE.into()),
+                ("arn".into(), ROLE_ARN.into()),
+            ]),
+            ownership: Ownership::Ours,
+        }
+    }
+
+    fn desired_role(attributes: Value) -> Desired {
+        Desired {
+            address: "role.app".parse().unwrap(),
+            physical_name: ROLE.into(),
+            attributes,
+            depends_on: vec![],
+        }
+    }
+
+    fn doc(action: &str) -> Value {
+        json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": action, "Resource": "*" }] })
+    }
+
+    #[tokio::test]
+    async fn an_update_of_one_inline_policy_sends_only_that_policy() {
+        let want = config(json!({ "read": doc("s3:GetObject"), "write": doc("s3:PutObject*") }));
+        let have = config(json!({ "read": doc("s3:GetObject"), "write": doc("s3:PutObject") }));
+        let expected = doc("s3:PutObject*").to_string();
+        // Any other call finds no rule and fails the update.
+        let put = mock!(Client::put_role_policy)
+            .match_requests(move |r| {
+                r.role_name() == Some(ROLE)
+                    && r.policy_name() == Some("write")
+                    && r.policy_document() == Some(expected.as_str())
+            })
+            .then_output(|| PutRolePolicyOutput::builder().build());
+        let aws = Aws {
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&put]),
+            ..Aws::for_tests()
+        };
+        let outputs = update(&aws, &desired_role(want), &live_role(have))
+            .await
+            .unwrap_or_else(|e| panic!("update failed: {e}"));
+        assert_eq!(put.num_calls(), 1);
+        assert_eq!(outputs["arn"], ROLE_ARN);
+    }
+
+    #[tokio::test]
+    async fn an_update_adds_before_it_removes_and_sends_each_kind_of_change_once() {
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let record = |what: &'static str| {
+            let log = log.clone();
+            move || log.lock().unwrap().push(what.to_string())
+        };
+        let mut want = config(json!({ "new": doc("s3:GetObject") }));
+        want["managed_policies"] = json!(["arn:aws:iam::aws:policy/New"]);
+        want["max_session_duration"] = json!(7200);
+        want["description"] = json!("now described");
+        want["tags"]["team"] = json!("mobile");
+        want["trust_policy"] = service_trust_policy("edgelambda.amazonaws.com");
+        let mut have = config(json!({ "old": doc("s3:GetObject") }));
+        have["tags"]["old"] = json!("x");
+
+        let (r1, r2, r3, r4, r5, r6, r7, r8) = (
+            record("trust"),
+            record("put new"),
+            record("attach New"),
+            record("delete old"),
+            record("detach S3"),
+            record("update role"),
+            record("tag team"),
+            record("untag old"),
+        );
+        let rules = [
+            mock!(Client::update_assume_role_policy)
+                .match_requests(|r| r.policy_document().is_some_and(|d| d.contains("edgelambda")))
+                .then_output(move || {
+                    r1();
+                    aws_sdk_iam::operation::update_assume_role_policy::UpdateAssumeRolePolicyOutput::builder().build()
+                }),
+            mock!(Client::put_role_policy)
+                .match_requests(|r| r.policy_name() == Some("new"))
+                .then_output(move || {
+                    r2();
+                    PutRolePolicyOutput::builder().build()
+                }),
+            mock!(Client::attach_role_policy)
+                .match_requests(|r| r.policy_arn() == Some("arn:aws:iam::aws:policy/New"))
+                .then_output(move || {
+                    r3();
+                    AttachRolePolicyOutput::builder().build()
+                }),
+            mock!(Client::delete_role_policy)
+                .match_requests(|r| r.policy_name() == Some("old"))
+                .then_output(move || {
+                    r4();
+                    DeleteRolePolicyOutput::builder().build()
+                }),
+            mock!(Client::detach_role_policy)
+                .match_requests(|r| {
+                    r.policy_arn() == Some("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+                })
+                .then_output(move || {
+                    r5();
+                    DetachRolePolicyOutput::builder().build()
+                }),
+            mock!(Client::update_role)
+                .match_requests(|r| {
+                    r.max_session_duration() == Some(7200)
+                        && r.description() == Some("now described")
+                })
+                .then_output(move || {
+                    r6();
+                    aws_sdk_iam::operation::update_role::UpdateRoleOutput::builder().build()
+                }),
+            mock!(Client::tag_role)
+                .match_requests(|r| {
+                    r.tags().len() == 1 && r.tags()[0].key() == "team" && r.tags()[0].value() == "mobile"
+                })
+                .then_output(move || {
+                    r7();
+                    aws_sdk_iam::operation::tag_role::TagRoleOutput::builder().build()
+                }),
+            mock!(Client::untag_role)
+                .match_requests(|r| r.tag_keys() == ["old".to_string()])
+                .then_output(move || {
+                    r8();
+                    aws_sdk_iam::operation::untag_role::UntagRoleOutput::builder().build()
+                }),
+        ];
+        let aws = Aws {
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, rules.iter()),
+            ..Aws::for_tests()
+        };
+        update(&aws, &desired_role(want), &live_role(have))
+            .await
+            .unwrap_or_else(|e| panic!("update failed: {e}"));
+        let log = log.lock().unwrap().clone();
+        assert_eq!(
+            log,
+            [
+                "trust",
+                "put new",
+                "attach New",
+                "delete old",
+                "detach S3",
+                "update role",
+                "tag team",
+                "untag old"
+            ]
+        );
+        for rule in &rules {
+            assert_eq!(rule.num_calls(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn delete_empties_the_role_before_deleting_it() {
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let record = |what: String| {
+            let log = log.clone();
+            move || log.lock().unwrap().push(what.clone())
+        };
+        let (d1, d2, d3, d4) = (
+            record("delete inline a".into()),
+            record("delete inline b".into()),
+            record("detach managed".into()),
+            record("delete role".into()),
+        );
+        let rules = [
+            mock!(Client::list_role_policies)
+                .match_requests(|r| r.role_name() == Some(ROLE))
+                .then_output(|| {
+                    ListRolePoliciesOutput::builder()
+                        .policy_names("a")
+                        .policy_names("b")
+                        .is_truncated(false)
+                        .build()
+                        .unwrap()
+                }),
+            mock!(Client::list_attached_role_policies)
+                .match_requests(|r| r.role_name() == Some(ROLE))
+                .then_output(|| {
+                    ListAttachedRolePoliciesOutput::builder()
+                        .attached_policies(
+                            AttachedPolicy::builder()
+                                .policy_name("AmazonS3ReadOnlyAccess")
+                                .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+                                .build(),
+                        )
+                        .build()
+                }),
+            mock!(Client::delete_role_policy)
+                .match_requests(|r| r.policy_name() == Some("a"))
+                .then_output(move || {
+                    d1();
+                    DeleteRolePolicyOutput::builder().build()
+                }),
+            mock!(Client::delete_role_policy)
+                .match_requests(|r| r.policy_name() == Some("b"))
+                .then_output(move || {
+                    d2();
+                    DeleteRolePolicyOutput::builder().build()
+                }),
+            mock!(Client::detach_role_policy)
+                .match_requests(|r| {
+                    r.policy_arn() == Some("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+                })
+                .then_output(move || {
+                    d3();
+                    DetachRolePolicyOutput::builder().build()
+                }),
+            mock!(Client::delete_role)
+                .match_requests(|r| r.role_name() == Some(ROLE))
+                .then_output(move || {
+                    d4();
+                    DeleteRoleOutput::builder().build()
+                }),
+        ];
+        let aws = Aws {
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, rules.iter()),
+            ..Aws::for_tests()
+        };
+        // What was planned does not matter: the role is listed again.
+        delete(&aws, &live_role(config(json!({}))))
+            .await
+            .unwrap_or_else(|e| panic!("delete failed: {e}"));
+        let log = log.lock().unwrap().clone();
+        assert_eq!(log.len(), 4, "{log:?}");
+        assert_eq!(
+            log.last().map(String::as_str),
+            Some("delete role"),
+            "{log:?}"
+        );
+        for rule in &rules {
+            assert_eq!(rule.num_calls(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn deleting_a_role_that_is_gone_is_done() {
+        let rules = [
+            mock!(Client::list_role_policies).then_error(|| {
+                ListRolePoliciesError::NoSuchEntityException(no_such_entity("role"))
+            }),
+            mock!(Client::list_attached_role_policies).then_error(|| {
+                ListAttachedRolePoliciesError::NoSuchEntityException(no_such_entity("role"))
+            }),
+        ];
+        let aws = Aws {
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, rules.iter()),
+            ..Aws::for_tests()
+        };
+        delete(&aws, &live_role(config(json!({}))))
+            .await
+            .unwrap_or_else(|e| panic!("delete failed: {e}"));
+    }
+
+    #[tokio::test]
+    async fn create_tags_the_role_in_the_create_call_then_adds_its_policies() {
+        let attributes = config(json!({ "read": doc("s3:GetObject") }));
+        let trust = service_trust_policy("lambda.amazonaws.com").to_string();
+        let create_role = mock!(Client::create_role)
+            .match_requests(move |r| {
+                let tags: Tags = r
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+                r.role_name() == Some(ROLE)
+                    && r.assume_role_policy_document() == Some(trust.as_str())
+                    && r.max_session_duration() == Some(3600)
+                    && r.description().is_none()
+                    && tags.get(OWNER_STACK_TAG).map(String::as_str) == Some("demo")
+                    && tags.get(OWNER_ID_TAG).map(String::as_str) == Some("role.app")
+            })
+            .then_output(|| {
+                CreateRoleOutput::builder()
+                    .role(role_output("{}", &[]))
+                    .build()
+            });
+        let put = mock!(Client::put_role_policy)
+            .match_requests(|r| {
+                r.policy_name() == Some("read")
+                    && r.policy_document() == Some(doc("s3:GetObject").to_string().as_str())
+            })
+            .then_output(|| PutRolePolicyOutput::builder().build());
+        let attach = mock!(Client::attach_role_policy)
+            .match_requests(|r| {
+                r.policy_arn() == Some("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+            })
+            .then_output(|| AttachRolePolicyOutput::builder().build());
+        let aws = Aws {
+            iam: mock_client!(
+                aws_sdk_iam,
+                RuleMode::MatchAny,
+                [&create_role, &put, &attach]
+            ),
+            ..Aws::for_tests()
+        };
+        let outputs = create(&aws, &desired_role(attributes))
+            .await
+            .unwrap_or_else(|e| panic!("create failed: {e}"));
+        assert_eq!(
+            (create_role.num_calls(), put.num_calls(), attach.num_calls()),
+            (1, 1, 1)
+        );
+        assert_eq!(outputs["arn"], ROLE_ARN);
+        assert_eq!(outputs["name"], ROLE);
+    }
+
+    #[tokio::test]
+    async fn create_refuses_a_role_whose_references_are_still_unknown() {
+        let aws = Aws {
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, []),
+            ..Aws::for_tests()
+        };
+        let mut attributes = config(json!({}));
+        attributes["trust_policy"] = cognito_trust_policy(UNKNOWN, None);
+        let err = create(&aws, &desired_role(attributes))
+            .await
+            .expect_err("refused");
+        assert!(err.to_string().contains("still unknown"), "{err}");
+    }
+
+    fn encode(doc: &Value) -> String {
+        doc.to_string()
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                other => format!("%{other:02X}"),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn read_decodes_documents_and_finds_ownership_in_one_round_trip_plus_policies() {
+        let trust = service_trust_policy("lambda.amazonaws.com");
+        let policy = json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/a+b" }] });
+        let (trust_raw, policy_raw) = (encode(&trust), encode(&policy));
+        let get_role = mock!(Client::get_role).then_output(move || {
+            GetRoleOutput::builder()
+                .role(role_output(
+                    &trust_raw,
+                    &[
+                        ("mobile-backend:stack", "demo"),
+                        ("mobile-backend:id", "role.app"),
+                    ],
+                ))
+                .build()
+        });
+        let list_inline = mock!(Client::list_role_policies).then_output(|| {
+            ListRolePoliciesOutput::builder()
+                .policy_names("read")
+                .build()
+                .unwrap()
+        });
+        let get_inline = mock!(Client::get_role_policy)
+            .match_requests(|r| r.policy_name() == Some("read"))
+            .then_output(move || {
+                GetRolePolicyOutput::builder()
+                    .role_name(ROLE)
+                    .policy_name("read")
+                    .policy_document(&policy_raw)
+                    .build()
+                    .unwrap()
+            });
+        let list_attached = mock!(Client::list_attached_role_policies).then_output(|| {
+            ListAttachedRolePoliciesOutput::builder()
+                .attached_policies(
+                    AttachedPolicy::builder()
+                        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+                        .build(),
+                )
+                .build()
+        });
+        let aws = Aws {
+            iam: mock_client!(
+                aws_sdk_iam,
+                RuleMode::MatchAny,
+                [&get_role, &list_inline, &get_inline, &list_attached]
+            ),
+            ..Aws::for_tests()
+        };
+        let address: Address = "role.app".parse().unwrap();
+        let target = Target {
+            stack: "demo",
+            address: &address,
+            name: ROLE,
+            parent: None,
+        };
+        let live = read(&aws, &target).await.unwrap().expect("exists");
+        assert_eq!(live.ownership, Ownership::Ours);
+        assert_eq!(live.attributes, config(json!({ "read": policy })));
+        assert_eq!(live.outputs["arn"], ROLE_ARN);
+        // No ListRoleTags: GetRole had the tags.
+        assert_eq!(
+            (
+                get_role.num_calls(),
+                list_inline.num_calls(),
+                get_inline.num_calls(),
+                list_attached.num_calls()
+            ),
+            (1, 1, 1, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn read_of_a_missing_role_is_none() {
+        let rules = [
+            mock!(Client::get_role)
+                .then_error(|| GetRoleError::NoSuchEntityException(no_such_entity("role"))),
+            mock!(Client::list_role_policies).then_error(|| {
+                ListRolePoliciesError::NoSuchEntityException(no_such_entity("role"))
+            }),
+            mock!(Client::list_attached_role_policies).then_error(|| {
+                ListAttachedRolePoliciesError::NoSuchEntityException(no_such_entity("role"))
+            }),
+        ];
+        let aws = Aws {
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, rules.iter()),
+            ..Aws::for_tests()
+        };
+        let address: Address = "role.app".parse().unwrap();
+        let target = Target {
+            stack: "demo",
+            address: &address,
+            name: ROLE,
+            parent: None,
+        };
+        assert!(read(&aws, &target).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn find_owned_keeps_this_stacks_roles_across_pages() {
+        let role = |name: &str, tags: &[(&str, &str)]| {
+            let mut r = Role::builder()
+                .path("/")
+                .role_name(name)
+                .role_id("AROA")
+                .arn(format!("arn:aws:iam::123456789012:role/{name}"))
+                .create_date(aws_smithy_types::DateTime::from_secs(0));
+            for (k, v) in tags {
+                r = r.tags(tag(k, v));
+            }
+            r.build().unwrap()
+        };
+        let first = role("demo-app", &[]);
+        let other_stack = role("demo-other", &[]);
+        let second = (
+            role("unrelated", &[]),
+            role(
+                "demo-worker",
+                &[
+                    ("mobile-backend:stack", "demo"),
+                    ("mobile-backend:id", "role.worker"),
+                ],
+            ),
+            role("demo-notes", &[]),
+        );
+        let page1 = mock!(Client::list_roles)
+            .match_requests(|r| r.marker().is_none())
+            .then_output(move || {
+                ListRolesOutput::builder()
+                    .roles(first.clone())
+                    .roles(other_stack.clone())
+                    .is_truncated(true)
+                    .marker("page2")
+                    .build()
+                    .unwrap()
+            });
+        let page2 = mock!(Client::list_roles)
+            .match_requests(|r| r.marker() == Some("page2"))
+            .then_output(move || {
+                ListRolesOutput::builder()
+                    .roles(second.0.clone())
+                    .roles(second.1.clone())
+                    .roles(second.2.clone())
+                    .is_truncated(false)
+                    .build()
+                    .unwrap()
+            });
+        let tags_of_role = |name: &'static str, tags: &'static [(&'static str, &'static str)]| {
+            mock!(Client::list_role_tags)
+                .match_requests(move |r| r.role_name() == Some(name))
+                .then_output(move || {
+                    let mut out = ListRoleTagsOutput::builder();
+                    for (k, v) in tags {
+                        out = out.tags(tag(k, v));
+                    }
+                    out.build().unwrap()
+                })
+        };
+        let app_tags = tags_of_role(
+            "demo-app",
+            &[
+                ("mobile-backend:stack", "demo"),
+                ("mobile-backend:id", "role.app"),
+            ],
+        );
+        let other_tags = tags_of_role(
+            "demo-other",
+            &[
+                ("mobile-backend:stack", "demo-other"),
+                ("mobile-backend:id", "role.x"),
+            ],
+        );
+        // A table's id on a role is not a role of this stack.
+        let notes_tags = tags_of_role(
+            "demo-notes",
+            &[
+                ("mobile-backend:stack", "demo"),
+                ("mobile-backend:id", "table.notes"),
+            ],
+        );
+        let aws = Aws {
+            iam: mock_client!(
+                aws_sdk_iam,
+                RuleMode::MatchAny,
+                [&page1, &page2, &app_tags, &other_tags, &notes_tags]
+            ),
+            ..Aws::for_tests()
+        };
+        let (_dir, stack) = stack_with("", &[]);
+        let found = find_owned(&aws, &stack).await.unwrap();
+        let found: Vec<(String, String)> =
+            found.into_iter().map(|(a, n)| (a.to_string(), n)).collect();
+        assert_eq!(
+            found,
+            [
+                ("role.app".to_string(), "demo-app".to_string()),
+                ("role.worker".to_string(), "demo-worker".to_string()),
+            ]
+        );
+        // `unrelated` is never looked at; `demo-worker` came with its tags.
+        assert_eq!(
+            (
+                app_tags.num_calls(),
+                other_tags.num_calls(),
+                notes_tags.num_calls()
+            ),
+            (1, 1, 1)
+        );
+    }
+}
