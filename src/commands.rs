@@ -714,7 +714,7 @@ async fn step(
             .lock()
             .map_err(|_| "internal: values lock poisoned".to_string())?;
         let d = desired_for(stack, aws, address, &change.physical_name, &v)?;
-        if d.attributes.to_string().contains(UNKNOWN) {
+        if plan::contains_unknown(&d.attributes) {
             return Err(format!(
                 "{address}: a referenced value is still unknown after its resource was applied"
             ));

@@ -354,7 +354,8 @@ fn is_empty(v: Option<&Value>) -> bool {
     }
 }
 
-fn contains_unknown(v: &Value) -> bool {
+/// Whether any string inside `v` holds a value not known yet.
+pub fn contains_unknown(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains(UNKNOWN),
         Value::Array(a) => a.iter().any(contains_unknown),

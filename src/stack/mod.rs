@@ -95,17 +95,6 @@ impl Kind {
             Kind::Api => "API Gateway REST API",
         }
     }
-
-    /// Replacing one of these loses data or users, so it needs `--allow-replace`.
-    pub fn holds_data(self) -> bool {
-        matches!(self, Kind::Table | Kind::Bucket | Kind::UserPool)
-    }
-
-    /// Whether this version can plan and apply the kind (the others are
-    /// validated offline only, until their provisioning lands).
-    pub fn provisioned(self) -> bool {
-        matches!(self, Kind::Table | Kind::Bucket)
-    }
 }
 
 impl fmt::Display for Kind {
