@@ -905,6 +905,59 @@ impl<'a> Loader<'a> {
                         None,
                     );
                 }
+                if r.trust.amr.is_some() && r.trust.identity_pool.is_none() {
+                    c.error(
+                        Some(trust_span.clone()),
+                        format!("`{address}`: `trust.amr` only applies with `trust.identity_pool`"),
+                        None,
+                    );
+                }
+                if let Some(d) = r
+                    .max_session_duration
+                    .filter(|d| !(3600..=43200).contains(d))
+                {
+                    c.error(
+                        Some(span_of(&["max_session_duration"])),
+                        format!("`{address}`: `max_session_duration = {d}`; IAM allows 3600 to 43200 seconds"),
+                        None,
+                    );
+                }
+                for arn in r
+                    .managed_policies
+                    .iter()
+                    .filter(|a| !a.starts_with("arn:") && !a.contains("${"))
+                {
+                    c.error(
+                        Some(span_of(&["managed_policies"])),
+                        format!("`{address}`: managed policy `{arn}` is not an ARN"),
+                        Some(format!("write it as `arn:aws:iam::aws:policy/{arn}` (AWS managed) or `arn:aws:iam::${{aws.account_id}}:policy/{arn}`")),
+                    );
+                }
+                // Inline policies are named after their file's stem: one name, one policy.
+                let mut stems = BTreeSet::new();
+                for policy in &r.policies {
+                    let stem = Path::new(policy)
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let valid = (1..=128).contains(&stem.len())
+                        && stem
+                            .chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || "_+=,.@-".contains(ch));
+                    if !valid {
+                        c.error(
+                            Some(span_of(&["policies"])),
+                            format!("`{address}`: policy file `{policy}` would name an inline policy `{stem}`, which IAM does not accept"),
+                            Some("rename the file: 1 to 128 letters, digits and `_+=,.@-`".into()),
+                        );
+                    } else if !stems.insert(stem.clone()) {
+                        c.error(
+                            Some(span_of(&["policies"])),
+                            format!("`{address}`: two policy files would both be the inline policy `{stem}`"),
+                            Some("inline policies are named after the file's stem; rename one".into()),
+                        );
+                    }
+                }
                 if let Some(pool) = &r.trust.identity_pool {
                     links.push(Link {
                         from: address.clone(),

@@ -477,3 +477,30 @@ fn a_policy_that_allows_everything_is_a_warning_with_its_line() {
     assert!(rendered.contains("open.json:5:"), "{rendered}");
     assert!(rendered.starts_with("warning"), "{rendered}");
 }
+
+#[test]
+fn role_settings_iam_cannot_take_are_rejected_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("a")).unwrap();
+    std::fs::write(dir.path().join("p.json"), "{}").unwrap();
+    std::fs::write(dir.path().join("a/p.json"), "{}").unwrap();
+    let path = dir.path().join("stack.toml");
+    std::fs::write(
+        &path,
+        "[stack]\nname = \"demo\"\n[role.r]\ntrust = { service = \"lambda.amazonaws.com\", amr = \"authenticated\" }\nmax_session_duration = 60\nmanaged_policies = [\"AmazonS3ReadOnlyAccess\"]\npolicies = [\"p.json\", \"a/p.json\"]\n",
+    )
+    .unwrap();
+    let diags = load(&path).expect_err("rejected");
+    let messages: Vec<&str> = diags.items.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    assert!(messages
+        .iter()
+        .any(|m| m.contains("`trust.amr` only applies")));
+    assert!(messages.iter().any(|m| m.contains("3600 to 43200")));
+    assert!(messages
+        .iter()
+        .any(|m| m.contains("`AmazonS3ReadOnlyAccess` is not an ARN")));
+    assert!(messages
+        .iter()
+        .any(|m| m.contains("both be the inline policy `p`")));
+}
