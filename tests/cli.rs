@@ -227,7 +227,7 @@ fn kinds_not_provisioned_yet_are_refused_before_any_call() {
         .assert()
         .code(1)
         .stderr(
-            predicate::str::contains("`user_pool.users`")
+            predicate::str::contains("`search.notes`")
                 .and(predicate::str::contains("example.toml:")),
         );
     wire.assert_untouched();

@@ -217,7 +217,6 @@ async fn swift_starter_guests_reach_only_their_own_rows_and_photos() {
 }
 
 #[tokio::test]
-#[ignore = "user pools are not provisioned yet: `plan` refuses `user_pool.people`"]
 async fn user_pool_backend_maps_engineering_to_the_engineers_role() {
     let w = World::new("team");
     use_example(&w, "user-pool.toml");

@@ -7,6 +7,9 @@ pub mod identity_pool;
 pub mod identity_pool_roles;
 pub mod role;
 pub mod table;
+pub mod user_pool;
+pub mod user_pool_client;
+pub mod user_pool_group;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -84,6 +87,9 @@ impl ResourceType {
                 | ResourceType::Role
                 | ResourceType::IdentityPool
                 | ResourceType::IdentityPoolRoles
+                | ResourceType::UserPool
+                | ResourceType::UserPoolClient
+                | ResourceType::UserPoolGroup
         )
     }
 
@@ -123,6 +129,9 @@ impl ResourceType {
             ResourceType::Role => role::ATTRIBUTES,
             ResourceType::IdentityPool => identity_pool::ATTRIBUTES,
             ResourceType::IdentityPoolRoles => identity_pool_roles::ATTRIBUTES,
+            ResourceType::UserPool => user_pool::ATTRIBUTES,
+            ResourceType::UserPoolClient => user_pool_client::ATTRIBUTES,
+            ResourceType::UserPoolGroup => user_pool_group::ATTRIBUTES,
             _ => &[],
         }
     }
@@ -315,6 +324,23 @@ pub fn desired_attributes(
         (ResourceType::IdentityPoolRoles, Spec::IdentityPool(p)) => {
             identity_pool_roles::desired(p, ctx)
         }
+        (ResourceType::UserPool, Spec::UserPool(u)) => {
+            user_pool::desired(u, address, name, tags, ctx)
+        }
+        (ResourceType::UserPoolClient, Spec::UserPool(u)) => match &address.part {
+            Some(Part::Client(key)) => match u.clients.get(key) {
+                Some(c) => user_pool_client::desired(key, c, name),
+                None => Err(format!("`{address}` is not declared in the stack")),
+            },
+            _ => Err(format!("`{address}` is not an app client")),
+        },
+        (ResourceType::UserPoolGroup, Spec::UserPool(u)) => match &address.part {
+            Some(Part::Group(key)) => match u.groups.get(key) {
+                Some(g) => user_pool_group::desired(name, g, ctx),
+                None => Err(format!("`{address}` is not declared in the stack")),
+            },
+            _ => Err(format!("`{address}` is not a group")),
+        },
         (t, _) => Err(format!(
             "a {} cannot be provisioned by this version yet",
             t.noun()
@@ -338,6 +364,9 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
         ResourceType::Role => role::read(aws, target).await,
         ResourceType::IdentityPool => identity_pool::read(aws, target).await,
         ResourceType::IdentityPoolRoles => identity_pool_roles::read(aws, target).await,
+        ResourceType::UserPool => user_pool::read(aws, target).await,
+        ResourceType::UserPoolClient => user_pool_client::read(aws, target).await,
+        ResourceType::UserPoolGroup => user_pool_group::read(aws, target).await,
         _ => Err(not_provisioned(target.address)),
     }
 }
@@ -354,6 +383,9 @@ pub async fn create(
         ResourceType::Role => role::create(aws, desired).await,
         ResourceType::IdentityPool => identity_pool::create(aws, desired).await,
         ResourceType::IdentityPoolRoles => identity_pool_roles::set(aws, desired, parent).await,
+        ResourceType::UserPool => user_pool::create(aws, desired).await,
+        ResourceType::UserPoolClient => user_pool_client::create(aws, desired, parent).await,
+        ResourceType::UserPoolGroup => user_pool_group::create(aws, desired, parent).await,
         _ => Err(not_provisioned(&desired.address)),
     }
 }
@@ -371,6 +403,9 @@ pub async fn update(
         ResourceType::Role => role::update(aws, desired, live).await,
         ResourceType::IdentityPool => identity_pool::update(aws, desired, live).await,
         ResourceType::IdentityPoolRoles => identity_pool_roles::set(aws, desired, parent).await,
+        ResourceType::UserPool => user_pool::update(aws, desired, live).await,
+        ResourceType::UserPoolClient => user_pool_client::update(aws, desired, live, parent).await,
+        ResourceType::UserPoolGroup => user_pool_group::update(aws, desired, live, parent).await,
         _ => Err(not_provisioned(&desired.address)),
     }
 }
@@ -389,6 +424,9 @@ pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(),
         ResourceType::Role => role::delete(aws, live).await,
         ResourceType::IdentityPool => identity_pool::delete(aws, live).await,
         ResourceType::IdentityPoolRoles => identity_pool_roles::delete(aws, live).await,
+        ResourceType::UserPool => user_pool::delete(aws, live).await,
+        ResourceType::UserPoolClient => user_pool_client::delete(aws, live).await,
+        ResourceType::UserPoolGroup => user_pool_group::delete(aws, live).await,
         _ => Err(not_provisioned(&live.address)),
     }
 }

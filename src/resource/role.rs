@@ -1144,38 +1144,6 @@ trust = { file = "../policies/trust.json" }
     }
 
     #[test]
-    fn desired_refuses_what_iam_would() {
-        let files = [
-            ("policies/a.json", "{}"),
-            ("other/a.json", "{}"),
-            ("policies/bad name.json", "{}"),
-        ];
-        let (_dir, stack) = stack_with(
-            r#"
-[role.twice]
-trust = { service = "lambda.amazonaws.com" }
-policies = ["../policies/a.json", "../other/a.json"]
-[role.spaces]
-trust = { service = "lambda.amazonaws.com" }
-policies = ["../policies/bad name.json"]
-[role.long]
-trust = { service = "lambda.amazonaws.com" }
-max_session_duration = 50000
-[role.document]
-trust = { service = "lambda.amazonaws.com" }
-managed_policies = ["AmazonS3ReadOnlyAccess"]
-"#,
-            &files,
-        );
-        let none = Values(BTreeMap::new());
-        let err = |key: &str| desired_of(&stack, key, &none).expect_err(key);
-        assert!(err("twice").contains("would both be the inline policy `a`"));
-        assert!(err("spaces").contains("rename the file"));
-        assert!(err("long").contains("3600 to 43200"));
-        assert!(err("document").contains("takes policy ARNs"));
-    }
-
-    #[test]
     fn every_attribute_is_classified() {
         let config = RoleConfig {
             name: ROLE.into(),

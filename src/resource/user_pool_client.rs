@@ -115,9 +115,21 @@ pub fn check(client: &str, spec: &UserPoolClientSpec) -> Result<(), String> {
         OAuthFlowType::values(),
     )?;
     for (field, v, range) in [
-        ("access_token_validity_minutes", spec.access_token_validity_minutes, 5..=1440),
-        ("id_token_validity_minutes", spec.id_token_validity_minutes, 5..=1440),
-        ("refresh_token_validity_days", spec.refresh_token_validity_days, 1..=3650),
+        (
+            "access_token_validity_minutes",
+            spec.access_token_validity_minutes,
+            5..=1440,
+        ),
+        (
+            "id_token_validity_minutes",
+            spec.id_token_validity_minutes,
+            5..=1440,
+        ),
+        (
+            "refresh_token_validity_days",
+            spec.refresh_token_validity_days,
+            1..=3650,
+        ),
     ] {
         if v.is_some_and(|v| !range.contains(&v)) {
             return Err(format!(
@@ -161,7 +173,11 @@ pub fn check(client: &str, spec: &UserPoolClientSpec) -> Result<(), String> {
 }
 
 /// The client the stack wants, named `name`.
-pub fn desired_config(key: &str, spec: &UserPoolClientSpec, name: &str) -> Result<ClientConfig, String> {
+pub fn desired_config(
+    key: &str,
+    spec: &UserPoolClientSpec,
+    name: &str,
+) -> Result<ClientConfig, String> {
     check(key, spec)?;
     let auth_flows = if spec.auth_flows.is_empty() {
         DEFAULT_AUTH_FLOWS.iter().map(|s| s.to_string()).collect()
@@ -181,7 +197,8 @@ pub fn desired_config(key: &str, spec: &UserPoolClientSpec, name: &str) -> Resul
             .unwrap_or(DEFAULT_ACCESS_MINUTES),
         id_token_validity_minutes: spec.id_token_validity_minutes.unwrap_or(DEFAULT_ID_MINUTES),
         refresh_token_validity_days: Value::from(
-            spec.refresh_token_validity_days.unwrap_or(DEFAULT_REFRESH_DAYS),
+            spec.refresh_token_validity_days
+                .unwrap_or(DEFAULT_REFRESH_DAYS),
         ),
         callback_urls: sorted(&spec.callback_urls),
         logout_urls: sorted(&spec.logout_urls),
@@ -214,11 +231,23 @@ pub fn config_from(c: &UserPoolClientType) -> ClientConfig {
     let units = c.token_validity_units();
     let access = c
         .access_token_validity()
-        .map(|v| minutes(i64::from(v), units.and_then(|u| u.access_token()), TimeUnitsType::Hours))
+        .map(|v| {
+            minutes(
+                i64::from(v),
+                units.and_then(|u| u.access_token()),
+                TimeUnitsType::Hours,
+            )
+        })
         .unwrap_or(DEFAULT_ACCESS_MINUTES);
     let id = c
         .id_token_validity()
-        .map(|v| minutes(i64::from(v), units.and_then(|u| u.id_token()), TimeUnitsType::Hours))
+        .map(|v| {
+            minutes(
+                i64::from(v),
+                units.and_then(|u| u.id_token()),
+                TimeUnitsType::Hours,
+            )
+        })
         .unwrap_or(DEFAULT_ID_MINUTES);
     let refresh = match c.refresh_token_validity() {
         0 => Value::from(DEFAULT_REFRESH_DAYS),
@@ -267,8 +296,14 @@ pub fn config_from(c: &UserPoolClientType) -> ClientConfig {
 /// `id`, `name` and `user_pool_id` — never the secret.
 fn outputs(c: &UserPoolClientType, pool_id: &str) -> Outputs {
     Outputs::from([
-        ("id".to_string(), c.client_id().unwrap_or_default().to_string()),
-        ("name".to_string(), c.client_name().unwrap_or_default().to_string()),
+        (
+            "id".to_string(),
+            c.client_id().unwrap_or_default().to_string(),
+        ),
+        (
+            "name".to_string(),
+            c.client_name().unwrap_or_default().to_string(),
+        ),
         (
             "user_pool_id".to_string(),
             c.user_pool_id().unwrap_or(pool_id).to_string(),
@@ -290,7 +325,11 @@ fn pool_id<'a>(parent: Option<&'a Outputs>, address: &Address) -> Result<&'a str
 
 // ------------------------------------------------------------------ read ----
 
-async fn describe(aws: &Aws, pool_id: &str, client_id: &str) -> Result<Option<UserPoolClientType>, Error> {
+async fn describe(
+    aws: &Aws,
+    pool_id: &str,
+    client_id: &str,
+) -> Result<Option<UserPoolClientType>, Error> {
     match aws
         .cognito_idp
         .describe_user_pool_client()
@@ -407,7 +446,11 @@ fn some(v: &[String]) -> Option<Vec<String>> {
     (!v.is_empty()).then(|| v.to_vec())
 }
 
-pub async fn create(aws: &Aws, desired: &Desired, parent: Option<&Outputs>) -> Result<Outputs, Error> {
+pub async fn create(
+    aws: &Aws,
+    desired: &Desired,
+    parent: Option<&Outputs>,
+) -> Result<Outputs, Error> {
     let c = parse(&desired.attributes, &desired.address)?;
     let pool_id = pool_id(parent, &desired.address)?;
     let out = aws
@@ -417,7 +460,10 @@ pub async fn create(aws: &Aws, desired: &Desired, parent: Option<&Outputs>) -> R
         .client_name(&c.name)
         .generate_secret(c.generate_secret)
         .set_explicit_auth_flows(Some(
-            c.auth_flows.iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect(),
+            c.auth_flows
+                .iter()
+                .map(|f| ExplicitAuthFlowsType::from(f.as_str()))
+                .collect(),
         ))
         .set_read_attributes(some(&c.read_attributes))
         .set_write_attributes(some(&c.write_attributes))
@@ -428,10 +474,12 @@ pub async fn create(aws: &Aws, desired: &Desired, parent: Option<&Outputs>) -> R
         .token_validity_units(units())
         .set_callback_urls(some(&c.callback_urls))
         .set_logout_urls(some(&c.logout_urls))
-        .set_allowed_o_auth_flows(
-            (!c.oauth_flows.is_empty())
-                .then(|| c.oauth_flows.iter().map(|f| OAuthFlowType::from(f.as_str())).collect()),
-        )
+        .set_allowed_o_auth_flows((!c.oauth_flows.is_empty()).then(|| {
+            c.oauth_flows
+                .iter()
+                .map(|f| OAuthFlowType::from(f.as_str()))
+                .collect()
+        }))
         .set_allowed_o_auth_scopes(some(&c.oauth_scopes))
         .allowed_o_auth_flows_user_pool_client(!c.oauth_flows.is_empty())
         .set_supported_identity_providers(some(&c.supported_identity_providers))
@@ -532,7 +580,8 @@ pub async fn update(
 // ---------------------------------------------------------------- delete ----
 
 pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
-    let (Some(pool_id), Some(client_id)) = (live.outputs.get("user_pool_id"), live.outputs.get("id"))
+    let (Some(pool_id), Some(client_id)) =
+        (live.outputs.get("user_pool_id"), live.outputs.get("id"))
     else {
         return Ok(());
     };
@@ -556,7 +605,9 @@ mod tests {
     use aws_sdk_cognitoidentityprovider::operation::describe_user_pool_client::DescribeUserPoolClientOutput;
     use aws_sdk_cognitoidentityprovider::operation::list_user_pool_clients::ListUserPoolClientsOutput;
     use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::UpdateUserPoolClientOutput;
-    use aws_sdk_cognitoidentityprovider::types::{AnalyticsConfigurationType, UserPoolClientDescription};
+    use aws_sdk_cognitoidentityprovider::types::{
+        AnalyticsConfigurationType, UserPoolClientDescription,
+    };
     use aws_sdk_cognitoidentityprovider::Client;
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
@@ -569,8 +620,10 @@ mod tests {
     }
 
     fn ios() -> UserPoolClientSpec {
-        spec(r#"generate_secret = false
-auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]"#)
+        spec(
+            r#"generate_secret = false
+auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]"#,
+        )
     }
 
     /// The client as AWS reports it after creating `ios()`, with settings the
@@ -602,7 +655,10 @@ auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]"#)
     fn the_example_client_is_what_aws_reports_after_creating_it() {
         let want = desired_config("ios", &ios(), "ios").unwrap();
         assert_eq!(want, config_from(&described()));
-        assert_eq!(want.auth_flows, ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"]);
+        assert_eq!(
+            want.auth_flows,
+            ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"]
+        );
     }
 
     #[test]
@@ -617,7 +673,10 @@ auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]"#)
         assert_eq!(config.access_token_validity_minutes, 60);
         assert_eq!(config.refresh_token_validity_days, Value::from(36));
         c.token_validity_units = Some(units);
-        assert_eq!(config_from(&c).refresh_token_validity_days, Value::from("2160 minutes"));
+        assert_eq!(
+            config_from(&c).refresh_token_validity_days,
+            Value::from("2160 minutes")
+        );
     }
 
     #[test]
@@ -634,8 +693,11 @@ auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]"#)
     #[test]
     fn offline_checks_name_what_is_wrong() {
         let err = |t: &str| desired_config("web", &spec(t), "web").unwrap_err();
-        assert!(err(r#"auth_flows = ["ALLOW_USER_SRP"]"#).contains("did you mean `ALLOW_USER_SRP_AUTH`?"));
-        assert!(err(r#"auth_flows = ["ALLOW_USER_SRP_AUTH", "USER_PASSWORD_AUTH"]"#).contains("legacy"));
+        assert!(err(r#"auth_flows = ["ALLOW_USR_SRP_AUTH"]"#)
+            .contains("did you mean `ALLOW_USER_SRP_AUTH`?"));
+        assert!(
+            err(r#"auth_flows = ["ALLOW_USER_SRP_AUTH", "USER_PASSWORD_AUTH"]"#).contains("legacy")
+        );
         assert!(err(r#"oauth_flows = ["code"]"#).contains("oauth_scopes"));
         assert!(err(r#"oauth_flows = ["code"]
 oauth_scopes = ["openid"]"#)
@@ -726,9 +788,24 @@ oauth_scopes = ["api/read"]"#)
     async fn two_clients_with_the_desired_name_are_an_error() {
         let list = mock!(Client::list_user_pool_clients).then_output(|| {
             ListUserPoolClientsOutput::builder()
-                .user_pool_clients(UserPoolClientDescription::builder().client_id("a").client_name("ios").build())
-                .user_pool_clients(UserPoolClientDescription::builder().client_id("b").client_name("ios").build())
-                .user_pool_clients(UserPoolClientDescription::builder().client_id("c").client_name("web").build())
+                .user_pool_clients(
+                    UserPoolClientDescription::builder()
+                        .client_id("a")
+                        .client_name("ios")
+                        .build(),
+                )
+                .user_pool_clients(
+                    UserPoolClientDescription::builder()
+                        .client_id("b")
+                        .client_name("ios")
+                        .build(),
+                )
+                .user_pool_clients(
+                    UserPoolClientDescription::builder()
+                        .client_id("c")
+                        .client_name("web")
+                        .build(),
+                )
                 .build()
         });
         let aws = Aws {
@@ -746,7 +823,10 @@ oauth_scopes = ["api/read"]"#)
         let err = read(&aws, &target).await.expect_err("ambiguous");
         assert!(err.to_string().contains("a, b"), "{err}");
         // Without its pool, a client is not read at all.
-        let orphan = Target { parent: None, ..target };
+        let orphan = Target {
+            parent: None,
+            ..target
+        };
         assert!(read(&aws, &orphan).await.expect("read").is_none());
     }
 }
