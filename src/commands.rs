@@ -556,7 +556,8 @@ async fn preflight(aws: &Aws, stack: &Stack, plan: &Plan, empty_buckets: bool) -
             .and_then(|b| b.get("deletion_protection"))
             .and_then(serde_json::Value::as_bool)
             == Some(true);
-        if c.address.kind == stack::Kind::Table && protected {
+        // Tables and user pools both refuse deletion while protected.
+        if c.address.part.is_none() && protected {
             blockers.push(format!(
                 "{} ({}): deletion protection is on; set `deletion_protection = false` in `[{}]` and run `up` first",
                 c.address, c.physical_name, c.address

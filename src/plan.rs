@@ -213,12 +213,37 @@ pub fn plan(input: &Input) -> Plan {
             changes.push(delete_change(l, reason));
         }
     }
+    replace_parts_of_replaced(&mut changes);
     let resource_changes = order(changes);
     Plan {
         format_version: FORMAT_VERSION.to_string(),
         stack: input.stack.clone(),
         mode: input.mode,
         resource_changes,
+    }
+}
+
+/// A replaced resource takes its parts with it (a new user pool has none of
+/// the old pool's clients and groups; a new identity pool no role
+/// attachment): they are created again in the new resource.
+fn replace_parts_of_replaced(changes: &mut [ResourceChange]) {
+    let replaced: BTreeSet<Address> = changes
+        .iter()
+        .filter(|c| c.action == Action::Replace && c.address.part.is_none())
+        .map(|c| c.address.clone())
+        .collect();
+    for c in changes.iter_mut() {
+        let resource = c.address.resource();
+        if c.address.part.is_some()
+            && replaced.contains(&resource)
+            && matches!(c.action, Action::NoOp | Action::Update)
+            && c.conflict.is_none()
+        {
+            c.action = Action::Replace;
+            c.reason = Some(format!(
+                "created again in the new `{resource}`, which is replaced"
+            ));
+        }
     }
 }
 

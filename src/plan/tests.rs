@@ -508,3 +508,63 @@ fn no_colour_without_a_terminal_or_with_the_flag() {
     assert!(colored.contains("\u{1b}["));
     assert!(!crate::render::human::plan(&every_action(), false).contains("\u{1b}["));
 }
+
+#[test]
+fn parts_of_a_replaced_resource_are_replaced_with_it() {
+    let pool_attrs = |alias: &str| json!({ "name": "demo-users", "alias_attributes": [alias], "tags": owner_tags("user_pool.users") });
+    let client_attrs = json!({ "name": "ios", "auth_flows": ["ALLOW_USER_SRP_AUTH"] });
+    let pool = desired("user_pool.users", "demo-users", pool_attrs("email"), &[]);
+    let client = desired(
+        "user_pool.users.clients.ios",
+        "ios",
+        client_attrs.clone(),
+        &["user_pool.users"],
+    );
+    let p = plan(&input(
+        Mode::Apply,
+        vec![pool, client],
+        vec![
+            (
+                "user_pool.users",
+                Some(live(
+                    "user_pool.users",
+                    "demo-users",
+                    pool_attrs("phone_number"),
+                    Ownership::Ours,
+                )),
+            ),
+            (
+                "user_pool.users.clients.ios",
+                Some(live(
+                    "user_pool.users.clients.ios",
+                    "ios",
+                    client_attrs,
+                    Ownership::Ours,
+                )),
+            ),
+        ],
+        vec![],
+    ));
+    let actions: Vec<(String, Action)> = p
+        .resource_changes
+        .iter()
+        .map(|c| (c.address.to_string(), c.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("user_pool.users".into(), Action::Replace),
+            ("user_pool.users.clients.ios".into(), Action::Replace)
+        ]
+    );
+    let client = &p.resource_changes[1];
+    assert!(client
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("which is replaced"));
+    assert!(
+        client.requires_allow_replace.is_none(),
+        "the pool carries the data-loss guard, not its client"
+    );
+}

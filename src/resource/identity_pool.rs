@@ -237,7 +237,9 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
 }
 
 /// Identity pools this stack owns, by their tags, among the pools whose name
-/// starts like the stack's default names (`<stack>_`) or is one of `names`.
+/// starts like the stack's default names (`<stack>_`) and is none of the
+/// declared `names` (those are read directly): pools removed from the file
+/// or renamed. A removed pool with a custom name outside the prefix is not found.
 pub async fn find_owned(
     aws: &Aws,
     stack: &Stack,
@@ -247,7 +249,8 @@ pub async fn find_owned(
     let candidates: Vec<(String, String)> = list(aws)
         .await?
         .into_iter()
-        .filter(|(_, n)| n.starts_with(&prefix) || names.contains(n))
+        // Declared names are read by `read` already; these are the leftovers.
+        .filter(|(_, n)| n.starts_with(&prefix) && !names.contains(n))
         .collect();
     let described =
         futures::future::join_all(candidates.iter().map(|(id, _)| describe(aws, id))).await;

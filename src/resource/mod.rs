@@ -442,13 +442,15 @@ pub async fn find_tagged(
     // The tagging API covers tables and buckets; identity pools are listed
     // by their own service (the tagging API does not return them everywhere).
     // IAM is not in the tagging API at all: roles are listed by name prefix.
-    let (tagged, identity_pools, roles) = tokio::join!(
+    let (tagged, identity_pools, user_pools, roles) = tokio::join!(
         find_by_tagging_api(aws, stack),
         identity_pool::find_owned(aws, stack, declared_names),
+        user_pool::find_owned(aws, stack, declared_names),
         role::find_owned(aws, stack)
     );
     let mut found = tagged?;
     found.extend(identity_pools?);
+    found.extend(user_pools?);
     found.extend(roles?);
     found.sort();
     found.dedup();

@@ -825,8 +825,9 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
 }
 
 /// User pools this stack owns, by their tags, among the pools whose name
-/// starts like the stack's default names (`<stack>-`) or is one of `names`:
-/// finds pools removed from the stack file or renamed.
+/// starts like the stack's default names (`<stack>-`) and is none of the
+/// declared `names` (those are read directly): finds pools removed from the
+/// stack file or renamed.
 pub async fn find_owned(
     aws: &Aws,
     stack: &Stack,
@@ -836,7 +837,8 @@ pub async fn find_owned(
     let candidates: Vec<(String, String)> = list(aws)
         .await?
         .into_iter()
-        .filter(|(_, n)| n.starts_with(&prefix) || names.contains(n))
+        // Declared names are read by `read` already; these are the leftovers.
+        .filter(|(_, n)| n.starts_with(&prefix) && !names.contains(n))
         .collect();
     let described =
         futures::future::join_all(candidates.iter().map(|(id, _)| describe(aws, id))).await;
