@@ -69,7 +69,7 @@ impl Kind {
         match self {
             Kind::Table => &["name", "arn", "stream_arn"],
             Kind::Bucket => &["name", "arn", "regional_domain_name"],
-            Kind::UserPool => &["id", "name", "arn", "provider_name"],
+            Kind::UserPool => &["id", "name", "arn", "provider_name", "endpoint"],
             Kind::IdentityPool => &["id", "name"],
             Kind::Role => &["name", "arn"],
             Kind::Search => &["name", "arn", "search_endpoint", "document_endpoint"],
@@ -780,6 +780,19 @@ impl<'a> Loader<'a> {
                     );
                 }
                 c.check_user_pool(&address, u, &span_of);
+                // The kind's own offline checks (messages, trigger ARNs, flows).
+                if let Err(e) = crate::resource::user_pool::check(u) {
+                    c.error(Some(key_span.clone()), format!("`{address}`: {e}"), None);
+                }
+                for (client, spec) in &u.clients {
+                    if let Err(e) = crate::resource::user_pool_client::check(client, spec) {
+                        c.error(
+                            Some(span_of(&["clients", client])),
+                            format!("`{address}`: {e}"),
+                            None,
+                        );
+                    }
+                }
                 // A group's role is a role of this stack when one has that key;
                 // otherwise it names an existing role.
                 for (group, g) in &u.groups {
@@ -1422,6 +1435,8 @@ const STANDARD_ATTRIBUTES: &[&str] = &[
     "updated_at",
     "website",
     "zoneinfo",
+    "email_verified",
+    "phone_number_verified",
 ];
 
 /// Offline stand-ins for values only AWS knows, to check names that use them.

@@ -504,3 +504,11 @@ fn role_settings_iam_cannot_take_are_rejected_offline() {
         .iter()
         .any(|m| m.contains("both be the inline policy `p`")));
 }
+
+#[test]
+fn user_pool_client_settings_are_checked_offline_at_the_client_line() {
+    let errs = errors("[stack]\nname = \"demo\"\n[user_pool.u]\nclients.web = { auth_flows = [\"ALLOW_USER_SRP\"] }\n");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].0, 4, "{errs:?}");
+    assert!(errs[0].1.contains("ALLOW_USER_SRP"), "{errs:?}");
+}
