@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{IdentityPoolSpec, Tags};
-use crate::stack::{Address, Kind, Part, Stack, OWNER_ID_TAG, OWNER_STACK_TAG};
+use crate::stack::{Address, Kind, Part, Stack};
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     // Found by name first: a new name would find no pool and make a new one,
@@ -186,44 +186,17 @@ async fn describe(aws: &Aws, id: &str) -> Result<Option<DescribeIdentityPoolOutp
     }
 }
 
-/// The pools named `name` whose ownership tags say they are `address` of `stack`.
-async fn find_ours(
-    aws: &Aws,
-    stack: &str,
-    address: &Address,
-    name: &str,
-) -> Result<Vec<DescribeIdentityPoolOutput>, Error> {
-    let candidates: Vec<String> = list(aws)
-        .await?
-        .into_iter()
-        .filter(|(_, n)| n == name)
-        .map(|(id, _)| id)
-        .collect();
-    let described = futures::future::join_all(candidates.iter().map(|id| describe(aws, id))).await;
-    let mut ours = Vec::new();
-    for d in described {
-        if let Some(out) = d? {
-            if Ownership::from_tags(&tags_of(&out), stack, address) == Ownership::Ours {
-                ours.push(out);
-            }
-        }
-    }
-    Ok(ours)
-}
-
 pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
-    let mut ours = find_ours(aws, target.stack, target.address, target.name).await?;
-    if ours.len() > 1 {
-        let ids: Vec<&str> = ours.iter().map(|o| o.identity_pool_id()).collect();
-        return Err(Error::Refused(format!(
-            "{} identity pools named `{}` claim to be `{}` of this stack ({}); remove the ownership tags from the ones that are not, then plan again",
-            ours.len(),
-            target.name,
-            target.address,
-            ids.join(", ")
-        )));
-    }
-    let Some(out) = ours.pop() else {
+    let listed = list(aws).await?;
+    let found = super::find_one_ours(
+        "identity pool",
+        listed,
+        target,
+        |id| async move { describe(aws, &id).await },
+        tags_of,
+    )
+    .await?;
+    let Some((_, out)) = found else {
         return Ok(None);
     };
     Ok(Some(Live {
@@ -246,28 +219,17 @@ pub async fn find_owned(
     names: &[String],
 ) -> Result<Vec<(Address, String)>, Error> {
     let prefix = format!("{}_", stack.name.replace('-', "_"));
-    let candidates: Vec<(String, String)> = list(aws)
-        .await?
-        .into_iter()
-        // Declared names are read by `read` already; these are the leftovers.
-        .filter(|(_, n)| n.starts_with(&prefix) && !names.contains(n))
-        .collect();
-    let described =
-        futures::future::join_all(candidates.iter().map(|(id, _)| describe(aws, id))).await;
-    let mut found = Vec::new();
-    for d in described {
-        let Some(out) = d? else { continue };
-        let tags = tags_of(&out);
-        if tags.get(OWNER_STACK_TAG) != Some(&stack.name) {
-            continue;
-        }
-        if let Some(Ok(address)) = tags.get(OWNER_ID_TAG).map(|i| i.parse::<Address>()) {
-            if address.kind == Kind::IdentityPool && address.part.is_none() {
-                found.push((address, out.identity_pool_name().to_string()));
-            }
-        }
-    }
-    Ok(found)
+    let listed = list(aws).await?;
+    super::find_owned_leftovers(
+        stack,
+        Kind::IdentityPool,
+        &prefix,
+        names,
+        listed,
+        |id| async move { describe(aws, &id).await },
+        tags_of,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- create ----
@@ -379,6 +341,7 @@ mod tests {
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
     use super::*;
+    use crate::stack::OWNER_ID_TAG;
 
     fn live(id: &str) -> Live {
         Live {

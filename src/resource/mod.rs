@@ -511,6 +511,91 @@ async fn find_by_tagging_api(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, S
     Ok(found)
 }
 
+/// For kinds whose names are not unique (user pools, identity pools): of the
+/// `listed` (id, name) pairs, describes those named `name` and keeps the one
+/// whose ownership tags say it is `address` of `stack`. Same-named resources
+/// that are not ours are not conflicts (names are not unique) and are left
+/// alone; two that claim to be ours are an error, never a guess.
+pub async fn find_one_ours<T, D, Fut>(
+    noun: &str,
+    listed: Vec<(String, String)>,
+    target: &Target<'_>,
+    describe: D,
+    tags: fn(&T) -> Tags,
+) -> Result<Option<(String, T)>, Error>
+where
+    D: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, Error>>,
+{
+    let candidates: Vec<String> = listed
+        .into_iter()
+        .filter(|(_, n)| n == target.name)
+        .map(|(id, _)| id)
+        .collect();
+    let described =
+        futures::future::join_all(candidates.iter().map(|id| describe(id.clone()))).await;
+    let mut ours = Vec::new();
+    for (id, d) in candidates.into_iter().zip(described) {
+        if let Some(found) = d? {
+            if Ownership::from_tags(&tags(&found), target.stack, target.address) == Ownership::Ours
+            {
+                ours.push((id, found));
+            }
+        }
+    }
+    if ours.len() > 1 {
+        let ids: Vec<&str> = ours.iter().map(|(id, _)| id.as_str()).collect();
+        return Err(Error::Refused(format!(
+            "{} {noun}s named `{}` claim to be `{}` of this stack ({}); remove the ownership tags from the ones that are not, then plan again",
+            ours.len(),
+            target.name,
+            target.address,
+            ids.join(", ")
+        )));
+    }
+    Ok(ours.pop())
+}
+
+/// For kinds whose names are not unique: the leftovers this stack owns among
+/// the `listed` (id, name) pairs whose name starts with `prefix` (the stack's
+/// default names) and is none of the declared `names` (those are read
+/// directly). A removed resource with a custom name outside the prefix is not
+/// found.
+pub async fn find_owned_leftovers<T, D, Fut>(
+    stack: &Stack,
+    kind: Kind,
+    prefix: &str,
+    names: &[String],
+    listed: Vec<(String, String)>,
+    describe: D,
+    tags: fn(&T) -> Tags,
+) -> Result<Vec<(Address, String)>, Error>
+where
+    D: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, Error>>,
+{
+    let candidates: Vec<(String, String)> = listed
+        .into_iter()
+        .filter(|(_, n)| n.starts_with(prefix) && !names.contains(n))
+        .collect();
+    let described =
+        futures::future::join_all(candidates.iter().map(|(id, _)| describe(id.clone()))).await;
+    let mut found = Vec::new();
+    for ((_, name), d) in candidates.into_iter().zip(described) {
+        let Some(resource) = d? else { continue };
+        let tags = tags(&resource);
+        if tags.get(OWNER_STACK_TAG) != Some(&stack.name) {
+            continue;
+        }
+        if let Some(Ok(address)) = tags.get(OWNER_ID_TAG).map(|i| i.parse::<Address>()) {
+            if address.kind == kind && address.part.is_none() {
+                found.push((address, name));
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Tags to add or change, and keys to remove, to go from `live` to `desired`.
 pub fn tag_changes(desired: &Tags, live: &Tags) -> (Tags, Vec<String>) {
     let set: Tags = desired

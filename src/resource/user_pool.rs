@@ -46,7 +46,7 @@ use super::{
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::nearest;
 use crate::stack::schema::{AttributeType, Mfa, Tags, UserPoolAttributeSpec, UserPoolSpec};
-use crate::stack::{Address, Kind, Stack, OWNER_ID_TAG, OWNER_STACK_TAG};
+use crate::stack::{Address, Kind, Stack};
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     // Found by name: a new name finds no pool, and the users stay behind.
@@ -771,44 +771,17 @@ async fn describe(aws: &Aws, id: &str) -> Result<Option<UserPoolType>, Error> {
     }
 }
 
-/// The pools named `name` whose ownership tags say they are `address` of `stack`.
-async fn find_ours(
-    aws: &Aws,
-    stack: &str,
-    address: &Address,
-    name: &str,
-) -> Result<Vec<UserPoolType>, Error> {
-    let candidates: Vec<String> = list(aws)
-        .await?
-        .into_iter()
-        .filter(|(_, n)| n == name)
-        .map(|(id, _)| id)
-        .collect();
-    let described = futures::future::join_all(candidates.iter().map(|id| describe(aws, id))).await;
-    let mut ours = Vec::new();
-    for d in described {
-        if let Some(pool) = d? {
-            if Ownership::from_tags(&tags_of(&pool), stack, address) == Ownership::Ours {
-                ours.push(pool);
-            }
-        }
-    }
-    Ok(ours)
-}
-
 pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
-    let mut ours = find_ours(aws, target.stack, target.address, target.name).await?;
-    if ours.len() > 1 {
-        let ids: Vec<&str> = ours.iter().filter_map(|p| p.id()).collect();
-        return Err(Error::Refused(format!(
-            "{} user pools named `{}` claim to be `{}` of this stack ({}); remove the ownership tags from the ones that are not, then plan again",
-            ours.len(),
-            target.name,
-            target.address,
-            ids.join(", ")
-        )));
-    }
-    let Some(pool) = ours.pop() else {
+    let listed = list(aws).await?;
+    let found = super::find_one_ours(
+        "user pool",
+        listed,
+        target,
+        |id| async move { describe(aws, &id).await },
+        tags_of,
+    )
+    .await?;
+    let Some((_, pool)) = found else {
         return Ok(None);
     };
     let outputs = outputs_of(aws, &pool);
@@ -834,28 +807,17 @@ pub async fn find_owned(
     names: &[String],
 ) -> Result<Vec<(Address, String)>, Error> {
     let prefix = format!("{}-", stack.name);
-    let candidates: Vec<(String, String)> = list(aws)
-        .await?
-        .into_iter()
-        // Declared names are read by `read` already; these are the leftovers.
-        .filter(|(_, n)| n.starts_with(&prefix) && !names.contains(n))
-        .collect();
-    let described =
-        futures::future::join_all(candidates.iter().map(|(id, _)| describe(aws, id))).await;
-    let mut found = Vec::new();
-    for d in described {
-        let Some(pool) = d? else { continue };
-        let tags = tags_of(&pool);
-        if tags.get(OWNER_STACK_TAG) != Some(&stack.name) {
-            continue;
-        }
-        if let Some(Ok(address)) = tags.get(OWNER_ID_TAG).map(|i| i.parse::<Address>()) {
-            if address.kind == Kind::UserPool && address.part.is_none() {
-                found.push((address, pool.name().unwrap_or_default().to_string()));
-            }
-        }
-    }
-    Ok(found)
+    let listed = list(aws).await?;
+    super::find_owned_leftovers(
+        stack,
+        Kind::UserPool,
+        &prefix,
+        names,
+        listed,
+        |id| async move { describe(aws, &id).await },
+        tags_of,
+    )
+    .await
 }
 
 // ------------------------------------------------- Lambda permissions ----
@@ -1427,6 +1389,7 @@ mod tests {
     use super::*;
     use crate::plan::diff;
     use crate::resource::ResourceType;
+    use crate::stack::{OWNER_ID_TAG, OWNER_STACK_TAG};
 
     const ID: &str = "us-east-1_Abc123";
     const ARN: &str = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Abc123";
