@@ -108,6 +108,9 @@ pub struct Aws {
     pub cognito_idp: aws_sdk_cognitoidentityprovider::Client,
     pub cognito_identity: aws_sdk_cognitoidentity::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub apigateway: aws_sdk_apigateway::Client,
+    pub cloudsearch: aws_sdk_cloudsearch::Client,
+    pub opensearch: aws_sdk_opensearch::Client,
     pub calls: CallLog,
 }
 
@@ -172,6 +175,17 @@ impl Aws {
             client!(aws_sdk_cognitoidentity, "COGNITO_IDENTITY").build(),
         );
         let lambda = aws_sdk_lambda::Client::from_conf(client!(aws_sdk_lambda, "LAMBDA").build());
+        let apigateway = aws_sdk_apigateway::Client::from_conf(
+            client!(aws_sdk_apigateway, "API_GATEWAY").build(),
+        );
+        // CloudSearch keeps AWS_ENDPOINT_URL_CLOUDSEARCH when it is set (tests
+        // point it at a stand-in: no emulator has CloudSearch's API).
+        let cloudsearch = aws_sdk_cloudsearch::Client::from_conf(
+            client!(aws_sdk_cloudsearch, "CLOUDSEARCH").build(),
+        );
+        let opensearch = aws_sdk_opensearch::Client::from_conf(
+            client!(aws_sdk_opensearch, "OPENSEARCH").build(),
+        );
 
         let identity = sts
             .get_caller_identity()
@@ -198,6 +212,9 @@ impl Aws {
             cognito_idp,
             cognito_identity,
             lambda,
+            apigateway,
+            cloudsearch,
+            opensearch,
             calls,
         })
     }
@@ -230,6 +247,9 @@ impl Aws {
             cognito_idp: unreachable_client!(aws_sdk_cognitoidentityprovider),
             cognito_identity: unreachable_client!(aws_sdk_cognitoidentity),
             lambda: unreachable_client!(aws_sdk_lambda),
+            apigateway: unreachable_client!(aws_sdk_apigateway),
+            cloudsearch: unreachable_client!(aws_sdk_cloudsearch),
+            opensearch: unreachable_client!(aws_sdk_opensearch),
             calls: CallLog::default(),
         }
     }
