@@ -308,6 +308,89 @@ async fn user_pool_backend_maps_engineering_to_the_engineers_role() {
     names.sort();
     assert_eq!(names, ["team-notes-engineers", "team-notes-member"]);
 
+    // Every role trusts exactly this identity pool, for signed-in users only.
+    for r in [&member, &engineers, &admins] {
+        let trust = document(r.assume_role_policy_document().expect("trust policy"));
+        let condition = &trust["Statement"][0]["Condition"];
+        assert_eq!(
+            condition["StringEquals"]["cognito-identity.amazonaws.com:aud"],
+            json!(pool_id),
+            "{trust:#}"
+        );
+        assert_eq!(
+            condition["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"],
+            json!("authenticated"),
+            "{trust:#}"
+        );
+    }
+    let member_policy = inline_policy(&w, &w.name("member"), "team-notes-member").await;
+    let table_arn = format!(
+        "arn:aws:dynamodb:us-east-1:{}:table/{}",
+        w.account,
+        w.name("notes")
+    );
+    assert_eq!(member_policy["Statement"][0]["Resource"], json!(table_arn));
+    assert_eq!(
+        member_policy["Statement"][0]["Condition"]["ForAllValues:StringEquals"]
+            ["dynamodb:LeadingKeys"],
+        json!(["${cognito-identity.amazonaws.com:sub}"])
+    );
+
+    // The user pool as written: email sign-in, verified email, the password
+    // policy and the custom attribute.
+    let described = cognito_idp(&w)
+        .describe_user_pool()
+        .user_pool_id(&user_pool_id)
+        .send()
+        .await
+        .expect("DescribeUserPool");
+    let up = described.user_pool.expect("user pool");
+    assert_eq!(
+        up.username_attributes()
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+        ["email"]
+    );
+    assert_eq!(
+        up.auto_verified_attributes()
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+        ["email"]
+    );
+    let password = up
+        .policies()
+        .and_then(|p| p.password_policy())
+        .expect("password policy");
+    assert_eq!(password.minimum_length(), Some(10));
+    assert!(password.require_numbers());
+    assert!(password.require_symbols());
+    assert!(
+        up.schema_attributes()
+            .iter()
+            .any(|a| a.name() == Some("custom:department")),
+        "{:?}",
+        up.schema_attributes()
+    );
+    let client = cognito_idp(&w)
+        .describe_user_pool_client()
+        .user_pool_id(&user_pool_id)
+        .client_id(&client_id)
+        .send()
+        .await
+        .expect("DescribeUserPoolClient")
+        .user_pool_client
+        .expect("client");
+    assert_eq!(client.client_secret(), None, "the ios client has no secret");
+    let mut flows: Vec<&str> = client
+        .explicit_auth_flows()
+        .iter()
+        .map(|f| f.as_str())
+        .collect();
+    flows.sort();
+    assert_eq!(flows, ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"]);
+
     // The admins group carries the admins role.
     let group = cognito_idp(&w)
         .get_group()
