@@ -111,6 +111,10 @@ pub struct Aws {
     pub apigateway: aws_sdk_apigateway::Client,
     pub cloudsearch: aws_sdk_cloudsearch::Client,
     pub opensearch: aws_sdk_opensearch::Client,
+    /// Whether CloudSearch can answer: on AWS, or where
+    /// `AWS_ENDPOINT_URL_CLOUDSEARCH` names an endpoint. An endpoint for every
+    /// service is a local emulator, and no emulator has CloudSearch.
+    pub cloudsearch_reachable: bool,
     pub calls: CallLog,
 }
 
@@ -215,6 +219,7 @@ impl Aws {
             apigateway,
             cloudsearch,
             opensearch,
+            cloudsearch_reachable: service_endpoint_var("CLOUDSEARCH") || !emulated,
             calls,
         })
     }
@@ -250,6 +255,7 @@ impl Aws {
             apigateway: unreachable_client!(aws_sdk_apigateway),
             cloudsearch: unreachable_client!(aws_sdk_cloudsearch),
             opensearch: unreachable_client!(aws_sdk_opensearch),
+            cloudsearch_reachable: false,
             calls: CallLog::default(),
         }
     }

@@ -2,10 +2,15 @@
 //! delete, its waits, and which attributes force replacement. This module
 //! dispatches on the kind and holds what all kinds share.
 
+pub mod api;
+pub mod api_routes;
 pub mod bucket;
 pub mod identity_pool;
 pub mod identity_pool_roles;
 pub mod role;
+pub mod search;
+pub mod search_cloudsearch;
+pub mod search_opensearch;
 pub mod table;
 pub mod user_pool;
 pub mod user_pool_client;
@@ -90,6 +95,8 @@ impl ResourceType {
                 | ResourceType::UserPool
                 | ResourceType::UserPoolClient
                 | ResourceType::UserPoolGroup
+                | ResourceType::Search
+                | ResourceType::Api
         )
     }
 
@@ -102,6 +109,8 @@ impl ResourceType {
                 | ResourceType::UserPool
                 // Identity ids key per-user data (`dynamodb:LeadingKeys`, S3 prefixes).
                 | ResourceType::IdentityPool
+                // A search domain holds its index (the documents sent to it).
+                | ResourceType::Search
         )
     }
 
@@ -132,7 +141,8 @@ impl ResourceType {
             ResourceType::UserPool => user_pool::ATTRIBUTES,
             ResourceType::UserPoolClient => user_pool_client::ATTRIBUTES,
             ResourceType::UserPoolGroup => user_pool_group::ATTRIBUTES,
-            _ => &[],
+            ResourceType::Search => search::ATTRIBUTES,
+            ResourceType::Api => api::ATTRIBUTES,
         }
     }
 
@@ -341,18 +351,13 @@ pub fn desired_attributes(
             },
             _ => Err(format!("`{address}` is not a group")),
         },
+        (ResourceType::Search, Spec::Search(s)) => search::desired(s, address, name, tags, ctx),
+        (ResourceType::Api, Spec::Api(a)) => api::desired(a, name, tags, ctx),
         (t, _) => Err(format!(
             "a {} cannot be provisioned by this version yet",
             t.noun()
         )),
     }
-}
-
-fn not_provisioned(address: &Address) -> Error {
-    Error::Unexpected(format!(
-        "`{address}`: a {} cannot be provisioned by this version yet",
-        ResourceType::of(address).noun()
-    ))
 }
 
 /// Reads a step by its physical name (and its parent's outputs); `None`
@@ -367,7 +372,8 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
         ResourceType::UserPool => user_pool::read(aws, target).await,
         ResourceType::UserPoolClient => user_pool_client::read(aws, target).await,
         ResourceType::UserPoolGroup => user_pool_group::read(aws, target).await,
-        _ => Err(not_provisioned(target.address)),
+        ResourceType::Search => search::read(aws, target).await,
+        ResourceType::Api => api::read(aws, target).await,
     }
 }
 
@@ -386,7 +392,8 @@ pub async fn create(
         ResourceType::UserPool => user_pool::create(aws, desired).await,
         ResourceType::UserPoolClient => user_pool_client::create(aws, desired, parent).await,
         ResourceType::UserPoolGroup => user_pool_group::create(aws, desired, parent).await,
-        _ => Err(not_provisioned(&desired.address)),
+        ResourceType::Search => search::create(aws, desired).await,
+        ResourceType::Api => api::create(aws, desired).await,
     }
 }
 
@@ -406,7 +413,8 @@ pub async fn update(
         ResourceType::UserPool => user_pool::update(aws, desired, live).await,
         ResourceType::UserPoolClient => user_pool_client::update(aws, desired, live, parent).await,
         ResourceType::UserPoolGroup => user_pool_group::update(aws, desired, live, parent).await,
-        _ => Err(not_provisioned(&desired.address)),
+        ResourceType::Search => search::update(aws, desired, live).await,
+        ResourceType::Api => api::update(aws, desired, live).await,
     }
 }
 
@@ -427,7 +435,8 @@ pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(),
         ResourceType::UserPool => user_pool::delete(aws, live).await,
         ResourceType::UserPoolClient => user_pool_client::delete(aws, live).await,
         ResourceType::UserPoolGroup => user_pool_group::delete(aws, live).await,
-        _ => Err(not_provisioned(&live.address)),
+        ResourceType::Search => search::delete(aws, live).await,
+        ResourceType::Api => api::delete(aws, live).await,
     }
 }
 
@@ -442,16 +451,18 @@ pub async fn find_tagged(
     // The tagging API covers tables and buckets; identity pools are listed
     // by their own service (the tagging API does not return them everywhere).
     // IAM is not in the tagging API at all: roles are listed by name prefix.
-    let (tagged, identity_pools, user_pools, roles) = tokio::join!(
+    let (tagged, identity_pools, user_pools, roles, apis) = tokio::join!(
         find_by_tagging_api(aws, stack),
         identity_pool::find_owned(aws, stack, declared_names),
         user_pool::find_owned(aws, stack, declared_names),
-        role::find_owned(aws, stack)
+        role::find_owned(aws, stack),
+        api::find_owned(aws, stack, declared_names)
     );
     let mut found = tagged?;
     found.extend(identity_pools?);
     found.extend(user_pools?);
     found.extend(roles?);
+    found.extend(apis?);
     found.sort();
     found.dedup();
     Ok(found)
@@ -492,6 +503,11 @@ async fn find_by_tagging_api(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, S
                     let parts: Vec<&str> = rest.splitn(5, ':').collect();
                     (parts.len() == 5 && parts[1] == "s3").then(|| parts[4].to_string())
                 }),
+                // OpenSearch Service domains (CloudSearch has no tags).
+                Kind::Search => arn
+                    .split_once(":domain/")
+                    .filter(|(head, _)| head.contains(":es:"))
+                    .map(|(_, n)| n.to_string()),
                 _ => None,
             };
             if let Some(name) = name.filter(|n| !n.is_empty() && !n.contains('/')) {

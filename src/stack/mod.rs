@@ -392,7 +392,11 @@ pub fn load(file: &Path) -> Result<Stack, Diagnostics> {
     };
     diags.add_source(file, &source);
     match Loader::new(file, &source, &mut diags).load() {
-        Some(stack) if diags.is_empty() => Ok(stack),
+        Some(stack) if diags.is_empty() => {
+            // Reading a search domain needs its engine first.
+            crate::resource::search::remember_engines(&stack);
+            Ok(stack)
+        }
         _ => Err(diags),
     }
 }
@@ -987,6 +991,10 @@ impl<'a> Loader<'a> {
                 }
             }
             Spec::Api(a) => {
+                // The kind's own offline checks (route keys, integrations, ...).
+                if let Err(e) = crate::resource::api::check(a) {
+                    c.error(Some(key_span.clone()), format!("`{address}`: {e}"), None);
+                }
                 for route in a.routes.values() {
                     if let Some(pool) = &route.user_pool {
                         links.push(Link {
@@ -999,7 +1007,12 @@ impl<'a> Loader<'a> {
                     }
                 }
             }
-            Spec::Search(_) => {}
+            Spec::Search(s) => {
+                // The kind's own offline checks (field options, engine settings).
+                if let Err(e) = crate::resource::search::check(s) {
+                    c.error(Some(key_span.clone()), format!("`{address}`: {e}"), None);
+                }
+            }
         }
         let name_span = find_span(table, &["name"]);
         Some(Parsed {

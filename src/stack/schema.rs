@@ -449,6 +449,16 @@ pub struct SearchSpec {
     pub instance_count: Option<i64>,
     #[serde(default)]
     pub ebs_volume_size: Option<i64>,
+    /// CloudSearch scaling: search instances per partition.
+    #[serde(default)]
+    pub replication_count: Option<i64>,
+    /// CloudSearch scaling: index partitions (only for the largest instance type).
+    #[serde(default)]
+    pub partition_count: Option<i64>,
+    /// Whether `up` waits until the domain has finished processing a change
+    /// (default true); with `false` it returns once AWS accepted the change.
+    #[serde(default)]
+    pub wait: Option<bool>,
     #[serde(default)]
     pub tags: Tags,
 }
@@ -481,6 +491,8 @@ pub struct SearchFieldSpec {
     pub sort: Option<bool>,
     #[serde(default)]
     pub search: Option<bool>,
+    #[serde(default)]
+    pub highlight: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -513,6 +525,12 @@ pub struct ApiSpec {
     pub endpoint_type: Option<String>,
     #[serde(default)]
     pub stage: Option<String>,
+    /// Variables of the stage (`${stageVariables.name}` in integrations).
+    #[serde(default)]
+    pub stage_variables: BTreeMap<String, String>,
+    /// Default method throttling of the stage (every method, `*/*`).
+    #[serde(default)]
+    pub stage_throttle: Option<ThrottleSpec>,
     #[serde(default)]
     pub routes: BTreeMap<String, RouteSpec>,
     #[serde(default)]

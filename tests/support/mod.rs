@@ -242,6 +242,21 @@ impl World {
         self.run_with(args, Some(call_log))
     }
 
+    /// Runs the tool with `args` and extra environment variables (such as
+    /// `AWS_ENDPOINT_URL_CLOUDSEARCH`, the CloudSearch stand-in's URL),
+    /// logging its AWS calls to `call_log` when given.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)], call_log: Option<&Path>) -> Run {
+        let mut cmd = self.command();
+        cmd.envs(env.iter().copied()).args(args);
+        if let Some(log) = call_log {
+            cmd.env("MOBILE_BACKEND_CALL_LOG", log);
+        }
+        let out = cmd.output().expect("run mobile-backend");
+        let run = Run::from_output(args.iter().map(|a| a.to_string()).collect(), out);
+        eprintln!("[{}] {}", self.stack, run.dump());
+        run
+    }
+
     fn run_with(&self, args: &[&str], call_log: Option<&Path>) -> Run {
         let mut cmd = self.command();
         cmd.args(args);

@@ -1,0 +1,1970 @@
+//! `[api.<key>]` — an API Gateway REST API with everything in it: the
+//! resource tree derived from the route paths, methods, integrations, the
+//! Cognito authorizers, Lambda permissions, the stage and its deployment,
+//! API keys and usage plans. One step: writes to one REST API are serialized
+//! by being made one after the other inside it.
+//!
+//! REST API names are not unique, so the API is found by its ownership tags
+//! among the same-named APIs (the tags come with `GetRestApis`). Keys and
+//! usage plans are named `<api name>-<key>` and carry the API's ownership tags.
+//!
+//! A deployment is an immutable snapshot: its description holds the hash of
+//! the routes it was made from (`mobile-backend:<hash>`), so a plan says
+//! `deployment` changes exactly when the routes or integrations did; `up` then
+//! makes one new deployment, moves the stage to it and deletes the old one.
+//!
+//! API Gateway answers concurrent writes to one API with `ConflictException`
+//! (and its control-plane limits with `TooManyRequestsException`): every call
+//! here is retried on those, a bounded number of times ([`call`]).
+//!
+//! API key values are secrets: they are never read (`includeValues` is never
+//! set), so they cannot reach the plan, errors or outputs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_apigateway::types::{
+    ApiStage, AuthorizerType, EndpointConfiguration, EndpointType, IntegrationType, Op,
+    PatchOperation, QuotaPeriodType, QuotaSettings, RestApi, ThrottleSettings,
+};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde_json::Value;
+
+use super::api_routes::{
+    self, deployment_hash, parse_route, ApiConfig, Integration, Key, Quota, Route, RouteKey,
+    Throttle, UsagePlan, DEPLOYMENT_PREFIX,
+};
+use super::{
+    tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
+};
+use crate::aws::{error_code, Aws};
+use crate::stack::schema::{ApiSpec, Tags};
+use crate::stack::{Address, Kind, Stack};
+
+pub const ATTRIBUTES: &[(&str, Change)] = &[
+    ("name", Change::Replace),
+    ("description", Change::Update),
+    // A new endpoint type is a new API here (id and invoke URL change).
+    ("endpoint_type", Change::Replace),
+    ("routes", Change::Update),
+    ("stage", Change::Update),
+    ("stage_variables", Change::Update),
+    ("stage_throttle", Change::Update),
+    ("deployment", Change::Update),
+    ("usage_plans", Change::Update),
+    ("keys", Change::Update),
+    ("tags", Change::Update),
+];
+
+/// How many times a call is made when API Gateway answers
+/// `ConflictException` or `TooManyRequestsException`, and the first wait
+/// (doubled each time): about 16 s in all.
+pub const CONFLICT_RETRY_ATTEMPTS: u32 = 6;
+pub const CONFLICT_RETRY_FIRST_DELAY: Duration = Duration::from_millis(500);
+
+const CORS_TEMPLATE: &str = "{\"statusCode\": 200, \"cors\": true}";
+const CORS_ALLOW_HEADERS: &str =
+    "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'";
+const JSON: &str = "application/json";
+
+// --------------------------------------------------------------- desired ----
+
+pub fn desired(
+    spec: &ApiSpec,
+    name: &str,
+    tags: Tags,
+    ctx: &DesiredContext<'_>,
+) -> Result<Value, String> {
+    let pool_arn = |pool: &str| ctx.output(&Address::new(Kind::UserPool, pool), "arn");
+    let config = build(spec, name, tags, &pool_arn)?;
+    serde_json::to_value(config).map_err(|e| e.to_string())
+}
+
+/// The offline checks of `validate`: route keys, authorizations,
+/// integrations, endpoint type, quota periods, what needs a stage.
+pub fn check(spec: &ApiSpec) -> Result<(), String> {
+    build(spec, "", Tags::new(), &|_| String::new()).map(|_| ())
+}
+
+fn build(
+    spec: &ApiSpec,
+    name: &str,
+    tags: Tags,
+    pool_arn: &dyn Fn(&str) -> String,
+) -> Result<ApiConfig, String> {
+    let endpoint_type = spec
+        .endpoint_type
+        .as_deref()
+        .unwrap_or("regional")
+        .to_ascii_uppercase();
+    if !["EDGE", "REGIONAL", "PRIVATE"].contains(&endpoint_type.as_str()) {
+        return Err(format!(
+            "`endpoint_type = \"{endpoint_type}\"` is not one of edge, regional, private"
+        ));
+    }
+    let mut routes = BTreeMap::new();
+    for (key, r) in &spec.routes {
+        let parsed = parse_route(key)?;
+        let authorization = r
+            .authorization
+            .as_deref()
+            .unwrap_or("none")
+            .to_ascii_lowercase();
+        let user_pool = match (authorization.as_str(), &r.user_pool) {
+            ("cognito", Some(pool)) => Some(pool_arn(pool)),
+            ("cognito", None) => {
+                return Err(format!(
+                    "route `{key}`: `authorization = \"cognito\"` needs `user_pool = \"<user_pool key>\"`"
+                ))
+            }
+            ("none" | "aws_iam", None) => None,
+            ("none" | "aws_iam", Some(_)) => {
+                return Err(format!(
+                    "route `{key}`: `user_pool` is only for `authorization = \"cognito\"`"
+                ))
+            }
+            (other, _) => {
+                return Err(format!(
+                    "route `{key}`: authorization `{other}` is not one of none, aws_iam, cognito"
+                ))
+            }
+        };
+        let i = &r.integration;
+        let integration = match (&i.lambda, &i.http, &i.mock) {
+            (Some(f), None, None) => Integration {
+                kind: "lambda".into(),
+                target: Some(f.clone()),
+                status: None,
+                response: None,
+            },
+            (None, Some(url), None) => Integration {
+                kind: "http".into(),
+                target: Some(url.clone()),
+                status: None,
+                response: None,
+            },
+            (None, None, Some(m)) => Integration {
+                kind: "mock".into(),
+                target: None,
+                status: Some(m.status.unwrap_or(200)),
+                response: Some(m.response.clone().unwrap_or_default()),
+            },
+            _ => {
+                return Err(format!(
+                    "route `{key}`: the integration needs exactly one of `lambda`, `http`, `mock`"
+                ))
+            }
+        };
+        routes.insert(
+            parsed.key(),
+            Route {
+                authorization,
+                user_pool,
+                api_key_required: r.api_key_required,
+                request_parameters: r.request_parameters.clone(),
+                cors: r.cors.unwrap_or(false),
+                integration,
+            },
+        );
+    }
+    api_routes::normalise_cors(&mut routes);
+    let mut keys: BTreeMap<String, Key> = spec
+        .keys
+        .iter()
+        .map(|(k, s)| {
+            (
+                k.clone(),
+                Key {
+                    description: s.description.clone(),
+                    enabled: s.enabled.unwrap_or(true),
+                },
+            )
+        })
+        .collect();
+    let mut usage_plans = BTreeMap::new();
+    for (plan_key, p) in &spec.usage_plans {
+        if spec.stage.is_none() {
+            return Err(format!(
+                "usage plan `{plan_key}` needs the API deployed to a stage: set `stage = \"...\"`"
+            ));
+        }
+        let mut plan_keys = p.keys.clone();
+        plan_keys.sort();
+        plan_keys.dedup();
+        for k in &plan_keys {
+            keys.entry(k.clone()).or_insert(Key {
+                description: None,
+                enabled: true,
+            });
+        }
+        let quota = match &p.quota {
+            Some(q) => {
+                let period = q.period.to_ascii_uppercase();
+                if !["DAY", "WEEK", "MONTH"].contains(&period.as_str()) {
+                    return Err(format!(
+                        "usage plan `{plan_key}`: quota period `{}` is not one of day, week, month",
+                        q.period
+                    ));
+                }
+                Some(Quota {
+                    limit: q.limit,
+                    period,
+                    offset: 0,
+                })
+            }
+            None => None,
+        };
+        usage_plans.insert(
+            plan_key.clone(),
+            UsagePlan {
+                keys: plan_keys,
+                throttle: p.throttle.as_ref().map(|t| Throttle {
+                    rate: t.rate,
+                    burst: t.burst,
+                }),
+                quota,
+            },
+        );
+    }
+    if spec.stage.is_none() && (!spec.stage_variables.is_empty() || spec.stage_throttle.is_some()) {
+        return Err(
+            "`stage_variables` and `stage_throttle` need a stage: set `stage = \"...\"`".into(),
+        );
+    }
+    let deployment = spec.stage.as_ref().map(|_| deployment_hash(&routes));
+    let config = ApiConfig {
+        name: name.to_string(),
+        description: spec.description.clone(),
+        endpoint_type,
+        routes,
+        stage: spec.stage.clone(),
+        stage_variables: spec.stage_variables.clone(),
+        stage_throttle: spec.stage_throttle.as_ref().map(|t| Throttle {
+            rate: t.rate,
+            burst: t.burst,
+        }),
+        deployment,
+        usage_plans,
+        keys,
+        tags,
+    };
+    Ok(config)
+}
+
+// ----------------------------------------------------------------- calls ----
+
+/// Makes one API Gateway call, again after a growing wait while the answer
+/// is `ConflictException` or `TooManyRequestsException`, at most
+/// [`CONFLICT_RETRY_ATTEMPTS`] times.
+pub async fn call<T, E, R, F, Fut>(operation: &'static str, mut f: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let mut delay = CONFLICT_RETRY_FIRST_DELAY;
+    let mut attempt = 1;
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                let retryable = matches!(
+                    error_code(&e),
+                    Some("ConflictException" | "TooManyRequestsException")
+                );
+                if !retryable || attempt >= CONFLICT_RETRY_ATTEMPTS {
+                    return Err(Error::aws(operation, &e));
+                }
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+        attempt += 1;
+    }
+}
+
+fn is_not_found(e: &Error) -> bool {
+    matches!(e, Error::Aws { code: Some(c), .. } if c == "NotFoundException")
+}
+
+fn ok_if_gone(r: Result<(), Error>) -> Result<(), Error> {
+    match r {
+        Err(e) if is_not_found(&e) => Ok(()),
+        other => other,
+    }
+}
+
+fn tags_of(m: Option<&HashMap<String, String>>) -> Tags {
+    m.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+fn hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
+    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
+    PatchOperation::builder()
+        .op(op)
+        .path(path)
+        .set_value(value)
+        .build()
+}
+
+// ------------------------------------------------------------------ read ----
+
+async fn list_apis(aws: &Aws) -> Result<Vec<RestApi>, Error> {
+    let mut apis = Vec::new();
+    let mut position = None;
+    loop {
+        let out = call("apigateway:GetRestApis", || {
+            aws.apigateway
+                .get_rest_apis()
+                .limit(500)
+                .set_position(position.clone())
+                .send()
+        })
+        .await?;
+        apis.extend(out.items().iter().cloned());
+        position = out.position().filter(|p| !p.is_empty()).map(str::to_string);
+        if position.is_none() || out.items().is_empty() {
+            return Ok(apis);
+        }
+    }
+}
+
+fn listed(apis: &[RestApi]) -> Vec<(String, String)> {
+    apis.iter()
+        .filter_map(|a| Some((a.id()?.to_string(), a.name()?.to_string())))
+        .collect()
+}
+
+/// Everything of one REST API that the stack manages, as AWS has it.
+#[derive(Debug, Default)]
+struct Snapshot {
+    /// Resource ids by path (`/` included).
+    resources: BTreeMap<String, String>,
+    /// Methods by route key, with the method's resource path.
+    routes: BTreeMap<String, Route>,
+    /// Paths with the OPTIONS mock this tool makes for CORS.
+    cors_paths: BTreeSet<String>,
+    /// (id, user pool ARN) of the Cognito authorizers.
+    authorizers: Vec<(String, String)>,
+    /// (stage name, deployment id).
+    stages: Vec<(String, String)>,
+    /// The hash the stage's deployment was made from.
+    deployment: Option<String>,
+    /// Variables and default throttling of the first stage.
+    stage_variables: BTreeMap<String, String>,
+    stage_throttle: Option<Throttle>,
+    keys: BTreeMap<String, (String, Key)>,
+    /// (id, config, stages of this API it is attached to, key id → key name).
+    plans: BTreeMap<String, LivePlan>,
+}
+
+/// A usage plan as found: (id, config, stages of this API it is attached
+/// to, attached key id → key name).
+type LivePlan = (String, UsagePlan, Vec<String>, BTreeMap<String, String>);
+
+fn integration_of(method: &aws_sdk_apigateway::types::Method) -> Integration {
+    let Some(i) = method.method_integration() else {
+        return Integration {
+            kind: "none".into(),
+            target: None,
+            status: None,
+            response: None,
+        };
+    };
+    match i.r#type() {
+        Some(IntegrationType::AwsProxy) => Integration {
+            kind: "lambda".into(),
+            target: i
+                .uri()
+                .map(|u| api_routes::function_of_uri(u).unwrap_or(u).to_string()),
+            status: None,
+            response: None,
+        },
+        Some(IntegrationType::HttpProxy) => Integration {
+            kind: "http".into(),
+            target: i.uri().map(str::to_string),
+            status: None,
+            response: None,
+        },
+        Some(IntegrationType::Mock) => {
+            let status = i
+                .request_templates()
+                .and_then(|t| t.get(JSON))
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                .and_then(|v| v.get("statusCode").and_then(Value::as_i64))
+                .unwrap_or(200);
+            let response = i
+                .integration_responses()
+                .and_then(|r| r.get(&status.to_string()))
+                .and_then(|r| r.response_templates())
+                .and_then(|t| t.get(JSON))
+                .cloned()
+                .unwrap_or_default();
+            Integration {
+                kind: "mock".into(),
+                target: None,
+                status: Some(status),
+                response: Some(response),
+            }
+        }
+        other => Integration {
+            kind: other
+                .map(|t| t.as_str().to_ascii_lowercase())
+                .unwrap_or_default(),
+            target: i.uri().map(str::to_string),
+            status: None,
+            response: None,
+        },
+    }
+}
+
+fn is_cors_method(method: &aws_sdk_apigateway::types::Method) -> bool {
+    method
+        .method_integration()
+        .and_then(|i| i.request_templates())
+        .and_then(|t| t.get(JSON))
+        .is_some_and(|t| t == CORS_TEMPLATE)
+}
+
+async fn snapshot(aws: &Aws, api: &RestApi) -> Result<Snapshot, Error> {
+    let id = api.id().unwrap_or_default();
+    let mut snap = Snapshot::default();
+
+    let (resources, authorizers, stages, keys, plans) = tokio::join!(
+        async {
+            let mut items = Vec::new();
+            let mut position = None;
+            loop {
+                let out = call("apigateway:GetResources", || {
+                    aws.apigateway
+                        .get_resources()
+                        .rest_api_id(id)
+                        .limit(500)
+                        .embed("methods")
+                        .set_position(position.clone())
+                        .send()
+                })
+                .await?;
+                items.extend(out.items().iter().cloned());
+                position = out.position().filter(|p| !p.is_empty()).map(str::to_string);
+                if position.is_none() || out.items().is_empty() {
+                    return Ok::<_, Error>(items);
+                }
+            }
+        },
+        call("apigateway:GetAuthorizers", || {
+            aws.apigateway
+                .get_authorizers()
+                .rest_api_id(id)
+                .limit(500)
+                .send()
+        }),
+        call("apigateway:GetStages", || {
+            aws.apigateway.get_stages().rest_api_id(id).send()
+        }),
+        async {
+            let mut items = Vec::new();
+            let mut position = None;
+            loop {
+                // Never `includeValues`: key values are secrets.
+                let out = call("apigateway:GetApiKeys", || {
+                    aws.apigateway
+                        .get_api_keys()
+                        .limit(500)
+                        .set_position(position.clone())
+                        .send()
+                })
+                .await?;
+                items.extend(out.items().iter().cloned());
+                position = out.position().filter(|p| !p.is_empty()).map(str::to_string);
+                if position.is_none() || out.items().is_empty() {
+                    return Ok::<_, Error>(items);
+                }
+            }
+        },
+        async {
+            let mut items = Vec::new();
+            let mut position = None;
+            loop {
+                let out = call("apigateway:GetUsagePlans", || {
+                    aws.apigateway
+                        .get_usage_plans()
+                        .limit(500)
+                        .set_position(position.clone())
+                        .send()
+                })
+                .await?;
+                items.extend(out.items().iter().cloned());
+                position = out.position().filter(|p| !p.is_empty()).map(str::to_string);
+                if position.is_none() || out.items().is_empty() {
+                    return Ok::<_, Error>(items);
+                }
+            }
+        },
+    );
+    let (resources, authorizers, stages, keys, plans) =
+        (resources?, authorizers?, stages?, keys?, plans?);
+
+    for a in authorizers.items() {
+        if let (Some(aid), Some(arn)) = (a.id(), a.provider_arns().first()) {
+            snap.authorizers.push((aid.to_string(), arn.clone()));
+        }
+    }
+    let pool_of = |authorizer: Option<&str>| {
+        authorizer.and_then(|a| {
+            snap.authorizers
+                .iter()
+                .find(|(i, _)| i == a)
+                .map(|(_, arn)| arn.clone())
+        })
+    };
+
+    // Methods: embedded in GetResources on AWS; asked for one by one when not.
+    let mut methods = Vec::new();
+    for r in &resources {
+        let (Some(rid), Some(path)) = (r.id(), r.path()) else {
+            continue;
+        };
+        snap.resources.insert(path.to_string(), rid.to_string());
+        for (verb, m) in r.resource_methods().into_iter().flatten() {
+            methods.push((path.to_string(), rid.to_string(), verb.clone(), m.clone()));
+        }
+    }
+    let methods =
+        futures::future::try_join_all(methods.into_iter().map(|(path, rid, verb, m)| async move {
+            if m.method_integration().is_some() {
+                return Ok((path, verb, m));
+            }
+            let full = call("apigateway:GetMethod", || {
+                aws.apigateway
+                    .get_method()
+                    .rest_api_id(id)
+                    .resource_id(&rid)
+                    .http_method(&verb)
+                    .send()
+            })
+            .await?;
+            let method = aws_sdk_apigateway::types::Method::builder()
+                .set_http_method(full.http_method().map(str::to_string))
+                .set_authorization_type(full.authorization_type().map(str::to_string))
+                .set_authorizer_id(full.authorizer_id().map(str::to_string))
+                .set_api_key_required(full.api_key_required())
+                .set_request_parameters(full.request_parameters().cloned())
+                .set_method_integration(full.method_integration().cloned())
+                .build();
+            Ok::<_, Error>((path, verb, method))
+        }))
+        .await?;
+    for (path, verb, m) in methods {
+        if verb == "OPTIONS" && is_cors_method(&m) {
+            snap.cors_paths.insert(path);
+            continue;
+        }
+        let authorization = match m.authorization_type().unwrap_or("NONE") {
+            "AWS_IAM" => "aws_iam",
+            "COGNITO_USER_POOLS" => "cognito",
+            "NONE" => "none",
+            other => other,
+        }
+        .to_string();
+        let route = Route {
+            user_pool: if authorization == "cognito" {
+                pool_of(m.authorizer_id())
+            } else {
+                None
+            },
+            authorization,
+            api_key_required: m.api_key_required().unwrap_or(false),
+            request_parameters: m
+                .request_parameters()
+                .map(|p| p.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                .unwrap_or_default(),
+            cors: false,
+            integration: integration_of(&m),
+        };
+        snap.routes.insert(format!("{verb} {path}"), route);
+    }
+    for (key, route) in snap.routes.iter_mut() {
+        if let Ok(k) = parse_route(key) {
+            route.cors = snap.cors_paths.contains(&k.path);
+        }
+    }
+
+    let mut stage_list: Vec<(String, String)> = stages
+        .item()
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.stage_name()?.to_string(),
+                s.deployment_id().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect();
+    stage_list.sort();
+    if let Some(first) = stage_list
+        .first()
+        .and_then(|(name, _)| stages.item().iter().find(|s| s.stage_name() == Some(name)))
+    {
+        snap.stage_variables = tags_of(first.variables());
+        snap.stage_throttle = first
+            .method_settings()
+            .and_then(|m| m.get("*/*"))
+            .filter(|m| m.throttling_burst_limit() > 0 || m.throttling_rate_limit() > 0.0)
+            .map(|m| Throttle {
+                rate: m.throttling_rate_limit(),
+                burst: i64::from(m.throttling_burst_limit()),
+            });
+    }
+    snap.stages = stage_list;
+    if let Some((_, deployment_id)) = snap.stages.first().filter(|(_, d)| !d.is_empty()) {
+        match call("apigateway:GetDeployment", || {
+            aws.apigateway
+                .get_deployment()
+                .rest_api_id(id)
+                .deployment_id(deployment_id)
+                .send()
+        })
+        .await
+        {
+            Ok(d) => {
+                snap.deployment = Some(
+                    d.description()
+                        .and_then(|s| s.strip_prefix(DEPLOYMENT_PREFIX))
+                        .unwrap_or("(made outside this tool)")
+                        .to_string(),
+                )
+            }
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+
+    let api_name = api.name().unwrap_or_default();
+    let api_tags = tags_of(api.tags());
+    let ours = |tags: Option<&HashMap<String, String>>| {
+        let t = tags_of(tags);
+        [crate::stack::OWNER_STACK_TAG, crate::stack::OWNER_ID_TAG]
+            .iter()
+            .all(|k| t.contains_key(*k) && t.get(*k) == api_tags.get(*k))
+    };
+    let part = |name: Option<&str>| {
+        name.and_then(|n| n.strip_prefix(api_name))
+            .and_then(|n| n.strip_prefix('-'))
+            .map(str::to_string)
+    };
+    let mut key_names = BTreeMap::new();
+    for k in &keys {
+        if let (Some(kid), Some(key)) = (k.id(), part(k.name())) {
+            if ours(k.tags()) {
+                key_names.insert(kid.to_string(), key.clone());
+                snap.keys.insert(
+                    key,
+                    (
+                        kid.to_string(),
+                        Key {
+                            description: k
+                                .description()
+                                .filter(|d| !d.is_empty())
+                                .map(str::to_string),
+                            enabled: k.enabled(),
+                        },
+                    ),
+                );
+            }
+        }
+    }
+    let mut ours_plans = Vec::new();
+    for p in &plans {
+        if let (Some(pid), Some(key)) = (p.id(), part(p.name())) {
+            if ours(p.tags()) {
+                ours_plans.push((key, pid.to_string(), p.clone()));
+            }
+        }
+    }
+    let plan_keys =
+        futures::future::try_join_all(ours_plans.iter().map(|(_, pid, _)| async move {
+            call("apigateway:GetUsagePlanKeys", || {
+                aws.apigateway
+                    .get_usage_plan_keys()
+                    .usage_plan_id(pid)
+                    .limit(500)
+                    .send()
+            })
+            .await
+        }))
+        .await?;
+    for ((key, pid, p), attached) in ours_plans.into_iter().zip(plan_keys) {
+        let attached: BTreeMap<String, String> = attached
+            .items()
+            .iter()
+            .filter_map(|k| {
+                let kid = k.id()?;
+                let name = key_names
+                    .get(kid)
+                    .cloned()
+                    .or_else(|| k.name().map(str::to_string))?;
+                Some((kid.to_string(), name))
+            })
+            .collect();
+        let mut names: Vec<String> = attached.values().cloned().collect();
+        names.sort();
+        let config = UsagePlan {
+            keys: names,
+            // An emulator reports "no throttle" as an all-zero one.
+            throttle: p
+                .throttle()
+                .filter(|t| t.rate_limit() > 0.0 || t.burst_limit() > 0)
+                .map(|t| Throttle {
+                    rate: t.rate_limit(),
+                    burst: i64::from(t.burst_limit()),
+                }),
+            // An emulator reports "no quota" as an empty one.
+            quota: p
+                .quota()
+                .filter(|q| q.period().is_some_and(|p| !p.as_str().is_empty()))
+                .map(|q| Quota {
+                    limit: i64::from(q.limit()),
+                    period: q
+                        .period()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_default(),
+                    offset: i64::from(q.offset()),
+                }),
+        };
+        let stages: Vec<String> = p
+            .api_stages()
+            .iter()
+            .filter(|s| s.api_id() == Some(id))
+            .filter_map(|s| s.stage().map(str::to_string))
+            .collect();
+        snap.plans.insert(key, (pid, config, stages, attached));
+    }
+    Ok(snap)
+}
+
+fn config_from(api: &RestApi, snap: &Snapshot) -> ApiConfig {
+    ApiConfig {
+        name: api.name().unwrap_or_default().to_string(),
+        description: api
+            .description()
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        endpoint_type: api
+            .endpoint_configuration()
+            .and_then(|e| e.types().first())
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_else(|| "EDGE".to_string()),
+        routes: snap.routes.clone(),
+        stage: snap.stages.first().map(|(s, _)| s.clone()),
+        stage_variables: snap.stage_variables.clone(),
+        stage_throttle: snap.stage_throttle.clone(),
+        deployment: snap.deployment.clone(),
+        usage_plans: snap
+            .plans
+            .iter()
+            .map(|(k, (_, p, _, _))| (k.clone(), p.clone()))
+            .collect(),
+        keys: snap
+            .keys
+            .iter()
+            .map(|(k, (_, key))| (k.clone(), key.clone()))
+            .collect(),
+        tags: tags_of(api.tags()),
+    }
+}
+
+/// The API's outputs, plus `key.<key>.id` for each API key (its id, never
+/// its value).
+fn outputs(
+    aws: &Aws,
+    id: &str,
+    name: &str,
+    root: &str,
+    stage: Option<&str>,
+    key_ids: &BTreeMap<String, String>,
+) -> Outputs {
+    let execute_arn = format!(
+        "arn:{}:execute-api:{}:{}:{id}",
+        aws.partition, aws.region, aws.account_id
+    );
+    let mut out = Outputs::from([
+        ("id".to_string(), id.to_string()),
+        ("name".to_string(), name.to_string()),
+        ("root_resource_id".to_string(), root.to_string()),
+        ("execute_arn".to_string(), execute_arn),
+        (
+            "invoke_url".to_string(),
+            format!(
+                "https://{id}.execute-api.{}.amazonaws.com/{}",
+                aws.region,
+                stage.unwrap_or_default()
+            ),
+        ),
+    ]);
+    for (key, key_id) in key_ids {
+        out.insert(format!("key.{key}.id"), key_id.clone());
+    }
+    out
+}
+
+async fn find(aws: &Aws, target: &Target<'_>) -> Result<Option<RestApi>, Error> {
+    let apis = list_apis(aws).await?;
+    let by_id: HashMap<String, RestApi> = apis
+        .iter()
+        .filter_map(|a| Some((a.id()?.to_string(), a.clone())))
+        .collect();
+    let by_id = &by_id;
+    let found = super::find_one_ours(
+        "REST API",
+        listed(&apis),
+        target,
+        |id| async move { Ok(by_id.get(&id).cloned()) },
+        |a: &RestApi| tags_of(a.tags()),
+    )
+    .await?;
+    Ok(found.map(|(_, api)| api))
+}
+
+pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+    let Some(api) = find(aws, target).await? else {
+        return Ok(None);
+    };
+    let snap = snapshot(aws, &api).await?;
+    let config = config_from(&api, &snap);
+    let id = api.id().unwrap_or_default();
+    let root = snap.resources.get("/").cloned().unwrap_or_default();
+    Ok(Some(Live {
+        address: target.address.clone(),
+        physical_name: target.name.to_string(),
+        outputs: outputs(
+            aws,
+            id,
+            target.name,
+            &root,
+            config.stage.as_deref(),
+            &snap
+                .keys
+                .iter()
+                .map(|(k, (key_id, _))| (k.clone(), key_id.clone()))
+                .collect(),
+        ),
+        attributes: serde_json::to_value(config).map_err(|e| Error::Unexpected(e.to_string()))?,
+        ownership: Ownership::Ours,
+    }))
+}
+
+/// REST APIs this stack owns, by their tags, among the APIs named like the
+/// stack's default names (`<stack>-`) and none of the declared `names`.
+pub async fn find_owned(
+    aws: &Aws,
+    stack: &Stack,
+    names: &[String],
+) -> Result<Vec<(Address, String)>, Error> {
+    let apis = list_apis(aws).await?;
+    let by_id: HashMap<String, RestApi> = apis
+        .iter()
+        .filter_map(|a| Some((a.id()?.to_string(), a.clone())))
+        .collect();
+    let by_id = &by_id;
+    super::find_owned_leftovers(
+        stack,
+        Kind::Api,
+        &format!("{}-", stack.name),
+        names,
+        listed(&apis),
+        |id| async move { Ok(by_id.get(&id).cloned()) },
+        |a: &RestApi| tags_of(a.tags()),
+    )
+    .await
+}
+
+// ---------------------------------------------------------------- create ----
+
+fn parse(value: &Value, address: &Address) -> Result<ApiConfig, Error> {
+    serde_json::from_value(value.clone()).map_err(|e| Error::Unexpected(format!("{address}: {e}")))
+}
+
+pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+    let want = parse(&desired.attributes, &desired.address)?;
+    let endpoint = EndpointType::from(want.endpoint_type.as_str());
+    let api = call("apigateway:CreateRestApi", || {
+        aws.apigateway
+            .create_rest_api()
+            .name(&want.name)
+            .set_description(want.description.clone())
+            .endpoint_configuration(
+                EndpointConfiguration::builder()
+                    .types(endpoint.clone())
+                    .build(),
+            )
+            // Tags go with the create call, so the API never exists without its owner.
+            .set_tags(Some(hash_map(&want.tags)))
+            .send()
+    })
+    .await?;
+    let rest_api = RestApi::builder()
+        .set_id(api.id().map(str::to_string))
+        .set_name(api.name().map(str::to_string))
+        .set_description(api.description().map(str::to_string))
+        .set_root_resource_id(api.root_resource_id().map(str::to_string))
+        .set_tags(api.tags().cloned())
+        .set_endpoint_configuration(api.endpoint_configuration().cloned())
+        .build();
+    reconcile(aws, desired, &want, &rest_api).await
+}
+
+// ---------------------------------------------------------------- update ----
+
+pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+    let want = parse(&desired.attributes, &desired.address)?;
+    let id = live
+        .outputs
+        .get("id")
+        .ok_or_else(|| Error::Unexpected(format!("{}: the live API has no id", live.address)))?;
+    let apis = list_apis(aws).await?;
+    let api = apis
+        .into_iter()
+        .find(|a| a.id() == Some(id.as_str()))
+        .ok_or_else(|| Error::Unexpected(format!("REST API {id} vanished while being updated")))?;
+    let id = id.clone();
+    // Name and description; tags.
+    let mut ops = Vec::new();
+    if api.description().unwrap_or_default() != want.description.as_deref().unwrap_or_default() {
+        ops.push(patch(
+            Op::Replace,
+            "/description",
+            Some(want.description.clone().unwrap_or_default()),
+        ));
+    }
+    if !ops.is_empty() {
+        call("apigateway:UpdateRestApi", || {
+            aws.apigateway
+                .update_rest_api()
+                .rest_api_id(&id)
+                .set_patch_operations(Some(ops.clone()))
+                .send()
+        })
+        .await?;
+    }
+    let arn = format!(
+        "arn:{}:apigateway:{}::/restapis/{id}",
+        aws.partition, aws.region
+    );
+    let (set, remove) = tag_changes(&want.tags, &tags_of(api.tags()));
+    if !set.is_empty() {
+        call("apigateway:TagResource", || {
+            aws.apigateway
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(hash_map(&set)))
+                .send()
+        })
+        .await?;
+    }
+    if !remove.is_empty() {
+        call("apigateway:UntagResource", || {
+            aws.apigateway
+                .untag_resource()
+                .resource_arn(&arn)
+                .set_tag_keys(Some(remove.clone()))
+                .send()
+        })
+        .await?;
+    }
+    reconcile(aws, desired, &want, &api).await
+}
+
+/// Brings everything inside the API to `want`, one call after the other.
+async fn reconcile(
+    aws: &Aws,
+    desired: &Desired,
+    want: &ApiConfig,
+    api: &RestApi,
+) -> Result<Outputs, Error> {
+    let id = api.id().unwrap_or_default().to_string();
+    let id = id.as_str();
+    let snap = snapshot(aws, api).await?;
+    let mut resources = snap.resources.clone();
+    let root = match resources.get("/") {
+        Some(r) => r.clone(),
+        None => api.root_resource_id().unwrap_or_default().to_string(),
+    };
+    resources.insert("/".to_string(), root.clone());
+    let execute_arn = format!(
+        "arn:{}:execute-api:{}:{}:{id}",
+        aws.partition, aws.region, aws.account_id
+    );
+    let hash = deployment_hash(&want.routes);
+    let routes_changed = snap.routes != want.routes
+        || want
+            .routes
+            .iter()
+            .filter(|(_, r)| r.cors)
+            .filter_map(|(k, _)| parse_route(k).ok())
+            .any(|k| !snap.cors_paths.contains(&k.path));
+
+    if routes_changed {
+        // Cognito authorizers, one per user pool.
+        let mut authorizers: BTreeMap<String, String> = snap
+            .authorizers
+            .iter()
+            .map(|(i, arn)| (arn.clone(), i.clone()))
+            .collect();
+        for route in want.routes.values() {
+            let Some(pool) = &route.user_pool else {
+                continue;
+            };
+            if authorizers.contains_key(pool) {
+                continue;
+            }
+            let pool_name = pool.rsplit('/').next().unwrap_or("pool");
+            let out = call("apigateway:CreateAuthorizer", || {
+                aws.apigateway
+                    .create_authorizer()
+                    .rest_api_id(id)
+                    .name(format!("cognito-{pool_name}"))
+                    .r#type(AuthorizerType::CognitoUserPools)
+                    .provider_arns(pool)
+                    .identity_source("method.request.header.Authorization")
+                    .send()
+            })
+            .await?;
+            authorizers.insert(pool.clone(), out.id().unwrap_or_default().to_string());
+        }
+
+        // The resource tree, parents first.
+        let keys: Vec<(String, RouteKey)> = want
+            .routes
+            .keys()
+            .filter_map(|k| parse_route(k).ok().map(|p| (k.clone(), p)))
+            .collect();
+        let needed = api_routes::resource_paths(keys.iter().map(|(_, k)| k.path.as_str()));
+        for path in &needed {
+            if resources.contains_key(path) {
+                continue;
+            }
+            let (parent, part) = api_routes::split_parent(path);
+            let parent_id = resources.get(&parent).cloned().ok_or_else(|| {
+                Error::Unexpected(format!("the parent of resource `{path}` was not created"))
+            })?;
+            let out = call("apigateway:CreateResource", || {
+                aws.apigateway
+                    .create_resource()
+                    .rest_api_id(id)
+                    .parent_id(&parent_id)
+                    .path_part(&part)
+                    .send()
+            })
+            .await?;
+            resources.insert(path.clone(), out.id().unwrap_or_default().to_string());
+        }
+
+        // Methods no longer declared.
+        for key in snap.routes.keys() {
+            if want.routes.contains_key(key) {
+                continue;
+            }
+            let Ok(k) = parse_route(key) else { continue };
+            if let Some(rid) = resources.get(&k.path) {
+                delete_method(aws, id, rid, &k.method).await?;
+            }
+        }
+        // Methods that are new or changed: made again from scratch.
+        for (key, k) in &keys {
+            let route = &want.routes[key];
+            if snap.routes.get(key) == Some(route) {
+                continue;
+            }
+            let rid = resources[&k.path].clone();
+            if snap.routes.contains_key(key) {
+                delete_method(aws, id, &rid, &k.method).await?;
+            }
+            let authorizer = route
+                .user_pool
+                .as_ref()
+                .and_then(|p| authorizers.get(p).cloned());
+            put_route(aws, id, &rid, k, route, authorizer).await?;
+        }
+        // CORS preflights, per path, made again so that they list every method.
+        let cors_paths: BTreeSet<String> = keys
+            .iter()
+            .filter(|(key, _)| want.routes[key].cors)
+            .map(|(_, k)| k.path.clone())
+            .collect();
+        for path in snap.cors_paths.iter().chain(cors_paths.iter()) {
+            if let Some(rid) = resources.get(path) {
+                if snap.cors_paths.contains(path) {
+                    delete_method(aws, id, rid, "OPTIONS").await?;
+                }
+            }
+        }
+        for path in &cors_paths {
+            let mut methods: Vec<&str> = keys
+                .iter()
+                .filter(|(_, k)| &k.path == path)
+                .map(|(_, k)| k.method.as_str())
+                .collect();
+            methods.push("OPTIONS");
+            methods.sort();
+            methods.dedup();
+            put_cors(aws, id, &resources[path], &methods.join(",")).await?;
+        }
+        // Resources no route needs any more: the topmost of each subtree.
+        let needed: BTreeSet<&String> = needed.iter().collect();
+        let unneeded: Vec<(&String, &String)> = resources
+            .iter()
+            .filter(|(p, _)| p.as_str() != "/" && !needed.contains(p))
+            .filter(|(p, _)| {
+                let (parent, _) = api_routes::split_parent(p);
+                parent == "/" || needed.contains(&parent)
+            })
+            .collect();
+        for (_, rid) in unneeded {
+            ok_if_gone(
+                call("apigateway:DeleteResource", || {
+                    aws.apigateway
+                        .delete_resource()
+                        .rest_api_id(id)
+                        .resource_id(rid)
+                        .send()
+                })
+                .await
+                .map(|_| ()),
+            )?;
+        }
+    }
+
+    let redeploy = want.stage.as_ref().is_some_and(|stage| {
+        routes_changed
+            || !snap.stages.iter().any(|(s, _)| s == stage)
+            || snap.deployment.as_deref() != Some(hash.as_str())
+            || snap.stages.first().map(|(s, _)| s) != Some(stage)
+    });
+    // Lambda may be invoked by this API for each Lambda route (again after
+    // an `up` that stopped half-way, since that leaves a deployment to make).
+    if routes_changed || redeploy {
+        for key in want.routes.keys() {
+            let route = &want.routes[key];
+            let Ok(k) = parse_route(key) else { continue };
+            if route.integration.kind == "lambda" {
+                allow_invoke(aws, id, &execute_arn, key, &k, route).await?;
+            }
+        }
+    }
+
+    // The stage and its deployment.
+    let mut stage_now: Option<String> = None;
+    if let Some(stage) = &want.stage {
+        let current = snap.stages.iter().find(|(s, _)| s == stage);
+        if redeploy {
+            let deployment = call("apigateway:CreateDeployment", || {
+                aws.apigateway
+                    .create_deployment()
+                    .rest_api_id(id)
+                    .description(format!("{DEPLOYMENT_PREFIX}{hash}"))
+                    .send()
+            })
+            .await?;
+            let new_id = deployment.id().unwrap_or_default().to_string();
+            match current {
+                Some(_) => {
+                    call("apigateway:UpdateStage", || {
+                        aws.apigateway
+                            .update_stage()
+                            .rest_api_id(id)
+                            .stage_name(stage)
+                            .patch_operations(patch(
+                                Op::Replace,
+                                "/deploymentId",
+                                Some(new_id.clone()),
+                            ))
+                            .send()
+                    })
+                    .await?;
+                }
+                None => {
+                    call("apigateway:CreateStage", || {
+                        aws.apigateway
+                            .create_stage()
+                            .rest_api_id(id)
+                            .stage_name(stage)
+                            .deployment_id(&new_id)
+                            .send()
+                    })
+                    .await?;
+                }
+            }
+            // The superseded deployment, unless another stage still uses it.
+            if let Some((_, old)) = current {
+                let used_elsewhere = snap.stages.iter().any(|(s, d)| s != stage && d == old);
+                if !old.is_empty() && *old != new_id && !used_elsewhere {
+                    ok_if_gone(
+                        call("apigateway:DeleteDeployment", || {
+                            aws.apigateway
+                                .delete_deployment()
+                                .rest_api_id(id)
+                                .deployment_id(old)
+                                .send()
+                        })
+                        .await
+                        .map(|_| ()),
+                    )?;
+                }
+            }
+        }
+        // Variables and throttling change in place, with no new deployment.
+        let same_stage = snap.stages.first().map(|(s, _)| s) == Some(stage);
+        let (live_vars, live_throttle) = if same_stage {
+            (snap.stage_variables.clone(), snap.stage_throttle.clone())
+        } else {
+            (BTreeMap::new(), None)
+        };
+        let mut ops = Vec::new();
+        for (k, v) in &want.stage_variables {
+            if live_vars.get(k) != Some(v) {
+                ops.push(patch(
+                    Op::Replace,
+                    &format!("/variables/{k}"),
+                    Some(v.clone()),
+                ));
+            }
+        }
+        for k in live_vars.keys() {
+            if !want.stage_variables.contains_key(k) {
+                ops.push(patch(Op::Remove, &format!("/variables/{k}"), None));
+            }
+        }
+        if live_throttle != want.stage_throttle {
+            match &want.stage_throttle {
+                Some(t) => {
+                    ops.push(patch(
+                        Op::Replace,
+                        "/*/*/throttling/rateLimit",
+                        Some(t.rate.to_string()),
+                    ));
+                    ops.push(patch(
+                        Op::Replace,
+                        "/*/*/throttling/burstLimit",
+                        Some(t.burst.to_string()),
+                    ));
+                }
+                None => ops.push(patch(Op::Remove, "/*/*", None)),
+            }
+        }
+        if !ops.is_empty() {
+            call("apigateway:UpdateStage", || {
+                aws.apigateway
+                    .update_stage()
+                    .rest_api_id(id)
+                    .stage_name(stage)
+                    .set_patch_operations(Some(ops.clone()))
+                    .send()
+            })
+            .await?;
+        }
+        stage_now = Some(stage.clone());
+    }
+
+    // API keys (never with their values).
+    let mut key_ids: BTreeMap<String, String> = BTreeMap::new();
+    for (key, k) in &want.keys {
+        match snap.keys.get(key) {
+            Some((kid, live)) => {
+                let mut ops = Vec::new();
+                if live.enabled != k.enabled {
+                    ops.push(patch(Op::Replace, "/enabled", Some(k.enabled.to_string())));
+                }
+                if live.description != k.description {
+                    ops.push(patch(
+                        Op::Replace,
+                        "/description",
+                        Some(k.description.clone().unwrap_or_default()),
+                    ));
+                }
+                if !ops.is_empty() {
+                    call("apigateway:UpdateApiKey", || {
+                        aws.apigateway
+                            .update_api_key()
+                            .api_key(kid)
+                            .set_patch_operations(Some(ops.clone()))
+                            .send()
+                    })
+                    .await?;
+                }
+                key_ids.insert(key.clone(), kid.clone());
+            }
+            None => {
+                let out = call("apigateway:CreateApiKey", || {
+                    aws.apigateway
+                        .create_api_key()
+                        .name(format!("{}-{key}", want.name))
+                        .set_description(k.description.clone())
+                        .enabled(k.enabled)
+                        .set_tags(Some(hash_map(&want.tags)))
+                        .send()
+                })
+                .await?;
+                key_ids.insert(key.clone(), out.id().unwrap_or_default().to_string());
+            }
+        }
+    }
+
+    // Usage plans.
+    for (plan_key, plan) in &want.usage_plans {
+        let stage = stage_now.clone().unwrap_or_default();
+        let want_keys: BTreeSet<String> = plan
+            .keys
+            .iter()
+            .filter_map(|k| key_ids.get(k).cloned())
+            .collect();
+        let (pid, attached) = match snap.plans.get(plan_key) {
+            Some((pid, live, stages, attached)) => {
+                let mut ops = Vec::new();
+                if live.throttle != plan.throttle {
+                    match &plan.throttle {
+                        Some(t) => {
+                            ops.push(patch(
+                                Op::Replace,
+                                "/throttle/rateLimit",
+                                Some(t.rate.to_string()),
+                            ));
+                            ops.push(patch(
+                                Op::Replace,
+                                "/throttle/burstLimit",
+                                Some(t.burst.to_string()),
+                            ));
+                        }
+                        None => ops.push(patch(Op::Remove, "/throttle", None)),
+                    }
+                }
+                if live.quota != plan.quota {
+                    match &plan.quota {
+                        Some(q) => {
+                            ops.push(patch(
+                                Op::Replace,
+                                "/quota/limit",
+                                Some(q.limit.to_string()),
+                            ));
+                            ops.push(patch(Op::Replace, "/quota/period", Some(q.period.clone())));
+                            ops.push(patch(
+                                Op::Replace,
+                                "/quota/offset",
+                                Some(q.offset.to_string()),
+                            ));
+                        }
+                        None => ops.push(patch(Op::Remove, "/quota", None)),
+                    }
+                }
+                if !stages.contains(&stage) {
+                    ops.push(patch(Op::Add, "/apiStages", Some(format!("{id}:{stage}"))));
+                }
+                for s in stages.iter().filter(|s| **s != stage) {
+                    ops.push(patch(Op::Remove, "/apiStages", Some(format!("{id}:{s}"))));
+                }
+                if !ops.is_empty() {
+                    call("apigateway:UpdateUsagePlan", || {
+                        aws.apigateway
+                            .update_usage_plan()
+                            .usage_plan_id(pid)
+                            .set_patch_operations(Some(ops.clone()))
+                            .send()
+                    })
+                    .await?;
+                }
+                (
+                    pid.clone(),
+                    attached.keys().cloned().collect::<BTreeSet<_>>(),
+                )
+            }
+            None => {
+                let out = call("apigateway:CreateUsagePlan", || {
+                    aws.apigateway
+                        .create_usage_plan()
+                        .name(format!("{}-{plan_key}", want.name))
+                        .api_stages(ApiStage::builder().api_id(id).stage(&stage).build())
+                        .set_throttle(plan.throttle.as_ref().map(|t| {
+                            ThrottleSettings::builder()
+                                .rate_limit(t.rate)
+                                .burst_limit(t.burst as i32)
+                                .build()
+                        }))
+                        .set_quota(plan.quota.as_ref().map(|q| {
+                            QuotaSettings::builder()
+                                .limit(q.limit as i32)
+                                .offset(q.offset as i32)
+                                .period(QuotaPeriodType::from(q.period.as_str()))
+                                .build()
+                        }))
+                        .set_tags(Some(hash_map(&want.tags)))
+                        .send()
+                })
+                .await?;
+                (out.id().unwrap_or_default().to_string(), BTreeSet::new())
+            }
+        };
+        for kid in want_keys.difference(&attached) {
+            call("apigateway:CreateUsagePlanKey", || {
+                aws.apigateway
+                    .create_usage_plan_key()
+                    .usage_plan_id(&pid)
+                    .key_id(kid)
+                    .key_type("API_KEY")
+                    .send()
+            })
+            .await?;
+        }
+        for kid in attached.difference(&want_keys) {
+            ok_if_gone(
+                call("apigateway:DeleteUsagePlanKey", || {
+                    aws.apigateway
+                        .delete_usage_plan_key()
+                        .usage_plan_id(&pid)
+                        .key_id(kid)
+                        .send()
+                })
+                .await
+                .map(|_| ()),
+            )?;
+        }
+    }
+    for (plan_key, (pid, _, stages, _)) in &snap.plans {
+        if !want.usage_plans.contains_key(plan_key) {
+            delete_usage_plan(aws, id, pid, stages).await?;
+        }
+    }
+    for (key, (kid, _)) in &snap.keys {
+        if !want.keys.contains_key(key) {
+            delete_api_key(aws, kid).await?;
+        }
+    }
+    // Stages no longer declared (after the usage plans left them).
+    for (stage, deployment) in &snap.stages {
+        if Some(stage) != want.stage.as_ref() {
+            ok_if_gone(
+                call("apigateway:DeleteStage", || {
+                    aws.apigateway
+                        .delete_stage()
+                        .rest_api_id(id)
+                        .stage_name(stage)
+                        .send()
+                })
+                .await
+                .map(|_| ()),
+            )?;
+            if !deployment.is_empty() {
+                ok_if_gone(
+                    call("apigateway:DeleteDeployment", || {
+                        aws.apigateway
+                            .delete_deployment()
+                            .rest_api_id(id)
+                            .deployment_id(deployment)
+                            .send()
+                    })
+                    .await
+                    .map(|_| ()),
+                )?;
+            }
+        }
+    }
+    let _ = desired;
+    Ok(outputs(
+        aws,
+        id,
+        &want.name,
+        &root,
+        stage_now.as_deref(),
+        &key_ids,
+    ))
+}
+
+async fn delete_method(aws: &Aws, id: &str, rid: &str, verb: &str) -> Result<(), Error> {
+    ok_if_gone(
+        call("apigateway:DeleteMethod", || {
+            aws.apigateway
+                .delete_method()
+                .rest_api_id(id)
+                .resource_id(rid)
+                .http_method(verb)
+                .send()
+        })
+        .await
+        .map(|_| ()),
+    )
+}
+
+async fn put_route(
+    aws: &Aws,
+    id: &str,
+    rid: &str,
+    k: &RouteKey,
+    route: &Route,
+    authorizer: Option<String>,
+) -> Result<(), Error> {
+    let authorization = match route.authorization.as_str() {
+        "aws_iam" => "AWS_IAM",
+        "cognito" => "COGNITO_USER_POOLS",
+        _ => "NONE",
+    };
+    call("apigateway:PutMethod", || {
+        aws.apigateway
+            .put_method()
+            .rest_api_id(id)
+            .resource_id(rid)
+            .http_method(&k.method)
+            .authorization_type(authorization)
+            .set_authorizer_id(authorizer.clone())
+            .api_key_required(route.api_key_required)
+            .set_request_parameters((!route.request_parameters.is_empty()).then(|| {
+                route
+                    .request_parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect()
+            }))
+            .send()
+    })
+    .await?;
+    let i = &route.integration;
+    match i.kind.as_str() {
+        "lambda" | "http" => {
+            let target = i.target.clone().unwrap_or_default();
+            let (kind, verb, uri) = if i.kind == "lambda" {
+                (
+                    IntegrationType::AwsProxy,
+                    "POST".to_string(),
+                    api_routes::lambda_uri(&aws.region, &aws.partition, &target),
+                )
+            } else {
+                let verb = if k.method == "ANY" {
+                    "ANY".to_string()
+                } else {
+                    k.method.clone()
+                };
+                (IntegrationType::HttpProxy, verb, target)
+            };
+            call("apigateway:PutIntegration", || {
+                aws.apigateway
+                    .put_integration()
+                    .rest_api_id(id)
+                    .resource_id(rid)
+                    .http_method(&k.method)
+                    .r#type(kind.clone())
+                    .integration_http_method(&verb)
+                    .uri(&uri)
+                    .send()
+            })
+            .await?;
+        }
+        _ => {
+            let status = i.status.unwrap_or(200).to_string();
+            put_mock(
+                aws,
+                id,
+                rid,
+                &k.method,
+                &format!("{{\"statusCode\": {status}}}"),
+                &status,
+                HashMap::new(),
+                i.response.clone().unwrap_or_default(),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn put_mock(
+    aws: &Aws,
+    id: &str,
+    rid: &str,
+    verb: &str,
+    template: &str,
+    status: &str,
+    headers: HashMap<String, String>,
+    body: String,
+) -> Result<(), Error> {
+    call("apigateway:PutIntegration", || {
+        aws.apigateway
+            .put_integration()
+            .rest_api_id(id)
+            .resource_id(rid)
+            .http_method(verb)
+            .r#type(IntegrationType::Mock)
+            .request_templates(JSON, template)
+            .send()
+    })
+    .await?;
+    let declared: HashMap<String, bool> = headers.keys().map(|h| (h.clone(), false)).collect();
+    call("apigateway:PutMethodResponse", || {
+        aws.apigateway
+            .put_method_response()
+            .rest_api_id(id)
+            .resource_id(rid)
+            .http_method(verb)
+            .status_code(status)
+            .set_response_parameters((!declared.is_empty()).then(|| declared.clone()))
+            .send()
+    })
+    .await?;
+    call("apigateway:PutIntegrationResponse", || {
+        aws.apigateway
+            .put_integration_response()
+            .rest_api_id(id)
+            .resource_id(rid)
+            .http_method(verb)
+            .status_code(status)
+            .selection_pattern("")
+            .set_response_parameters((!headers.is_empty()).then(|| headers.clone()))
+            .response_templates(JSON, &body)
+            .send()
+    })
+    .await?;
+    Ok(())
+}
+
+async fn put_cors(aws: &Aws, id: &str, rid: &str, methods: &str) -> Result<(), Error> {
+    call("apigateway:PutMethod", || {
+        aws.apigateway
+            .put_method()
+            .rest_api_id(id)
+            .resource_id(rid)
+            .http_method("OPTIONS")
+            .authorization_type("NONE")
+            .send()
+    })
+    .await?;
+    let header = |h: &str| format!("method.response.header.Access-Control-Allow-{h}");
+    let headers = HashMap::from([
+        (header("Headers"), CORS_ALLOW_HEADERS.to_string()),
+        (header("Methods"), format!("'{methods}'")),
+        (header("Origin"), "'*'".to_string()),
+    ]);
+    put_mock(
+        aws,
+        id,
+        rid,
+        "OPTIONS",
+        CORS_TEMPLATE,
+        "200",
+        headers,
+        String::new(),
+    )
+    .await
+}
+
+/// Lets API Gateway invoke the route's function (idempotent: the statement
+/// id is the same every run, and "already there" is success).
+async fn allow_invoke(
+    aws: &Aws,
+    id: &str,
+    execute_arn: &str,
+    key: &str,
+    k: &RouteKey,
+    route: &Route,
+) -> Result<(), Error> {
+    let function = route.integration.target.clone().unwrap_or_default();
+    let result = aws
+        .lambda
+        .add_permission()
+        .function_name(&function)
+        .statement_id(api_routes::permission_statement_id(id, k))
+        .action("lambda:InvokeFunction")
+        .principal("apigateway.amazonaws.com")
+        .source_arn(api_routes::permission_source_arn(execute_arn, k))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if error_code(&e) == Some("ResourceConflictException") => Ok(()),
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Err(Error::Refused(
+            format!("route `{key}`: its Lambda function `{function}` does not exist; create it (or fix the ARN), then run `up` again"),
+        )),
+        Err(e) => Err(Error::Aws {
+            operation: "lambda:AddPermission",
+            code: error_code(&e).map(str::to_string),
+            detail: format!("route `{key}`: {}", crate::aws::describe(&e)),
+        }),
+    }
+}
+
+// ---------------------------------------------------------------- delete ----
+
+async fn delete_usage_plan(
+    aws: &Aws,
+    api_id: &str,
+    pid: &str,
+    stages: &[String],
+) -> Result<(), Error> {
+    // A usage plan leaves the API's stages first (AWS refuses otherwise).
+    if !stages.is_empty() {
+        let ops: Vec<PatchOperation> = stages
+            .iter()
+            .map(|s| patch(Op::Remove, "/apiStages", Some(format!("{api_id}:{s}"))))
+            .collect();
+        ok_if_gone(
+            call("apigateway:UpdateUsagePlan", || {
+                aws.apigateway
+                    .update_usage_plan()
+                    .usage_plan_id(pid)
+                    .set_patch_operations(Some(ops.clone()))
+                    .send()
+            })
+            .await
+            .map(|_| ()),
+        )?;
+    }
+    ok_if_gone(
+        call("apigateway:DeleteUsagePlan", || {
+            aws.apigateway.delete_usage_plan().usage_plan_id(pid).send()
+        })
+        .await
+        .map(|_| ()),
+    )
+}
+
+async fn delete_api_key(aws: &Aws, kid: &str) -> Result<(), Error> {
+    ok_if_gone(
+        call("apigateway:DeleteApiKey", || {
+            aws.apigateway.delete_api_key().api_key(kid).send()
+        })
+        .await
+        .map(|_| ()),
+    )
+}
+
+pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+    let Some(id) = live.outputs.get("id") else {
+        return Ok(());
+    };
+    let apis = list_apis(aws).await?;
+    let Some(api) = apis.into_iter().find(|a| a.id() == Some(id.as_str())) else {
+        return Ok(());
+    };
+    // Usage plans and keys first: AWS keeps an API that a usage plan uses.
+    let snap = snapshot(aws, &api).await?;
+    for (pid, _, stages, _) in snap.plans.values() {
+        delete_usage_plan(aws, id, pid, stages).await?;
+    }
+    for (kid, _) in snap.keys.values() {
+        delete_api_key(aws, kid).await?;
+    }
+    ok_if_gone(
+        call("apigateway:DeleteRestApi", || {
+            aws.apigateway.delete_rest_api().rest_api_id(id).send()
+        })
+        .await
+        .map(|_| ()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_apigateway::operation::get_rest_apis::GetRestApisOutput;
+    use aws_sdk_apigateway::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn conflict() -> aws_sdk_apigateway::operation::get_rest_apis::GetRestApisError {
+        aws_sdk_apigateway::operation::get_rest_apis::GetRestApisError::generic(
+            ErrorMetadata::builder()
+                .code("ConflictException")
+                .message("Another operation is in progress")
+                .build(),
+        )
+    }
+
+    struct Values(BTreeMap<String, String>);
+    impl crate::stack::Lookup for Values {
+        fn value(&self, r: &crate::stack::reference::Reference) -> Option<String> {
+            self.0.get(&r.to_string()).cloned()
+        }
+    }
+
+    fn desired_of(body: &str, values: &Values) -> Result<ApiConfig, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("demo.toml");
+        std::fs::write(&file, format!("[stack]\nname = \"demo\"\n{body}")).unwrap();
+        // Offline checks fail the load, as `validate` does.
+        let stack = crate::stack::load(&file).map_err(|d| format!("{d:?}"))?;
+        let address = Address::new(Kind::Api, "notes");
+        let crate::stack::Spec::Api(spec) = stack.resolve_spec(&address, values)? else {
+            panic!("an API")
+        };
+        let ctx = DesiredContext {
+            stack: &stack,
+            lookup: values,
+            account_id: "123456789012",
+            region: "us-east-1",
+            partition: "aws",
+        };
+        let tags = stack.tags_for(&address, &spec.tags);
+        let value = desired(&spec, "demo-notes", tags, &ctx)?;
+        Ok(serde_json::from_value(value).unwrap())
+    }
+
+    const EXAMPLE: &str = r#"
+[api.notes]
+stage = "prod"
+routes."POST /notes" = { authorization = "aws_iam", api_key_required = true, integration = { lambda = "arn:aws:lambda:${aws.region}:${aws.account_id}:function:NotesApiFunction" } }
+routes."GET /search" = { authorization = "aws_iam", integration = { lambda = "arn:aws:lambda:${aws.region}:${aws.account_id}:function:SearchApiFunction" } }
+usage_plans.mobile = { keys = ["ios"], throttle = { rate = 100, burst = 200 } }
+"#;
+
+    #[test]
+    fn the_design_example_is_normalised_and_keys_of_usage_plans_exist() {
+        let aws = Values(BTreeMap::from([
+            ("aws.region".to_string(), "us-east-1".to_string()),
+            ("aws.account_id".to_string(), "123456789012".to_string()),
+        ]));
+        let c = desired_of(EXAMPLE, &aws).expect("desired");
+        assert_eq!(c.endpoint_type, "REGIONAL");
+        assert_eq!(
+            c.routes.keys().collect::<Vec<_>>(),
+            vec!["GET /search", "POST /notes"]
+        );
+        let post = &c.routes["POST /notes"];
+        assert!(post.api_key_required);
+        assert_eq!(post.integration.kind, "lambda");
+        assert_eq!(
+            post.integration.target.as_deref(),
+            Some("arn:aws:lambda:us-east-1:123456789012:function:NotesApiFunction")
+        );
+        assert_eq!(c.stage.as_deref(), Some("prod"));
+        assert_eq!(c.deployment, Some(deployment_hash(&c.routes)));
+        assert_eq!(c.usage_plans["mobile"].keys, vec!["ios"]);
+        assert!(c.keys["ios"].enabled, "a key named only by a plan is made");
+        assert_eq!(
+            c.tags.get(crate::stack::OWNER_ID_TAG).map(String::as_str),
+            Some("api.notes")
+        );
+        // Usage plans and keys do not change the deployment.
+        let other = desired_of(&EXAMPLE.replace("rate = 100", "rate = 5"), &aws).unwrap();
+        assert_eq!(other.deployment, c.deployment);
+    }
+
+    #[test]
+    fn cognito_routes_name_the_pool_and_bad_routes_are_errors() {
+        let body = r#"
+[user_pool.users]
+[api.notes]
+stage = "prod"
+routes."GET /notes" = { authorization = "cognito", user_pool = "users", integration = { mock = { status = 200 } } }
+"#;
+        let unknown = desired_of(body, &Values(BTreeMap::new())).unwrap();
+        assert_eq!(
+            unknown.deployment.as_deref(),
+            Some(crate::stack::reference::UNKNOWN),
+            "known after the pool exists"
+        );
+        let values = Values(BTreeMap::from([(
+            "user_pool.users.arn".to_string(),
+            "arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_X".to_string(),
+        )]));
+        let known = desired_of(body, &values).unwrap();
+        assert_eq!(
+            known.routes["GET /notes"].user_pool.as_deref(),
+            Some("arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_X")
+        );
+        assert_eq!(known.deployment.as_ref().map(String::len), Some(16));
+
+        let bad = desired_of(
+            &body.replace(r#"user_pool = "users", "#, ""),
+            &Values(BTreeMap::new()),
+        );
+        assert!(bad.unwrap_err().contains("needs `user_pool"));
+        let two = desired_of(
+            &EXAMPLE.replace(
+                "integration = { lambda = \"arn:aws:lambda:${aws.region}:${aws.account_id}:function:SearchApiFunction\" }",
+                "integration = { http = \"https://x\", mock = {} }",
+            ),
+            &Values(BTreeMap::new()),
+        );
+        assert!(two.unwrap_err().contains("exactly one"));
+    }
+
+    #[test]
+    fn validate_rejects_bad_routes_offline() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("demo.toml");
+        std::fs::write(
+            &file,
+            "[stack]\nname = \"demo\"\n[api.notes]\nroutes.\"FETCH /notes\" = { integration = { mock = {} } }\n",
+        )
+        .unwrap();
+        let err = crate::stack::load(&file).expect_err("a bad method");
+        assert!(format!("{err:?}").contains("FETCH"), "{err:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conflicts_are_retried_then_succeed() {
+        let busy = mock!(Client::get_rest_apis)
+            .sequence()
+            .error(conflict)
+            .times(2)
+            .output(|| GetRestApisOutput::builder().build())
+            .build();
+        let aws = Aws {
+            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::Sequential, [&busy]),
+            ..Aws::for_tests()
+        };
+        let apis = list_apis(&aws).await.expect("retried past the conflicts");
+        assert!(apis.is_empty());
+        assert_eq!(busy.num_calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conflicts_are_retried_a_bounded_number_of_times() {
+        let busy = mock!(Client::get_rest_apis)
+            .sequence()
+            .error(conflict)
+            .times(CONFLICT_RETRY_ATTEMPTS as usize + 5)
+            .build();
+        let aws = Aws {
+            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::Sequential, [&busy]),
+            ..Aws::for_tests()
+        };
+        let err = list_apis(&aws).await.expect_err("gives up");
+        assert!(
+            matches!(&err, Error::Aws { code: Some(c), .. } if c == "ConflictException"),
+            "{err}"
+        );
+        assert_eq!(busy.num_calls(), CONFLICT_RETRY_ATTEMPTS as usize);
+    }
+
+    #[test]
+    fn mock_integration_and_cors_read_back() {
+        let cors = aws_sdk_apigateway::types::Method::builder()
+            .method_integration(
+                aws_sdk_apigateway::types::Integration::builder()
+                    .r#type(IntegrationType::Mock)
+                    .request_templates(JSON, CORS_TEMPLATE)
+                    .build(),
+            )
+            .build();
+        assert!(is_cors_method(&cors));
+        let lambda = aws_sdk_apigateway::types::Method::builder()
+            .method_integration(
+                aws_sdk_apigateway::types::Integration::builder()
+                    .r#type(IntegrationType::AwsProxy)
+                    .uri(api_routes::lambda_uri("us-east-1", "aws", "arn:fn"))
+                    .passthrough_behavior("WHEN_NO_MATCH")
+                    .timeout_in_millis(29000)
+                    .build(),
+            )
+            .build();
+        assert!(!is_cors_method(&lambda));
+        let i = integration_of(&lambda);
+        assert_eq!(i.kind, "lambda");
+        assert_eq!(i.target.as_deref(), Some("arn:fn"));
+    }
+}

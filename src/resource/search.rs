@@ -1,0 +1,439 @@
+//! `[search.<key>]` — a search domain: Amazon CloudSearch (`engine =
+//! "cloudsearch"`, the reference architecture's) or Amazon OpenSearch
+//! Service (`engine = "opensearch"`, its successor for new accounts).
+//!
+//! The engine and the name force replacement (a domain holds its index, so
+//! replacing it is refused without `--allow-replace`). Reading a domain
+//! needs its engine before anything else is known (CloudSearch requests must
+//! never be sent where there is no CloudSearch), so loading a stack records
+//! the engine of each search domain it declares ([`remember_engines`]).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{search_cloudsearch, search_opensearch, Change, Desired, DesiredContext, Error, Live};
+use super::{Outputs, Target};
+use crate::aws::Aws;
+use crate::stack::schema::{SearchEngine, SearchField, SearchFieldType, SearchSpec, Tags};
+use crate::stack::{Address, Spec, Stack};
+
+pub const ATTRIBUTES: &[(&str, Change)] = &[
+    ("name", Change::Replace),
+    ("engine", Change::Replace),
+    // CloudSearch
+    ("fields", Change::Update),
+    ("requires_index_documents", Change::Update),
+    ("scaling", Change::Update),
+    // OpenSearch Service
+    ("engine_version", Change::Update),
+    ("instance_type", Change::Update),
+    ("instance_count", Change::Update),
+    ("ebs_volume_size", Change::Update),
+    // Both
+    ("access_policy", Change::Update),
+    ("tags", Change::Update),
+    // How `up` behaves, not a setting of the domain.
+    ("wait", Change::Computed),
+    // CloudSearch has no tags: the expression that marks the domain as ours
+    // (set at create; a domain without it is not ours, so never updated).
+    ("ownership_marker", Change::Computed),
+];
+
+/// How long `up` waits at most for a domain to finish processing a change.
+/// A new CloudSearch domain takes about 10 minutes, an OpenSearch Service
+/// domain 15–30; re-indexing a large CloudSearch domain can take longer, so
+/// the wait ends with a message that `up` resumes it.
+pub const WAIT: Duration = Duration::from_secs(45 * 60);
+
+/// The engine of every search domain of the stacks loaded by this process,
+/// by (stack name, address).
+static ENGINES: Mutex<BTreeMap<(String, String), SearchEngine>> = Mutex::new(BTreeMap::new());
+
+/// Records the engine of each search domain `stack` declares, for [`read`].
+pub fn remember_engines(stack: &Stack) {
+    let mut engines = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
+    for (address, decl) in &stack.resources {
+        if let Spec::Search(s) = &decl.spec {
+            engines.insert((stack.name.clone(), address.to_string()), s.engine);
+        }
+    }
+}
+
+fn engine_of(stack: &str, address: &Address) -> Option<SearchEngine> {
+    let engines = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
+    engines
+        .get(&(stack.to_string(), address.to_string()))
+        .copied()
+}
+
+// ----------------------------------------------------------- offline checks ----
+
+/// Which of `facet`, `return`, `sort`, `search`, `highlight` a CloudSearch
+/// field type accepts (the option structures of the 2013-01-01 API).
+pub fn allowed_options(t: SearchFieldType) -> &'static [&'static str] {
+    use SearchFieldType::*;
+    match t {
+        Text => &["return", "sort", "highlight"],
+        TextArray => &["return", "highlight"],
+        Literal | Int | Double | Date | Latlon => &["facet", "return", "sort", "search"],
+        LiteralArray | IntArray | DoubleArray | DateArray => &["facet", "return", "search"],
+    }
+}
+
+/// The options of one field, every allowed option explicit: `return` and
+/// `search` default to on, `facet`, `sort` and `highlight` to off.
+pub fn field_options(
+    name: &str,
+    field: &SearchField,
+) -> Result<(SearchFieldType, BTreeMap<String, bool>), String> {
+    let (t, given): (SearchFieldType, Vec<(&str, Option<bool>)>) = match field {
+        SearchField::Type(t) => (*t, Vec::new()),
+        SearchField::Detailed(d) => (
+            d.field_type,
+            vec![
+                ("facet", d.facet),
+                ("return", d.return_enabled),
+                ("sort", d.sort),
+                ("search", d.search),
+                ("highlight", d.highlight),
+            ],
+        ),
+    };
+    let allowed = allowed_options(t);
+    let mut options = BTreeMap::new();
+    for option in allowed {
+        options.insert(option.to_string(), matches!(*option, "return" | "search"));
+    }
+    for (option, value) in given {
+        let Some(value) = value else { continue };
+        if !allowed.contains(&option) {
+            return Err(format!(
+                "field `{name}`: a `{}` field has no `{option}` option (it allows {})",
+                type_name(t),
+                allowed
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        options.insert(option.to_string(), value);
+    }
+    Ok((t, options))
+}
+
+pub fn type_name(t: SearchFieldType) -> &'static str {
+    use SearchFieldType::*;
+    match t {
+        Text => "text",
+        Literal => "literal",
+        Int => "int",
+        Double => "double",
+        Date => "date",
+        Latlon => "latlon",
+        TextArray => "text-array",
+        LiteralArray => "literal-array",
+        IntArray => "int-array",
+        DoubleArray => "double-array",
+        DateArray => "date-array",
+    }
+}
+
+/// CloudSearch index field names: 3–64 of `a-z0-9_`, starting with a
+/// letter; `score` is reserved.
+fn check_field_name(name: &str) -> Result<(), String> {
+    if !(3..=64).contains(&name.len()) {
+        return Err(format!(
+            "field name `{name}` must be 3 to 64 characters long"
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase())
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(format!(
+            "field name `{name}` must start with a lowercase letter and contain only `a-z`, `0-9` and `_`"
+        ));
+    }
+    if name == "score" {
+        return Err("field name `score` is reserved by CloudSearch".into());
+    }
+    Ok(())
+}
+
+/// The offline checks of a search domain (run by `validate`).
+pub fn check(spec: &SearchSpec) -> Result<(), String> {
+    let mut wrong = Vec::new();
+    match spec.engine {
+        SearchEngine::Cloudsearch => {
+            for (name, field) in &spec.fields {
+                if let Err(e) = check_field_name(name).and_then(|_| field_options(name, field)) {
+                    wrong.push(e);
+                }
+            }
+            for (set, what) in [
+                (spec.engine_version.is_some(), "engine_version"),
+                (spec.instance_count.is_some(), "instance_count"),
+                (spec.ebs_volume_size.is_some(), "ebs_volume_size"),
+            ] {
+                if set {
+                    wrong.push(format!(
+                        "`{what}` is a setting of `engine = \"opensearch\"`; CloudSearch scales with `instance_type`, `replication_count` and `partition_count`"
+                    ));
+                }
+            }
+            if let Some(t) = &spec.instance_type {
+                if !t.starts_with("search.") {
+                    wrong.push(format!(
+                        "`instance_type = \"{t}\"` is not a CloudSearch instance type (`search.small`, `search.medium`, `search.large`, `search.xlarge`, `search.2xlarge`, ...)"
+                    ));
+                }
+            }
+            for (value, what) in [
+                (spec.replication_count, "replication_count"),
+                (spec.partition_count, "partition_count"),
+            ] {
+                if value.is_some_and(|v| !(1..=50).contains(&v)) {
+                    wrong.push(format!("`{what}` must be between 1 and 50"));
+                }
+            }
+        }
+        SearchEngine::Opensearch => {
+            for (set, what) in [
+                (spec.replication_count.is_some(), "replication_count"),
+                (spec.partition_count.is_some(), "partition_count"),
+            ] {
+                if set {
+                    wrong.push(format!(
+                        "`{what}` is a CloudSearch setting; an OpenSearch Service domain scales with `instance_type`, `instance_count` and `ebs_volume_size`"
+                    ));
+                }
+            }
+            if let Some(t) = &spec.instance_type {
+                if !t.ends_with(".search") {
+                    wrong.push(format!(
+                        "`instance_type = \"{t}\"` is not an OpenSearch Service instance type (e.g. `t3.small.search`)"
+                    ));
+                }
+            }
+            if spec.instance_count.is_some_and(|c| c < 1) {
+                wrong.push("`instance_count` must be at least 1".into());
+            }
+            if spec.ebs_volume_size.is_some_and(|c| c < 10) {
+                wrong.push("`ebs_volume_size` (GiB) must be at least 10".into());
+            }
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("; "))
+    }
+}
+
+/// The access policy of the spec: inline JSON (`{...}`) or a policy file
+/// relative to the stack file. `None` when not set.
+pub fn access_policy(spec: &SearchSpec, ctx: &DesiredContext<'_>) -> Result<Option<Value>, String> {
+    let Some(text) = spec.access_policy.as_deref() else {
+        return Ok(None);
+    };
+    let value = if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).map_err(|e| format!("`access_policy` is not valid JSON: {e}"))?
+    } else {
+        ctx.policy_document(text)?
+    };
+    Ok(normalize_policy(Some(value)))
+}
+
+/// An empty policy (no statements) is no policy.
+pub fn normalize_policy(policy: Option<Value>) -> Option<Value> {
+    let policy = policy?;
+    match policy.get("Statement") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) if a.is_empty() => None,
+        _ => Some(policy),
+    }
+}
+
+/// A policy document as AWS returns it (a JSON string, maybe empty).
+pub fn parse_policy(text: Option<&str>) -> Option<Value> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    normalize_policy(serde_json::from_str(text).ok())
+}
+
+// ------------------------------------------------------------ dispatch ----
+
+pub fn desired(
+    spec: &SearchSpec,
+    address: &Address,
+    name: &str,
+    tags: Tags,
+    ctx: &DesiredContext<'_>,
+) -> Result<Value, String> {
+    check(spec)?;
+    match spec.engine {
+        SearchEngine::Cloudsearch => search_cloudsearch::desired(spec, address, name, ctx),
+        SearchEngine::Opensearch => search_opensearch::desired(spec, name, tags, ctx),
+    }
+}
+
+fn engine_of_attributes(attributes: &Value) -> SearchEngine {
+    match attributes.get("engine").and_then(Value::as_str) {
+        Some("opensearch") => SearchEngine::Opensearch,
+        _ => SearchEngine::Cloudsearch,
+    }
+}
+
+/// Whether `up` should wait for processing (the `wait` attribute, default true).
+pub fn waits(desired: &Desired) -> bool {
+    desired
+        .attributes
+        .get("wait")
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
+}
+
+/// Reads the domain from the engine the stack declares; when it is not
+/// there, from the other engine (so that changing the engine shows as a
+/// replacement), except that CloudSearch is asked only where it can answer
+/// ([`Aws::cloudsearch_reachable`]): a stack that declares no CloudSearch
+/// domain never sends a CloudSearch request to an emulator.
+pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+    match engine_of(target.stack, target.address) {
+        Some(SearchEngine::Cloudsearch) => match search_cloudsearch::read(aws, target).await? {
+            Some(live) => Ok(Some(live)),
+            None => search_opensearch::read(aws, target).await,
+        },
+        // OpenSearch, or not declared (a leftover found by its tags, which
+        // only OpenSearch domains have).
+        engine => match search_opensearch::read(aws, target).await? {
+            Some(live) => Ok(Some(live)),
+            None if engine.is_some() && aws.cloudsearch_reachable => {
+                search_cloudsearch::read(aws, target).await
+            }
+            None => Ok(None),
+        },
+    }
+}
+
+pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+    match engine_of_attributes(&desired.attributes) {
+        SearchEngine::Cloudsearch => search_cloudsearch::create(aws, desired).await,
+        SearchEngine::Opensearch => search_opensearch::create(aws, desired).await,
+    }
+}
+
+pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+    if engine_of_attributes(&desired.attributes) != engine_of_attributes(&live.attributes) {
+        return Err(Error::Unexpected(format!(
+            "`{}`: changing the engine replaces the domain",
+            desired.address
+        )));
+    }
+    match engine_of_attributes(&desired.attributes) {
+        SearchEngine::Cloudsearch => search_cloudsearch::update(aws, desired, live).await,
+        SearchEngine::Opensearch => search_opensearch::update(aws, desired, live).await,
+    }
+}
+
+pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+    match engine_of_attributes(&live.attributes) {
+        SearchEngine::Cloudsearch => search_cloudsearch::delete(aws, live).await,
+        SearchEngine::Opensearch => search_opensearch::delete(aws, live).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::schema::SearchFieldSpec;
+
+    fn detailed(t: SearchFieldType) -> SearchFieldSpec {
+        SearchFieldSpec {
+            field_type: t,
+            facet: None,
+            return_enabled: None,
+            sort: None,
+            search: None,
+            highlight: None,
+        }
+    }
+
+    #[test]
+    fn options_are_explicit_with_defaults_per_type() {
+        let (t, o) = field_options("headline", &SearchField::Type(SearchFieldType::Text)).unwrap();
+        assert_eq!(t, SearchFieldType::Text);
+        assert_eq!(
+            o.into_iter().collect::<Vec<_>>(),
+            vec![
+                ("highlight".to_string(), false),
+                ("return".to_string(), true),
+                ("sort".to_string(), false)
+            ]
+        );
+        let (_, o) =
+            field_options("user_id", &SearchField::Type(SearchFieldType::Literal)).unwrap();
+        assert!(o["search"]);
+        assert!(!o["facet"]);
+        let mut f = detailed(SearchFieldType::IntArray);
+        f.facet = Some(true);
+        let (_, o) = field_options("counts", &SearchField::Detailed(f)).unwrap();
+        assert!(o["facet"]);
+        assert!(!o.contains_key("sort"));
+    }
+
+    #[test]
+    fn options_a_type_does_not_have_are_refused() {
+        let cases = [
+            (SearchFieldType::Text, "facet"),
+            (SearchFieldType::Text, "search"),
+            (SearchFieldType::TextArray, "sort"),
+            (SearchFieldType::LiteralArray, "sort"),
+            (SearchFieldType::DateArray, "highlight"),
+            (SearchFieldType::Latlon, "highlight"),
+        ];
+        for (t, option) in cases {
+            let mut f = detailed(t);
+            match option {
+                "facet" => f.facet = Some(true),
+                "search" => f.search = Some(true),
+                "sort" => f.sort = Some(true),
+                _ => f.highlight = Some(true),
+            }
+            let err = field_options("field", &SearchField::Detailed(f)).unwrap_err();
+            assert!(err.contains(&format!("no `{option}` option")), "{err}");
+        }
+        // An option set to its default is still one the type must have.
+        let mut f = detailed(SearchFieldType::Text);
+        f.facet = Some(false);
+        assert!(field_options("field", &SearchField::Detailed(f)).is_err());
+    }
+
+    #[test]
+    fn field_names_follow_cloudsearch_rules() {
+        assert!(check_field_name("note_text").is_ok());
+        assert!(check_field_name("ab").is_err());
+        assert!(check_field_name("Headline").is_err());
+        assert!(check_field_name("9lives").is_err());
+        assert!(check_field_name("has-dash").is_err());
+        assert!(check_field_name("score").is_err());
+    }
+
+    #[test]
+    fn empty_policies_are_no_policy() {
+        assert_eq!(parse_policy(None), None);
+        assert_eq!(parse_policy(Some("")), None);
+        assert_eq!(
+            parse_policy(Some(r#"{"Version":"2012-10-17","Statement":[]}"#)),
+            None
+        );
+        assert!(parse_policy(Some(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"cloudsearch:search"}]}"#
+        ))
+        .is_some());
+    }
+}
