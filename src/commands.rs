@@ -283,6 +283,7 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
                     address,
                     name,
                     parent: parent.as_ref(),
+                    spec: stack.resources.get(&address.resource()).map(|d| &d.spec),
                 };
                 resource::read(aws, &target).await
             };
@@ -341,6 +342,7 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
                     address: &address,
                     name: &name,
                     parent: None,
+                    spec: None,
                 };
                 let r = resource::read(aws, &target).await;
                 (address, name, r)

@@ -220,6 +220,10 @@ pub struct Target<'a> {
     /// its clients and groups, an identity pool's `id` for its roles), when
     /// it exists.
     pub parent: Option<&'a Outputs>,
+    /// The resource's settings as declared (unresolved), when the stack
+    /// declares it: some kinds need them to know where to look (a search
+    /// domain's engine). `None` for leftovers found by their tags.
+    pub spec: Option<&'a Spec>,
 }
 
 /// Whose a found resource is, by its ownership tags.

@@ -1736,6 +1736,7 @@ trust = { file = "../policies/trust.json" }
             address: &address,
             name: ROLE,
             parent: None,
+            spec: None,
         };
         let live = read(&aws, &target).await.unwrap().expect("exists");
         assert_eq!(live.ownership, Ownership::Ours);
@@ -1775,6 +1776,7 @@ trust = { file = "../policies/trust.json" }
             address: &address,
             name: ROLE,
             parent: None,
+            spec: None,
         };
         assert!(read(&aws, &target).await.unwrap().is_none());
     }

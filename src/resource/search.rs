@@ -5,11 +5,10 @@
 //! The engine and the name force replacement (a domain holds its index, so
 //! replacing it is refused without `--allow-replace`). Reading a domain
 //! needs its engine before anything else is known (CloudSearch requests must
-//! never be sent where there is no CloudSearch), so loading a stack records
-//! the engine of each search domain it declares ([`remember_engines`]).
+//! never be sent where there is no CloudSearch), so it comes from the
+//! declared spec ([`Target::spec`]).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -18,7 +17,7 @@ use super::{search_cloudsearch, search_opensearch, Change, Desired, DesiredConte
 use super::{Outputs, Target};
 use crate::aws::Aws;
 use crate::stack::schema::{SearchEngine, SearchField, SearchFieldType, SearchSpec, Tags};
-use crate::stack::{Address, Spec, Stack};
+use crate::stack::{Address, Spec};
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
@@ -48,25 +47,13 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// the wait ends with a message that `up` resumes it.
 pub const WAIT: Duration = Duration::from_secs(45 * 60);
 
-/// The engine of every search domain of the stacks loaded by this process,
-/// by (stack name, address).
-static ENGINES: Mutex<BTreeMap<(String, String), SearchEngine>> = Mutex::new(BTreeMap::new());
-
-/// Records the engine of each search domain `stack` declares, for [`read`].
-pub fn remember_engines(stack: &Stack) {
-    let mut engines = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
-    for (address, decl) in &stack.resources {
-        if let Spec::Search(s) = &decl.spec {
-            engines.insert((stack.name.clone(), address.to_string()), s.engine);
-        }
+/// The engine the stack declares for this domain (`None` for a leftover
+/// found by its tags).
+fn engine_of(target: &Target<'_>) -> Option<SearchEngine> {
+    match target.spec {
+        Some(Spec::Search(s)) => Some(s.engine),
+        _ => None,
     }
-}
-
-fn engine_of(stack: &str, address: &Address) -> Option<SearchEngine> {
-    let engines = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
-    engines
-        .get(&(stack.to_string(), address.to_string()))
-        .copied()
 }
 
 // ----------------------------------------------------------- offline checks ----
@@ -303,7 +290,7 @@ pub fn waits(desired: &Desired) -> bool {
 /// ([`Aws::cloudsearch_reachable`]): a stack that declares no CloudSearch
 /// domain never sends a CloudSearch request to an emulator.
 pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
-    match engine_of(target.stack, target.address) {
+    match engine_of(target) {
         Some(SearchEngine::Cloudsearch) => match search_cloudsearch::read(aws, target).await? {
             Some(live) => Ok(Some(live)),
             None => search_opensearch::read(aws, target).await,

@@ -1775,6 +1775,7 @@ triggers.pre_sign_up = "{TRIGGER}"
             address,
             name: "demo-users",
             parent: None,
+            spec: None,
         }
     }
 

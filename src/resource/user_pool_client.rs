@@ -819,6 +819,7 @@ oauth_scopes = ["api/read"]"#)
             address: &address,
             name: "ios",
             parent: Some(&parent),
+            spec: None,
         };
         let err = read(&aws, &target).await.expect_err("ambiguous");
         assert!(err.to_string().contains("a, b"), "{err}");

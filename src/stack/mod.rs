@@ -392,11 +392,7 @@ pub fn load(file: &Path) -> Result<Stack, Diagnostics> {
     };
     diags.add_source(file, &source);
     match Loader::new(file, &source, &mut diags).load() {
-        Some(stack) if diags.is_empty() => {
-            // Reading a search domain needs its engine first.
-            crate::resource::search::remember_engines(&stack);
-            Ok(stack)
-        }
+        Some(stack) if diags.is_empty() => Ok(stack),
         _ => Err(diags),
     }
 }
