@@ -11,30 +11,10 @@ use std::path::Path;
 use serde_json::{json, Value};
 use support::World;
 
-/// Writes `stacks/<file>` of the repository as this test's stack: its
-/// `[stack]` table replaced by the test's own, its policy files copied.
+/// Uses `stacks/<file>` of the repository, with `policies/`, as this test's stack.
 fn use_example(w: &World, file: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("stacks").join(file)).expect("example stack");
-    // Drop the example's own `[stack]` table (the test writes one per account).
-    let mut body = String::new();
-    let mut in_stack = false;
-    for line in text.lines() {
-        if line.starts_with('[') {
-            in_stack = line.trim() == "[stack]";
-        }
-        if !in_stack {
-            body.push_str(line);
-            body.push('\n');
-        }
-    }
-    let policies = w.path("policies");
-    std::fs::create_dir_all(&policies).expect("policies dir");
-    for entry in std::fs::read_dir(root.join("policies")).expect("policies") {
-        let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), policies.join(entry.file_name())).expect("copy policy");
-    }
-    w.write_stack(&body.replace("../policies/", "policies/"));
+    w.use_stack_file(&root.join("stacks").join(file), &root.join("policies"));
 }
 
 fn identity(w: &World) -> aws_sdk_cognitoidentity::Client {

@@ -192,6 +192,31 @@ impl World {
         std::fs::write(&self.stack_file, text).expect("write the stack file");
     }
 
+    /// Uses a stack file of the repository as this test's stack: its
+    /// `[stack]` table replaced by the test's own (one account per test), and
+    /// the policy files of `policies` copied next to it.
+    pub fn use_stack_file(&self, stack: &Path, policies: &Path) {
+        let text = std::fs::read_to_string(stack).expect("read the stack file");
+        let mut body = String::new();
+        let mut in_stack = false;
+        for line in text.lines() {
+            if line.starts_with('[') {
+                in_stack = line.trim() == "[stack]";
+            }
+            if !in_stack {
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+        let copied = self.path("policies");
+        std::fs::create_dir_all(&copied).expect("a policies dir");
+        for entry in std::fs::read_dir(policies).expect("the policies dir") {
+            let entry = entry.expect("a policy file");
+            std::fs::copy(entry.path(), copied.join(entry.file_name())).expect("copy a policy");
+        }
+        self.write_stack(&body.replace("../policies/", "policies/"));
+    }
+
     /// A path inside the test's temp dir.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
