@@ -1,5 +1,5 @@
-//! The whole DESIGN example (the "Serverless Reference Architecture: Mobile
-//! Backend" as one stack: identity and user pools, table, bucket, search
+//! The whole reference architecture of `stacks/` (the DESIGN example: the
+//! "Serverless Reference Architecture: Mobile Backend" as one stack: identity and user pools, table, bucket, search
 //! domain, REST API, roles) goes up, converges and leaves nothing on
 //! destroy: CloudSearch against the project's stand-in, and the same stack
 //! with `engine = "opensearch"` on MiniStack alone.
@@ -49,9 +49,14 @@ async fn create_functions(w: &World) {
     }
 }
 
+/// `stacks/reference-architecture.toml` (the DESIGN example with its own
+/// stack name, a bucket name per stack, and the group given a stack role).
 fn use_design_example(w: &World, engine: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/design");
-    w.use_stack_file(&root.join("stacks/example.toml"), &root.join("policies"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    w.use_stack_file(
+        &root.join("stacks/reference-architecture.toml"),
+        &root.join("policies"),
+    );
     if engine != "cloudsearch" {
         let text = std::fs::read_to_string(&w.stack_file).expect("the stack file");
         let text = text.replace(
