@@ -300,6 +300,8 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));
+            } else if c.action == Action::Update {
+                c.reason = redeploy_reason(&c.attribute_changes);
             }
         }
         (Some(_), others) | (None, others @ [_, _, ..]) => {
@@ -343,6 +345,32 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
         ));
     }
     c
+}
+
+/// A REST API whose routes or integrations changed is deployed again: a
+/// deployment is an immutable snapshot, so the stage moves to a new one.
+fn redeploy_reason(changes: &[AttributeChange]) -> Option<String> {
+    if !changes.iter().any(|a| top_level(&a.path) == "deployment") {
+        return None;
+    }
+    let mut routes: Vec<&str> = changes
+        .iter()
+        .filter(|a| top_level(&a.path) == "routes")
+        .filter_map(|a| {
+            a.path
+                .strip_prefix("routes.")
+                .map(|rest| rest.split('.').next().unwrap_or(rest))
+        })
+        .collect();
+    routes.dedup();
+    Some(if routes.is_empty() {
+        "redeploy: the deployed routes differ from the stack's; a new deployment is made and the stage moved to it".to_string()
+    } else {
+        format!(
+            "redeploy: routes changed ({}); a new deployment is made and the stage moved to it",
+            routes.join(", ")
+        )
+    })
 }
 
 fn data_loss(kind: ResourceType, name: &str) -> String {

@@ -568,3 +568,26 @@ fn parts_of_a_replaced_resource_are_replaced_with_it() {
         "the pool carries the data-loss guard, not its client"
     );
 }
+
+#[test]
+fn a_route_change_says_redeploy_and_which_routes() {
+    let before = json!({ "name": "demo-notes", "routes": { "POST /notes": { "authorization": "aws_iam" } }, "deployment": "a1", "tags": owner_tags("api.notes") });
+    let mut after = before.clone();
+    after["routes"]["GET /notes/{id}"] = json!({ "authorization": "aws_iam" });
+    after["deployment"] = json!("b2");
+    let p = plan(&input(
+        Mode::Apply,
+        vec![desired("api.notes", "demo-notes", after, &[])],
+        vec![(
+            "api.notes",
+            Some(live("api.notes", "demo-notes", before, Ownership::Ours)),
+        )],
+        vec![],
+    ));
+    let c = only(&p);
+    assert_eq!(c.action, Action::Update);
+    assert_eq!(
+        c.reason.as_deref(),
+        Some("redeploy: routes changed (GET /notes/{id}); a new deployment is made and the stage moved to it")
+    );
+}
