@@ -5,8 +5,6 @@
 
 mod support;
 
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, Runtime};
 use support::{mutating, read_call_log, summary, World, OWNER_ID_TAG, OWNER_STACK_TAG};
 
 fn apigateway(w: &World) -> aws_sdk_apigateway::Client {
@@ -15,39 +13,6 @@ fn apigateway(w: &World) -> aws_sdk_apigateway::Client {
             .endpoint_url(&w.endpoint)
             .build(),
     )
-}
-
-fn lambda(w: &World) -> aws_sdk_lambda::Client {
-    aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    )
-}
-
-/// The smallest valid zip archive: an empty one (its end-of-directory record).
-fn empty_zip() -> Vec<u8> {
-    let mut zip = b"PK\x05\x06".to_vec();
-    zip.extend([0u8; 18]);
-    zip
-}
-
-async fn create_function(w: &World, name: &str) -> String {
-    let out = lambda(w)
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Nodejs20x)
-        .handler("index.handler")
-        .role(format!("arn:aws:iam::{}:role/lambda-basic", w.account))
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(empty_zip()))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("lambda:CreateFunction");
-    out.function_arn().expect("a function ARN").to_string()
 }
 
 /// The DESIGN example's `[api.notes]`, plus `extra` routes.
@@ -116,8 +81,8 @@ async fn stage_deployment(w: &World, api: &str) -> String {
 #[tokio::test]
 async fn notes_api_goes_up_converges_redeploys_once_and_is_destroyed() {
     let w = World::new("api");
-    let notes_fn = create_function(&w, "NotesApiFunction").await;
-    let search_fn = create_function(&w, "SearchApiFunction").await;
+    let notes_fn = w.create_function("NotesApiFunction").await;
+    let search_fn = w.create_function("SearchApiFunction").await;
     w.write_stack(&notes_api(""));
     w.run(&["validate"]).code(0);
     w.run(&["plan", "--detailed-exitcode"])
@@ -200,7 +165,8 @@ async fn notes_api_goes_up_converges_redeploys_once_and_is_destroyed() {
         .is_some_and(|u| u.contains(&search_fn)));
 
     // Lambda may be invoked by the API.
-    let policy = lambda(&w)
+    let policy = w
+        .lambda()
         .get_policy()
         .function_name("NotesApiFunction")
         .send()
@@ -399,9 +365,10 @@ routes."POST /notes" = { authorization = "aws_iam", integration = { lambda = "ar
     assert!(all.contains("POST /notes"), "{}", up.dump());
     assert!(all.contains("NoSuchFunction"), "{}", up.dump());
     // With the function there, `up` again finishes the job, permission included.
-    create_function(&w, "NoSuchFunction").await;
+    w.create_function("NoSuchFunction").await;
     w.run(&["up", "--auto-approve"]).code(0);
-    let policy = lambda(&w)
+    let policy = w
+        .lambda()
         .get_policy()
         .function_name("NoSuchFunction")
         .send()
@@ -420,7 +387,7 @@ routes."POST /notes" = { authorization = "aws_iam", integration = { lambda = "ar
 #[tokio::test]
 async fn every_integration_kind_cors_cognito_and_stage_settings_converge() {
     let w = World::new("apikinds");
-    create_function(&w, "NotesApiFunction").await;
+    w.create_function("NotesApiFunction").await;
     w.write_stack(
         r#"[user_pool.users]
 username_attributes = ["email"]

@@ -11,41 +11,14 @@ mod cloudsearch;
 
 use std::path::Path;
 
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, Runtime};
 use cloudsearch::StandIn;
 use support::World;
-
-/// The smallest valid zip archive: an empty one (its end-of-directory record).
-fn empty_zip() -> Vec<u8> {
-    let mut zip = b"PK\x05\x06".to_vec();
-    zip.extend([0u8; 18]);
-    zip
-}
 
 /// The Lambda functions the example names (a trigger and two integrations)
 /// must exist, on AWS as on the emulator.
 async fn create_functions(w: &World) {
-    let lambda = aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    );
     for name in ["autoConfirm", "NotesApiFunction", "SearchApiFunction"] {
-        lambda
-            .create_function()
-            .function_name(name)
-            .runtime(Runtime::Nodejs20x)
-            .handler("index.handler")
-            .role(format!("arn:aws:iam::{}:role/lambda-basic", w.account))
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(empty_zip()))
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("lambda:CreateFunction");
+        w.create_function(name).await;
     }
 }
 

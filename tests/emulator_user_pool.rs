@@ -12,8 +12,6 @@ use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, DeletionProtectionType, ExplicitAuthFlowsType, UserPoolMfaType,
     UserPoolType, UsernameAttributeType, VerifiedAttributeType,
 };
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, Runtime};
 use serde_json::Value;
 use support::{
     actions_of, change_of, mutating, read_call_log, summary, World, OWNER_ID_TAG, OWNER_STACK_TAG,
@@ -27,43 +25,9 @@ fn cognito(w: &World) -> aws_sdk_cognitoidentityprovider::Client {
     )
 }
 
-fn lambda(w: &World) -> aws_sdk_lambda::Client {
-    aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    )
-}
-
-/// The smallest valid zip archive: an empty one (its end-of-directory record).
-fn empty_zip() -> Vec<u8> {
-    let mut zip = b"PK\x05\x06".to_vec();
-    zip.extend([0u8; 18]);
-    zip
-}
-
-/// Creates the Lambda function a trigger names.
-async fn create_function(w: &World, name: &str) -> String {
-    let out = lambda(w)
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Nodejs20x)
-        .handler("index.handler")
-        .role(format!("arn:aws:iam::{}:role/lambda-basic", w.account))
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(empty_zip()))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("lambda:CreateFunction");
-    out.function_arn().expect("a function ARN").to_string()
-}
-
 /// The function's resource policy, parsed (`null` when it has none).
 async fn function_policy(w: &World, name: &str) -> Value {
-    match lambda(w).get_policy().function_name(name).send().await {
+    match w.lambda().get_policy().function_name(name).send().await {
         Ok(out) => serde_json::from_str(out.policy().unwrap_or("null")).expect("policy JSON"),
         Err(e) => {
             let service = e.into_service_error();
@@ -175,7 +139,7 @@ const EMAIL_USERNAME: &str = r#"username_attributes = ["email"]"#;
 #[tokio::test]
 async fn a_user_pool_with_client_group_and_trigger_goes_up_converges_changes_and_goes_away() {
     let w = World::new("pool");
-    let function_arn = create_function(&w, "autoConfirm").await;
+    let function_arn = w.create_function("autoConfirm").await;
     w.write_stack(&pool_stack(&w, PASSWORD, "", EMAIL_USERNAME));
     let name = w.name("users");
 
@@ -475,7 +439,7 @@ async fn a_user_pool_with_client_group_and_trigger_goes_up_converges_changes_and
 #[tokio::test]
 async fn a_same_named_pool_of_someone_else_is_left_alone() {
     let w = World::new("namesake");
-    create_function(&w, "autoConfirm").await;
+    w.create_function("autoConfirm").await;
     w.write_stack(&pool_stack(&w, PASSWORD, "", EMAIL_USERNAME));
     let name = w.name("users");
     let theirs = cognito(&w)
@@ -555,7 +519,7 @@ triggers.post_confirmation = "arn:aws:lambda:${aws.region}:${aws.account_id}:fun
         .code(1)
         .stderr_has("post_confirmation");
     // Once the function exists, `up` converges: the permission is added.
-    create_function(&w, "missing").await;
+    w.create_function("missing").await;
     w.run(&["plan", "--detailed-exitcode"])
         .code(2)
         .stdout_has("trigger_permissions");

@@ -217,6 +217,39 @@ impl World {
         self.write_stack(&body.replace("../policies/", "policies/"));
     }
 
+    /// A Lambda client for this account.
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(&self.sdk)
+                .endpoint_url(&self.endpoint)
+                .build(),
+        )
+    }
+
+    /// Creates a Lambda function a stack names (a trigger or an integration
+    /// must exist, on AWS as on the emulator); MiniStack stores it without
+    /// running it, so the code is the smallest valid zip: an empty one.
+    pub async fn create_function(&self, name: &str) -> String {
+        let mut empty_zip = b"PK\x05\x06".to_vec();
+        empty_zip.extend([0u8; 18]);
+        let out = self
+            .lambda()
+            .create_function()
+            .function_name(name)
+            .runtime(aws_sdk_lambda::types::Runtime::Nodejs20x)
+            .handler("index.handler")
+            .role(format!("arn:aws:iam::{}:role/lambda-basic", self.account))
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("lambda:CreateFunction");
+        out.function_arn().expect("a function ARN").to_string()
+    }
+
     /// A path inside the test's temp dir.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
