@@ -26,6 +26,9 @@ pub struct Settings {
     pub endpoint_url: Option<String>,
 }
 
+/// How the call log names the stack lock's DynamoDB calls.
+pub const LOCK_SERVICE: &str = "Lock DynamoDB";
+
 /// Every AWS call the tool makes, counted per `service:Operation`, and written
 /// one per line to `$MOBILE_BACKEND_CALL_LOG` when that is set (tests and
 /// benchmarks count calls with it).
@@ -33,6 +36,9 @@ pub struct Settings {
 pub struct CallLog {
     counts: Arc<Mutex<BTreeMap<String, usize>>>,
     file: Option<Arc<Mutex<std::fs::File>>>,
+    /// Recorded instead of the service's name (the stack lock's calls are
+    /// `Lock DynamoDB:PutItem`, so they never count as the stack's).
+    label: Option<&'static str>,
 }
 
 impl CallLog {
@@ -48,11 +54,20 @@ impl CallLog {
         CallLog {
             counts: Arc::default(),
             file,
+            label: None,
+        }
+    }
+
+    /// The same log, recording `label` as the service.
+    pub fn labelled(&self, label: &'static str) -> CallLog {
+        CallLog {
+            label: Some(label),
+            ..self.clone()
         }
     }
 
     fn record(&self, service: &str, operation: &str) {
-        let key = format!("{service}:{operation}");
+        let key = format!("{}:{operation}", self.label.unwrap_or(service));
         if let Ok(mut counts) = self.counts.lock() {
             *counts.entry(key.clone()).or_default() += 1;
         }
@@ -102,6 +117,9 @@ pub struct Aws {
     pub region: String,
     pub partition: String,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// DynamoDB for the stack lock's table only (its calls are logged as
+    /// [`LOCK_SERVICE`]).
+    pub lock_table: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub iam: aws_sdk_iam::Client,
@@ -165,6 +183,16 @@ impl Aws {
         let sts = aws_sdk_sts::Client::from_conf(client!(aws_sdk_sts, "STS").build());
         let dynamodb =
             aws_sdk_dynamodb::Client::from_conf(client!(aws_sdk_dynamodb, "DYNAMODB").build());
+        let lock_calls = calls.labelled(LOCK_SERVICE);
+        let lock_table = {
+            let mut b = aws_sdk_dynamodb::config::Builder::from(&config).interceptor(lock_calls);
+            if let Some(url) = &endpoint {
+                if !service_endpoint_var("DYNAMODB") {
+                    b = b.endpoint_url(url);
+                }
+            }
+            aws_sdk_dynamodb::Client::from_conf(b.build())
+        };
         let s3 = aws_sdk_s3::Client::from_conf(
             client!(aws_sdk_s3, "S3").force_path_style(emulated).build(),
         );
@@ -210,6 +238,7 @@ impl Aws {
             region,
             partition,
             dynamodb,
+            lock_table,
             s3,
             tagging,
             iam,
@@ -246,6 +275,7 @@ impl Aws {
             region: "us-east-1".into(),
             partition: "aws".into(),
             dynamodb: unreachable_client!(aws_sdk_dynamodb),
+            lock_table: unreachable_client!(aws_sdk_dynamodb),
             s3: unreachable_client!(aws_sdk_s3),
             tagging: unreachable_client!(aws_sdk_resourcegroupstagging),
             iam: unreachable_client!(aws_sdk_iam),

@@ -3,6 +3,7 @@
 //! `commands`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -55,7 +56,7 @@ pub enum Command {
     /// Print the stack's outputs (ids, ARNs, endpoints)
     Outputs(OutputsArgs),
     /// Break a stale stack lock (asks first)
-    Unlock,
+    Unlock(UnlockArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,9 +86,9 @@ pub struct UpArgs {
     /// Allow replacing resources that hold data or users (their contents are lost)
     #[arg(long)]
     pub allow_replace: bool,
-    /// How long to wait for the stack lock (e.g. 30s, 5m)
-    #[arg(long, value_name = "DUR")]
-    pub lock_timeout: Option<String>,
+    /// How long to wait for the stack lock held by another run (e.g. 30s, 5m) [default: 0, fail at once]
+    #[arg(long, value_name = "DUR", value_parser = crate::lock::parse_duration)]
+    pub lock_timeout: Option<Duration>,
     /// Apply this saved plan (from `plan --out`) instead of planning again
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
@@ -101,12 +102,19 @@ pub struct DestroyArgs {
     /// Delete every object, version and delete marker of the stack's buckets first
     #[arg(long)]
     pub empty_buckets: bool,
-    /// How long to wait for the stack lock (e.g. 30s, 5m)
-    #[arg(long, value_name = "DUR")]
-    pub lock_timeout: Option<String>,
+    /// How long to wait for the stack lock held by another run (e.g. 30s, 5m) [default: 0, fail at once]
+    #[arg(long, value_name = "DUR", value_parser = crate::lock::parse_duration)]
+    pub lock_timeout: Option<Duration>,
     /// Apply this saved destroy plan (from `plan --destroy --out`)
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,13 +7,15 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 
 use crate::apply::{self, Report};
 use crate::aws::{Aws, Settings};
-use crate::cli::{Cli, Command, DestroyArgs, GlobalArgs, PlanArgs, UpArgs};
+use crate::cli::{Cli, Command, DestroyArgs, GlobalArgs, PlanArgs, UnlockArgs, UpArgs};
+use crate::lock;
+use crate::plan::fingerprint::{self, Fingerprint, Saved};
 use crate::plan::{self, Action, Input, Mode, Plan, ResourceChange};
 use crate::render;
 use crate::resource::{
@@ -62,9 +64,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Outputs(_) => Err(Failure(
             "`outputs` is not available in this version yet; `plan --json` shows every resource's physical name".into(),
         )),
-        Command::Unlock => Err(Failure(
-            "`unlock` is not available in this version yet: this version takes no stack lock, so there is nothing to unlock".into(),
-        )),
+        Command::Unlock(args) => unlock(g, args).await,
     }
 }
 
@@ -185,6 +185,8 @@ impl Lookup for Values {
 struct Reads {
     /// Every resource read, by (address, physical name).
     lives: BTreeMap<(Address, String), Live>,
+    /// Digests of the plan's inputs, for saved plans.
+    fingerprint: Fingerprint,
 }
 
 fn desired_for(
@@ -374,6 +376,7 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
                 .map_err(|e| Failure(format!("{address} ({}): {e}", stack.location(address))))?,
         );
     }
+    let fingerprint = fingerprint_of(stack, aws, &live, &tagged_elsewhere);
     let input = Input {
         stack: stack.name.clone(),
         mode,
@@ -381,23 +384,52 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
         live,
         tagged_elsewhere,
     };
-    Ok((plan::plan(&input), Reads { lives }))
+    Ok((plan::plan(&input), Reads { lives, fingerprint }))
+}
+
+/// The digests of everything a plan is made from: the stack's files, where
+/// it runs, and every live read.
+fn fingerprint_of(
+    stack: &Stack,
+    aws: &Aws,
+    live: &BTreeMap<Address, Option<Live>>,
+    tagged_elsewhere: &[Live],
+) -> Fingerprint {
+    let files = stack
+        .sources
+        .sources
+        .iter()
+        .map(|(path, text)| {
+            (
+                fingerprint::file_key(&stack.file, path),
+                fingerprint::sha256(text.as_bytes()),
+            )
+        })
+        .collect();
+    let mut reads: BTreeMap<String, String> = live
+        .iter()
+        .map(|(address, l)| (address.to_string(), fingerprint::live_digest(l.as_ref())))
+        .collect();
+    for l in tagged_elsewhere {
+        reads.insert(
+            format!("{}@{}", l.address, l.physical_name),
+            fingerprint::live_digest(Some(l)),
+        );
+    }
+    Fingerprint::new(&aws.account_id, &aws.region, files, reads)
 }
 
 async fn plan_command(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode> {
-    if args.markdown {
-        return Err(Failure(
-            "`plan --markdown` is not available in this version yet; use --json".into(),
-        ));
-    }
     let mode = if args.destroy {
         Mode::Destroy
     } else {
         Mode::Apply
     };
-    let (_, _, plan, _) = prepare(g, mode).await?;
+    let (_, _, plan, reads) = prepare(g, mode).await?;
     if args.json {
-        emit(&render::json::to_string(&plan))?;
+        emit(&render::json::to_string(&plan, Some(&reads.fingerprint)))?;
+    } else if args.markdown {
+        emit(&render::markdown::plan(&plan))?;
     } else {
         emit(&render::human::plan(
             &plan,
@@ -405,8 +437,20 @@ async fn plan_command(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode> {
         ))?;
     }
     if let Some(out) = &args.out {
-        std::fs::write(out, render::json::to_string(&plan))
-            .map_err(|e| Failure(format!("cannot write the plan to {}: {e}", out.display())))?;
+        std::fs::write(
+            out,
+            render::json::to_string(&plan, Some(&reads.fingerprint)),
+        )
+        .map_err(|e| Failure(format!("cannot write the plan to {}: {e}", out.display())))?;
+        let command = match mode {
+            Mode::Apply => "up",
+            Mode::Destroy => "destroy",
+        };
+        eprintln!(
+            "plan: saved to {}; apply exactly this plan with `mobile-backend {command} {}` (it refuses if the stack files or live state change before then)",
+            out.display(),
+            out.display()
+        );
     }
     let conflicts = plan.conflicts().count();
     if conflicts > 0 {
@@ -431,19 +475,72 @@ async fn prepare(g: &GlobalArgs, mode: Mode) -> Result<(Stack, Aws, Plan, Reads)
     Ok((stack, aws, plan, reads))
 }
 
-/// Refuses the parts of the contract that later versions bring (saved plans,
-/// locking), before anything is read.
-fn not_yet_available(command: &str, plan_file: bool, lock_timeout: bool) -> Result<()> {
-    if plan_file {
+/// Reads the saved plan named on the command line.
+fn read_saved(path: Option<&Path>) -> Result<Option<(PathBuf, Saved)>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure(format!(
+            "cannot read the saved plan {}: {e}",
+            path.display()
+        ))
+    })?;
+    let saved = Saved::parse(&text).map_err(|why| {
+        Failure(format!(
+            "{} cannot be applied: {why}. Nothing was changed",
+            path.display()
+        ))
+    })?;
+    Ok(Some((path.to_path_buf(), saved)))
+}
+
+/// Applies a saved plan only if it is the plan made now from the same inputs.
+fn check_saved(
+    (path, saved): &(PathBuf, Saved),
+    stack: &Stack,
+    plan: &Plan,
+    now: &Fingerprint,
+) -> Result<()> {
+    let file = path.display();
+    if saved.stack != stack.name {
         return Err(Failure(format!(
-            "applying a saved plan file is not available in this version yet; run `{command}` without PLANFILE"
+            "{file} is a plan for stack `{}`, but {} is stack `{}`; pass the stack file it was made from. Nothing was changed",
+            saved.stack,
+            stack.file.display(),
+            stack.name
         )));
     }
-    if lock_timeout {
-        return Err(Failure(
-            "--lock-timeout is not available in this version yet: this version takes no stack lock"
-                .into(),
-        ));
+    if saved.mode != plan.mode {
+        return Err(Failure(match saved.mode {
+            Mode::Destroy => format!(
+                "{file} is a destroy plan (`plan --destroy`); apply it with `mobile-backend destroy {file}`. Nothing was changed"
+            ),
+            Mode::Apply => format!(
+                "{file} is a plan for `up`, not for `destroy`; apply it with `mobile-backend up {file}`. Nothing was changed"
+            ),
+        }));
+    }
+    let then = saved
+        .fingerprint
+        .as_ref()
+        .ok_or_else(|| Failure(format!("{file} has no fingerprint")))?;
+    let differences = then.differences(now);
+    if !differences.is_empty() {
+        let command = match plan.mode {
+            Mode::Apply => "plan",
+            Mode::Destroy => "plan --destroy",
+        };
+        return Err(Failure(format!(
+            "the saved plan {file} is out of date; what it was made from has changed since:\n  - {}\nNothing was changed. Make a new plan with `mobile-backend {command} --out {file}`, review it, and apply that",
+            differences.join("\n  - ")
+        )));
+    }
+    let made_now = render::json::document(plan);
+    if made_now.get("resource_changes") != Some(&saved.resource_changes) {
+        return Err(Failure(format!(
+            "the saved plan {file} is not the plan its inputs give (was the file edited?). Nothing was changed; make a new plan with `mobile-backend plan --out {file}`"
+        )));
     }
     Ok(())
 }
@@ -471,9 +568,84 @@ fn confirm(auto_approve: bool, question: &str) -> Result<()> {
     }
 }
 
+/// [`confirm`] off the async threads, so Ctrl-C during the question is seen.
+async fn ask(auto_approve: bool, question: String) -> Result<()> {
+    tokio::task::spawn_blocking(move || confirm(auto_approve, &question))
+        .await
+        .map_err(|e| Failure(format!("cannot ask for confirmation: {e}")))?
+}
+
+/// Resolves with the name of the first Ctrl-C or SIGTERM; never without one.
+async fn interrupted() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "Ctrl-C",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(_) => match tokio::signal::ctrl_c().await {
+                Ok(()) => "Ctrl-C",
+                Err(_) => std::future::pending().await,
+            },
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+/// Runs `work` holding the stack's lock, and releases it however `work` ends:
+/// done, failed, or interrupted by Ctrl-C or SIGTERM.
+async fn locked<F>(
+    aws: &Aws,
+    stack: &Stack,
+    command: &str,
+    timeout: Option<Duration>,
+    work: F,
+) -> Result<ExitCode>
+where
+    F: std::future::Future<Output = Result<ExitCode>>,
+{
+    let lock = tokio::select! {
+        l = lock::acquire(aws, &stack.name, command, timeout.unwrap_or(Duration::ZERO)) => l.map_err(Failure)?,
+        signal = interrupted() => return Err(Failure(format!("{command} interrupted by {signal} while waiting for the stack lock; nothing was changed"))),
+    };
+    let result = tokio::select! {
+        r = work => r,
+        signal = interrupted() => Err(Failure(format!(
+            "{command} interrupted by {signal}: steps in flight were abandoned and the stack lock was released. Run `mobile-backend {command}` again; it continues from what exists now"
+        ))),
+    };
+    lock.release().await;
+    result
+}
+
 async fn up(g: &GlobalArgs, args: &UpArgs) -> Result<ExitCode> {
-    not_yet_available("up", args.plan_file.is_some(), args.lock_timeout.is_some())?;
-    let (stack, aws, plan, reads) = prepare(g, Mode::Apply).await?;
+    let saved = read_saved(args.plan_file.as_deref())?;
+    let stack = load(g)?;
+    ensure_provisioned(&stack)?;
+    let aws = connect(g, &stack).await?;
+    let work = up_locked(g, args, &stack, &aws, saved.as_ref());
+    locked(&aws, &stack, "up", args.lock_timeout, work).await
+}
+
+async fn up_locked(
+    g: &GlobalArgs,
+    args: &UpArgs,
+    stack: &Stack,
+    aws: &Aws,
+    saved: Option<&(PathBuf, Saved)>,
+) -> Result<ExitCode> {
+    let (plan, reads) = make_plan(stack, aws, Mode::Apply).await?;
+    if let Some(saved) = saved {
+        check_saved(saved, stack, &plan, &reads.fingerprint)?;
+    }
     let color = render::stdout_color(g.no_color);
     emit(&render::human::plan(&plan, color))?;
     if plan.conflicts().next().is_some() {
@@ -502,27 +674,46 @@ async fn up(g: &GlobalArgs, args: &UpArgs) -> Result<ExitCode> {
         )));
     }
     if !plan.has_changes() {
+        emit(&summary(&live_outputs(&plan, &reads)))?;
         return Ok(ExitCode::SUCCESS);
     }
-    preflight(&aws, &stack, &plan, false).await?;
-    confirm(
+    preflight(aws, stack, &plan, false).await?;
+    ask(
         args.auto_approve,
-        &format!(
+        format!(
             "Apply these changes to stack `{}` in account {} ({})?",
             stack.name, aws.account_id, aws.region
         ),
-    )?;
-    let report = execute(&stack, &aws, &plan, reads, ApplyOptions::default()).await;
-    finish(&report, g, "up")
+    )
+    .await?;
+    let (report, outputs) = execute(stack, aws, &plan, reads, ApplyOptions::default()).await;
+    let code = finish(&report, g, "up");
+    if report.succeeded() {
+        emit(&summary(&outputs))?;
+    }
+    code
 }
 
 async fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode> {
-    not_yet_available(
-        "destroy",
-        args.plan_file.is_some(),
-        args.lock_timeout.is_some(),
-    )?;
-    let (stack, aws, plan, reads) = prepare(g, Mode::Destroy).await?;
+    let saved = read_saved(args.plan_file.as_deref())?;
+    let stack = load(g)?;
+    ensure_provisioned(&stack)?;
+    let aws = connect(g, &stack).await?;
+    let work = destroy_locked(g, args, &stack, &aws, saved.as_ref());
+    locked(&aws, &stack, "destroy", args.lock_timeout, work).await
+}
+
+async fn destroy_locked(
+    g: &GlobalArgs,
+    args: &DestroyArgs,
+    stack: &Stack,
+    aws: &Aws,
+    saved: Option<&(PathBuf, Saved)>,
+) -> Result<ExitCode> {
+    let (plan, reads) = make_plan(stack, aws, Mode::Destroy).await?;
+    if let Some(saved) = saved {
+        check_saved(saved, stack, &plan, &reads.fingerprint)?;
+    }
     emit(&render::human::plan(
         &plan,
         render::stdout_color(g.no_color),
@@ -530,19 +721,68 @@ async fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode> {
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
-    preflight(&aws, &stack, &plan, args.empty_buckets).await?;
-    confirm(
+    preflight(aws, stack, &plan, args.empty_buckets).await?;
+    ask(
         args.auto_approve,
-        &format!(
+        format!(
             "Delete everything stack `{}` owns in account {} ({})?",
             stack.name, aws.account_id, aws.region
         ),
-    )?;
+    )
+    .await?;
     let options = ApplyOptions {
         empty_buckets: args.empty_buckets,
     };
-    let report = execute(&stack, &aws, &plan, reads, options).await;
+    let (report, _) = execute(stack, aws, &plan, reads, options).await;
     finish(&report, g, "destroy")
+}
+
+/// `unlock`: shows who holds the stack's lock and breaks it after asking.
+async fn unlock(g: &GlobalArgs, args: &UnlockArgs) -> Result<ExitCode> {
+    let stack = load(g)?;
+    let aws = connect(g, &stack).await?;
+    let table = lock::table_name();
+    let Some(holder) = lock::holder(&aws, &stack.name).await.map_err(Failure)? else {
+        emit(&format!(
+            "stack `{}` is not locked (lock table `{table}` in account {}, {})\n",
+            stack.name, aws.account_id, aws.region
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    emit(&format!(
+        "stack `{}` is locked: {}\n",
+        stack.name,
+        holder.describe()
+    ))?;
+    let expired = holder.expired(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
+    );
+    if !expired && holder.process_gone() != Some(true) {
+        eprintln!(
+            "warning: its holder may still be running; if it is, breaking the lock lets another run apply stack `{}` at the same time",
+            stack.name
+        );
+    }
+    ask(
+        args.auto_approve,
+        format!("Break the lock of stack `{}`?", stack.name),
+    )
+    .await?;
+    if lock::break_lock(&aws, &stack.name, &holder.lock_id)
+        .await
+        .map_err(Failure)?
+    {
+        emit(&format!("lock of stack `{}` broken\n", stack.name))?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure(format!(
+            "the lock of stack `{}` changed hands (or was released) while you decided; nothing was broken. Run `mobile-backend unlock` again to see who holds it now",
+            stack.name
+        )))
+    }
 }
 
 /// Everything that would stop a step half-way, checked before the first
@@ -628,20 +868,27 @@ fn finish(report: &Report, g: &GlobalArgs, command: &str) -> Result<ExitCode> {
     }
 }
 
-/// Carries out the plan's steps through the resource layer, resolving each
-/// resource's references with the outputs of what ran before it.
-async fn execute(
-    stack: &Stack,
-    aws: &Aws,
-    plan: &Plan,
-    reads: Reads,
-    options: ApplyOptions,
-) -> Report {
-    let outputs: BTreeMap<Address, BTreeMap<String, String>> = reads
+/// The values `up` ends with: what the tutorials tell you to copy.
+fn summary(outputs: &BTreeMap<Address, resource::Outputs>) -> String {
+    if outputs.is_empty() {
+        return String::new();
+    }
+    // TODO(outputs): crate::outputs::summary once it lands.
+    let mut text = String::from("\nOutputs:\n");
+    for (address, values) in outputs {
+        for (k, v) in values {
+            text.push_str(&format!("  {address}.{k} = {v}\n"));
+        }
+    }
+    text
+}
+
+/// The outputs of the stack's resources as read, at the names the plan uses:
+/// a renamed leftover's outputs are not the resource's.
+fn live_outputs(plan: &Plan, reads: &Reads) -> BTreeMap<Address, resource::Outputs> {
+    reads
         .lives
         .iter()
-        // Only what lives at the name the stack wants: a renamed leftover's
-        // outputs are not the resource's.
         .filter(|((address, name), l)| {
             l.ownership == Ownership::Ours
                 && plan
@@ -650,7 +897,20 @@ async fn execute(
                     .any(|c| &c.address == address && &c.physical_name == name)
         })
         .map(|((address, _), l)| (address.clone(), l.outputs.clone()))
-        .collect();
+        .collect()
+}
+
+/// Carries out the plan's steps through the resource layer, resolving each
+/// resource's references with the outputs of what ran before it. Returns the
+/// report and every resource's outputs afterwards.
+async fn execute(
+    stack: &Stack,
+    aws: &Aws,
+    plan: &Plan,
+    reads: Reads,
+    options: ApplyOptions,
+) -> (Report, BTreeMap<Address, resource::Outputs>) {
+    let outputs = live_outputs(plan, &reads);
     let values = Mutex::new(Values {
         account_id: aws.account_id.clone(),
         region: aws.region.clone(),
@@ -658,7 +918,7 @@ async fn execute(
     });
     let lives = &reads.lives;
     let values = &values;
-    apply::walk(plan, apply::DEFAULT_CONCURRENCY, |change| async move {
+    let report = apply::walk(plan, apply::DEFAULT_CONCURRENCY, |change| async move {
         let started = Instant::now();
         let symbol = render::human::symbol(change.action);
         eprintln!(
@@ -683,7 +943,15 @@ async fn execute(
         }
         result.map_err(|e| format!("{e} [{}]", stack.location(&change.address)))
     })
-    .await
+    .await;
+    let mut outputs = values.lock().map(|v| v.outputs.clone()).unwrap_or_default();
+    // What was deleted has no outputs any more.
+    for c in &plan.resource_changes {
+        if c.action == Action::Delete {
+            outputs.remove(&c.address);
+        }
+    }
+    (report, outputs)
 }
 
 fn progressive(action: Action) -> &'static str {

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod lock;
 pub mod plan;
 pub mod render;
 pub mod resource;

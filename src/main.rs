@@ -32,7 +32,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let result = runtime.block_on(commands::run(cli));
+    // A prompt abandoned on Ctrl-C still blocks a thread reading the terminal.
+    runtime.shutdown_background();
+    match result {
         Ok(code) => code,
         Err(failure) => {
             eprintln!("error: {failure}");

@@ -550,5 +550,7 @@ fn order(changes: Vec<ResourceChange>) -> Vec<ResourceChange> {
     changes
 }
 
+pub mod fingerprint;
+
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::plan::fingerprint::Fingerprint;
 use crate::plan::{Action, AttributeChange, Plan};
 use crate::stack::reference::UNKNOWN;
 
@@ -145,6 +146,15 @@ pub fn document(plan: &Plan) -> Value {
     serde_json::to_value(doc).unwrap_or(Value::Null)
 }
 
-pub fn to_string(plan: &Plan) -> String {
-    serde_json::to_string_pretty(&document(plan)).unwrap_or_default() + "\n"
+/// The document of `plan --json` and of a saved plan (`plan --out`): the plan
+/// and, when it was made from live reads, the fingerprint of its inputs.
+pub fn to_string(plan: &Plan, fingerprint: Option<&Fingerprint>) -> String {
+    let mut doc = document(plan);
+    if let (Some(fp), Value::Object(o)) = (fingerprint, &mut doc) {
+        o.insert(
+            "fingerprint".to_string(),
+            serde_json::to_value(fp).unwrap_or(Value::Null),
+        );
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

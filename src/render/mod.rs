@@ -1,7 +1,8 @@
-//! Human and JSON rendering of a plan and of what an apply did.
+//! Human, JSON and Markdown rendering of a plan, and of what an apply did.
 
 pub mod human;
 pub mod json;
+pub mod markdown;
 
 use std::io::IsTerminal;
 

@@ -340,7 +340,13 @@ impl World {
                 .send()
                 .await
                 .expect("dynamodb:ListTables");
-            names.extend(out.table_names().iter().cloned());
+            // The lock table belongs to the tool, not to any stack.
+            names.extend(
+                out.table_names()
+                    .iter()
+                    .filter(|n| n.as_str() != mobile_backend::lock::DEFAULT_TABLE)
+                    .cloned(),
+            );
             start = out.last_evaluated_table_name().map(str::to_string);
             if start.is_none() {
                 return names;
@@ -486,10 +492,16 @@ pub fn read_call_log(path: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The calls that change something.
+/// The calls the stack lock makes (`up` and `destroy` take it).
+pub fn is_lock_call(call: &str) -> bool {
+    call.starts_with(&format!("{}:", mobile_backend::aws::LOCK_SERVICE))
+}
+
+/// The calls that change something in the stack (the lock's are left out).
 pub fn mutating(calls: &[String]) -> Vec<String> {
     calls
         .iter()
+        .filter(|c| !is_lock_call(c))
         .filter(|c| {
             let operation = c.rsplit(':').next().unwrap_or(c);
             mobile_backend::aws::is_mutating(operation)
@@ -536,4 +548,142 @@ pub fn actions_of(plan: &serde_json::Value, address: &str) -> Vec<String> {
         .iter()
         .map(|a| a.as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+impl World {
+    /// The tool as a plain process (for runs that overlap): the same
+    /// environment as [`World::command`], standard input closed.
+    pub fn process(&self, args: &[&str], call_log: Option<&Path>) -> std::process::Command {
+        let bin = assert_cmd::cargo::cargo_bin("mobile-backend");
+        let mut cmd = std::process::Command::new(bin);
+        self.isolate(&mut cmd);
+        cmd.args(["--no-color", "--endpoint-url", &self.endpoint, "--stack"])
+            .arg(&self.stack_file)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if let Some(log) = call_log {
+            cmd.env("MOBILE_BACKEND_CALL_LOG", log);
+        }
+        cmd
+    }
+
+    /// The developer's AWS settings removed; this test's account set.
+    fn isolate(&self, cmd: &mut std::process::Command) {
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if key.starts_with("AWS_") || key.starts_with("MOBILE_BACKEND_") || key == "NO_COLOR" {
+                cmd.env_remove(&key);
+            }
+        }
+        let nowhere = self.path("no-such-aws-config");
+        cmd.current_dir(self.dir.path())
+            .env("AWS_ACCESS_KEY_ID", &self.account)
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", REGION)
+            .env("AWS_CONFIG_FILE", &nowhere)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+    }
+
+    /// Starts the tool on a pseudo-terminal (Python's `pty`, present wherever
+    /// the emulator is) and returns once it asks for confirmation.
+    pub fn on_a_terminal(&self, args: &[&str]) -> Terminal {
+        use std::io::BufRead;
+        const DRIVER: &str = r#"
+import os, pty, signal, sys, threading
+argv = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out, asked = b"", False
+def orders():
+    for line in sys.stdin:
+        order = line.strip()
+        if order == "SIGINT":
+            os.write(fd, b"\x03")
+        elif order == "KILL":
+            os.kill(pid, signal.SIGKILL)
+        else:
+            os.write(fd, (order + "\n").encode())
+threading.Thread(target=orders, daemon=True).start()
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if not asked and b"Only `yes` is accepted" in out:
+        asked = True
+        print("ASKED %d" % pid, flush=True)
+_, status = os.waitpid(pid, 0)
+print("EXIT %d" % os.waitstatus_to_exitcode(status), flush=True)
+sys.stdout.write(out.decode(errors="replace"))
+sys.stdout.flush()
+"#;
+        let bin = assert_cmd::cargo::cargo_bin("mobile-backend");
+        let mut cmd = std::process::Command::new("python3");
+        cmd.arg("-c").arg(DRIVER).arg(bin);
+        self.isolate(&mut cmd);
+        cmd.args(["--endpoint-url", &self.endpoint, "--stack"])
+            .arg(&self.stack_file)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        let mut child = cmd.spawn().expect("python3 runs the terminal driver");
+        let stdout = child.stdout.take().expect("the driver's stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut pid = None;
+        for line in lines.by_ref() {
+            let line = line.expect("the driver's output");
+            if let Some(p) = line.strip_prefix("ASKED ") {
+                pid = p.trim().parse::<u32>().ok();
+                break;
+            }
+            if line.starts_with("EXIT ") {
+                let rest: Vec<String> = lines.map_while(Result::ok).collect();
+                panic!("the tool ended before asking: {line}\n{}", rest.join("\n"));
+            }
+        }
+        Terminal {
+            child,
+            lines,
+            pid: pid.expect("the tool asked for confirmation"),
+        }
+    }
+}
+
+/// The tool waiting for an answer on a pseudo-terminal.
+pub struct Terminal {
+    child: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    /// The tool's process id.
+    pub pid: u32,
+}
+
+impl Terminal {
+    /// Sends `order`: an answer to type, `SIGINT` (Ctrl-C) or `KILL`
+    /// (SIGKILL, no cleanup); returns the exit code and the screen.
+    pub fn finish(mut self, order: &str) -> (i32, String) {
+        use std::io::Write;
+        let mut stdin = self.child.stdin.take().expect("the driver's stdin");
+        writeln!(stdin, "{order}").expect("order the driver");
+        drop(stdin);
+        let mut code = -1;
+        let mut screen = String::new();
+        for line in self.lines.by_ref().map_while(Result::ok) {
+            if let Some(c) = line.strip_prefix("EXIT ") {
+                code = c.trim().parse().unwrap_or(-1);
+            } else {
+                screen.push_str(&line);
+                screen.push('\n');
+            }
+        }
+        let _ = self.child.wait();
+        (code, screen)
+    }
 }

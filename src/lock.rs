@@ -1,0 +1,602 @@
+//! The per-stack lock that keeps two runs of `up` or `destroy` from applying
+//! one stack at the same time.
+//!
+//! One small DynamoDB table per account and region (`mobile-backend-locks`,
+//! or `$MOBILE_BACKEND_LOCK_TABLE`), created on first use with on-demand
+//! billing, holds one item per locked stack: who holds it, where, since when,
+//! and until when. Taking the lock is one conditional `PutItem` that succeeds
+//! only if no item exists or the existing one has expired; the holder renews
+//! the expiry every [`HEARTBEAT`], so a lock whose holder was killed expires
+//! after [`LEASE`]. Releasing is a `DeleteItem` conditional on our lock id, so
+//! a run never deletes a lock someone else took over.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+};
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::DateTime;
+
+use crate::aws::{describe, error_code, Aws};
+
+pub const DEFAULT_TABLE: &str = "mobile-backend-locks";
+pub const TABLE_ENV: &str = "MOBILE_BACKEND_LOCK_TABLE";
+/// How long a lock lives without being renewed.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// How often the holder renews it.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+/// How long to wait for a new lock table to become active.
+const TABLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+const KEY: &str = "stack";
+
+/// The lock table's name in this account and region.
+pub fn table_name() -> String {
+    std::env::var(TABLE_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_TABLE.to_string())
+}
+
+/// `--lock-timeout`: `0`, or a number with `s`, `m` or `h` (`30s`, `5m`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write e.g. 30s, 5m or 1h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "" => return Err(format!("`{text}` has no unit; write {n}s, {n}m or {n}h")),
+        other => {
+            return Err(format!(
+                "`{text}` has the unit `{other}`; use s, m or h (e.g. 30s, 5m, 1h)"
+            ))
+        }
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Who holds a lock, as stored in its item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub stack: String,
+    pub lock_id: String,
+    pub who: String,
+    pub host: String,
+    pub pid: u32,
+    pub command: String,
+    /// A CI job's URL, when the run is one.
+    pub location: Option<String>,
+    pub acquired_at: i64,
+    pub expires_at: i64,
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn timestamp(secs: i64) -> String {
+    DateTime::from_secs(secs)
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| secs.to_string())
+}
+
+/// This machine's name, for the lock's holder.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown host".to_string())
+}
+
+/// The CI job this run belongs to, when a known CI system says so.
+fn ci_location() -> Option<String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let (Some(server), Some(repo), Some(run)) = (
+        var("GITHUB_SERVER_URL"),
+        var("GITHUB_REPOSITORY"),
+        var("GITHUB_RUN_ID"),
+    ) {
+        return Some(format!("{server}/{repo}/actions/runs/{run}"));
+    }
+    var("CI_JOB_URL")
+        .or_else(|| var("BUILD_URL"))
+        .or_else(|| var("CIRCLE_BUILD_URL"))
+}
+
+impl Holder {
+    fn mine(stack: &str, command: &str) -> Holder {
+        let now = now_secs();
+        let pid = std::process::id();
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let host = host_name();
+        Holder {
+            stack: stack.to_string(),
+            lock_id: format!("{host}/{pid}/{now}.{nanos:09}"),
+            who: std::env::var("USER")
+                .or_else(|_| std::env::var("USERNAME"))
+                .unwrap_or_else(|_| "someone".to_string()),
+            host,
+            pid,
+            command: command.to_string(),
+            location: ci_location(),
+            acquired_at: now,
+            expires_at: now + LEASE.as_secs() as i64,
+        }
+    }
+
+    fn item(&self) -> HashMap<String, AttributeValue> {
+        let mut item = HashMap::from([
+            (KEY.to_string(), AttributeValue::S(self.stack.clone())),
+            (
+                "lock_id".to_string(),
+                AttributeValue::S(self.lock_id.clone()),
+            ),
+            ("who".to_string(), AttributeValue::S(self.who.clone())),
+            ("host".to_string(), AttributeValue::S(self.host.clone())),
+            ("pid".to_string(), AttributeValue::N(self.pid.to_string())),
+            (
+                "command".to_string(),
+                AttributeValue::S(self.command.clone()),
+            ),
+            (
+                "acquired_at".to_string(),
+                AttributeValue::N(self.acquired_at.to_string()),
+            ),
+            (
+                "expires_at".to_string(),
+                AttributeValue::N(self.expires_at.to_string()),
+            ),
+        ]);
+        if let Some(l) = &self.location {
+            item.insert("location".to_string(), AttributeValue::S(l.clone()));
+        }
+        item
+    }
+
+    fn from_item(item: &HashMap<String, AttributeValue>) -> Holder {
+        let s = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let n = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        Holder {
+            stack: s(KEY),
+            lock_id: s("lock_id"),
+            who: s("who"),
+            host: s("host"),
+            pid: u32::try_from(n("pid")).unwrap_or(0),
+            command: s("command"),
+            location: item.get("location").and_then(|v| v.as_s().ok()).cloned(),
+            acquired_at: n("acquired_at"),
+            expires_at: n("expires_at"),
+        }
+    }
+
+    /// Whether its lease ran out (its holder stopped renewing it).
+    pub fn expired(&self, now: i64) -> bool {
+        self.expires_at < now
+    }
+
+    /// On this machine, whether the holding process is gone; `None` when that
+    /// cannot be known (another machine, or no /proc).
+    pub fn process_gone(&self) -> Option<bool> {
+        if self.host != host_name() || !std::path::Path::new("/proc/self").exists() {
+            return None;
+        }
+        Some(!std::path::Path::new(&format!("/proc/{}", self.pid)).exists())
+    }
+
+    /// `held by ... since ...`, for messages.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "held by {} on {} (pid {}) for `{}` since {}",
+            self.who,
+            self.host,
+            self.pid,
+            self.command,
+            timestamp(self.acquired_at)
+        );
+        if let Some(l) = &self.location {
+            s.push_str(&format!(" ({l})"));
+        }
+        let now = now_secs();
+        if self.expired(now) {
+            s.push_str(&format!(
+                "; it expired at {} (its holder stopped renewing it)",
+                timestamp(self.expires_at)
+            ));
+        } else if self.process_gone() == Some(true) {
+            s.push_str(&format!(
+                "; that process no longer runs on this machine, so the lock is stale: it expires by itself at {}, or break it now with `mobile-backend unlock`",
+                timestamp(self.expires_at)
+            ));
+        }
+        s
+    }
+}
+
+/// A lock this run holds; renewed in the background until released.
+pub struct Lock {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    holder: Holder,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+enum Attempt {
+    Taken(Option<Holder>),
+    Held,
+    NoTable,
+}
+
+fn key(stack: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([(KEY.to_string(), AttributeValue::S(stack.to_string()))])
+}
+
+async fn try_take(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    holder: &Holder,
+) -> Result<Attempt, String> {
+    let now = now_secs();
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(holder.item()))
+        .condition_expression("attribute_not_exists(#k) OR expires_at < :now")
+        .expression_attribute_names("#k", KEY)
+        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(Attempt::Taken(
+            out.attributes()
+                .filter(|a| !a.is_empty())
+                .map(Holder::from_item),
+        )),
+        Err(e) => match error_code(&e) {
+            Some("ConditionalCheckFailedException") => Ok(Attempt::Held),
+            Some("ResourceNotFoundException") => Ok(Attempt::NoTable),
+            _ => Err(format!(
+                "cannot take the stack lock in DynamoDB table `{table}`: {}",
+                describe(&e)
+            )),
+        },
+    }
+}
+
+/// The lock's current holder, read consistently; `None` when not locked.
+pub async fn holder(aws: &Aws, stack: &str) -> Result<Option<Holder>, String> {
+    let table = table_name();
+    let out = aws
+        .lock_table
+        .get_item()
+        .table_name(&table)
+        .set_key(Some(key(stack)))
+        .consistent_read(true)
+        .send()
+        .await;
+    match out {
+        Ok(o) => Ok(o.item().map(Holder::from_item)),
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(format!(
+            "cannot read the stack lock in DynamoDB table `{table}`: {}",
+            describe(&e)
+        )),
+    }
+}
+
+/// Creates the lock table (on-demand billing, expired items removed by TTL)
+/// and waits until it is active. Another run creating it at the same time is
+/// fine.
+async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), String> {
+    let attribute = AttributeDefinition::builder()
+        .attribute_name(KEY)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let schema = KeySchemaElement::builder()
+        .attribute_name(KEY)
+        .key_type(KeyType::Hash)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let created = client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(attribute)
+        .key_schema(schema)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    let created_here = match created {
+        Ok(_) => {
+            eprintln!("lock: created the DynamoDB lock table `{table}` (first use in this account and region)");
+            true
+        }
+        Err(e) if error_code(&e) == Some("ResourceInUseException") => false,
+        Err(e) => {
+            return Err(format!(
+                "cannot create the DynamoDB lock table `{table}`: {}. `up` and `destroy` need it to keep two runs from applying one stack at once; grant dynamodb:CreateTable on it, or create it yourself (partition key `stack`, a string)",
+                describe(&e)
+            ))
+        }
+    };
+    let started = tokio::time::Instant::now();
+    loop {
+        let status = client.describe_table().table_name(table).send().await;
+        match status {
+            Ok(o) if o.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) => {
+                break
+            }
+            Ok(_) => {}
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {}
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the DynamoDB lock table `{table}`: {}",
+                    describe(&e)
+                ))
+            }
+        }
+        if started.elapsed() > TABLE_TIMEOUT {
+            return Err(format!(
+                "the DynamoDB lock table `{table}` did not become active within {}s; run again",
+                TABLE_TIMEOUT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if created_here {
+        // Expired locks disappear by themselves; the lock works without it.
+        let ttl = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name("expires_at")
+            .build();
+        if let Ok(spec) = ttl {
+            let _ = client
+                .update_time_to_live()
+                .table_name(table)
+                .time_to_live_specification(spec)
+                .send()
+                .await;
+        }
+    }
+    Ok(())
+}
+
+/// Takes the stack's lock, waiting up to `timeout` for its holder to release
+/// it. Fails naming the holder when it cannot.
+pub async fn acquire(
+    aws: &Aws,
+    stack: &str,
+    command: &str,
+    timeout: Duration,
+) -> Result<Lock, String> {
+    let table = table_name();
+    let client = aws.lock_table.clone();
+    let started = tokio::time::Instant::now();
+    let mut said_waiting = false;
+    let mut created = false;
+    loop {
+        let mut holder = Holder::mine(stack, command);
+        match try_take(&client, &table, &holder).await? {
+            Attempt::Taken(previous) => {
+                if let Some(p) = previous {
+                    eprintln!(
+                        "lock: took over the expired lock of stack `{stack}` {}",
+                        p.describe()
+                    );
+                }
+                holder.expires_at = now_secs() + LEASE.as_secs() as i64;
+                let heartbeat = tokio::spawn(renew(client.clone(), table.clone(), holder.clone()));
+                return Ok(Lock {
+                    client,
+                    table,
+                    holder,
+                    heartbeat,
+                });
+            }
+            Attempt::NoTable if !created => {
+                create_table(&client, &table).await?;
+                created = true;
+            }
+            Attempt::NoTable => {
+                return Err(format!(
+                "the DynamoDB lock table `{table}` was created but cannot be written to; run again"
+            ))
+            }
+            Attempt::Held => {
+                let current = self::holder(aws, stack).await?;
+                let Some(current) = current else {
+                    continue; // released between the two calls
+                };
+                let waited = started.elapsed();
+                if waited >= timeout {
+                    let what = current.describe();
+                    return Err(if timeout.is_zero() {
+                        format!(
+                            "stack `{stack}` is locked: {what}. Another run is applying it; wait for it (pass --lock-timeout, e.g. --lock-timeout 10m), or, if that run is dead, break the lock with `mobile-backend unlock`. Nothing was changed"
+                        )
+                    } else {
+                        format!(
+                            "stack `{stack}` is still locked after waiting {}s: {what}. Nothing was changed; run again later, or break a dead run's lock with `mobile-backend unlock`",
+                            waited.as_secs()
+                        )
+                    });
+                }
+                if !said_waiting {
+                    eprintln!(
+                        "lock: waiting up to {}s for the lock of stack `{stack}`, {}",
+                        timeout.as_secs(),
+                        current.describe()
+                    );
+                    said_waiting = true;
+                }
+                let left = timeout.saturating_sub(waited);
+                tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+            }
+        }
+    }
+}
+
+/// Renews the lock until the task is aborted.
+async fn renew(client: aws_sdk_dynamodb::Client, table: String, holder: Holder) {
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        let expires = now_secs() + LEASE.as_secs() as i64;
+        let result = client
+            .update_item()
+            .table_name(&table)
+            .set_key(Some(key(&holder.stack)))
+            .update_expression("SET expires_at = :e")
+            .condition_expression("lock_id = :id")
+            .expression_attribute_values(":e", AttributeValue::N(expires.to_string()))
+            .expression_attribute_values(":id", AttributeValue::S(holder.lock_id.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => {
+                eprintln!(
+                    "lock: warning: the lock of stack `{}` was broken by someone else (`unlock`); this run goes on, but another run may now apply the stack too",
+                    holder.stack
+                );
+                return;
+            }
+            Err(e) => eprintln!(
+                "lock: warning: cannot renew the lock of stack `{}` ({}); trying again in {}s",
+                holder.stack,
+                describe(&e),
+                HEARTBEAT.as_secs()
+            ),
+        }
+    }
+}
+
+impl Lock {
+    pub fn holder(&self) -> &Holder {
+        &self.holder
+    }
+
+    /// Stops renewing and deletes the lock if it is still ours. A failure is
+    /// a warning: the lock expires by itself.
+    pub async fn release(self) {
+        self.heartbeat.abort();
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&self.holder.stack)))
+            .condition_expression("lock_id = :id")
+            .expression_attribute_values(":id", AttributeValue::S(self.holder.lock_id.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => {}
+            Err(e) => eprintln!(
+                "lock: warning: cannot release the lock of stack `{}` ({}); it expires by itself within {}s, or break it with `mobile-backend unlock`",
+                self.holder.stack,
+                describe(&e),
+                LEASE.as_secs()
+            ),
+        }
+    }
+}
+
+/// Deletes the lock if `lock_id` still holds it. `Ok(false)` when someone
+/// else holds it now (or nobody).
+pub async fn break_lock(aws: &Aws, stack: &str, lock_id: &str) -> Result<bool, String> {
+    let table = table_name();
+    let result = aws
+        .lock_table
+        .delete_item()
+        .table_name(&table)
+        .set_key(Some(key(stack)))
+        .condition_expression("lock_id = :id")
+        .expression_attribute_values(":id", AttributeValue::S(lock_id.to_string()))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(format!(
+            "cannot delete the stack lock in DynamoDB table `{table}`: {}",
+            describe(&e)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("30").unwrap_err().contains("30s"));
+        assert!(parse_duration("3d").unwrap_err().contains("`d`"));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn a_holder_survives_its_item() {
+        let h = Holder::mine("notes", "up");
+        let back = Holder::from_item(&h.item());
+        assert_eq!(back, h);
+        assert!(!back.expired(now_secs()));
+        assert!(back.expired(back.expires_at + 1));
+        if cfg!(target_os = "linux") {
+            // This process runs, on this machine.
+            assert_eq!(back.process_gone(), Some(false));
+        }
+    }
+
+    #[test]
+    fn a_description_names_the_holder_and_when() {
+        let mut h = Holder::mine("notes", "destroy");
+        h.who = "ci".into();
+        h.acquired_at = 1_700_000_000;
+        h.location = Some("https://ci.example/jobs/7".into());
+        let d = h.describe();
+        assert!(d.contains("held by ci on"), "{d}");
+        assert!(
+            d.contains("for `destroy` since 2023-11-14T22:13:20Z"),
+            "{d}"
+        );
+        assert!(d.contains("(https://ci.example/jobs/7)"), "{d}");
+        h.expires_at = 1;
+        assert!(h.describe().contains("expired at 1970-01-01T00:00:01Z"));
+    }
+}
