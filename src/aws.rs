@@ -17,6 +17,8 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::config_bag::ConfigBag;
 
+pub mod limits;
+
 /// What the user asked for on the command line and in the stack file.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
@@ -180,7 +182,21 @@ impl Aws {
                 b
             }};
         }
-        let sts = aws_sdk_sts::Client::from_conf(client!(aws_sdk_sts, "STS").build());
+        // Every service but DynamoDB: there `LimitExceededException` passes.
+        macro_rules! quota_final {
+            ($b:expr) => {
+                $b.retry_classifier(limits::QuotaErrorsAreFinal)
+            };
+        }
+        // Paced services get the SDK's own HTTP client behind a token bucket.
+        let paced = |given: Option<aws_smithy_runtime_api::client::http::SharedHttpClient>,
+                     service: limits::Service| {
+            Some(limits::Paced::client(
+                given.unwrap_or_else(limits::default_http_client),
+                service,
+            ))
+        };
+        let sts = aws_sdk_sts::Client::from_conf(quota_final!(client!(aws_sdk_sts, "STS")).build());
         let dynamodb =
             aws_sdk_dynamodb::Client::from_conf(client!(aws_sdk_dynamodb, "DYNAMODB").build());
         let lock_calls = calls.labelled(LOCK_SERVICE);
@@ -194,29 +210,47 @@ impl Aws {
             aws_sdk_dynamodb::Client::from_conf(b.build())
         };
         let s3 = aws_sdk_s3::Client::from_conf(
-            client!(aws_sdk_s3, "S3").force_path_style(emulated).build(),
+            quota_final!(client!(aws_sdk_s3, "S3"))
+                .force_path_style(emulated)
+                .build(),
         );
         let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
-            client!(aws_sdk_resourcegroupstagging, "RESOURCE_GROUPS_TAGGING_API").build(),
+            quota_final!(client!(
+                aws_sdk_resourcegroupstagging,
+                "RESOURCE_GROUPS_TAGGING_API"
+            ))
+            .build(),
         );
-        let iam = aws_sdk_iam::Client::from_conf(client!(aws_sdk_iam, "IAM").build());
-        let cognito_idp = aws_sdk_cognitoidentityprovider::Client::from_conf(
-            client!(aws_sdk_cognitoidentityprovider, "COGNITO_IDENTITY_PROVIDER").build(),
-        );
+        let iam = aws_sdk_iam::Client::from_conf(quota_final!(client!(aws_sdk_iam, "IAM")).build());
+        let cognito_idp = aws_sdk_cognitoidentityprovider::Client::from_conf({
+            let mut b = quota_final!(client!(
+                aws_sdk_cognitoidentityprovider,
+                "COGNITO_IDENTITY_PROVIDER"
+            ));
+            b.set_http_client(paced(
+                config.http_client(),
+                limits::Service::CognitoUserPools,
+            ));
+            b.build()
+        });
         let cognito_identity = aws_sdk_cognitoidentity::Client::from_conf(
-            client!(aws_sdk_cognitoidentity, "COGNITO_IDENTITY").build(),
+            quota_final!(client!(aws_sdk_cognitoidentity, "COGNITO_IDENTITY")).build(),
         );
-        let lambda = aws_sdk_lambda::Client::from_conf(client!(aws_sdk_lambda, "LAMBDA").build());
-        let apigateway = aws_sdk_apigateway::Client::from_conf(
-            client!(aws_sdk_apigateway, "API_GATEWAY").build(),
+        let lambda = aws_sdk_lambda::Client::from_conf(
+            quota_final!(client!(aws_sdk_lambda, "LAMBDA")).build(),
         );
+        let apigateway = aws_sdk_apigateway::Client::from_conf({
+            let mut b = quota_final!(client!(aws_sdk_apigateway, "API_GATEWAY"));
+            b.set_http_client(paced(config.http_client(), limits::Service::ApiGateway));
+            b.build()
+        });
         // CloudSearch keeps AWS_ENDPOINT_URL_CLOUDSEARCH when it is set (tests
         // point it at a stand-in: no emulator has CloudSearch's API).
         let cloudsearch = aws_sdk_cloudsearch::Client::from_conf(
-            client!(aws_sdk_cloudsearch, "CLOUDSEARCH").build(),
+            quota_final!(client!(aws_sdk_cloudsearch, "CLOUDSEARCH")).build(),
         );
         let opensearch = aws_sdk_opensearch::Client::from_conf(
-            client!(aws_sdk_opensearch, "OPENSEARCH").build(),
+            quota_final!(client!(aws_sdk_opensearch, "OPENSEARCH")).build(),
         );
 
         let identity = sts
@@ -308,6 +342,9 @@ pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::f
         SdkError::ServiceError(e) => {
             let inner = e.err();
             match (inner.code(), inner.message()) {
+                (Some(code), Some(msg)) if limits::is_quota_code(code) => format!(
+                    "{code}: {msg} (an AWS quota of this account and region: waiting does not help, so it was not retried; raise it in the Service Quotas console or remove resources that count against it)"
+                ),
                 (Some(code), Some(msg)) => format!("{code}: {msg}"),
                 (Some(code), None) => code.to_string(),
                 _ => format!(

@@ -61,9 +61,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan_command(g, args).await,
         Command::Up(args) => up(g, args).await,
         Command::Destroy(args) => destroy(g, args).await,
-        Command::Outputs(_) => Err(Failure(
-            "`outputs` is not available in this version yet; `plan --json` shows every resource's physical name".into(),
-        )),
+        Command::Outputs(args) => outputs_command(g, args).await,
         Command::Unlock(args) => unlock(g, args).await,
     }
 }
@@ -870,17 +868,11 @@ fn finish(report: &Report, g: &GlobalArgs, command: &str) -> Result<ExitCode> {
 
 /// The values `up` ends with: what the tutorials tell you to copy.
 fn summary(outputs: &BTreeMap<Address, resource::Outputs>) -> String {
-    if outputs.is_empty() {
-        return String::new();
+    let text = crate::outputs::summary(outputs);
+    if text.is_empty() {
+        return text;
     }
-    // TODO(outputs): crate::outputs::summary once it lands.
-    let mut text = String::from("\nOutputs:\n");
-    for (address, values) in outputs {
-        for (k, v) in values {
-            text.push_str(&format!("  {address}.{k} = {v}\n"));
-        }
-    }
-    text
+    format!("\n{text}")
 }
 
 /// The outputs of the stack's resources as read, at the names the plan uses:
@@ -1053,4 +1045,180 @@ async fn step(
                 .map_err(|e| e.to_string())
         }
     }
+}
+
+/// `outputs`: every resource's outputs, read from live AWS (there is no
+/// state file), as JSON, `KEY=value` lines, Swift constants, the AWS Mobile
+/// SDK's `awsconfiguration.json` or Amplify's `amplify_outputs.json`; printed,
+/// or written to `--write PATH`. Secrets are read, and shown, only with
+/// `--include-secrets`.
+async fn outputs_command(g: &GlobalArgs, args: &crate::cli::OutputsArgs) -> Result<ExitCode> {
+    use crate::cli::OutputFormat;
+    use crate::outputs;
+
+    let (stack, aws, plan, reads) = prepare(g, Mode::Apply).await?;
+    // Ours, at the name the plan uses, and still declared (a leftover the
+    // plan would delete is no longer the stack's).
+    let current: Vec<(&Address, &str)> = plan
+        .resource_changes
+        .iter()
+        .filter(|c| c.action != Action::Delete)
+        .map(|c| (&c.address, c.physical_name.as_str()))
+        .collect();
+    let lives: BTreeMap<Address, Live> = reads
+        .lives
+        .into_iter()
+        .filter(|((address, name), l)| {
+            l.ownership == Ownership::Ours && current.contains(&(address, name.as_str()))
+        })
+        .map(|((address, _), l)| (address, l))
+        .collect();
+    if lives.is_empty() {
+        return Err(Failure(format!(
+            "no resource of stack `{}` exists in account {} ({}), so there are no outputs: run `mobile-backend up` first",
+            stack.name, aws.account_id, aws.region
+        )));
+    }
+    let missing: Vec<String> = stack
+        .steps
+        .keys()
+        .filter(|a| !lives.contains_key(*a))
+        .map(|a| {
+            match plan
+                .resource_changes
+                .iter()
+                .find(|c| &c.address == a && c.conflict.is_some())
+            {
+                Some(c) => format!("{a} (`{}` belongs to someone else)", c.physical_name),
+                None => a.to_string(),
+            }
+        })
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: not in AWS yet, so not in the outputs: {}; run `mobile-backend up` to create {}",
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        );
+    }
+
+    let secrets = if args.include_secrets {
+        Some(read_secrets(&aws, &lives).await?)
+    } else {
+        None
+    };
+    let ctx = outputs::Context {
+        stack: &stack.name,
+        account_id: &aws.account_id,
+        region: &aws.region,
+    };
+    let (render, what): (fn(_, _, _) -> outputs::Rendered, &str) = match args.format {
+        OutputFormat::Json => (outputs::json, "outputs (JSON)"),
+        OutputFormat::Env => (outputs::env, "outputs (KEY=value lines)"),
+        OutputFormat::Swift => (outputs::swift, "Swift constants"),
+        OutputFormat::Awsconfiguration => (outputs::awsconfiguration, "awsconfiguration.json"),
+        OutputFormat::Amplify => (outputs::amplify, "amplify_outputs.json"),
+    };
+    let rendered = render(&ctx, &lives, secrets.as_ref());
+    for note in &rendered.notes {
+        eprintln!("note: {note}");
+    }
+    match &args.write {
+        None => emit(&rendered.text)?,
+        Some(path) => {
+            write_outputs(path, &rendered.text, rendered.holds_secrets)?;
+            eprintln!(
+                "wrote the {what} of stack `{}` to {}{}",
+                stack.name,
+                path.display(),
+                if rendered.holds_secrets {
+                    " (it holds secrets: readable by you only; keep it out of version control)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Client secrets and API key values of the live resources: one read per app
+/// client that has a secret and per API key, all at once.
+async fn read_secrets(
+    aws: &Aws,
+    lives: &BTreeMap<Address, Live>,
+) -> Result<crate::outputs::Secrets> {
+    let of = |t: ResourceType| -> Vec<&Live> {
+        lives
+            .values()
+            .filter(|l| ResourceType::of(&l.address) == t)
+            .collect()
+    };
+    let (clients, apis) = (of(ResourceType::UserPoolClient), of(ResourceType::Api));
+    let (client_secrets, api_keys) = tokio::join!(
+        join_all(
+            clients
+                .iter()
+                .map(|l| resource::user_pool_client::secret(aws, l))
+        ),
+        join_all(apis.iter().map(|l| resource::api::secrets(aws, l))),
+    );
+    let mut secrets = crate::outputs::Secrets::default();
+    let mut errors = Vec::new();
+    for (l, read) in clients.iter().zip(client_secrets) {
+        match read {
+            Ok(Some(secret)) => {
+                secrets.client_secrets.insert(l.address.clone(), secret);
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(format!("{} ({}): {e}", l.address, l.physical_name)),
+        }
+    }
+    for (l, read) in apis.iter().zip(api_keys) {
+        match read {
+            Ok(keys) if keys.is_empty() => {}
+            Ok(keys) => {
+                secrets.api_keys.insert(l.address.clone(), keys);
+            }
+            Err(e) => errors.push(format!("{} ({}): {e}", l.address, l.physical_name)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Failure(format!(
+            "cannot read the secrets --include-secrets asks for:\n  {}\nCheck the permissions (cognito-idp:DescribeUserPoolClient, apigateway:GET on the API keys), or run without --include-secrets",
+            errors.join("\n  ")
+        )));
+    }
+    Ok(secrets)
+}
+
+/// Writes an outputs file; one that holds secrets is readable by its owner
+/// only (mode 0600 on unix), set before anything is written to it.
+fn write_outputs(path: &Path, text: &str, holds_secrets: bool) -> Result<()> {
+    let fail = |e: std::io::Error| {
+        Failure(format!(
+            "cannot write the outputs to {}: {e}; check that its directory exists and is writable",
+            path.display()
+        ))
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(not(unix))]
+    let _ = holds_secrets;
+    #[cfg(unix)]
+    if holds_secrets {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(fail)?;
+    // A file that existed keeps its mode through `open`: narrow it first.
+    #[cfg(unix)]
+    if holds_secrets {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(fail)?;
+    }
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.flush())
+        .map_err(fail)
 }

@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod lock;
+pub mod outputs;
 pub mod plan;
 pub mod render;
 pub mod resource;

@@ -374,3 +374,45 @@ async fn an_expired_lock_is_taken_over() {
     );
     w.run(&["unlock"]).code(0).stdout_has("is not locked");
 }
+
+// ------------------------------------------------------------------- CI ----
+
+#[tokio::test]
+async fn without_a_terminal_there_is_never_an_escape_code_or_a_prompt() {
+    let w = World::new("plain");
+    w.write_stack(NOTES);
+    let plan_file = w.path("plan.json");
+    let plan_file = plan_file.to_str().unwrap();
+    let runs = [
+        (vec!["validate"], 0),
+        (vec!["plan"], 0),
+        (vec!["plan", "--detailed-exitcode"], 2),
+        (vec!["plan", "--markdown"], 0),
+        (vec!["plan", "--json", "--out", plan_file], 0),
+        // Refuses: no terminal to ask on, and no --auto-approve.
+        (vec!["up"], 1),
+        (vec!["up", "--auto-approve", plan_file], 0),
+        (vec!["plan", "--detailed-exitcode"], 0),
+        (vec!["unlock"], 0),
+        (vec!["destroy"], 1),
+        (vec!["destroy", "--auto-approve"], 0),
+    ];
+    for (args, code) in runs {
+        let run = w.run_as_ci(&args);
+        run.code(code);
+        for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            assert!(
+                !text.contains('\u{1b}'),
+                "an escape code on {stream}\n{}",
+                run.dump()
+            );
+            assert!(
+                !text.contains("Only `yes` is accepted"),
+                "a prompt without a terminal\n{}",
+                run.dump()
+            );
+        }
+    }
+    // `up` of the saved plan created the table; `destroy` removed it.
+    assert!(w.table_names().await.is_empty());
+}

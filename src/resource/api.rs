@@ -885,6 +885,45 @@ pub async fn find_owned(
     .await
 }
 
+/// The values of the API's keys, by key name (`usage_plans.*.keys`): one
+/// `GetApiKey` with `includeValue` per `key.<name>.id` output. Only `outputs
+/// --include-secrets` calls this; every other read lists keys without their
+/// values.
+pub async fn secrets(aws: &Aws, live: &Live) -> Result<BTreeMap<String, String>, Error> {
+    let keys: Vec<(String, String)> = live
+        .outputs
+        .iter()
+        .filter_map(|(output, id)| {
+            let name = output.strip_prefix("key.")?.strip_suffix(".id")?;
+            Some((name.to_string(), id.clone()))
+        })
+        .collect();
+    let answers = futures::future::join_all(keys.iter().map(|(_, id)| {
+        call("apigateway:GetApiKey", move || {
+            aws.apigateway
+                .get_api_key()
+                .api_key(id)
+                .include_value(true)
+                .send()
+        })
+    }))
+    .await;
+    let mut values = BTreeMap::new();
+    for ((name, id), answer) in keys.into_iter().zip(answers) {
+        let key = answer?;
+        match key.value().filter(|v| !v.is_empty()) {
+            Some(v) => values.insert(name, v.to_string()),
+            None => {
+                return Err(Error::Unexpected(format!(
+                "apigateway:GetApiKey answered without the value of key `{name}` ({id}) of `{}`",
+                live.address
+            )))
+            }
+        };
+    }
+    Ok(values)
+}
+
 // ---------------------------------------------------------------- create ----
 
 fn parse(value: &Value, address: &Address) -> Result<ApiConfig, Error> {

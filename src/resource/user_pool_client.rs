@@ -409,6 +409,34 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
     }))
 }
 
+/// The client secret of a client that has one (`generate_secret`), read
+/// again with `DescribeUserPoolClient`; `None` for a client without a secret
+/// (no call is made) or one that is gone. Only `outputs --include-secrets`
+/// calls this: the secret is never kept in the configuration, the plan or
+/// the outputs.
+pub async fn secret(aws: &Aws, live: &Live) -> Result<Option<String>, Error> {
+    if live
+        .attributes
+        .get("generate_secret")
+        .and_then(Value::as_bool)
+        != Some(true)
+    {
+        return Ok(None);
+    }
+    let (Some(pool_id), Some(client_id)) =
+        (live.outputs.get("user_pool_id"), live.outputs.get("id"))
+    else {
+        return Err(Error::Unexpected(format!(
+            "`{}`: the client's id or its user pool's id was not read; run `plan` to check the stack",
+            live.address
+        )));
+    };
+    Ok(describe(aws, pool_id, client_id)
+        .await?
+        .and_then(|c| c.client_secret)
+        .filter(|s| !s.is_empty()))
+}
+
 // ---------------------------------------------------------------- create ----
 
 fn parse(value: &Value, address: &Address) -> Result<ClientConfig, Error> {

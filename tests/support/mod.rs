@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // not every test file uses every helper
 
+pub mod proxy;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -685,5 +687,23 @@ impl Terminal {
         }
         let _ = self.child.wait();
         (code, screen)
+    }
+}
+
+impl World {
+    /// The tool exactly as a CI job runs it: no `--no-color`, no `NO_COLOR`,
+    /// standard input closed, output to pipes.
+    pub fn run_as_ci(&self, args: &[&str]) -> Run {
+        let bin = assert_cmd::cargo::cargo_bin("mobile-backend");
+        let mut cmd = std::process::Command::new(bin);
+        self.isolate(&mut cmd);
+        cmd.args(["--endpoint-url", &self.endpoint, "--stack"])
+            .arg(&self.stack_file)
+            .args(args)
+            .stdin(std::process::Stdio::null());
+        let out = cmd.output().expect("run mobile-backend");
+        let run = Run::from_output(args.iter().map(|a| a.to_string()).collect(), out);
+        eprintln!("[{}] {}", self.stack, run.dump());
+        run
     }
 }

@@ -1,0 +1,1184 @@
+//! Stack outputs and mobile client configuration files, rendered from the
+//! live resources the stack owns (there is no state file): `outputs --format
+//! json|env|swift|awsconfiguration|amplify`, and the short summary `up` ends
+//! with. Pure: no I/O, no AWS calls; the command reads and passes everything.
+//!
+//! What is shown, per resource: every output other resources may reference
+//! (ids, ARNs, names, endpoints, the invoke URL, API key ids). Left out, in
+//! every format:
+//! - `identity_pool.<key>.roles` (the role attachment): its only output is the
+//!   pool's id, already shown with the pool; its role ARNs feed the Swift
+//!   constants of the reference architecture;
+//! - a user pool's `custom_attributes`: bookkeeping of this tool (which custom
+//!   attributes the pool has, so a plan can classify schema changes), a JSON
+//!   list inside a string that no app configures anything with.
+//!
+//! Secrets (app client secrets, API key values) are only in what is rendered
+//! when the caller passes them ([`Secrets`], `--include-secrets`), under
+//! `client_secret` and `key.<name>.value`; [`Rendered::holds_secrets`] says
+//! whether any was written.
+//!
+//! The "Default" resources (the mobile SDK's `Default` entries, Amplify's
+//! default bucket, the reference architecture's constants): the user pool and
+//! app client the Default identity pool names as its provider (the first such
+//! pair that is the stack's own); else the only one; else the first by
+//! address. Each choice among several is reported in [`Rendered::notes`]
+//! (and, in Swift, as a comment), and the others keep entries of their own.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::resource::{Live, Outputs, ResourceType};
+use crate::stack::{Address, Part};
+
+/// `format_version` of `outputs --format json`.
+pub const JSON_FORMAT_VERSION: &str = "1";
+/// `version` of the `amplify_outputs.json` schema written (Amplify Gen 2).
+pub const AMPLIFY_OUTPUTS_VERSION: &str = "1.4";
+
+/// Outputs that are this tool's bookkeeping, not values an app uses.
+const INTERNAL: &[(ResourceType, &str)] = &[(ResourceType::UserPool, "custom_attributes")];
+
+/// Where the resources live.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub stack: &'a str,
+    pub account_id: &'a str,
+    pub region: &'a str,
+}
+
+/// Secrets read for `--include-secrets`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Secrets {
+    /// App client (`user_pool.<pool>.clients.<name>`) → its client secret,
+    /// for the clients that have one.
+    pub client_secrets: BTreeMap<Address, String>,
+    /// REST API (`api.<key>`) → API key name → the key's value.
+    pub api_keys: BTreeMap<Address, BTreeMap<String, String>>,
+}
+
+/// One rendered format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub text: String,
+    /// What a user should know about the choices made (which resource is the
+    /// Default, what a format cannot hold), one sentence each.
+    pub notes: Vec<String>,
+    /// Whether `text` holds a secret value.
+    pub holds_secrets: bool,
+}
+
+// ------------------------------------------------------- shared pieces ----
+
+/// Each shown resource's outputs, with the secrets that were passed.
+/// Returns the outputs and whether any secret is among them.
+pub fn app_outputs(
+    resources: &BTreeMap<Address, Live>,
+    secrets: Option<&Secrets>,
+) -> (BTreeMap<Address, Outputs>, bool) {
+    let mut all = BTreeMap::new();
+    let mut holds_secrets = false;
+    for (address, live) in resources {
+        let kind = ResourceType::of(address);
+        if kind == ResourceType::IdentityPoolRoles {
+            continue;
+        }
+        let mut outputs: Outputs = live
+            .outputs
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && !INTERNAL.contains(&(kind, k.as_str())))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(s) = secrets {
+            if let Some(secret) = s.client_secrets.get(address) {
+                outputs.insert("client_secret".into(), secret.clone());
+                holds_secrets = true;
+            }
+            for (name, value) in s.api_keys.get(address).into_iter().flatten() {
+                outputs.insert(format!("key.{name}.value"), value.clone());
+                holds_secrets = true;
+            }
+        }
+        all.insert(address.clone(), outputs);
+    }
+    (all, holds_secrets)
+}
+
+fn of_type(resources: &BTreeMap<Address, Live>, kind: ResourceType) -> Vec<&Live> {
+    resources
+        .values()
+        .filter(|l| ResourceType::of(&l.address) == kind)
+        .collect()
+}
+
+fn out<'a>(live: &'a Live, key: &str) -> Option<&'a str> {
+    live.outputs
+        .get(key)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+/// Names of the API keys of an API (from its `key.<name>.id` outputs), sorted.
+fn api_key_names(live: &Live) -> Vec<String> {
+    live.outputs
+        .keys()
+        .filter_map(|k| k.strip_prefix("key.")?.strip_suffix(".id"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The resources a format's "Default" entries use (see the module docs).
+struct Defaults<'a> {
+    identity_pool: Option<&'a Live>,
+    /// The Default identity pool's role attachment.
+    roles: Option<&'a Live>,
+    user_pool: Option<&'a Live>,
+    client: Option<&'a Live>,
+    bucket: Option<&'a Live>,
+    table: Option<&'a Live>,
+    api: Option<&'a Live>,
+    /// The name of the Default API's Default key.
+    api_key: Option<String>,
+    notes: Vec<String>,
+}
+
+/// The only one, or the first by address, saying so when there are several
+/// (`plural`: what they are, e.g. `buckets`).
+fn pick<'a>(plural: &str, candidates: &[&'a Live], notes: &mut Vec<String>) -> Option<&'a Live> {
+    let first = candidates.first().copied()?;
+    if candidates.len() > 1 {
+        let list: Vec<String> = candidates.iter().map(|l| l.address.to_string()).collect();
+        notes.push(format!(
+            "there are {} {plural} ({}); `{}` is the Default (the first by address), the others are under their own names",
+            candidates.len(),
+            list.join(", "),
+            first.address
+        ));
+    }
+    Some(first)
+}
+
+fn defaults(resources: &BTreeMap<Address, Live>) -> Defaults<'_> {
+    let mut notes = Vec::new();
+    let identity_pool = pick(
+        "identity pools",
+        &of_type(resources, ResourceType::IdentityPool),
+        &mut notes,
+    );
+    let roles = identity_pool.and_then(|p| resources.get(&p.address.with_part(Part::Roles)));
+    let pools = of_type(resources, ResourceType::UserPool);
+    let clients = of_type(resources, ResourceType::UserPoolClient);
+
+    // The pool and client the identity pool trusts, when they are ours.
+    let mut user_pool = None;
+    let mut client = None;
+    if let Some(identity_pool) = identity_pool {
+        let providers = identity_pool
+            .attributes
+            .get("cognito_identity_providers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let ours: Vec<(&Live, &Live)> = providers
+            .iter()
+            .filter_map(|p| {
+                let pool_id = p.get("provider_name")?.as_str()?.rsplit('/').next()?;
+                let client_id = p.get("client_id")?.as_str()?;
+                let pool = pools.iter().find(|u| out(u, "id") == Some(pool_id))?;
+                let client = clients.iter().find(|c| {
+                    out(c, "id") == Some(client_id) && c.address.resource() == pool.address
+                })?;
+                Some((*pool, *client))
+            })
+            .collect();
+        if let Some((p, c)) = ours.first() {
+            if ours.len() > 1 {
+                notes.push(format!(
+                    "identity pool `{}` trusts {} app clients of this stack; `{}` (of `{}`) is the Default",
+                    identity_pool.address,
+                    ours.len(),
+                    c.address,
+                    p.address
+                ));
+            }
+            user_pool = Some(*p);
+            client = Some(*c);
+        }
+    }
+    if user_pool.is_none() {
+        user_pool = pick("user pools", &pools, &mut notes);
+        if let Some(pool) = user_pool {
+            let own: Vec<&Live> = clients
+                .iter()
+                .copied()
+                .filter(|c| c.address.resource() == pool.address)
+                .collect();
+            client = pick(
+                &format!("app clients of `{}`", pool.address),
+                &own,
+                &mut notes,
+            );
+        }
+    }
+
+    let bucket = pick(
+        "buckets",
+        &of_type(resources, ResourceType::Bucket),
+        &mut notes,
+    );
+    let table = pick(
+        "tables",
+        &of_type(resources, ResourceType::Table),
+        &mut notes,
+    );
+    let api = pick(
+        "REST APIs",
+        &of_type(resources, ResourceType::Api),
+        &mut notes,
+    );
+    let api_key = api.and_then(|a| {
+        let names = api_key_names(a);
+        if names.len() > 1 {
+            notes.push(format!(
+                "`{}` has {} API keys ({}); `{}` is the Default (the first by name)",
+                a.address,
+                names.len(),
+                names.join(", "),
+                names[0]
+            ));
+        }
+        names.into_iter().next()
+    });
+    Defaults {
+        identity_pool,
+        roles,
+        user_pool,
+        client,
+        bucket,
+        table,
+        api,
+        api_key,
+        notes,
+    }
+}
+
+fn client_has_secret(client: &Live) -> bool {
+    client
+        .attributes
+        .get("generate_secret")
+        .and_then(Value::as_bool)
+        == Some(true)
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- json ----
+
+/// `outputs --format json` (the default): one stable document,
+///
+/// ```text
+/// { "format_version": "1", "stack": "...", "account_id": "...", "region": "...",
+///   "secrets_included": false,
+///   "resources": { "<address>": { "<output>": "<string>", ... }, ... } }
+/// ```
+///
+/// `resources` is keyed by address (`table.notes`, `user_pool.users.clients.ios`)
+/// in the stack's kind order; every value is a string, named as in
+/// `${kind.key.attr}` references (`key.<name>.id` for API keys). With secrets:
+/// `client_secret` on app clients, `key.<name>.value` on APIs.
+pub fn json(
+    ctx: &Context<'_>,
+    resources: &BTreeMap<Address, Live>,
+    secrets: Option<&Secrets>,
+) -> Rendered {
+    let (outputs, holds_secrets) = app_outputs(resources, secrets);
+    let doc = json!({
+        "format_version": JSON_FORMAT_VERSION,
+        "stack": ctx.stack,
+        "account_id": ctx.account_id,
+        "region": ctx.region,
+        "secrets_included": secrets.is_some(),
+        "resources": resources_value(&outputs),
+    });
+    Rendered {
+        text: format!("{doc:#}\n"),
+        notes: Vec::new(),
+        holds_secrets,
+    }
+}
+
+fn resources_value(outputs: &BTreeMap<Address, Outputs>) -> Value {
+    Value::Object(
+        outputs
+            .iter()
+            .map(|(address, o)| {
+                let values: Map<String, Value> = o
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                (address.to_string(), Value::Object(values))
+            })
+            .collect(),
+    )
+}
+
+// ----------------------------------------------------------------- env ----
+
+/// The variable name of an output: `<address>_<output>` upper-cased, every
+/// character other than a letter or digit turned into `_`
+/// (`user_pool.users.clients.ios` + `id` → `USER_POOL_USERS_CLIENTS_IOS_ID`).
+pub fn env_key(address: &Address, output: &str) -> String {
+    format!("{address}_{output}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A value as a POSIX shell word: as it is when it holds only characters no
+/// shell treats specially (ids, ARNs, URLs), else in single quotes.
+pub fn shell_quote(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+    if plain {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+/// `outputs --format env`: `KEY=value` lines, nothing else (no comments, no
+/// `export`), for `set -a; . file`, a CI job's environment file or a
+/// `.env`: `AWS_REGION` first, then one line per output ([`env_key`]),
+/// values quoted only when a shell needs it ([`shell_quote`]).
+pub fn env(
+    ctx: &Context<'_>,
+    resources: &BTreeMap<Address, Live>,
+    secrets: Option<&Secrets>,
+) -> Rendered {
+    let (outputs, holds_secrets) = app_outputs(resources, secrets);
+    let mut notes = Vec::new();
+    let mut taken: BTreeMap<String, String> =
+        BTreeMap::from([("AWS_REGION".to_string(), "the region".to_string())]);
+    let mut text = format!("AWS_REGION={}\n", shell_quote(ctx.region));
+    for (address, o) in &outputs {
+        for (output, value) in o {
+            let key = env_key(address, output);
+            let what = format!("`{output}` of `{address}`");
+            if let Some(first) = taken.get(&key) {
+                notes.push(format!(
+                    "{what} and {first} are both {key}; only the first is written"
+                ));
+                continue;
+            }
+            text.push_str(&format!("{key}={}\n", shell_quote(value)));
+            taken.insert(key, what);
+        }
+    }
+    Rendered {
+        text,
+        notes,
+        holds_secrets,
+    }
+}
+
+// --------------------------------------------------------------- swift ----
+
+/// Swift keywords a generated name must not be (escaped with backticks).
+const SWIFT_KEYWORDS: &[&str] = &[
+    "Any",
+    "Protocol",
+    "Self",
+    "Type",
+    "as",
+    "associatedtype",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "continue",
+    "default",
+    "defer",
+    "deinit",
+    "do",
+    "else",
+    "enum",
+    "extension",
+    "fallthrough",
+    "false",
+    "fileprivate",
+    "for",
+    "func",
+    "guard",
+    "if",
+    "import",
+    "in",
+    "init",
+    "inout",
+    "internal",
+    "is",
+    "let",
+    "nil",
+    "open",
+    "operator",
+    "private",
+    "protocol",
+    "public",
+    "repeat",
+    "rethrows",
+    "return",
+    "self",
+    "some",
+    "static",
+    "struct",
+    "subscript",
+    "super",
+    "switch",
+    "throw",
+    "throws",
+    "true",
+    "try",
+    "typealias",
+    "var",
+    "where",
+    "while",
+];
+
+fn swift_identifier(words: &[String], upper_first: bool) -> String {
+    let mut name = String::new();
+    for (i, word) in words.iter().enumerate() {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            if i == 0 && !upper_first {
+                name.push(first.to_ascii_lowercase());
+            } else {
+                name.push(first.to_ascii_uppercase());
+            }
+            name.extend(chars);
+        }
+    }
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, '_');
+    }
+    if SWIFT_KEYWORDS.contains(&name.as_str()) {
+        format!("`{name}`")
+    } else {
+        name
+    }
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `notes_backend` → `NotesBackend`
+fn swift_type(s: &str) -> String {
+    swift_identifier(&words(s), true)
+}
+
+/// `regional_domain_name` → `regionalDomainName`
+fn swift_property(s: &str) -> String {
+    swift_identifier(&words(s), false)
+}
+
+/// A Swift string literal.
+fn swift_string(value: &str) -> String {
+    let mut s = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '\\' => s.push_str(r"\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str(r"\n"),
+            '\r' => s.push_str(r"\r"),
+            '\t' => s.push_str(r"\t"),
+            c if c.is_control() => s.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// `let Name = "value" // address`
+fn line(text: &mut String, name: &str, value: &str, from: Option<&Address>) {
+    let comment = from.map(|a| format!(" // {a}")).unwrap_or_default();
+    text.push_str(&format!("let {name} = {}{comment}\n", swift_string(value)));
+}
+
+/// A namespace of the generated `MobileBackend` enum.
+#[derive(Default)]
+struct SwiftEnum {
+    name: String,
+    constants: Vec<(String, String)>,
+    children: Vec<SwiftEnum>,
+}
+
+impl SwiftEnum {
+    fn child(&mut self, name: &str) -> &mut SwiftEnum {
+        let i = match self.children.iter().position(|c| c.name == name) {
+            Some(i) => i,
+            None => {
+                self.children.push(SwiftEnum {
+                    name: name.to_string(),
+                    ..SwiftEnum::default()
+                });
+                self.children.len() - 1
+            }
+        };
+        &mut self.children[i]
+    }
+
+    fn render(&self, depth: usize, out: &mut String) {
+        let pad = "    ".repeat(depth);
+        out.push_str(&format!("{pad}enum {} {{\n", self.name));
+        for (name, value) in &self.constants {
+            out.push_str(&format!(
+                "{pad}    static let {name} = {}\n",
+                swift_string(value)
+            ));
+        }
+        for (i, child) in self.children.iter().enumerate() {
+            if depth == 0 && (i > 0 || !self.constants.is_empty()) {
+                out.push('\n');
+            }
+            child.render(depth + 1, out);
+        }
+        out.push_str(&format!("{pad}}}\n"));
+    }
+}
+
+/// Where a resource goes in `MobileBackend`: `UserPools.Users.Clients.Ios`.
+fn swift_path(address: &Address) -> Vec<String> {
+    let kind = match ResourceType::of(address) {
+        ResourceType::IdentityPool | ResourceType::IdentityPoolRoles => "IdentityPools",
+        ResourceType::UserPool | ResourceType::UserPoolClient | ResourceType::UserPoolGroup => {
+            "UserPools"
+        }
+        ResourceType::Table => "Tables",
+        ResourceType::Bucket => "Buckets",
+        ResourceType::Search => "SearchDomains",
+        ResourceType::Api => "Apis",
+        ResourceType::Role => "Roles",
+    };
+    let mut path = vec![kind.to_string(), swift_type(&address.key)];
+    match &address.part {
+        Some(Part::Client(name)) => path.extend(["Clients".to_string(), swift_type(name)]),
+        Some(Part::Group(name)) => path.extend(["Groups".to_string(), swift_type(name)]),
+        Some(Part::Roles) => path.push("Roles".to_string()),
+        None => {}
+    }
+    path
+}
+
+/// `outputs --format swift`: a `Constants.swift` in the shape of the AWS
+/// "Serverless Reference Architecture: Mobile Backend" iOS sample (global
+/// `let`s named as there: `CognitoIdentityPoolId`, `CognitoUnauthenticatedRoleArn`,
+/// `CognitoAuthenticatedRoleArn`, `AWSAccountId`, `APIEndpointUrl`,
+/// `APIGatewayKey` (with secrets), `S3BucketName`, and `CognitoRegionType` /
+/// `DefaultServiceRegionType` where the AWS Mobile SDK's `AWSCore` is there),
+/// plus what the sample lacks (`AWSRegionName`, `CognitoUserPoolId`,
+/// `CognitoUserPoolAppClientId`, `CognitoUserPoolAppClientSecret` with secrets,
+/// `DynamoDBTableName`), all from the Default resources; then every output of
+/// every resource as `static let`s in `enum MobileBackend`
+/// (`MobileBackend.Tables.Notes.arn`). Only what exists is written.
+pub fn swift(
+    ctx: &Context<'_>,
+    resources: &BTreeMap<Address, Live>,
+    secrets: Option<&Secrets>,
+) -> Rendered {
+    let (outputs, holds_secrets) = app_outputs(resources, secrets);
+    let d = defaults(resources);
+    let mut notes = d.notes.clone();
+    let mut text = format!(
+        "// Constants.swift: the outputs of stack `{}` (account {}, {}), read from live AWS\n\
+         // by `mobile-backend outputs --format swift`. Generated: change the stack and run it\n\
+         // again rather than editing this file.\n",
+        ctx.stack, ctx.account_id, ctx.region
+    );
+    if holds_secrets {
+        text.push_str(
+            "// It holds secrets (client secrets, API key values): keep it out of version control.\n",
+        );
+    }
+    for note in &d.notes {
+        text.push_str(&format!("// Note: {note}.\n"));
+    }
+    text.push_str("\nimport Foundation\n#if canImport(AWSCore)\nimport AWSCore\n#endif\n\n");
+
+    // The reference architecture's constants.
+    text.push_str(
+        "// The constants of the AWS \"Serverless Reference Architecture: Mobile Backend\" iOS sample.\n",
+    );
+    line(&mut text, "AWSRegionName", ctx.region, None);
+    text.push_str(
+        "#if canImport(AWSCore)\n\
+         let CognitoRegionType = (AWSRegionName as NSString).aws_regionTypeValue()\n\
+         let DefaultServiceRegionType = CognitoRegionType\n\
+         #endif\n",
+    );
+    line(&mut text, "AWSAccountId", ctx.account_id, None);
+    if let Some(pool) = d.identity_pool {
+        if let Some(id) = out(pool, "id") {
+            line(&mut text, "CognitoIdentityPoolId", id, Some(&pool.address));
+        }
+    }
+    if let Some(roles) = d.roles {
+        for (name, which) in [
+            ("CognitoUnauthenticatedRoleArn", "unauthenticated"),
+            ("CognitoAuthenticatedRoleArn", "authenticated"),
+        ] {
+            if let Some(arn) = roles
+                .attributes
+                .get("roles")
+                .and_then(|r| r.get(which))
+                .and_then(Value::as_str)
+            {
+                line(&mut text, name, arn, Some(&roles.address));
+            }
+        }
+    }
+    if let Some(pool) = d.user_pool {
+        if let Some(id) = out(pool, "id") {
+            line(&mut text, "CognitoUserPoolId", id, Some(&pool.address));
+        }
+    }
+    if let Some(client) = d.client {
+        if let Some(id) = out(client, "id") {
+            line(
+                &mut text,
+                "CognitoUserPoolAppClientId",
+                id,
+                Some(&client.address),
+            );
+        }
+        match outputs.get(&client.address).and_then(|o| o.get("client_secret")) {
+            Some(secret) => line(
+                &mut text,
+                "CognitoUserPoolAppClientSecret",
+                secret,
+                Some(&client.address),
+            ),
+            None if client_has_secret(client) && secrets.is_none() => text.push_str(&format!(
+                "// CognitoUserPoolAppClientSecret: `{}` has a client secret; run `mobile-backend outputs --format swift --include-secrets` to write it.\n",
+                client.address
+            )),
+            None => {}
+        }
+    }
+    if let Some(bucket) = d.bucket {
+        if let Some(name) = out(bucket, "name") {
+            line(&mut text, "S3BucketName", name, Some(&bucket.address));
+        }
+    }
+    if let Some(table) = d.table {
+        if let Some(name) = out(table, "name") {
+            line(&mut text, "DynamoDBTableName", name, Some(&table.address));
+        }
+    }
+    if let Some(api) = d.api {
+        if let Some(url) = out(api, "invoke_url") {
+            line(&mut text, "APIEndpointUrl", url, Some(&api.address));
+        }
+        if let Some(key) = &d.api_key {
+            let value = outputs
+                .get(&api.address)
+                .and_then(|o| o.get(&format!("key.{key}.value")));
+            match value {
+                Some(v) => line(&mut text, "APIGatewayKey", v, Some(&api.address)),
+                None if secrets.is_none() => text.push_str(&format!(
+                    "// APIGatewayKey: the value of key `{key}` of `{}` is a secret; run `mobile-backend outputs --format swift --include-secrets` to write it.\n",
+                    api.address
+                )),
+                None => {}
+            }
+        }
+    }
+
+    // Everything, by kind and key.
+    let mut root = SwiftEnum {
+        name: "MobileBackend".into(),
+        constants: vec![
+            ("stack".into(), ctx.stack.into()),
+            ("accountId".into(), ctx.account_id.into()),
+            ("region".into(), ctx.region.into()),
+        ],
+        children: Vec::new(),
+    };
+    for (address, o) in &outputs {
+        let path = swift_path(address);
+        for (output, value) in o {
+            let mut segments: Vec<&str> = output.split('.').collect();
+            let leaf = segments.pop().unwrap_or(output.as_str());
+            let mut node = &mut root;
+            for p in &path {
+                node = node.child(p);
+            }
+            for s in segments {
+                node = node.child(&if s == "key" {
+                    "Keys".to_string()
+                } else {
+                    swift_type(s)
+                });
+            }
+            let property = swift_property(leaf);
+            if node.constants.iter().any(|(n, _)| *n == property) {
+                notes.push(format!(
+                    "`{output}` of `{address}` has the same Swift name as another output; it is left out of `MobileBackend`"
+                ));
+                continue;
+            }
+            node.constants.push((property, value.clone()));
+        }
+    }
+    text.push_str("\n/// Every output of the stack, by kind and key.\n");
+    root.render(0, &mut text);
+    Rendered {
+        text,
+        notes,
+        holds_secrets,
+    }
+}
+
+// ---------------------------------------------------- awsconfiguration ----
+
+/// `outputs --format awsconfiguration`: the AWS Mobile SDK's (iOS and
+/// Android) `awsconfiguration.json`: `CredentialsProvider.CognitoIdentity`,
+/// `CognitoUserPool` (`PoolId`, `AppClientId`, `AppClientSecret` with secrets,
+/// `Region`), `Auth` (the flow the Default client allows),
+/// `S3TransferUtility` (`Bucket`, `Region`) and `DynamoDBObjectMapper`
+/// (`Region`), each with a `Default` entry and, when the stack has several,
+/// one entry per resource under its key (`uploads`, or `users.ios` for a
+/// client), which `forKey:` / `getConfiguration(key)` selects. The SDK's file
+/// has no REST API section: see the json, env or swift formats.
+pub fn awsconfiguration(
+    ctx: &Context<'_>,
+    resources: &BTreeMap<Address, Live>,
+    secrets: Option<&Secrets>,
+) -> Rendered {
+    let (outputs, _) = app_outputs(resources, secrets);
+    let d = defaults(resources);
+    let mut notes = d.notes.clone();
+    let mut holds_secrets = false;
+    let region = ctx.region;
+    let mut doc = Map::new();
+    doc.insert(
+        "UserAgent".into(),
+        json!(format!("mobile-backend/{}", env!("CARGO_PKG_VERSION"))),
+    );
+    doc.insert("Version".into(), json!("1.0"));
+    doc.insert("IdentityManager".into(), json!({ "Default": {} }));
+
+    let pool_entry =
+        |p: &Live| json!({ "PoolId": out(p, "id").unwrap_or_default(), "Region": region });
+    let identity_pools = of_type(resources, ResourceType::IdentityPool);
+    if let Some(default) = d.identity_pool {
+        let mut entries = Map::new();
+        entries.insert("Default".into(), pool_entry(default));
+        if identity_pools.len() > 1 {
+            for p in &identity_pools {
+                entries.insert(p.address.key.clone(), pool_entry(p));
+            }
+        }
+        doc.insert(
+            "CredentialsProvider".into(),
+            json!({ "CognitoIdentity": entries }),
+        );
+    }
+
+    let mut client_entry = |c: &Live| {
+        let mut e = Map::new();
+        e.insert(
+            "PoolId".into(),
+            json!(c.outputs.get("user_pool_id").cloned().unwrap_or_default()),
+        );
+        e.insert(
+            "AppClientId".into(),
+            json!(out(c, "id").unwrap_or_default()),
+        );
+        if let Some(secret) = outputs.get(&c.address).and_then(|o| o.get("client_secret")) {
+            e.insert("AppClientSecret".into(), json!(secret));
+            holds_secrets = true;
+        }
+        e.insert("Region".into(), json!(region));
+        Value::Object(e)
+    };
+    let clients = of_type(resources, ResourceType::UserPoolClient);
+    if let Some(default) = d.client {
+        let mut entries = Map::new();
+        entries.insert("Default".into(), client_entry(default));
+        if clients.len() > 1 {
+            for c in &clients {
+                let key = match &c.address.part {
+                    Some(Part::Client(name)) => format!("{}.{name}", c.address.key),
+                    _ => c.address.to_string(),
+                };
+                entries.insert(key, client_entry(c));
+            }
+        }
+        doc.insert("CognitoUserPool".into(), Value::Object(entries));
+        let flows = strings(default.attributes.get("auth_flows"));
+        let flow = if flows.iter().any(|f| f == "ALLOW_USER_SRP_AUTH") {
+            Some("USER_SRP_AUTH")
+        } else if flows.iter().any(|f| f == "ALLOW_USER_PASSWORD_AUTH") {
+            Some("USER_PASSWORD_AUTH")
+        } else {
+            None
+        };
+        if let Some(flow) = flow {
+            doc.insert(
+                "Auth".into(),
+                json!({ "Default": { "authenticationFlowType": flow } }),
+            );
+        }
+    } else if let Some(pool) = d.user_pool {
+        notes.push(format!(
+            "`{}` has no app client, and the SDK's CognitoUserPool entry needs one (AppClientId): add `clients.<name>` to `[{}]`",
+            pool.address, pool.address
+        ));
+    }
+
+    let buckets = of_type(resources, ResourceType::Bucket);
+    if let Some(default) = d.bucket {
+        let entry =
+            |b: &Live| json!({ "Bucket": out(b, "name").unwrap_or_default(), "Region": region });
+        let mut entries = Map::new();
+        entries.insert("Default".into(), entry(default));
+        if buckets.len() > 1 {
+            for b in &buckets {
+                entries.insert(b.address.key.clone(), entry(b));
+            }
+        }
+        doc.insert("S3TransferUtility".into(), Value::Object(entries));
+    }
+    if d.table.is_some() {
+        doc.insert(
+            "DynamoDBObjectMapper".into(),
+            json!({ "Default": { "Region": region } }),
+        );
+    }
+    Rendered {
+        text: format!("{:#}\n", Value::Object(doc)),
+        notes,
+        holds_secrets,
+    }
+}
+
+// ------------------------------------------------------------- amplify ----
+
+/// Cognito's standard attributes, as `amplify_outputs.json` names them.
+const STANDARD_ATTRIBUTES: &[&str] = &[
+    "address",
+    "birthdate",
+    "email",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "picture",
+    "preferred_username",
+    "profile",
+    "updated_at",
+    "website",
+    "zoneinfo",
+];
+
+fn amplify_auth(
+    ctx: &Context<'_>,
+    d: &Defaults<'_>,
+    pool: &Live,
+    client: &Live,
+    groups: &[&Live],
+) -> Value {
+    let a = &pool.attributes;
+    let mut auth = Map::new();
+    auth.insert("aws_region".into(), json!(ctx.region));
+    auth.insert(
+        "user_pool_id".into(),
+        json!(out(pool, "id").unwrap_or_default()),
+    );
+    auth.insert(
+        "user_pool_client_id".into(),
+        json!(out(client, "id").unwrap_or_default()),
+    );
+    if let Some(identity_pool) = d.identity_pool {
+        if let Some(id) = out(identity_pool, "id") {
+            auth.insert("identity_pool_id".into(), json!(id));
+        }
+    }
+    if let Some(p) = a.get("password_policy") {
+        let flag = |k: &str| p.get(k).and_then(Value::as_bool);
+        if let (Some(min), Some(numbers), Some(lower), Some(upper), Some(symbols)) = (
+            p.get("min_length").and_then(Value::as_i64),
+            flag("require_numbers"),
+            flag("require_lowercase"),
+            flag("require_uppercase"),
+            flag("require_symbols"),
+        ) {
+            auth.insert(
+                "password_policy".into(),
+                json!({
+                    "min_length": min,
+                    "require_numbers": numbers,
+                    "require_lowercase": lower,
+                    "require_uppercase": upper,
+                    "require_symbols": symbols,
+                }),
+            );
+        }
+    }
+    let required: Vec<&str> = a
+        .get("attributes")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter(|(name, c)| {
+                    STANDARD_ATTRIBUTES.contains(&name.as_str())
+                        && c.get("required").and_then(Value::as_bool) == Some(true)
+                })
+                .map(|(name, _)| name.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !required.is_empty() {
+        auth.insert("standard_required_attributes".into(), json!(required));
+    }
+    let username: Vec<String> = strings(a.get("username_attributes"))
+        .into_iter()
+        .filter(|u| u == "email" || u == "phone_number")
+        .collect();
+    if !username.is_empty() {
+        auth.insert("username_attributes".into(), json!(username));
+    }
+    let verified: Vec<String> = strings(a.get("auto_verified_attributes"))
+        .into_iter()
+        .filter(|u| u == "email" || u == "phone_number")
+        .collect();
+    if !verified.is_empty() {
+        auth.insert("user_verification_types".into(), json!(verified));
+    }
+    if let Some(unauthenticated) = d
+        .identity_pool
+        .and_then(|p| p.attributes.get("allow_unauthenticated"))
+        .and_then(Value::as_bool)
+    {
+        auth.insert(
+            "unauthenticated_identities_enabled".into(),
+            json!(unauthenticated),
+        );
+    }
+    if let Some(mfa) = a.get("mfa").and_then(Value::as_str) {
+        let (configuration, methods) = match mfa {
+            "on" => ("REQUIRED", vec!["TOTP"]),
+            "optional" => ("OPTIONAL", vec!["TOTP"]),
+            _ => ("NONE", vec![]),
+        };
+        auth.insert("mfa_configuration".into(), json!(configuration));
+        if !methods.is_empty() {
+            // This tool turns on software-token (TOTP) MFA only.
+            auth.insert("mfa_methods".into(), json!(methods));
+        }
+    }
+    let mut groups: Vec<(Option<i64>, String)> = groups
+        .iter()
+        .filter_map(|g| {
+            let precedence = g.attributes.get("precedence").and_then(Value::as_i64);
+            Some((precedence, out(g, "name")?.to_string()))
+        })
+        .collect();
+    groups.sort_by(|a, b| (a.0.is_none(), a.0, &a.1).cmp(&(b.0.is_none(), b.0, &b.1)));
+    if !groups.is_empty() {
+        let list: Vec<Value> = groups
+            .into_iter()
+            .map(|(precedence, name)| {
+                let config = match precedence {
+                    Some(p) => json!({ "precedence": p }),
+                    None => json!({}),
+                };
+                Value::Object(Map::from_iter([(name, config)]))
+            })
+            .collect();
+        auth.insert("groups".into(), Value::Array(list));
+    }
+    Value::Object(auth)
+}
+
+/// `outputs --format amplify`: `amplify_outputs.json` in the Amplify Gen 2
+/// schema ([`AMPLIFY_OUTPUTS_VERSION`]): `auth` from the Default user pool,
+/// app client and identity pool (region, ids, password policy, username and
+/// required attributes, verification, guest access, MFA, groups; Amplify
+/// needs a user pool and an app client for `auth`), `storage` (the Default
+/// bucket, and every bucket in `buckets` under its stack key), and `custom`:
+/// `API.<api name>` (`endpoint`, `region`, `apiName`: the shape Amplify's
+/// REST API guide adds for an existing API Gateway API) and
+/// `mobile_backend` (the json format's `stack`, `account_id`, `region` and
+/// `resources`, secrets included when passed).
+pub fn amplify(
+    ctx: &Context<'_>,
+    resources: &BTreeMap<Address, Live>,
+    secrets: Option<&Secrets>,
+) -> Rendered {
+    let (outputs, holds_secrets) = app_outputs(resources, secrets);
+    let d = defaults(resources);
+    let mut notes = d.notes.clone();
+    let mut doc = Map::new();
+    doc.insert("version".into(), json!(AMPLIFY_OUTPUTS_VERSION));
+
+    match (d.user_pool, d.client) {
+        (Some(pool), Some(client)) => {
+            let groups: Vec<&Live> = of_type(resources, ResourceType::UserPoolGroup)
+                .into_iter()
+                .filter(|g| g.address.resource() == pool.address)
+                .collect();
+            doc.insert(
+                "auth".into(),
+                amplify_auth(ctx, &d, pool, client, &groups),
+            );
+        }
+        (Some(pool), None) => notes.push(format!(
+            "`{}` has no app client, and Amplify's `auth` needs one (user_pool_client_id): add `clients.<name>` to `[{}]`; its ids are under custom.mobile_backend",
+            pool.address, pool.address
+        )),
+        (None, _) => {
+            if let Some(p) = d.identity_pool {
+                notes.push(format!(
+                    "Amplify's `auth` needs a user pool and an app client, which the stack does not have; the id of `{}` is under custom.mobile_backend",
+                    p.address
+                ));
+            }
+        }
+    }
+
+    if let Some(default) = d.bucket {
+        let buckets: Vec<Value> = of_type(resources, ResourceType::Bucket)
+            .iter()
+            .map(|b| {
+                json!({
+                    "name": b.address.key,
+                    "bucket_name": out(b, "name").unwrap_or_default(),
+                    "aws_region": ctx.region,
+                })
+            })
+            .collect();
+        doc.insert(
+            "storage".into(),
+            json!({
+                "aws_region": ctx.region,
+                "bucket_name": out(default, "name").unwrap_or_default(),
+                "buckets": buckets,
+            }),
+        );
+    }
+
+    let mut custom = Map::new();
+    let mut apis = Map::new();
+    for api in of_type(resources, ResourceType::Api) {
+        if let (Some(name), Some(url)) = (out(api, "name"), out(api, "invoke_url")) {
+            apis.insert(
+                name.to_string(),
+                json!({ "endpoint": url, "region": ctx.region, "apiName": name }),
+            );
+        }
+    }
+    if !apis.is_empty() {
+        custom.insert("API".into(), Value::Object(apis));
+    }
+    custom.insert(
+        "mobile_backend".into(),
+        json!({
+            "stack": ctx.stack,
+            "account_id": ctx.account_id,
+            "region": ctx.region,
+            "resources": resources_value(&outputs),
+        }),
+    );
+    doc.insert("custom".into(), Value::Object(custom));
+    Rendered {
+        text: format!("{:#}\n", Value::Object(doc)),
+        notes,
+        holds_secrets,
+    }
+}
+
+// ------------------------------------------------------------- summary ----
+
+/// The outputs a tutorial tells you to copy, per kind.
+fn summary_outputs(address: &Address) -> &'static [&'static str] {
+    match ResourceType::of(address) {
+        ResourceType::IdentityPool | ResourceType::UserPool | ResourceType::UserPoolClient => {
+            &["id"]
+        }
+        ResourceType::Table => &["name", "stream_arn"],
+        ResourceType::Bucket => &["name"],
+        ResourceType::Search => &["search_endpoint", "document_endpoint"],
+        ResourceType::Api => &["invoke_url"],
+        ResourceType::Role => &["arn"],
+        ResourceType::UserPoolGroup | ResourceType::IdentityPoolRoles => &[],
+    }
+}
+
+/// A short block for people, for the end of `up`: `Outputs:` and one line per
+/// resource with the values the tutorials tell you to copy (ids, names, the
+/// invoke URL and API key ids, endpoints, role ARNs). No secrets, no colour.
+/// Empty when there is nothing to show.
+pub fn summary(resources: &BTreeMap<Address, Outputs>) -> String {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    for (address, outputs) in resources {
+        let get = |k: &str| outputs.get(k).filter(|v| !v.is_empty());
+        let mut values: Vec<String> = summary_outputs(address)
+            .iter()
+            .filter_map(|k| get(k).map(|v| format!("{k}={v}")))
+            .collect();
+        if ResourceType::of(address) == ResourceType::Search && values.is_empty() {
+            // No endpoint until the domain is active.
+            values.extend(get("name").map(|v| format!("name={v}")));
+        }
+        if ResourceType::of(address) == ResourceType::Api {
+            values.extend(
+                outputs
+                    .iter()
+                    .filter(|(k, v)| k.starts_with("key.") && k.ends_with(".id") && !v.is_empty())
+                    .map(|(k, v)| format!("{k}={v}")),
+            );
+        }
+        if !values.is_empty() {
+            rows.push((address.to_string(), values));
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let width = rows.iter().map(|(a, _)| a.len()).max().unwrap_or(0);
+    let mut text = String::from("Outputs:\n");
+    for (address, values) in rows {
+        text.push_str(&format!("  {address:<width$}  {}\n", values.join("  ")));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;
