@@ -286,7 +286,7 @@ async fn try_take(
             Some("ConditionalCheckFailedException") => Ok(Attempt::Held),
             Some("ResourceNotFoundException") => Ok(Attempt::NoTable),
             _ => Err(format!(
-                "cannot take the stack lock in DynamoDB table `{table}`: {}",
+                "cannot take the stack lock (dynamodb:PutItem on the lock table `{table}`): {}",
                 describe(&e)
             )),
         },
@@ -308,7 +308,7 @@ pub async fn holder(aws: &Aws, stack: &str) -> Result<Option<Holder>, String> {
         Ok(o) => Ok(o.item().map(Holder::from_item)),
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
         Err(e) => Err(format!(
-            "cannot read the stack lock in DynamoDB table `{table}`: {}",
+            "cannot read the stack lock (dynamodb:GetItem on the lock table `{table}`): {}",
             describe(&e)
         )),
     }
@@ -344,7 +344,7 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
         Err(e) if error_code(&e) == Some("ResourceInUseException") => false,
         Err(e) => {
             return Err(format!(
-                "cannot create the DynamoDB lock table `{table}`: {}. `up` and `destroy` need it to keep two runs from applying one stack at once; grant dynamodb:CreateTable on it, or create it yourself (partition key `stack`, a string)",
+                "cannot create the DynamoDB lock table `{table}` (dynamodb:CreateTable): {}. `up` and `destroy` need it to keep two runs from applying one stack at once; grant dynamodb:CreateTable on it, or create it yourself (partition key `stack`, a string)",
                 describe(&e)
             ))
         }
@@ -360,7 +360,7 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
             Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {}
             Err(e) => {
                 return Err(format!(
-                    "cannot read the DynamoDB lock table `{table}`: {}",
+                    "cannot read the DynamoDB lock table `{table}` (dynamodb:DescribeTable): {}",
                     describe(&e)
                 ))
             }
@@ -548,7 +548,7 @@ pub async fn break_lock(aws: &Aws, stack: &str, lock_id: &str) -> Result<bool, S
         Ok(_) => Ok(true),
         Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
         Err(e) => Err(format!(
-            "cannot delete the stack lock in DynamoDB table `{table}`: {}",
+            "cannot delete the stack lock (dynamodb:DeleteItem on the lock table `{table}`): {}",
             describe(&e)
         )),
     }

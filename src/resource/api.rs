@@ -13,9 +13,11 @@
 //! `deployment` changes exactly when the routes or integrations did; `up` then
 //! makes one new deployment, moves the stage to it and deletes the old one.
 //!
-//! API Gateway answers concurrent writes to one API with `ConflictException`
-//! (and its control-plane limits with `TooManyRequestsException`): every call
-//! here is retried on those, a bounded number of times ([`call`]).
+//! API Gateway answers concurrent writes to one API with `ConflictException`:
+//! every call here is retried on it, a bounded number of times ([`call`]).
+//! Its control-plane rate limits (`TooManyRequestsException`) are the SDK's
+//! standard retry's business, and requests are paced below them in the first
+//! place (`aws::limits`).
 //!
 //! API key values are secrets: they are never read (`includeValues` is never
 //! set), so they cannot reach the plan, errors or outputs.
@@ -59,7 +61,7 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 ];
 
 /// How many times a call is made when API Gateway answers
-/// `ConflictException` or `TooManyRequestsException`, and the first wait
+/// `ConflictException`, and the first wait
 /// (doubled each time): about 16 s in all.
 pub const CONFLICT_RETRY_ATTEMPTS: u32 = 6;
 pub const CONFLICT_RETRY_FIRST_DELAY: Duration = Duration::from_millis(500);
@@ -256,7 +258,7 @@ fn build(
 // ----------------------------------------------------------------- calls ----
 
 /// Makes one API Gateway call, again after a growing wait while the answer
-/// is `ConflictException` or `TooManyRequestsException`, at most
+/// is `ConflictException`, at most
 /// [`CONFLICT_RETRY_ATTEMPTS`] times.
 pub async fn call<T, E, R, F, Fut>(operation: &'static str, mut f: F) -> Result<T, Error>
 where
@@ -271,10 +273,7 @@ where
         match f().await {
             Ok(v) => return Ok(v),
             Err(e) => {
-                let retryable = matches!(
-                    error_code(&e),
-                    Some("ConflictException" | "TooManyRequestsException")
-                );
+                let retryable = error_code(&e) == Some("ConflictException");
                 if !retryable || attempt >= CONFLICT_RETRY_ATTEMPTS {
                     return Err(Error::aws(operation, &e));
                 }

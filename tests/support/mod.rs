@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // not every test file uses every helper
 
+pub mod inventory;
 pub mod proxy;
 
 use std::collections::BTreeMap;
