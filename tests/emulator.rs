@@ -868,57 +868,10 @@ async fn an_interrupted_create_converges_without_duplicates() {
 
 // ------------------------------------------------------------- terminal ----
 
-/// Runs `up` on a pseudo-terminal (through Python's `pty`, present wherever
-/// the emulator is) and answers the confirmation with `answer`. Returns the
-/// exit code and everything the terminal showed.
+/// Runs `up` on a pseudo-terminal and answers its question with `answer`.
+/// Returns the exit code and everything the terminal showed.
 fn up_on_a_terminal(w: &World, answer: &str) -> (i32, String) {
-    const DRIVER: &str = r#"
-import os, pty, sys, time
-answer, argv = sys.argv[1], sys.argv[2:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(argv[0], argv)
-out, sent, deadline = b"", False, time.time() + 60
-while time.time() < deadline:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-    if not sent and b"Only `yes` is accepted" in out:
-        os.write(fd, (answer + "\n").encode())
-        sent = True
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
-    let bin = assert_cmd::cargo::cargo_bin("mobile-backend");
-    let mut cmd = std::process::Command::new("python3");
-    cmd.arg("-c").arg(DRIVER).arg(answer).arg(bin);
-    cmd.args(["--endpoint-url", &w.endpoint, "--stack"])
-        .arg(&w.stack_file)
-        .arg("up");
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        if key.starts_with("AWS_") || key.starts_with("MOBILE_BACKEND_") || key == "NO_COLOR" {
-            cmd.env_remove(&key);
-        }
-    }
-    let nowhere = w.path("no-such-aws-config");
-    cmd.current_dir(w.dir.path())
-        .env("AWS_ACCESS_KEY_ID", &w.account)
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", support::REGION)
-        .env("AWS_CONFIG_FILE", &nowhere)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    let out = cmd.output().expect("python3 runs the terminal driver");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    w.on_a_terminal(&["up"]).finish(answer)
 }
 
 #[tokio::test]

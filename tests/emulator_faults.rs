@@ -16,25 +16,6 @@ use support::inventory::inventory;
 use support::proxy::{Faults, Proxy};
 use support::{read_call_log, World};
 
-async fn create_functions(w: &World) {
-    for name in ["autoConfirm", "NotesApiFunction", "SearchApiFunction"] {
-        w.create_function(name).await;
-    }
-}
-
-fn reference(prefix: &str) -> World {
-    let w = World::new(prefix);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    w.use_stack_file(
-        &root.join("stacks/reference-architecture.toml"),
-        &root.join("policies"),
-    );
-    let text = std::fs::read_to_string(&w.stack_file).expect("the stack file");
-    let text = text.replace("engine = \"cloudsearch\"", "engine = \"opensearch\"");
-    std::fs::write(&w.stack_file, text).expect("write the stack file");
-    w
-}
-
 /// Runs the tool through `proxy` (the test's own SDK clients keep talking to
 /// the emulator directly).
 fn through(w: &mut World, proxy: &Proxy, args: &[&str], log: &Path) -> support::Run {
@@ -46,8 +27,8 @@ fn through(w: &mut World, proxy: &Proxy, args: &[&str], log: &Path) -> support::
 
 #[tokio::test]
 async fn up_plan_and_destroy_succeed_through_throttling_5xx_and_dropped_connections() {
-    let mut w = reference("faults");
-    create_functions(&w).await;
+    let mut w = World::new("faults");
+    w.use_reference_architecture("opensearch").await;
     let proxy = Proxy::start(&w.endpoint);
     proxy.set_seed(20261123);
     proxy.set_faults(Faults {
@@ -101,8 +82,8 @@ async fn up_plan_and_destroy_succeed_through_throttling_5xx_and_dropped_connecti
 
 #[tokio::test]
 async fn a_read_that_always_fails_stops_plan_in_bounded_time_naming_it() {
-    let mut w = reference("readfail");
-    create_functions(&w).await;
+    let mut w = World::new("readfail");
+    w.use_reference_architecture("opensearch").await;
     let proxy = Proxy::start(&w.endpoint);
     proxy.set_faults_for("dynamodb:DescribeTable", Faults::throttle(1.0));
     let started = Instant::now();
@@ -125,8 +106,8 @@ async fn a_read_that_always_fails_stops_plan_in_bounded_time_naming_it() {
 
 #[tokio::test]
 async fn a_create_that_always_fails_stops_up_naming_it_and_a_rerun_converges() {
-    let mut w = reference("createfail");
-    create_functions(&w).await;
+    let mut w = World::new("createfail");
+    w.use_reference_architecture("opensearch").await;
     let proxy = Proxy::start(&w.endpoint);
     proxy.set_faults_for("cognito-idp:CreateUserPool", Faults::error_500(1.0));
     let started = Instant::now();
@@ -156,7 +137,8 @@ async fn a_create_that_always_fails_stops_up_naming_it_and_a_rerun_converges() {
 
 #[tokio::test]
 async fn with_every_call_failing_the_tool_stops_at_the_first_one_in_bounded_time() {
-    let mut w = reference("allfail");
+    let mut w = World::new("allfail");
+    w.use_reference_architecture("opensearch").await;
     let proxy = Proxy::start(&w.endpoint);
     proxy.set_faults(Faults::error_503(1.0));
     let started = Instant::now();

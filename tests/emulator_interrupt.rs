@@ -18,7 +18,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use support::inventory::{inventory, Found};
@@ -26,26 +25,6 @@ use support::proxy::Proxy;
 use support::{World, OWNER_ID_TAG};
 
 const SHARDS: usize = 4;
-
-/// The Lambda functions the stack names must exist first.
-async fn create_functions(w: &World) {
-    for name in ["autoConfirm", "NotesApiFunction", "SearchApiFunction"] {
-        w.create_function(name).await;
-    }
-}
-
-fn world(prefix: &str) -> World {
-    let w = World::new(prefix);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    w.use_stack_file(
-        &root.join("stacks/reference-architecture.toml"),
-        &root.join("policies"),
-    );
-    let text = std::fs::read_to_string(&w.stack_file).expect("the stack file");
-    let text = text.replace("engine = \"cloudsearch\"", "engine = \"opensearch\"");
-    std::fs::write(&w.stack_file, text).expect("write the stack file");
-    w
-}
 
 /// After a converged `up`: exactly one of each resource, every taggable one
 /// tagged as the stack's, nothing else.
@@ -143,8 +122,8 @@ async fn mutating_calls(w: &mut World) -> (usize, usize) {
 }
 
 async fn shard(index: usize) {
-    let mut w = world(&format!("kill{index}"));
-    create_functions(&w).await;
+    let mut w = World::new(&format!("kill{index}"));
+    w.use_reference_architecture("opensearch").await;
     // The first `up` or `destroy` in an account creates the lock table: do
     // that first, so every counted run makes the same calls.
     w.run(&["destroy", "--auto-approve"]).code(0);

@@ -16,55 +16,17 @@ use support::{read_call_log, Run, World};
 
 const FORMATS: &[&str] = &["json", "env", "swift", "awsconfiguration", "amplify"];
 
-fn idp(w: &World) -> aws_sdk_cognitoidentityprovider::Client {
-    aws_sdk_cognitoidentityprovider::Client::from_conf(
-        aws_sdk_cognitoidentityprovider::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    )
-}
-
-fn identity(w: &World) -> aws_sdk_cognitoidentity::Client {
-    aws_sdk_cognitoidentity::Client::from_conf(
-        aws_sdk_cognitoidentity::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    )
-}
-
-fn apigateway(w: &World) -> aws_sdk_apigateway::Client {
-    aws_sdk_apigateway::Client::from_conf(
-        aws_sdk_apigateway::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    )
-}
-
-fn iam(w: &World) -> aws_sdk_iam::Client {
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    )
-}
-
 /// The reference architecture with OpenSearch and a second app client that
 /// has a secret.
-fn use_reference(w: &World) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    w.use_stack_file(
-        &root.join("stacks/reference-architecture.toml"),
-        &root.join("policies"),
-    );
+async fn use_reference(w: &World) {
+    w.use_reference_architecture("opensearch").await;
     let text = std::fs::read_to_string(&w.stack_file).expect("the stack file");
     let ios = "clients.ios = {";
     assert!(text.contains(ios), "the example has an ios client");
-    let text = text
-        .replace("engine = \"cloudsearch\"", "engine = \"opensearch\"")
-        .replace(
-            ios,
-            "clients.server = { generate_secret = true, auth_flows = [\"ALLOW_USER_PASSWORD_AUTH\", \"ALLOW_REFRESH_TOKEN_AUTH\"] }\nclients.ios = {",
-        );
+    let text = text.replace(
+        ios,
+        "clients.server = { generate_secret = true, auth_flows = [\"ALLOW_USER_PASSWORD_AUTH\", \"ALLOW_REFRESH_TOKEN_AUTH\"] }\nclients.ios = {",
+    );
     std::fs::write(&w.stack_file, text).expect("write the stack file");
 }
 
@@ -86,7 +48,7 @@ struct Truth {
 }
 
 async fn truth(w: &World) -> Truth {
-    let idp = idp(w);
+    let idp = w.idp();
     let pools = idp
         .list_user_pools()
         .max_results(60)
@@ -132,7 +94,8 @@ async fn truth(w: &World) -> Truth {
         .to_string();
 
     let identity_pool_name = format!("{}_app", w.stack.replace('-', "_"));
-    let pools = identity(w)
+    let pools = w
+        .identity()
         .list_identity_pools()
         .max_results(60)
         .send()
@@ -145,7 +108,8 @@ async fn truth(w: &World) -> Truth {
         .and_then(|p| p.identity_pool_id())
         .unwrap_or_else(|| panic!("no identity pool {identity_pool_name}: {pools:?}"))
         .to_string();
-    let described = identity(w)
+    let described = w
+        .identity()
         .describe_identity_pool()
         .identity_pool_id(&identity_pool_id)
         .send()
@@ -153,7 +117,7 @@ async fn truth(w: &World) -> Truth {
         .expect("DescribeIdentityPool");
     assert_eq!(described.identity_pool_name(), identity_pool_name);
 
-    let gw = apigateway(w);
+    let gw = w.apigateway();
     let apis = gw.get_rest_apis().send().await.expect("GetRestApis");
     let api_id = apis
         .items()
@@ -187,7 +151,8 @@ async fn truth(w: &World) -> Truth {
         .filter(|v| !v.is_empty())
         .expect("the key's value")
         .to_string();
-    let role = iam(w)
+    let role = w
+        .iam()
         .get_role()
         .role_name(w.name("mobile_client"))
         .send()
@@ -259,10 +224,7 @@ fn braces_balance(text: &str) -> bool {
 #[tokio::test]
 async fn every_format_carries_the_ids_aws_reports_and_secrets_only_when_asked() {
     let w = World::new("outs");
-    use_reference(&w);
-    for name in ["autoConfirm", "NotesApiFunction", "SearchApiFunction"] {
-        w.create_function(name).await;
-    }
+    use_reference(&w).await;
 
     // Nothing applied yet: nothing to show.
     w.run(&["outputs"])
@@ -522,7 +484,8 @@ async fn the_swift_starter_has_outputs_without_a_user_pool_and_lists_what_is_mis
     .expect("write the stack file");
 
     let identity_pool_name = format!("{}_guests", w.stack.replace('-', "_"));
-    let pools = identity(&w)
+    let pools = w
+        .identity()
         .list_identity_pools()
         .max_results(60)
         .send()

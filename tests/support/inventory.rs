@@ -52,11 +52,7 @@ pub async fn inventory(w: &World) -> Vec<Found> {
         let pairs = tags_of(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         push("bucket", b, pairs);
     }
-    let idp = aws_sdk_cognitoidentityprovider::Client::from_conf(
-        aws_sdk_cognitoidentityprovider::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    );
+    let idp = w.idp();
     let pools = idp
         .list_user_pools()
         .max_results(60)
@@ -94,11 +90,7 @@ pub async fn inventory(w: &World) -> Vec<Found> {
             );
         }
     }
-    let identity = aws_sdk_cognitoidentity::Client::from_conf(
-        aws_sdk_cognitoidentity::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    );
+    let identity = w.identity();
     let pools = identity
         .list_identity_pools()
         .max_results(60)
@@ -120,11 +112,7 @@ pub async fn inventory(w: &World) -> Vec<Found> {
             pairs,
         );
     }
-    let iam = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    );
+    let iam = w.iam();
     let roles = iam.list_roles().send().await.expect("ListRoles");
     for r in roles.roles() {
         if r.role_name() == "lambda-basic" {
@@ -139,11 +127,7 @@ pub async fn inventory(w: &World) -> Vec<Found> {
         let pairs = tags_of(tags.tags().iter().map(|t| (t.key(), t.value())));
         push("role", r.role_name().to_string(), pairs);
     }
-    let apigateway = aws_sdk_apigateway::Client::from_conf(
-        aws_sdk_apigateway::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    );
+    let apigateway = w.apigateway();
     let apis = apigateway
         .get_rest_apis()
         .limit(500)
@@ -181,11 +165,7 @@ pub async fn inventory(w: &World) -> Vec<Found> {
             pairs,
         );
     }
-    let opensearch = aws_sdk_opensearch::Client::from_conf(
-        aws_sdk_opensearch::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    );
+    let opensearch = w.opensearch();
     let domains = opensearch
         .list_domain_names()
         .send()

@@ -229,6 +229,74 @@ impl World {
         )
     }
 
+    /// A Cognito user pools client for this account.
+    pub fn idp(&self) -> aws_sdk_cognitoidentityprovider::Client {
+        aws_sdk_cognitoidentityprovider::Client::from_conf(
+            aws_sdk_cognitoidentityprovider::config::Builder::from(&self.sdk)
+                .endpoint_url(&self.endpoint)
+                .build(),
+        )
+    }
+
+    /// A Cognito identity pools client for this account.
+    pub fn identity(&self) -> aws_sdk_cognitoidentity::Client {
+        aws_sdk_cognitoidentity::Client::from_conf(
+            aws_sdk_cognitoidentity::config::Builder::from(&self.sdk)
+                .endpoint_url(&self.endpoint)
+                .build(),
+        )
+    }
+
+    /// An IAM client for this account.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&self.sdk)
+                .endpoint_url(&self.endpoint)
+                .build(),
+        )
+    }
+
+    /// An API Gateway client for this account.
+    pub fn apigateway(&self) -> aws_sdk_apigateway::Client {
+        aws_sdk_apigateway::Client::from_conf(
+            aws_sdk_apigateway::config::Builder::from(&self.sdk)
+                .endpoint_url(&self.endpoint)
+                .build(),
+        )
+    }
+
+    /// An OpenSearch Service client for this account.
+    pub fn opensearch(&self) -> aws_sdk_opensearch::Client {
+        aws_sdk_opensearch::Client::from_conf(
+            aws_sdk_opensearch::config::Builder::from(&self.sdk)
+                .endpoint_url(&self.endpoint)
+                .build(),
+        )
+    }
+
+    /// `stacks/reference-architecture.toml` as this test's stack, with the
+    /// search domain on `engine` ("cloudsearch" or "opensearch"), and the
+    /// Lambda functions it names created (a trigger and two integrations
+    /// must exist, on AWS as on the emulator).
+    pub async fn use_reference_architecture(&self, engine: &str) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        self.use_stack_file(
+            &root.join("stacks/reference-architecture.toml"),
+            &root.join("policies"),
+        );
+        if engine != "cloudsearch" {
+            let text = std::fs::read_to_string(&self.stack_file).expect("the stack file");
+            let text = text.replace(
+                "engine = \"cloudsearch\"",
+                &format!("engine = \"{engine}\""),
+            );
+            std::fs::write(&self.stack_file, text).expect("write the stack file");
+        }
+        for name in ["autoConfirm", "NotesApiFunction", "SearchApiFunction"] {
+            self.create_function(name).await;
+        }
+    }
+
     /// Creates a Lambda function a stack names (a trigger or an integration
     /// must exist, on AWS as on the emulator); MiniStack stores it without
     /// running it, so the code is the smallest valid zip: an empty one.
@@ -266,23 +334,11 @@ impl World {
     /// The tool, isolated from the machine's AWS setup, pointed at the
     /// emulator, this account and this stack file.
     pub fn command(&self) -> assert_cmd::Command {
-        let mut cmd =
-            assert_cmd::Command::cargo_bin("mobile-backend").expect("the mobile-backend binary");
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy().into_owned();
-            if key.starts_with("AWS_") || key.starts_with("MOBILE_BACKEND_") || key == "NO_COLOR" {
-                cmd.env_remove(&key);
-            }
-        }
-        let nowhere = self.path("no-such-aws-config");
-        cmd.current_dir(self.dir.path())
-            .env("AWS_ACCESS_KEY_ID", &self.account)
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", REGION)
-            .env("AWS_CONFIG_FILE", &nowhere)
-            .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .arg("--no-color")
+        let bin = assert_cmd::cargo::cargo_bin("mobile-backend");
+        let mut std_cmd = std::process::Command::new(bin);
+        self.isolate(&mut std_cmd);
+        let mut cmd = assert_cmd::Command::from_std(std_cmd);
+        cmd.arg("--no-color")
             .arg("--endpoint-url")
             .arg(&self.endpoint)
             .arg("--stack")
