@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end demo, no AWS account needed: builds mobile-backend, starts a
 # throw-away local AWS emulator (MiniStack) and walks the example stack
-# stacks/photo-notes.toml through its whole life (validate, plan, up, drift,
-# repair, destroy), running the real commands so you see their real output.
+# stacks/photo-notes.toml through its whole life (validate, plan, a saved plan
+# applied, outputs, drift, a stale saved plan refused, repair, destroy), running the real commands so you see their real output.
 # Each step checks the exit code it expects and the demo stops loudly if one differs.
 set -euo pipefail
 
@@ -106,12 +106,18 @@ expect 0 "${aws[@]}" dynamodb list-tables
 expect 0 "${aws[@]}" s3api list-buckets
 present no
 
-banner "up --auto-approve: create the table and the bucket"
-expect 0 "${mb[@]}" up --auto-approve
+banner "plan --markdown --out: the pull-request comment, and the plan saved for review (exit code 2: changes)"
+expect 2 "${mb[@]}" plan --markdown --out "$state_dir/plan.json" --detailed-exitcode
+
+banner "up --auto-approve plan.json: apply exactly the saved plan (it takes the stack lock, and ends with the outputs)"
+expect 0 "${mb[@]}" up --auto-approve "$state_dir/plan.json"
 present yes
 
 banner "plan again: the account matches the stack, exit code 0 means no changes"
-expect 0 "${mb[@]}" plan --detailed-exitcode
+expect 0 "${mb[@]}" plan --detailed-exitcode --out "$state_dir/converged.json"
+
+banner "outputs: the values an app needs, read from AWS (env format for a shell or CI)"
+expect 0 "${mb[@]}" outputs --format env
 
 banner "drift: someone changes the resources behind the tool's back, with the aws CLI"
 expect 0 "${aws[@]}" s3api put-bucket-versioning --bucket "$bucket" \
@@ -120,6 +126,9 @@ expect 0 "${aws[@]}" dynamodb update-table --table-name "$table" \
     --billing-mode PROVISIONED \
     --provisioned-throughput ReadCapacityUnits=5,WriteCapacityUnits=5 \
     --query 'TableDescription.BillingModeSummary'
+
+banner "a plan saved before the drift is refused: AWS changed since it was made, so nothing is applied"
+expect 1 "${mb[@]}" up --auto-approve "$state_dir/converged.json"
 
 banner "plan: the drift shows up as changes (exit code 2)"
 expect 2 "${mb[@]}" plan --detailed-exitcode
