@@ -57,6 +57,14 @@ pub enum Command {
     Outputs(OutputsArgs),
     /// Break a stale stack lock (asks first)
     Unlock(UnlockArgs),
+    /// Write a ready, commented stack file and its policies to start from
+    Init(InitArgs),
+    /// Print the JSON Schema of the stack file, for TOML editors
+    Schema,
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command to a directory
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -137,4 +145,50 @@ pub enum OutputFormat {
     Swift,
     Awsconfiguration,
     Amplify,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Which backend to start from
+    #[arg(long, value_enum, default_value_t = Template::SwiftStarter)]
+    pub template: Template,
+    /// The stack's name [default: DIR's name, made a valid stack name]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Where to write stacks/NAME.toml and policies/
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// The stacks `init` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Template {
+    /// The AmazonSwiftStarter tutorial's backend: guests reach only their own rows and photos
+    SwiftStarter,
+    /// A notes table with a stream and an index, and a versioned uploads bucket
+    PhotoNotes,
+    /// Email sign-in, a department attribute, an admins group and role rules
+    UserPool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write mobile-backend.1 and one mobile-backend-COMMAND.1 per command to DIR instead
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }

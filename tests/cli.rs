@@ -273,3 +273,241 @@ fn every_example_stack_in_the_repository_validates() {
         wire.assert_untouched();
     }
 }
+
+/// Every command of the CLI definition, by name (the source of truth for the
+/// completion scripts and the man pages).
+fn command_names() -> Vec<String> {
+    use clap::CommandFactory;
+    let names: Vec<String> = mobile_backend::cli::Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for expected in [
+        "validate",
+        "plan",
+        "up",
+        "destroy",
+        "init",
+        "schema",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    names
+}
+
+#[test]
+fn completion_scripts_for_every_shell_name_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let wire = Tripwire::new();
+        let out = tool(dir.path())
+            .args(["completions", shell, "--endpoint-url", &wire.url()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.len() > 1000, "{shell}: {script}");
+        assert!(script.contains("mobile-backend") || script.contains("mobile_backend"));
+        for name in command_names() {
+            assert!(script.contains(&name), "{shell}: `{name}` is not completed");
+        }
+        wire.assert_untouched();
+    }
+    tool(dir.path())
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn the_man_page_opens_with_its_title_and_lists_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let wire = Tripwire::new();
+    let out = tool(dir.path())
+        .args(["man", "--endpoint-url", &wire.url()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&out.stdout);
+    // clap_mangen defines roff's apostrophe string first (`.ie`/`.el`), then
+    // the page begins: its title header is the first request after those.
+    let first = page
+        .lines()
+        .find(|l| !l.starts_with(".ie") && !l.starts_with(".el"))
+        .unwrap_or_default();
+    assert!(first.starts_with(".TH mobile-backend 1"), "{first}\n{page}");
+    assert!(page.contains(".SH SUBCOMMANDS"), "{page}");
+    for name in command_names() {
+        let entry = format!("mobile\\-backend\\-{}(1)", name.replace('-', "\\-"));
+        assert!(page.contains(&entry), "`{entry}` is not listed:\n{page}");
+    }
+    wire.assert_untouched();
+
+    // One page per command with --out-dir.
+    let pages = dir.path().join("man");
+    tool(dir.path())
+        .args(["man", "--out-dir"])
+        .arg(&pages)
+        .assert()
+        .success();
+    for name in
+        std::iter::once(String::new()).chain(command_names().into_iter().map(|n| format!("-{n}")))
+    {
+        let path = pages.join(format!("mobile-backend{name}.1"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(text.contains("\n.TH "), "{}", path.display());
+    }
+}
+
+#[test]
+fn schema_prints_a_json_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let wire = Tripwire::new();
+    let out = tool(dir.path())
+        .args(["schema", "--endpoint-url", &wire.url()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert_eq!(schema["required"], serde_json::json!(["stack"]));
+    assert!(schema["definitions"]["TableSpec"]["properties"]["hash_key"].is_object());
+    wire.assert_untouched();
+}
+
+/// Every file under `dir`, with its contents.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                files.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn init_writes_each_template_that_validates_and_never_overwrites() {
+    for template in ["swift-starter", "photo-notes", "user-pool"] {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("notes-app");
+        let wire = Tripwire::new();
+        let out = tool(dir.path())
+            .args([
+                "init",
+                "--template",
+                template,
+                "--endpoint-url",
+                &wire.url(),
+            ])
+            .arg(&project)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{template}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("stack name `notes-app` (the directory's name"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("stacks/notes-app.toml"), "{stdout}");
+        assert!(
+            stdout.contains("mobile-backend validate") && stdout.contains("mobile-backend up"),
+            "{stdout}"
+        );
+        let stack = project.join("stacks/notes-app.toml");
+        let text = std::fs::read_to_string(&stack).unwrap();
+        assert!(text.contains("name = \"notes-app\""), "{text}");
+        assert!(
+            text.lines().filter(|l| l.starts_with('#')).count() > 20,
+            "{template} explains its settings"
+        );
+        wire.assert_untouched();
+
+        // The result validates as it is, found without --stack.
+        let wire = Tripwire::new();
+        tool(&project)
+            .args(["validate", "--endpoint-url", &wire.url()])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(
+                "stacks/notes-app.toml is valid: stack `notes-app`",
+            ));
+        wire.assert_untouched();
+
+        // A second init refuses and changes nothing.
+        let before = snapshot(&project);
+        tool(dir.path())
+            .args(["init", "--template", template])
+            .arg(&project)
+            .assert()
+            .code(1)
+            .stderr(
+                predicate::str::contains("refuses to overwrite")
+                    .and(predicate::str::contains("nothing was written")),
+            );
+        assert_eq!(snapshot(&project), before, "{template}");
+    }
+}
+
+#[test]
+fn init_writes_nothing_when_any_one_of_its_files_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    std::fs::write(dir.path().join("policies/app-guest.json"), "{}").unwrap();
+    tool(dir.path())
+        .args(["init", "--name", "app"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("app-guest.json"));
+    assert!(!dir.path().join("stacks").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("policies/app-guest.json")).unwrap(),
+        "{}"
+    );
+}
+
+#[test]
+fn init_makes_a_stack_name_of_the_directory_and_refuses_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("My_Notes 2");
+    tool(dir.path())
+        .args(["init", "--template", "photo-notes"])
+        .arg(&project)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "stack name `my-notes-2` (made from the directory's name `My_Notes 2`",
+        ));
+    assert!(project.join("stacks/my-notes-2.toml").is_file());
+    tool(dir.path())
+        .args(["init", "--name", "Not_Valid", "other"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`not-valid` would do"));
+    assert!(!dir.path().join("other").exists());
+    // Another stack in stacks/: the next commands name the new one.
+    tool(&project)
+        .args(["init", "--template", "swift-starter", "--name", "guests"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "mobile-backend validate --stack stacks/guests.toml",
+        ));
+}

@@ -120,7 +120,7 @@ impl Diagnostics {
         items.dedup();
         let config = term::Config::default();
         let mut out = String::new();
-        for d in &items {
+        for d in items.iter().take(MAX_SHOWN) {
             let mut cs = match severity {
                 Severity::Error => CsDiagnostic::error(),
                 Severity::Warning => CsDiagnostic::warning(),
@@ -128,9 +128,19 @@ impl Diagnostics {
             .with_message(&d.message);
             match (ids.get(&d.file), &d.span) {
                 (Some(id), Some(span)) => {
-                    let len = files.get(*id).map(|f| f.source().len()).unwrap_or(0);
-                    let span = span.start.min(len)..span.end.min(len);
-                    cs = cs.with_labels(vec![Label::primary(*id, span)]);
+                    let source = files.get(*id).map(|f| f.source().as_str()).unwrap_or("");
+                    match quotable(source, span) {
+                        Some(span) => cs = cs.with_labels(vec![Label::primary(*id, span)]),
+                        None => {
+                            // A line too long to quote (minified, or pasted
+                            // data): its place only.
+                            let (line, col) = line_col(source, span.start);
+                            cs = cs.with_notes(vec![format!(
+                                "at {}:{line}:{col} (the line is too long to show)",
+                                d.file.display()
+                            )]);
+                        }
+                    }
                 }
                 _ => {
                     cs = cs.with_notes(vec![format!("in {}", d.file.display())]);
@@ -151,8 +161,44 @@ impl Diagnostics {
             };
             out.push_str(&rendered);
         }
+        if items.len() > MAX_SHOWN {
+            let what = match severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            out.push_str(&format!(
+                "... and {} more {what}s, not shown; fix the ones above first\n\n",
+                items.len() - MAX_SHOWN
+            ));
+        }
         out
     }
+}
+
+/// At most this many errors (and warnings) are shown: a cascade of syntax
+/// errors on one long line must not print megabytes.
+pub const MAX_SHOWN: usize = 50;
+
+/// Source lines longer than this are not quoted under a message, and a span
+/// over more source than `MAX_QUOTED_SPAN` is underlined on its first line.
+const MAX_QUOTED_LINE: usize = 400;
+const MAX_QUOTED_SPAN: usize = 4000;
+
+/// The part of `span` to underline: within the source and on char
+/// boundaries; `None` when its first line is too long to quote.
+fn quotable(source: &str, span: &Range<usize>) -> Option<Range<usize>> {
+    let start = floor_char_boundary(source, span.start.min(source.len()));
+    let end = floor_char_boundary(source, span.end.clamp(start, source.len()));
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let last_line_end = source[end..].find('\n').map_or(source.len(), |i| end + i);
+    let quoted = &source[line_start..last_line_end];
+    if quoted.len() <= MAX_QUOTED_SPAN && quoted.lines().all(|l| l.len() <= MAX_QUOTED_LINE) {
+        return Some(start..end);
+    }
+    let line_end = source[start..]
+        .find('\n')
+        .map_or(source.len(), |i| start + i);
+    (line_end - line_start <= MAX_QUOTED_LINE).then(|| start..end.min(line_end))
 }
 
 impl fmt::Display for Diagnostics {

@@ -378,14 +378,30 @@ fn spec_from_value(kind: Kind, value: toml::Value) -> Result<Spec, toml::de::Err
 /// Reads and validates a stack file. Every problem is reported at once.
 pub fn load(file: &Path) -> Result<Stack, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let source = match std::fs::read_to_string(file) {
-        Ok(s) => s,
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
         Err(e) => {
             diags.error(
                 file,
                 None,
                 format!("cannot read the stack file: {e}"),
                 Some("pass --stack FILE or set MOBILE_BACKEND_STACK".into()),
+            );
+            return Err(diags);
+        }
+    };
+    let source = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            // Shown with the bad bytes replaced; offsets before them are exact.
+            let at = e.utf8_error().valid_up_to();
+            let shown = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            diags.add_source(file, &shown);
+            diags.error(
+                file,
+                Some(at..at + char::REPLACEMENT_CHARACTER.len_utf8()),
+                "the stack file is not UTF-8 text",
+                Some("TOML files are UTF-8; save the file as UTF-8".into()),
             );
             return Err(diags);
         }
@@ -455,7 +471,7 @@ impl<'a> Loader<'a> {
     fn load(mut self) -> Option<Stack> {
         if self.source.trim().is_empty() {
             self.error(
-                None,
+                Some(0..0),
                 "the stack file is empty",
                 Some("start with a `[stack]` table: `[stack]\\nname = \"my-app\"`".into()),
             );
@@ -464,11 +480,19 @@ impl<'a> Loader<'a> {
         let (root, errors) = DeTable::parse_recoverable(self.source);
         if !errors.is_empty() {
             for e in errors {
-                self.error(
-                    e.span(),
-                    format!("TOML syntax: {}", e.message().trim()),
-                    None,
-                );
+                let message = e.message().trim();
+                // The parser gives no place for a key nested too deep: the
+                // line that nests the most is the likely one.
+                let (span, help) = match e.span() {
+                    Some(span) => (span, None),
+                    None => (
+                        deepest_line(self.source),
+                        message.contains("recursion").then(|| {
+                            "TOML nests keys, tables and arrays at most 80 levels deep".to_string()
+                        }),
+                    ),
+                };
+                self.error(Some(span), format!("TOML syntax: {message}"), help);
             }
             return None;
         }
@@ -521,7 +545,7 @@ impl<'a> Loader<'a> {
         let Some(section) = stack_section else {
             if self.diags.is_empty() {
                 self.error(
-                    None,
+                    Some(0..0),
                     "the stack file has no `[stack]` table",
                     Some("add `[stack]` with `name = \"my-app\"`".into()),
                 );
@@ -735,7 +759,8 @@ impl<'a> Loader<'a> {
             match toml::Value::deserialize(ValueDeserializer::from(value.clone())) {
                 Ok(v) => v,
                 Err(e) => {
-                    self.error(e.span(), e.message().to_string(), None);
+                    let span = e.span().unwrap_or_else(|| value.span());
+                    self.error(Some(span), e.message().to_string(), None);
                     return None;
                 }
             };
@@ -1336,68 +1361,67 @@ impl<'a> Loader<'a> {
 }
 
 /// Tarjan's algorithm over a dependency graph, in address order so the
-/// output is deterministic. Each component lists its members sorted.
+/// output is deterministic. Each component lists its members sorted. It walks
+/// with a stack of its own, not recursion: a chain of references thousands
+/// long must not overflow the thread's stack.
 pub fn strongly_connected(graph: &BTreeMap<Address, BTreeSet<Address>>) -> Vec<Vec<Address>> {
-    struct State<'a> {
-        graph: &'a BTreeMap<Address, BTreeSet<Address>>,
-        index: BTreeMap<&'a Address, usize>,
-        low: BTreeMap<&'a Address, usize>,
-        on_stack: BTreeSet<&'a Address>,
-        stack: Vec<&'a Address>,
-        next: usize,
-        out: Vec<Vec<Address>>,
-    }
-    fn visit<'a>(s: &mut State<'a>, v: &'a Address) {
-        s.index.insert(v, s.next);
-        s.low.insert(v, s.next);
-        s.next += 1;
-        s.stack.push(v);
-        s.on_stack.insert(v);
-        if let Some(deps) = s.graph.get(v) {
-            for w in deps {
-                let Some((w, _)) = s.graph.get_key_value(w) else {
+    let mut index: BTreeMap<&Address, usize> = BTreeMap::new();
+    let mut low: BTreeMap<&Address, usize> = BTreeMap::new();
+    let mut on_stack: BTreeSet<&Address> = BTreeSet::new();
+    let mut stack: Vec<&Address> = Vec::new();
+    let mut next = 0;
+    let mut out = Vec::new();
+    for root in graph.keys() {
+        if index.contains_key(root) {
+            continue;
+        }
+        // The vertices being visited, each with the dependencies still to see.
+        let mut frames = vec![(root, graph[root].iter())];
+        index.insert(root, next);
+        low.insert(root, next);
+        next += 1;
+        stack.push(root);
+        on_stack.insert(root);
+        while let Some((v, deps)) = frames.last_mut() {
+            let v: &Address = v;
+            if let Some(w) = deps.next() {
+                let Some((w, w_deps)) = graph.get_key_value(w) else {
                     continue;
                 };
-                if !s.index.contains_key(w) {
-                    visit(s, w);
-                    let lw = s.low[w];
-                    let lv = s.low[v];
-                    s.low.insert(v, lv.min(lw));
-                } else if s.on_stack.contains(w) {
-                    let iw = s.index[w];
-                    let lv = s.low[v];
-                    s.low.insert(v, lv.min(iw));
+                if !index.contains_key(w) {
+                    index.insert(w, next);
+                    low.insert(w, next);
+                    next += 1;
+                    stack.push(w);
+                    on_stack.insert(w);
+                    frames.push((w, w_deps.iter()));
+                } else if on_stack.contains(w) {
+                    let lowest = low[v].min(index[w]);
+                    low.insert(v, lowest);
                 }
+                continue;
+            }
+            frames.pop();
+            if let Some((parent, _)) = frames.last() {
+                let parent: &Address = parent;
+                let lowest = low[parent].min(low[v]);
+                low.insert(parent, lowest);
+            }
+            if low[v] == index[v] {
+                let mut component = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack.remove(w);
+                    component.push(w.clone());
+                    if w == v {
+                        break;
+                    }
+                }
+                component.sort();
+                out.push(component);
             }
         }
-        if s.low[v] == s.index[v] {
-            let mut component = Vec::new();
-            while let Some(w) = s.stack.pop() {
-                s.on_stack.remove(w);
-                component.push(w.clone());
-                if w == v {
-                    break;
-                }
-            }
-            component.sort();
-            s.out.push(component);
-        }
     }
-    let mut s = State {
-        graph,
-        index: BTreeMap::new(),
-        low: BTreeMap::new(),
-        on_stack: BTreeSet::new(),
-        stack: Vec::new(),
-        next: 0,
-        out: Vec::new(),
-    };
-    for v in graph.keys() {
-        if !s.index.contains_key(v) {
-            visit(&mut s, v);
-        }
-    }
-    s.out
+    out
 }
 
 /// The first statement (by `Sid` or index) that allows `*` actions on `*`
@@ -1535,6 +1559,26 @@ fn find_span_index(table: &DeTable<'_>, key: &str, index: usize) -> Option<Range
         DeValue::Array(items) => items.get(index).map(|i| i.span()),
         _ => Some(v.span()),
     }
+}
+
+/// The line with the most `.`, `[` and `{` (the first of equals), without
+/// its line break.
+fn deepest_line(source: &str) -> Range<usize> {
+    let mut best = 0..0;
+    let mut most = 0;
+    let mut start = 0;
+    for line in source.split_inclusive('\n') {
+        let depth = line
+            .chars()
+            .filter(|c| matches!(c, '.' | '[' | '{'))
+            .count();
+        if depth > most {
+            most = depth;
+            best = start..start + line.trim_end().len();
+        }
+        start += line.len();
+    }
+    best
 }
 
 fn offset_of(text: &str, line: usize, column: usize) -> usize {

@@ -186,9 +186,16 @@ fn unknown(message: String, suggestion: Option<String>) -> ReferenceError {
 }
 
 /// The closest candidate by edit distance, if it is close enough to be a typo.
+/// Edit distance costs time and memory quadratic in the lengths, so words
+/// longer than any name (a pasted blob) get no suggestion.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    const LONGEST: usize = 256;
+    if word.len() > LONGEST {
+        return None;
+    }
     candidates
         .into_iter()
+        .filter(|c| c.len() <= LONGEST)
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
         .filter(|(d, c)| *d <= (word.len().max(c.len()) / 3).max(2))
         .min()

@@ -512,3 +512,117 @@ fn user_pool_client_settings_are_checked_offline_at_the_client_line() {
     assert_eq!(errs[0].0, 4, "{errs:?}");
     assert!(errs[0].1.contains("ALLOW_USER_SRP"), "{errs:?}");
 }
+
+// Found by fuzzing (tests/fuzz.rs): every rejection has a place, nothing
+// overflows the stack or takes quadratic time.
+
+#[test]
+fn an_empty_file_and_a_missing_stack_table_point_at_the_first_line() {
+    for source in [
+        "",
+        "  \n# only a comment\n",
+        "[table.t]\nhash_key = { name = \"id\", type = \"S\" }\n",
+    ] {
+        let (_dir, path, result) = load_str(source);
+        let diags = result.expect_err("rejected");
+        assert_eq!(diags.items.len(), 1, "{source:?}");
+        assert_eq!(diags.items[0].span, Some(0..0), "{source:?}");
+        let shown = diags.render(false);
+        assert!(
+            shown.contains(&format!("{}:1:1", path.display())),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_names_the_line_and_column_of_the_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stack.toml");
+    std::fs::write(&path, b"[stack]\nname = \"d\xe9mo\"\n").unwrap();
+    let diags = load(&path).expect_err("rejected");
+    assert_eq!(diags.items.len(), 1);
+    assert!(diags.items[0].message.contains("not UTF-8"), "{diags:?}");
+    let shown = diags.render(false);
+    assert!(
+        shown.contains(&format!("{}:2:10", path.display())),
+        "{shown}"
+    );
+}
+
+#[test]
+fn keys_nested_too_deep_are_located_at_the_deepest_line() {
+    let source = format!(
+        "[stack]\nname = \"demo\"\n[bucket.b]\n{}z = 1\n",
+        "a.".repeat(100)
+    );
+    let (_dir, path, result) = load_str(&source);
+    let diags = result.expect_err("rejected");
+    let d = &diags.items[0];
+    assert!(d.message.contains("recursion"), "{d:?}");
+    assert_eq!(
+        d.help.as_deref().map(|h| h.contains("80 levels")),
+        Some(true)
+    );
+    let src = &diags.sources[&path];
+    let span = d.span.clone().expect("located");
+    assert_eq!(diagnostic::line_col(src, span.start), (4, 1));
+}
+
+#[test]
+fn a_chain_of_references_thousands_long_does_not_overflow_the_stack() {
+    // A test thread's stack is 2 MiB: recursion this deep would overflow it.
+    let chain: BTreeMap<Address, BTreeSet<Address>> = (0..50_000)
+        .map(|i| {
+            (
+                Address::new(Kind::Bucket, format!("b{i}")),
+                BTreeSet::from([Address::new(Kind::Bucket, format!("b{}", i + 1))]),
+            )
+        })
+        .collect();
+    let components = strongly_connected(&chain);
+    assert_eq!(components.len(), 50_000);
+    assert!(components.iter().all(|c| c.len() == 1));
+    let mut cycle = chain;
+    cycle.insert(
+        Address::new(Kind::Bucket, "b50000"),
+        BTreeSet::from([Address::new(Kind::Bucket, "b0")]),
+    );
+    let components = strongly_connected(&cycle);
+    assert_eq!(components.len(), 1);
+    assert_eq!(components[0].len(), 50_001);
+}
+
+#[test]
+fn no_suggestion_is_computed_for_words_longer_than_any_name() {
+    let long = "a".repeat(100_000);
+    let other = "b".repeat(100_000);
+    assert_eq!(reference::nearest(&long, [other.as_str(), "bucket"]), None);
+    assert_eq!(
+        reference::nearest("buckt", [other.as_str(), "bucket"]).as_deref(),
+        Some("bucket")
+    );
+}
+
+#[test]
+fn a_flood_of_errors_on_one_long_line_is_shown_briefly_with_places() {
+    let source = format!(
+        "[stack]\nname = \"demo\"\n[bucket.b]\ncors = [{}{{ a = 1 }}]\n",
+        "\"".repeat(20_000)
+    );
+    let (_dir, path, result) = load_str(&source);
+    let diags = result.expect_err("rejected");
+    assert!(
+        diags.items.len() > diagnostic::MAX_SHOWN,
+        "{}",
+        diags.items.len()
+    );
+    let shown = diags.render(false);
+    assert!(shown.len() < 20_000, "{} bytes shown", shown.len());
+    assert!(shown.contains("more errors, not shown"), "{shown}");
+    assert!(
+        shown.contains(&format!("at {}:4:", path.display())),
+        "{shown}"
+    );
+    assert!(shown.ends_with("errors in the stack; nothing was sent to AWS\n"));
+}

@@ -1,0 +1,177 @@
+//! `mobile-backend schema`: the JSON Schema of the stack file, for TOML editors
+//! (Even Better TOML / taplo: `#:schema ./mobile-backend.schema.json` on a stack
+//! file's first line).
+//!
+//! It is generated, never written by hand: every table's shape comes from the
+//! serde types the loader deserializes that table into (`stack::schema`, which
+//! derive `JsonSchema`), so a key, type or allowed value the parser accepts is
+//! the one the schema describes. `deny_unknown_fields` becomes
+//! `additionalProperties: false`; doc comments become descriptions. Only the
+//! top level is spelled out here, because the loader walks it by hand rather
+//! than through one serde type: `[stack]` plus one table per kind, each holding
+//! resources by key. A test checks that its kinds are exactly `Kind::ALL`.
+//!
+//! Draft-07, not 2020-12: it is the newest draft that the TOML editors'
+//! validators all read. There is no `$id`: the schema is a local file, and a
+//! made-up URL would change how editors resolve its `$ref`s.
+
+use std::collections::BTreeMap;
+
+use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
+use schemars::{JsonSchema, Schema};
+use serde_json::{json, Value};
+
+use crate::stack::schema::{
+    ApiSpec, BucketSpec, IdentityPoolSpec, RoleSpec, SearchSpec, StackSection, TableSpec,
+    UserPoolSpec,
+};
+
+/// A resource key (`[table.<key>]`): the loader's rule, 1 to 64 characters of
+/// `[a-z0-9_-]`, starting with a letter.
+pub const RESOURCE_KEY_PATTERN: &str = "^[a-z][a-z0-9_-]{0,63}$";
+
+/// The whole stack file. Shape only: the loader reads the top level itself
+/// (`stack::load`), and every table below it with the types named here.
+#[derive(JsonSchema)]
+#[schemars(
+    title = "mobile-backend stack file",
+    description = "One TOML file that describes an AWS mobile backend: `[stack]`, then one table per resource, `[<kind>.<key>]`. Strings may hold references, `${kind.key.attr}`, `${stack.name}`, `${aws.account_id}` and `${aws.region}`; file paths are relative to the stack file.",
+    deny_unknown_fields
+)]
+#[allow(dead_code)] // never built: it only describes the file
+struct StackFile {
+    stack: StackSection,
+    /// Cognito identity pools (federated identities), by key.
+    #[serde(default)]
+    #[schemars(transform = resource_keys)]
+    identity_pool: BTreeMap<String, IdentityPoolSpec>,
+    /// Cognito user pools, with their app clients and groups, by key.
+    #[serde(default)]
+    #[schemars(transform = resource_keys)]
+    user_pool: BTreeMap<String, UserPoolSpec>,
+    /// DynamoDB tables, by key.
+    #[serde(default)]
+    #[schemars(transform = resource_keys)]
+    table: BTreeMap<String, TableSpec>,
+    /// S3 buckets, by key.
+    #[serde(default)]
+    #[schemars(transform = resource_keys)]
+    bucket: BTreeMap<String, BucketSpec>,
+    /// Search domains (CloudSearch or OpenSearch Service), by key.
+    #[serde(default)]
+    #[schemars(transform = resource_keys)]
+    search: BTreeMap<String, SearchSpec>,
+    /// API Gateway REST APIs, by key.
+    #[serde(default)]
+    #[schemars(transform = resource_keys)]
+    api: BTreeMap<String, ApiSpec>,
+    /// IAM roles, by key.
+    #[serde(default)]
+    #[schemars(transform = resource_keys)]
+    role: BTreeMap<String, RoleSpec>,
+}
+
+/// Resource keys follow the loader's rule.
+fn resource_keys(schema: &mut Schema) {
+    schema.insert(
+        "propertyNames".into(),
+        json!({ "pattern": RESOURCE_KEY_PATTERN }),
+    );
+}
+
+/// TOML has no null: an optional key is left out, never written as null, so
+/// null is taken out of every type (`Option<T>` is just `T`) and default. And
+/// a doc comment's line breaks are joined, so an editor wraps the text itself.
+fn for_toml(schema: &mut Schema) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(types)) = object.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            object.insert("type".into(), only);
+        }
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(branches)) = object.get_mut(key) {
+            branches.retain(|b| b.get("type") != Some(&json!("null")));
+        }
+    }
+    if object.get("default") == Some(&Value::Null) {
+        object.remove("default");
+    }
+    if let Some(Value::String(description)) = object.get_mut("description") {
+        *description = description
+            .split("\n\n")
+            .map(|paragraph| paragraph.split('\n').collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+    }
+}
+
+/// The schema as a JSON value.
+pub fn stack_file_schema() -> serde_json::Value {
+    let generator = SchemaSettings::draft07()
+        .with_transform(RecursiveTransform(for_toml))
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<StackFile>();
+    schema.insert(
+        "$comment".into(),
+        json!(format!(
+            "Generated by `mobile-backend schema` ({} {}) from the types its parser uses.",
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION")
+        )),
+    );
+    schema.to_value()
+}
+
+/// The schema as pretty-printed JSON with a final newline.
+pub fn render() -> String {
+    let mut text = serde_json::to_string_pretty(&stack_file_schema())
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot render the schema: {e}\"}}"));
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::Kind;
+
+    #[test]
+    fn the_top_level_is_the_stack_table_and_exactly_the_kinds_the_loader_knows() {
+        let schema = stack_file_schema();
+        let properties: Vec<&str> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        want.push("stack");
+        let (mut have, mut want) = (properties.clone(), want);
+        have.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(have, want);
+        assert_eq!(schema["required"], json!(["stack"]));
+        assert_eq!(schema["additionalProperties"], json!(false));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_in_every_table_shape() {
+        let schema = stack_file_schema();
+        let definitions = schema["definitions"].as_object().expect("definitions");
+        for (name, definition) in definitions {
+            if definition["type"] == json!("object") && definition.get("properties").is_some() {
+                assert_eq!(
+                    definition["additionalProperties"],
+                    json!(false),
+                    "{name} accepts unknown keys"
+                );
+            }
+        }
+    }
+}
