@@ -288,6 +288,13 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
                     name,
                     parent: parent.as_ref(),
                     spec: stack.resources.get(&address.resource()).map(|d| &d.spec),
+                    // Adopting is for `up`: a destroy leaves what it never owned alone.
+                    adopt: match (mode, &address.part) {
+                        (Mode::Apply, None) => {
+                            stack.resources.get(address).and_then(|d| d.spec.adopt())
+                        }
+                        _ => None,
+                    },
                 };
                 resource::read(aws, &target).await
             };
@@ -306,7 +313,7 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
                 Ok(l) => {
                     if let Some(l) = &l {
                         lives.insert((address.clone(), name.clone()), l.clone());
-                        if l.ownership == Ownership::Ours {
+                        if l.ownership.claimed() {
                             values.outputs.insert(address.clone(), l.outputs.clone());
                         }
                     }
@@ -347,6 +354,7 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
                     name: &name,
                     parent: None,
                     spec: None,
+                    adopt: None,
                 };
                 let r = resource::read(aws, &target).await;
                 (address, name, r)
@@ -886,7 +894,7 @@ fn live_outputs(plan: &Plan, reads: &Reads) -> BTreeMap<Address, resource::Outpu
         .lives
         .iter()
         .filter(|((address, name), l)| {
-            l.ownership == Ownership::Ours
+            l.ownership.claimed()
                 && plan
                     .resource_changes
                     .iter()

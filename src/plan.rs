@@ -251,6 +251,7 @@ fn why(live: &Live) -> String {
     match &live.ownership {
         Ownership::Ours => "ours".to_string(),
         Ownership::NotOurs { why } => why.clone(),
+        Ownership::Adopting { id } => format!("to be adopted from `{id}`"),
     }
 }
 
@@ -271,7 +272,7 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
     c.after = Some(d.attributes.clone());
     c.depends_on = d.depends_on.clone();
     match (at_name, previous) {
-        (Some(l), _) if l.ownership != Ownership::Ours => {
+        (Some(l), _) if !l.ownership.claimed() => {
             c.action = Action::Create;
             c.conflict = Some(format!(
                 "a {} named `{}` already exists and is not owned by this stack ({}); it is never adopted or deleted. Rename yours with `name = \"...\"`, or remove the other one",
@@ -302,6 +303,9 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
                 ));
             } else if c.action == Action::Update {
                 c.reason = redeploy_reason(&c.attribute_changes);
+            }
+            if let Ownership::Adopting { id } = &l.ownership {
+                adopting(&mut c, id, ResourceType::of(&d.address));
             }
         }
         (Some(_), others) | (None, others @ [_, _, ..]) => {
@@ -345,6 +349,36 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
         ));
     }
     c
+}
+
+/// An adopted resource (`adopt = "<id>"`, made outside the tool) is updated in
+/// place, its ownership tags added; it is never replaced: a difference that
+/// would replace it is a conflict the user resolves in the stack file.
+fn adopting(c: &mut ResourceChange, id: &str, kind: ResourceType) {
+    match c.action {
+        Action::Replace => {
+            c.conflict = Some(format!(
+                "`adopt = \"{id}\"`: the existing {} differs in {}, which cannot be changed in place, and adopting never replaces a resource. Make the stack file match it (`mobile-backend adopt` writes what it has)",
+                kind.noun(),
+                c.replace_paths
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            c.action = Action::NoOp;
+            c.reason = Some(format!("not adopted: it would replace `{id}`"));
+        }
+        Action::Update => {
+            let adopt =
+                format!("adopting `{id}` (made outside this tool): the ownership tags are added");
+            c.reason = Some(match c.reason.take() {
+                Some(other) => format!("{adopt}; {other}"),
+                None => adopt,
+            });
+        }
+        _ => {}
+    }
 }
 
 /// A REST API whose routes or integrations changed is deployed again: a

@@ -591,3 +591,77 @@ fn a_route_change_says_redeploy_and_which_routes() {
         Some("redeploy: routes changed (GET /notes/{id}); a new deployment is made and the stage moved to it")
     );
 }
+
+fn adopting(id: &str) -> Ownership {
+    Ownership::Adopting { id: id.into() }
+}
+
+#[test]
+fn an_adopted_resource_is_an_update_that_adds_the_ownership_tags() {
+    let d = desired(
+        "table.notes",
+        "demo-notes",
+        table_attrs("noteId", "pay_per_request", owner_tags("table.notes")),
+        &[],
+    );
+    let l = live(
+        "table.notes",
+        "demo-notes",
+        table_attrs("noteId", "pay_per_request", json!({})),
+        adopting("demo-notes"),
+    );
+    let p = plan(&input(
+        Mode::Apply,
+        vec![d],
+        vec![("table.notes", Some(l))],
+        vec![],
+    ));
+    let c = only(&p);
+    assert_eq!(c.action, Action::Update);
+    assert!(c.conflict.is_none(), "{c:#?}");
+    let paths: Vec<&str> = c
+        .attribute_changes
+        .iter()
+        .map(|a| a.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        vec!["tags.mobile-backend:id", "tags.mobile-backend:stack"]
+    );
+    assert!(
+        c.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("adopting `demo-notes`"),
+        "{c:#?}"
+    );
+}
+
+#[test]
+fn an_adopted_resource_is_never_replaced() {
+    let d = desired(
+        "table.notes",
+        "demo-notes",
+        table_attrs("noteId", "pay_per_request", owner_tags("table.notes")),
+        &[],
+    );
+    let l = live(
+        "table.notes",
+        "demo-notes",
+        table_attrs("createdAt", "pay_per_request", json!({})),
+        adopting("demo-notes"),
+    );
+    let p = plan(&input(
+        Mode::Apply,
+        vec![d],
+        vec![("table.notes", Some(l))],
+        vec![],
+    ));
+    let c = only(&p);
+    assert_eq!(c.action, Action::NoOp);
+    assert!(c.requires_allow_replace.is_none());
+    let conflict = c.conflict.as_deref().unwrap_or_default();
+    assert!(conflict.contains("adopting never replaces"), "{conflict}");
+    assert!(conflict.contains("`range_key`"), "{conflict}");
+    assert_eq!(p.conflicts().count(), 1);
+}

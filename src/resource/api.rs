@@ -315,6 +315,11 @@ fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
 
 // ------------------------------------------------------------------ read ----
 
+/// Every REST API in the account, as (id, name).
+pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+    Ok(listed(&list_apis(aws).await?))
+}
+
 async fn list_apis(aws: &Aws) -> Result<Vec<RestApi>, Error> {
     let mut apis = Vec::new();
     let mut position = None;
@@ -813,7 +818,7 @@ fn outputs(
     out
 }
 
-async fn find(aws: &Aws, target: &Target<'_>) -> Result<Option<RestApi>, Error> {
+async fn find(aws: &Aws, target: &Target<'_>) -> Result<Option<(RestApi, Ownership)>, Error> {
     let apis = list_apis(aws).await?;
     let by_id: HashMap<String, RestApi> = apis
         .iter()
@@ -828,11 +833,11 @@ async fn find(aws: &Aws, target: &Target<'_>) -> Result<Option<RestApi>, Error> 
         |a: &RestApi| tags_of(a.tags()),
     )
     .await?;
-    Ok(found.map(|(_, api)| api))
+    Ok(found.map(|(_, api, ownership)| (api, ownership)))
 }
 
 pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
-    let Some(api) = find(aws, target).await? else {
+    let Some((api, ownership)) = find(aws, target).await? else {
         return Ok(None);
     };
     let snap = snapshot(aws, &api).await?;
@@ -855,7 +860,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
                 .collect(),
         ),
         attributes: serde_json::to_value(config).map_err(|e| Error::Unexpected(e.to_string()))?,
-        ownership: Ownership::Ours,
+        ownership,
     }))
 }
 

@@ -15,7 +15,7 @@ use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
+use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{IdentityPoolSpec, Tags};
 use crate::stack::{Address, Kind, Part, Stack};
@@ -148,7 +148,7 @@ fn outputs(out: &DescribeIdentityPoolOutput) -> Outputs {
 // ------------------------------------------------------------------ read ----
 
 /// Every identity pool in the account, as (id, name).
-async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
     let mut pools = Vec::new();
     let mut token = None;
     loop {
@@ -196,7 +196,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
         tags_of,
     )
     .await?;
-    let Some((_, out)) = found else {
+    let Some((_, out, ownership)) = found else {
         return Ok(None);
     };
     Ok(Some(Live {
@@ -205,7 +205,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
         attributes: serde_json::to_value(config_from(&out))
             .map_err(|e| Error::Unexpected(e.to_string()))?,
         outputs: outputs(&out),
-        ownership: Ownership::Ours,
+        ownership,
     }))
 }
 
@@ -335,6 +335,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use crate::resource::Ownership;
     use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
     use aws_sdk_cognitoidentity::operation::update_identity_pool::UpdateIdentityPoolOutput;
     use aws_sdk_cognitoidentity::Client;

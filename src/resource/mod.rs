@@ -224,6 +224,10 @@ pub struct Target<'a> {
     /// declares it: some kinds need them to know where to look (a search
     /// domain's engine). `None` for leftovers found by their tags.
     pub spec: Option<&'a Spec>,
+    /// `adopt = "<id>"` of the declared resource, when `up` may adopt it
+    /// (never while destroying): the existing resource to take as this
+    /// address's when the stack owns none.
+    pub adopt: Option<&'a str>,
 }
 
 /// Whose a found resource is, by its ownership tags.
@@ -234,6 +238,9 @@ pub enum Ownership {
     Ours,
     /// Anything else: another stack's, or made by hand, or in another account.
     NotOurs { why: String },
+    /// Made outside the tool, untagged, and named by the stack's `adopt = "<id>"`:
+    /// `up` takes it as this address's by adding the ownership tags.
+    Adopting { id: String },
 }
 
 impl Ownership {
@@ -253,6 +260,71 @@ impl Ownership {
         };
         Ownership::NotOurs { why }
     }
+
+    /// Ours, or about to be (adopted): its outputs are the address's.
+    pub fn claimed(&self) -> bool {
+        matches!(self, Ownership::Ours | Ownership::Adopting { .. })
+    }
+}
+
+/// Whether tags hold none of this tool's `mobile-backend:*` tags, so that the
+/// resource may be adopted.
+pub fn untagged(tags: &Tags) -> bool {
+    !tags.keys().any(|k| k.starts_with(OWNER_TAG_PREFIX))
+}
+
+/// The prefix of the ownership tags.
+pub const OWNER_TAG_PREFIX: &str = "mobile-backend:";
+
+/// The error for an `adopt = "<id>"` that names nothing.
+fn adopt_missing(target: &Target<'_>, id: &str) -> Error {
+    Error::Refused(format!(
+        "`adopt = \"{id}\"`: no {} with the id `{id}` exists in this account and region; correct the id (`mobile-backend adopt` lists what exists), or remove `adopt` to create a new one",
+        ResourceType::of(target.address).noun()
+    ))
+}
+
+/// For kinds found by name: applies `adopt = "<id>"` to what was read at the
+/// stack's name. A resource that is ours stays ours (the key then changes
+/// nothing); an untagged one becomes [`Ownership::Adopting`]; one tagged for
+/// another stack or address stays not ours, and the reason says it is never
+/// adopted; nothing at all is an error naming the id.
+fn claim_by_name(target: &Target<'_>, live: Option<Live>) -> Result<Option<Live>, Error> {
+    let Some(id) = target.adopt else {
+        return Ok(live);
+    };
+    if live
+        .as_ref()
+        .is_some_and(|l| l.ownership == Ownership::Ours)
+    {
+        return Ok(live);
+    }
+    if id != target.name {
+        return Err(Error::Refused(format!(
+            "`adopt = \"{id}\"`, but the stack names this {} `{}`; adopting it under another name would replace it: add `name = \"{id}\"`",
+            ResourceType::of(target.address).noun(),
+            target.name
+        )));
+    }
+    let Some(mut live) = live else {
+        return Err(adopt_missing(target, id));
+    };
+    if let Ownership::NotOurs { why } = &live.ownership {
+        let tags: Option<Tags> = live
+            .attributes
+            .get("tags")
+            .and_then(|t| serde_json::from_value(t.clone()).ok());
+        live.ownership = match tags {
+            Some(tags) if untagged(&tags) => Ownership::Adopting { id: id.to_string() },
+            Some(_) => Ownership::NotOurs {
+                why: format!("{why}; `adopt` never takes a resource tagged by mobile-backend for another stack or address"),
+            },
+            None => Ownership::NotOurs {
+                why: format!("{why}; it cannot be adopted, as its tags cannot be read or set"),
+            },
+        };
+    }
+    Ok(Some(live))
 }
 
 /// A resource as it is in AWS, normalised to compare with the stack.
@@ -367,6 +439,14 @@ pub fn desired_attributes(
 /// Reads a step by its physical name (and its parent's outputs); `None`
 /// when it does not exist.
 pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+    let live = read_kind(aws, target).await?;
+    if target.address.part.is_none() && crate::stack::adopts_by_name(target.address.kind) {
+        return claim_by_name(target, live);
+    }
+    Ok(live)
+}
+
+async fn read_kind(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     match ResourceType::of(target.address) {
         ResourceType::Table => table::read(aws, target.stack, target.address, target.name).await,
         ResourceType::Bucket => bucket::read(aws, target.stack, target.address, target.name).await,
@@ -536,13 +616,17 @@ async fn find_by_tagging_api(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, S
 /// whose ownership tags say it is `address` of `stack`. Same-named resources
 /// that are not ours are not conflicts (names are not unique) and are left
 /// alone; two that claim to be ours are an error, never a guess.
+///
+/// When none is ours and the target has `adopt = "<id>"`, the resource with
+/// that id is described instead: untagged, it is [`Ownership::Adopting`];
+/// tagged by mobile-backend, not ours (a conflict); missing, an error.
 pub async fn find_one_ours<T, D, Fut>(
     noun: &str,
     listed: Vec<(String, String)>,
     target: &Target<'_>,
     describe: D,
     tags: fn(&T) -> Tags,
-) -> Result<Option<(String, T)>, Error>
+) -> Result<Option<(String, T, Ownership)>, Error>
 where
     D: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>, Error>>,
@@ -573,7 +657,31 @@ where
             ids.join(", ")
         )));
     }
-    Ok(ours.pop())
+    if let Some((id, found)) = ours.pop() {
+        return Ok(Some((id, found, Ownership::Ours)));
+    }
+    let Some(id) = target.adopt else {
+        return Ok(None);
+    };
+    let Some(found) = describe(id.to_string()).await? else {
+        return Err(adopt_missing(target, id));
+    };
+    let found_tags = tags(&found);
+    let ownership = if untagged(&found_tags) {
+        Ownership::Adopting { id: id.to_string() }
+    } else {
+        let Ownership::NotOurs { why } =
+            Ownership::from_tags(&found_tags, target.stack, target.address)
+        else {
+            // Ours by its tags under another name: found as a leftover
+            // (renamed), as without `adopt`.
+            return Ok(None);
+        };
+        Ownership::NotOurs {
+            why: format!("{why}; `adopt` never takes a resource tagged by mobile-backend for another stack or address"),
+        }
+    };
+    Ok(Some((id.to_string(), found, ownership)))
 }
 
 /// For kinds whose names are not unique: the leftovers this stack owns among

@@ -1737,6 +1737,7 @@ trust = { file = "../policies/trust.json" }
             name: ROLE,
             parent: None,
             spec: None,
+            adopt: None,
         };
         let live = read(&aws, &target).await.unwrap().expect("exists");
         assert_eq!(live.ownership, Ownership::Ours);
@@ -1777,6 +1778,7 @@ trust = { file = "../policies/trust.json" }
             name: ROLE,
             parent: None,
             spec: None,
+            adopt: None,
         };
         assert!(read(&aws, &target).await.unwrap().is_none());
     }

@@ -40,9 +40,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{
-    tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
-};
+use super::{tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::nearest;
 use crate::stack::schema::{AttributeType, Mfa, Tags, UserPoolAttributeSpec, UserPoolSpec};
@@ -733,7 +731,7 @@ fn outputs_of(aws: &Aws, pool: &UserPoolType) -> Outputs {
 // ------------------------------------------------------------------ read ----
 
 /// Every user pool in the account, as (id, name).
-async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
     let mut pools = Vec::new();
     let mut token = None;
     loop {
@@ -781,7 +779,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
         tags_of,
     )
     .await?;
-    let Some((_, pool)) = found else {
+    let Some((_, pool, ownership)) = found else {
         return Ok(None);
     };
     let outputs = outputs_of(aws, &pool);
@@ -793,7 +791,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
         attributes: serde_json::to_value(config_from(&pool, permitted))
             .map_err(|e| Error::Unexpected(e.to_string()))?,
         outputs,
-        ownership: Ownership::Ours,
+        ownership,
     }))
 }
 
@@ -1370,6 +1368,7 @@ mod tests {
     //! responses: MiniStack merges what `UpdateUserPool` is not sent, AWS
     //! resets it, so the complete request is checked here.
 
+    use crate::resource::Ownership;
     use aws_sdk_cognitoidentityprovider::operation::add_custom_attributes::AddCustomAttributesOutput;
     use aws_sdk_cognitoidentityprovider::operation::delete_user_pool::DeleteUserPoolOutput;
     use aws_sdk_cognitoidentityprovider::operation::describe_user_pool::DescribeUserPoolOutput;
@@ -1776,6 +1775,7 @@ triggers.pre_sign_up = "{TRIGGER}"
             name: "demo-users",
             parent: None,
             spec: None,
+            adopt: None,
         }
     }
 

@@ -848,6 +848,7 @@ oauth_scopes = ["api/read"]"#)
             name: "ios",
             parent: Some(&parent),
             spec: None,
+            adopt: None,
         };
         let err = read(&aws, &target).await.expect_err("ambiguous");
         assert!(err.to_string().contains("a, b"), "{err}");

@@ -223,6 +223,19 @@ impl Spec {
             Spec::Role(s) => s.name.as_ref(),
         }
     }
+
+    /// `adopt = "<AWS id>"`: the existing resource to take as this one's.
+    pub fn adopt(&self) -> Option<&str> {
+        match self {
+            Spec::Table(s) => s.adopt.as_deref(),
+            Spec::Bucket(s) => s.adopt.as_deref(),
+            Spec::UserPool(s) => s.adopt.as_deref(),
+            Spec::IdentityPool(s) => s.adopt.as_deref(),
+            Spec::Search(s) => s.adopt.as_deref(),
+            Spec::Api(s) => s.adopt.as_deref(),
+            Spec::Role(s) => s.adopt.as_deref(),
+        }
+    }
 }
 
 /// One `[kind.key]` table of the stack file.
@@ -358,6 +371,11 @@ impl Stack {
             other => other.clone(),
         })
     }
+}
+
+/// Kinds whose `adopt` id is their physical name (names unique per account).
+pub fn adopts_by_name(kind: Kind) -> bool {
+    matches!(kind, Kind::Table | Kind::Bucket | Kind::Role | Kind::Search)
 }
 
 pub const OWNER_STACK_TAG: &str = "mobile-backend:stack";
@@ -658,9 +676,21 @@ impl<'a> Loader<'a> {
                 }
                 if let Err(why) = names::check(address.kind, &name) {
                     self.error(
-                        span,
+                        span.clone(),
                         format!("`{address}`: the name `{name}` {why}"),
                         Some("set `name = \"...\"` to a valid name".into()),
+                    );
+                }
+                // Kinds found by name adopt the resource of that name: an
+                // adopt id that is not the name would rename (replace) it.
+                let adopt = probe.resources.get(&address).and_then(|r| r.spec.adopt());
+                if let Some(id) = adopt.filter(|id| adopts_by_name(address.kind) && *id != name) {
+                    self.error(
+                        span,
+                        format!(
+                            "`{address}`: `adopt = \"{id}\"`, but its name is `{name}`; adopting it under another name would replace it"
+                        ),
+                        Some(format!("add `name = \"{id}\"` to `[{address}]`")),
                     );
                 }
             }
@@ -791,6 +821,15 @@ impl<'a> Loader<'a> {
         let span_of = |path: &[&str]| -> Range<usize> {
             find_span(table, path).unwrap_or_else(|| key_span.clone())
         };
+        if let Some(id) = spec.adopt() {
+            if id.trim().is_empty() || id.contains("${") || id.trim() != id {
+                self.error(
+                    Some(span_of(&["adopt"])),
+                    format!("`{address}`: `adopt` must be the literal AWS id of an existing resource, not `{id}`"),
+                    Some("write the id as AWS shows it (`mobile-backend adopt` writes these), or remove `adopt`".into()),
+                );
+            }
+        }
         let mut links = Vec::new();
         let c = &mut *self;
         match &spec {

@@ -44,6 +44,13 @@ pub struct TableSpec {
     /// Physical name; default `<stack>-<key>`. Changing it replaces the table.
     #[serde(default)]
     pub name: Option<String>,
+    /// Adopt an existing table made outside this tool: the table's name. When the stack
+    /// owns no table for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
     /// The partition key. Changing it replaces the table, whose items are lost.
     pub hash_key: KeyAttribute,
     /// The sort key, if any. Changing it replaces the table.
@@ -174,6 +181,13 @@ pub struct BucketSpec {
     /// AWS: `${aws.account_id}` in it helps. Changing it replaces the bucket.
     #[serde(default)]
     pub name: Option<String>,
+    /// Adopt an existing bucket made outside this tool: the bucket's name. When the stack
+    /// owns no bucket for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
     /// Keep every version of every object.
     #[serde(default)]
     pub versioning: bool,
@@ -239,6 +253,13 @@ pub struct UserPoolSpec {
     /// names are not unique.
     #[serde(default)]
     pub name: Option<String>,
+    /// Adopt an existing user pool made outside this tool: the user pool's id, like `us-east-1_AbC123`. When the stack
+    /// owns no user pool for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
     /// What people sign in with instead of a username: `email`, `phone_number`. Not
     /// together with `alias_attributes`; changing it replaces the pool.
     #[serde(default)]
@@ -495,6 +516,13 @@ pub struct IdentityPoolSpec {
     /// Physical name; default `<stack>_<key>` (identity pool names allow no `-`).
     #[serde(default)]
     pub name: Option<String>,
+    /// Adopt an existing identity pool made outside this tool: the identity pool's id, like `us-east-1:1a2b...`. When the stack
+    /// owns no identity pool for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
     /// Give guests (identities that did not sign in) credentials of
     /// `unauthenticated_role`.
     #[serde(default)]
@@ -586,6 +614,13 @@ pub struct SearchSpec {
     /// replaces the domain.
     #[serde(default)]
     pub name: Option<String>,
+    /// Adopt an existing domain made outside this tool: the domain's name. When the stack
+    /// owns no domain for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
     /// `cloudsearch` (the default; closed to new AWS accounts since 2024-07-25) or
     /// `opensearch` (OpenSearch Service).
     #[serde(default)]
@@ -694,6 +729,13 @@ pub struct ApiSpec {
     /// are not unique.
     #[serde(default)]
     pub name: Option<String>,
+    /// Adopt an existing REST API made outside this tool: the REST API's id, like `a1b2c3d4e5`. When the stack
+    /// owns no REST API for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
     /// The API's description.
     #[serde(default)]
     pub description: Option<String>,
@@ -832,6 +874,13 @@ pub struct RoleSpec {
     /// Physical name; default `<stack>-<key>`. Changing it replaces the role.
     #[serde(default)]
     pub name: Option<String>,
+    /// Adopt an existing role made outside this tool: the role's name. When the stack
+    /// owns no role for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
     /// Who may assume the role: exactly one of `identity_pool`, `service` or `file`.
     pub trust: TrustSpec,
     /// Inline policy documents: JSON files relative to the stack file, each named after
