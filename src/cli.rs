@@ -59,6 +59,8 @@ pub enum Command {
     Unlock(UnlockArgs),
     /// Write a ready, commented stack file and its policies to start from
     Init(InitArgs),
+    /// Write a stack file that adopts resources made outside this tool
+    Adopt(AdoptArgs),
     /// Print the JSON Schema of the stack file, for TOML editors
     Schema,
     /// Print a shell completion script
@@ -191,4 +193,22 @@ pub struct ManArgs {
     /// Write mobile-backend.1 and one mobile-backend-COMMAND.1 per command to DIR instead
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// Only resources whose names start with P
+    #[arg(long, value_name = "P")]
+    pub name_prefix: Option<String>,
+    /// Also adopt this resource, by its AWS id (for names that are not unique or
+    /// that the prefix misses); repeatable
+    #[arg(long = "include", value_name = "KIND.KEY=ID")]
+    pub include: Vec<String>,
+    /// The stack's name [default: made from --name-prefix]
+    #[arg(long, value_name = "N")]
+    pub stack_name: Option<String>,
+    /// Write the stack file to FILE, and its policies under `policies/` next to
+    /// it (never overwriting); without it the stack file is printed
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
 }

@@ -3,6 +3,7 @@
 //! are `stack` (file → validated stack), `resource` (one file per kind),
 //! `plan` (pure diff), `apply` (bounded graph walk) and `render`.
 
+pub mod adopt;
 pub mod apply;
 pub mod aws;
 pub mod cli;

@@ -1,0 +1,1513 @@
+//! `mobile-backend adopt`: scans one account and region for resources made
+//! outside this tool (by the tutorials' click-paths) and writes a stack file
+//! that takes them over without recreating anything: each resource gets
+//! `adopt = "<id>"`, so the first `up` only adds the ownership tags.
+//!
+//! The kinds' `read` functions already normalise live state into the shape of
+//! their desired attributes; this module maps that shape back to the stack
+//! format (defaults left implicit) and puts references back where one
+//! resource names another. What the format cannot express is collected as
+//! notes, never dropped silently.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::resource::{self, role, Live, Outputs, Ownership, Target};
+use crate::stack::{names, Address, Kind, Part};
+
+/// What to scan for.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Only resources whose names start with this.
+    pub name_prefix: Option<String>,
+    /// `kind.key=id`: resources named explicitly (names not unique, or
+    /// outside the prefix).
+    pub includes: Vec<String>,
+    /// The stack's name; by default made from the prefix.
+    pub stack_name: Option<String>,
+}
+
+/// One resource found, read as the tool reads its own.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub address: Address,
+    /// The AWS id `adopt = "..."` names.
+    pub id: String,
+    pub attributes: Value,
+    pub outputs: Outputs,
+    /// Parts read with the resource (an identity pool's role attachment).
+    pub parts: BTreeMap<Address, Value>,
+}
+
+/// A file to write, relative to the stack file's directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct File {
+    /// As the stack file names it (`../policies/x.json`).
+    pub relative: String,
+    pub text: String,
+}
+
+/// The stack file and its policy files.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub stack: String,
+    pub files: Vec<File>,
+    /// What the stack format cannot express (also at the top of the file).
+    pub notes: Vec<String>,
+}
+
+/// Where the AWS ids come from, to recognise ARNs.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub partition: String,
+    pub region: String,
+    /// The directory of policy files, relative to the stack file's directory,
+    /// with a trailing `/` (`../policies/`).
+    pub policies_dir: String,
+}
+
+// ------------------------------------------------------------------ keys ----
+
+/// Whether `key` is a valid resource key (`[a-z][a-z0-9_-]{0,63}`).
+pub fn is_key(key: &str) -> bool {
+    key.len() <= 64
+        && key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// A resource key made from a physical name: the stack's (or the scan's)
+/// prefix stripped, `camelCase` and other characters turned into `_`.
+pub fn key_from_name(name: &str, stack: &str, prefix: Option<&str>) -> String {
+    let mut rest = name;
+    let mut prefixes = vec![format!("{stack}-"), format!("{}_", stack.replace('-', "_"))];
+    if let Some(p) = prefix.filter(|p| !p.is_empty()) {
+        prefixes.push(p.to_string());
+    }
+    for p in &prefixes {
+        if let Some(r) = rest.strip_prefix(p.as_str()) {
+            let r = r.trim_start_matches(['-', '_']);
+            if !r.is_empty() {
+                rest = r;
+                break;
+            }
+        }
+    }
+    let mut key = String::new();
+    let mut previous: Option<char> = None;
+    for c in rest.chars() {
+        let lower_before = previous.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit());
+        if c.is_ascii_uppercase() && lower_before {
+            key.push('_');
+        }
+        key.push(match c {
+            'a'..='z' | '0'..='9' | '_' | '-' => c,
+            'A'..='Z' => c.to_ascii_lowercase(),
+            _ => '_',
+        });
+        previous = Some(c);
+    }
+    let key = key.trim_matches(['_', '-']).to_string();
+    let mut key = if key.starts_with(|c: char| c.is_ascii_lowercase()) {
+        key
+    } else {
+        format!("r{key}")
+    };
+    key.truncate(64);
+    key
+}
+
+/// A stack name made from a prefix (`AmazonSwiftStarter-` → `amazon-swift-starter`).
+pub fn stack_name_from(prefix: &str) -> Option<String> {
+    if !prefix.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let key = key_from_name(prefix, "", None).replace('_', "-");
+    let mut name = String::new();
+    for c in key.chars() {
+        if !(c == '-' && name.ends_with('-')) {
+            name.push(c);
+        }
+    }
+    let mut name = name.trim_matches('-').to_string();
+    name.truncate(40);
+    let name = name.trim_end_matches('-').to_string();
+    crate::templates::is_stack_name(&name).then_some(name)
+}
+
+// -------------------------------------------------------------- references ----
+
+/// Literal values (ARNs, ids) of the found resources, and the reference that
+/// stands for each: `${table.notes.arn}`, `${identity_pool.app.id}`, ...
+pub fn references(found: &[Found]) -> Vec<(String, String)> {
+    let mut refs = Vec::new();
+    for f in found {
+        let attributes: &[&str] = match f.address.kind {
+            Kind::Table | Kind::Bucket | Kind::Role | Kind::Search => &["arn"],
+            Kind::UserPool => &["arn", "id"],
+            Kind::IdentityPool => &["id"],
+            Kind::Api => &["execute_arn", "id"],
+        };
+        for attribute in attributes {
+            if let Some(value) = f.outputs.get(*attribute).filter(|v| !v.is_empty()) {
+                refs.push((value.clone(), format!("${{{}.{attribute}}}", f.address)));
+            }
+        }
+    }
+    // Longest first, so an ARN wins over an id inside it.
+    refs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.cmp(b)));
+    refs
+}
+
+/// Replaces every literal of `refs` in `s` that is not part of a longer name.
+pub fn with_references(s: &str, refs: &[(String, String)]) -> String {
+    let name_char = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+    let mut out = String::new();
+    let mut i = 0;
+    'outer: while i < s.len() {
+        for (literal, reference) in refs {
+            if s[i..].starts_with(literal.as_str()) {
+                let end = i + literal.len();
+                let before_ok = s[..i].chars().next_back().is_none_or(|c| !name_char(c));
+                let after_ok = s[end..].chars().next().is_none_or(|c| !name_char(c));
+                if before_ok && after_ok {
+                    out.push_str(reference);
+                    i = end;
+                    continue 'outer;
+                }
+            }
+        }
+        let c = s[i..].chars().next().unwrap_or_default();
+        out.push(c);
+        i += c.len_utf8().max(1);
+    }
+    out
+}
+
+/// Every string of a JSON document with references put back.
+pub fn document_with_references(v: &Value, refs: &[(String, String)]) -> Value {
+    match v {
+        Value::String(s) => Value::String(with_references(s, refs)),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| document_with_references(i, refs))
+                .collect(),
+        ),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (with_references(k, refs), document_with_references(v, refs)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Whether a JSON document holds `${name}` without a `:` (a stack reference
+/// to something unknown), which the loader would refuse.
+fn holds_bare_placeholder(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s
+            .match_indices("${")
+            .any(|(i, _)| s[i..].split('}').next().is_some_and(|r| !r.contains(':'))),
+        Value::Array(items) => items.iter().any(holds_bare_placeholder),
+        Value::Object(o) => o.iter().any(|(k, v)| {
+            holds_bare_placeholder(&Value::String(k.clone())) || holds_bare_placeholder(v)
+        }),
+        _ => false,
+    }
+}
+
+// ------------------------------------------------------------ TOML output ----
+
+/// `key` as a TOML key: bare when it can be.
+fn toml_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        key.to_string()
+    } else {
+        toml::Value::String(key.to_string()).to_string()
+    }
+}
+
+/// A JSON value as TOML (`null`s dropped).
+fn toml_value(v: &Value) -> Option<toml::Value> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Bool(b) => toml::Value::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => toml::Value::Integer(i),
+            None => toml::Value::Float(n.as_f64()?),
+        },
+        Value::String(s) => toml::Value::String(s.clone()),
+        Value::Array(items) => toml::Value::Array(items.iter().filter_map(toml_value).collect()),
+        Value::Object(o) => toml::Value::Table(
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), toml_value(v)?)))
+                .collect(),
+        ),
+    })
+}
+
+/// One `[kind.key]` table being written, keys in the order they are set.
+#[derive(Debug, Default)]
+struct Section {
+    entries: Vec<(String, toml::Value)>,
+}
+
+impl Section {
+    fn set(&mut self, key: &str, value: toml::Value) {
+        self.entries.push((key.to_string(), value));
+    }
+    fn string(&mut self, key: &str, value: &str) {
+        self.set(key, toml::Value::String(value.to_string()));
+    }
+    /// Sets `key` from a JSON attribute unless it is absent, null, empty or `default`.
+    fn json(&mut self, key: &str, value: Option<&Value>, default: Option<Value>) {
+        let Some(v) = value else { return };
+        let empty = match v {
+            Value::Null => true,
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        };
+        if empty || default.as_ref() == Some(v) {
+            return;
+        }
+        if let Some(t) = toml_value(v) {
+            self.set(key, t);
+        }
+    }
+    fn render(&self) -> String {
+        let mut out = String::new();
+        for (k, v) in &self.entries {
+            out.push_str(&format!("{} = {}\n", toml_key(k), inline(v)));
+        }
+        out
+    }
+}
+
+/// A TOML value on one line (tables inline).
+fn inline(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Table(t) => {
+            if t.is_empty() {
+                return "{}".into();
+            }
+            let items: Vec<String> = t
+                .iter()
+                .map(|(k, v)| format!("{} = {}", toml_key(k), inline(v)))
+                .collect();
+            format!("{{ {} }}", items.join(", "))
+        }
+        toml::Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(inline).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// User tags (the ownership tags are the tool's own).
+fn user_tags(attributes: &Value) -> Value {
+    let mut tags = attributes.get("tags").cloned().unwrap_or(Value::Null);
+    if let Value::Object(o) = &mut tags {
+        o.retain(|k, _| !k.starts_with(resource::OWNER_TAG_PREFIX));
+    }
+    tags
+}
+
+// ---------------------------------------------------------- reverse mapping ----
+
+struct Writer<'a> {
+    stack: &'a str,
+    found: &'a [Found],
+    refs: Vec<(String, String)>,
+    ctx: &'a Context,
+    files: Vec<File>,
+    notes: Vec<String>,
+}
+
+impl Writer<'_> {
+    fn note(&mut self, address: &Address, what: String) {
+        self.notes.push(format!("{address}: {what}"));
+    }
+
+    fn name(&self, section: &mut Section, address: &Address, name: &str) {
+        if names::default_name(address.kind, self.stack, &address.key) != name {
+            section.string("name", name);
+        }
+    }
+
+    /// The key of the found resource of `kind` whose output `attribute` is `value`.
+    fn key_of(&self, kind: Kind, attribute: &str, value: &str) -> Option<String> {
+        self.found
+            .iter()
+            .find(|f| {
+                f.address.kind == kind
+                    && f.outputs.get(attribute).map(String::as_str) == Some(value)
+            })
+            .map(|f| f.address.key.clone())
+    }
+
+    /// A role ARN as the stack writes it: the key of a found role, else the ARN.
+    fn role(&self, arn: &str) -> String {
+        self.key_of(Kind::Role, "arn", arn)
+            .unwrap_or_else(|| arn.to_string())
+    }
+
+    /// `user_pool.client` for a Cognito provider (`cognito-idp.<region>.amazonaws.com/<pool id>`
+    /// and a client id), when both were found.
+    fn provider(&self, provider_name: &str, client_id: &str) -> Option<String> {
+        let pool_id = provider_name.rsplit('/').next()?;
+        let pool = self.found.iter().find(|f| {
+            f.address.kind == Kind::UserPool
+                && f.outputs.get("id").map(String::as_str) == Some(pool_id)
+        })?;
+        let client = pool
+            .parts
+            .iter()
+            .find_map(|(address, _)| match &address.part {
+                Some(Part::Client(c)) => {
+                    let id = pool.outputs.get(&format!("client.{c}.id"));
+                    (id.map(String::as_str) == Some(client_id)).then(|| c.clone())
+                }
+                _ => None,
+            })?;
+        Some(format!("{}.{client}", pool.address.key))
+    }
+
+    /// Writes a policy document as a file; returns its path as the stack names it.
+    fn policy_file(&mut self, address: &Address, stem: &str, doc: &Value) -> String {
+        if holds_bare_placeholder(doc) {
+            self.note(
+                address,
+                format!("policy `{stem}` holds a `${{...}}` without `:`, which the stack format reads as a reference; check the file"),
+            );
+        }
+        let doc = document_with_references(doc, &self.refs);
+        let taken = |files: &[File], relative: &str| files.iter().any(|f| f.relative == relative);
+        let mut relative = format!("{}{stem}.json", self.ctx.policies_dir);
+        if taken(&self.files, &relative) {
+            relative = format!("{}{}/{stem}.json", self.ctx.policies_dir, address.key);
+        }
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string()) + "\n";
+        self.files.push(File {
+            relative: relative.clone(),
+            text,
+        });
+        relative
+    }
+
+    fn table(&mut self, f: &Found) -> Section {
+        let a = &f.attributes;
+        let mut s = Section::default();
+        s.string("adopt", &f.id);
+        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
+        s.json("hash_key", a.get("hash_key"), None);
+        s.json("range_key", a.get("range_key"), None);
+        let provisioned = a.get("billing").and_then(Value::as_str) == Some("provisioned");
+        s.json(
+            "billing",
+            a.get("billing"),
+            Some(Value::from("pay_per_request")),
+        );
+        s.json("read_capacity", a.get("read_capacity"), None);
+        s.json("write_capacity", a.get("write_capacity"), None);
+        s.json("stream", a.get("stream"), Some(Value::from("off")));
+        if let Some(Value::Object(indexes)) = a.get("global_secondary_indexes") {
+            let mut out = serde_json::Map::new();
+            for (index, g) in indexes {
+                let mut g = g.clone();
+                if let Value::Object(o) = &mut g {
+                    if o.get("projection") == Some(&Value::from("all")) {
+                        o.remove("projection");
+                    }
+                    // An index's capacity defaults to the table's.
+                    for c in ["read_capacity", "write_capacity"] {
+                        if !provisioned || o.get(c) == a.get(c) {
+                            o.remove(c);
+                        }
+                    }
+                }
+                out.insert(index.clone(), g);
+            }
+            s.json("global_secondary_indexes", Some(&Value::Object(out)), None);
+        }
+        s.json("ttl_attribute", a.get("ttl_attribute"), None);
+        s.json(
+            "deletion_protection",
+            a.get("deletion_protection"),
+            Some(Value::Bool(false)),
+        );
+        s.json("tags", Some(&user_tags(a)), None);
+        s
+    }
+
+    fn bucket(&mut self, f: &Found) -> Section {
+        let a = &f.attributes;
+        let mut s = Section::default();
+        s.string("adopt", &f.id);
+        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
+        s.json("versioning", a.get("versioning"), Some(Value::Bool(false)));
+        if let Some(Value::Array(rules)) = a.get("cors") {
+            let rules: Vec<Value> = rules
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    if let Value::Object(o) = &mut r {
+                        o.retain(|_, v| {
+                            !matches!(v, Value::Null) && v.as_array().is_none_or(|a| !a.is_empty())
+                        });
+                    }
+                    r
+                })
+                .collect();
+            s.json("cors", Some(&Value::Array(rules)), None);
+        }
+        match a.get("block_public_access") {
+            Some(Value::Bool(b)) => {
+                s.json("block_public_access", Some(&Value::Bool(*b)), Some(Value::Bool(true)))
+            }
+            Some(other) => self.note(
+                &f.address,
+                format!("its public-access blocks are mixed ({other}); the stack format sets all four or none, so `plan` will show `block_public_access` to change"),
+            ),
+            None => {}
+        }
+        s.json(
+            "encryption",
+            a.get("encryption"),
+            Some(Value::from("aes256")),
+        );
+        s.json("kms_key_id", a.get("kms_key_id"), None);
+        s.json("tags", Some(&user_tags(a)), None);
+        s
+    }
+
+    fn role_section(&mut self, f: &Found) -> Section {
+        let a = &f.attributes;
+        let mut s = Section::default();
+        s.string("adopt", &f.id);
+        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
+        let trust = a.get("trust_policy").cloned().unwrap_or(Value::Null);
+        s.set("trust", self.trust(f, &trust));
+        if let Some(Value::Object(policies)) = a.get("inline_policies") {
+            let mut paths = Vec::new();
+            for (policy, doc) in policies {
+                paths.push(toml::Value::String(
+                    self.policy_file(&f.address, policy, doc),
+                ));
+            }
+            if !paths.is_empty() {
+                s.set("policies", toml::Value::Array(paths));
+            }
+        }
+        s.json("managed_policies", a.get("managed_policies"), None);
+        s.json(
+            "max_session_duration",
+            a.get("max_session_duration"),
+            Some(Value::from(role::DEFAULT_MAX_SESSION_DURATION)),
+        );
+        s.json("description", a.get("description"), None);
+        s.json("tags", Some(&user_tags(a)), None);
+        s
+    }
+
+    /// `trust = { identity_pool = ... }` when the trust policy is exactly the
+    /// one the tool makes for a found identity pool, `{ service = ... }` for
+    /// a service's, else a trust file.
+    fn trust(&mut self, f: &Found, trust: &Value) -> toml::Value {
+        let canonical = |v: Value| role::canonical_trust_policy(v, &self.ctx.partition);
+        for pool in self
+            .found
+            .iter()
+            .filter(|p| p.address.kind == Kind::IdentityPool)
+        {
+            let Some(pool_id) = pool.outputs.get("id") else {
+                continue;
+            };
+            for (amr, written) in [
+                (None, None),
+                (
+                    Some(crate::stack::schema::Amr::Authenticated),
+                    Some("authenticated"),
+                ),
+                (
+                    Some(crate::stack::schema::Amr::Unauthenticated),
+                    Some("unauthenticated"),
+                ),
+            ] {
+                if &canonical(role::cognito_trust_policy(pool_id, amr)) == trust {
+                    let mut t = toml::Table::new();
+                    t.insert(
+                        "identity_pool".into(),
+                        toml::Value::String(pool.address.key.clone()),
+                    );
+                    if let Some(w) = written {
+                        t.insert("amr".into(), toml::Value::String(w.into()));
+                    }
+                    return toml::Value::Table(t);
+                }
+            }
+        }
+        let service = trust
+            .pointer("/Statement/0/Principal/Service")
+            .and_then(Value::as_str);
+        if let Some(service) = service {
+            if &canonical(role::service_trust_policy(service)) == trust {
+                let mut t = toml::Table::new();
+                t.insert("service".into(), toml::Value::String(service.into()));
+                return toml::Value::Table(t);
+            }
+        }
+        let stem = format!("{}-trust", f.address.key.replace('_', "-"));
+        let path = self.policy_file(&f.address, &stem, trust);
+        let mut t = toml::Table::new();
+        t.insert("file".into(), toml::Value::String(path));
+        toml::Value::Table(t)
+    }
+
+    fn identity_pool(&mut self, f: &Found) -> Section {
+        let a = &f.attributes;
+        let mut s = Section::default();
+        s.string("adopt", &f.id);
+        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
+        s.json(
+            "allow_unauthenticated",
+            a.get("allow_unauthenticated"),
+            Some(Value::Bool(false)),
+        );
+        s.json(
+            "allow_classic_flow",
+            a.get("allow_classic_flow"),
+            Some(Value::Bool(false)),
+        );
+        let mut providers = Vec::new();
+        for p in a
+            .get("cognito_identity_providers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = p["provider_name"].as_str().unwrap_or_default();
+            let client = p["client_id"].as_str().unwrap_or_default();
+            match self.provider(name, client) {
+                Some(reference) => providers.push(toml::Value::String(reference)),
+                None => self.note(
+                    &f.address,
+                    format!("its provider `{name}` (client `{client}`) is not a user pool client found by this scan, and `providers` names only the stack's own; adopt that user pool too (`--include user_pool.<key>=<id>`)"),
+                ),
+            }
+            if p["server_side_token_check"].as_bool() == Some(true) {
+                self.note(
+                    &f.address,
+                    format!("provider `{name}` has the server-side token check on, which the stack format cannot express; `up` would turn it off"),
+                );
+            }
+        }
+        if !providers.is_empty() {
+            s.set("providers", toml::Value::Array(providers));
+        }
+        s.json("supported_logins", a.get("supported_login_providers"), None);
+        s.json(
+            "openid_connect_providers",
+            a.get("open_id_connect_provider_arns"),
+            None,
+        );
+        s.json("saml_providers", a.get("saml_provider_arns"), None);
+        let roles = f.parts.get(&f.address.with_part(Part::Roles)).cloned();
+        if let Some(roles) = roles {
+            self.roles(f, &roles, &mut s);
+        }
+        s.json("tags", Some(&user_tags(a)), None);
+        s
+    }
+
+    /// The identity pool's role attachment: roles, rules and token providers.
+    fn roles(&mut self, f: &Found, roles: &Value, s: &mut Section) {
+        for (which, key) in [
+            ("authenticated", "authenticated_role"),
+            ("unauthenticated", "unauthenticated_role"),
+        ] {
+            if let Some(arn) = roles
+                .pointer(&format!("/roles/{which}"))
+                .and_then(Value::as_str)
+            {
+                s.string(key, &self.role(arn));
+            }
+        }
+        let Some(Value::Object(mappings)) = roles.get("role_mappings") else {
+            return;
+        };
+        let mut rules = Vec::new();
+        let mut token = Vec::new();
+        let mut resolutions = BTreeSet::new();
+        for (provider_key, m) in mappings {
+            // `cognito-idp.<region>.amazonaws.com/<pool id>:<client id>`
+            let Some(provider) = provider_key
+                .rsplit_once(':')
+                .and_then(|(name, client)| self.provider(name, client))
+            else {
+                self.note(
+                    &f.address,
+                    format!("its role mapping for `{provider_key}` names a provider this scan did not find; it is left out, so `up` would remove it"),
+                );
+                continue;
+            };
+            resolutions.insert(
+                m["ambiguous_role_resolution"]
+                    .as_str()
+                    .unwrap_or("AuthenticatedRole")
+                    .to_string(),
+            );
+            if m["type"].as_str() == Some("Token") {
+                token.push(toml::Value::String(provider));
+                continue;
+            }
+            for r in m["rules"].as_array().into_iter().flatten() {
+                let match_type = match r["match_type"].as_str().unwrap_or_default() {
+                    "Equals" => "equals",
+                    "Contains" => "contains",
+                    "StartsWith" => "starts_with",
+                    "NotEqual" => "not_equal",
+                    other => {
+                        self.note(&f.address, format!("a role rule matches with `{other}`, which the stack format does not know"));
+                        continue;
+                    }
+                };
+                let mut t = toml::Table::new();
+                t.insert("provider".into(), toml::Value::String(provider.clone()));
+                t.insert(
+                    "claim".into(),
+                    toml::Value::String(r["claim"].as_str().unwrap_or_default().into()),
+                );
+                t.insert("match".into(), toml::Value::String(match_type.into()));
+                t.insert(
+                    "value".into(),
+                    toml::Value::String(r["value"].as_str().unwrap_or_default().into()),
+                );
+                t.insert(
+                    "role".into(),
+                    toml::Value::String(self.role(r["role_arn"].as_str().unwrap_or_default())),
+                );
+                rules.push(toml::Value::Table(t));
+            }
+        }
+        if !rules.is_empty() {
+            s.set("role_rules", toml::Value::Array(rules));
+        }
+        if !token.is_empty() {
+            s.set("token_role_providers", toml::Value::Array(token));
+        }
+        if resolutions.len() > 1 {
+            self.note(
+                &f.address,
+                "its role mappings resolve ambiguous roles differently per provider; the stack format has one `role_resolution` for all, `deny` is written".into(),
+            );
+        }
+        if resolutions.contains("Deny") {
+            s.string("role_resolution", "deny");
+        }
+    }
+}
+
+/// The stack file (and its policy files) that adopts `found`. Pure: the
+/// reads are done before.
+pub fn render(stack: &str, found: &[Found], ctx: &Context, mut notes: Vec<String>) -> Rendered {
+    let mut w = Writer {
+        stack,
+        found,
+        refs: references(found),
+        ctx,
+        files: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut body = String::new();
+    for kind in [
+        Kind::IdentityPool,
+        Kind::UserPool,
+        Kind::Table,
+        Kind::Bucket,
+        Kind::Search,
+        Kind::Api,
+        Kind::Role,
+    ] {
+        for f in found.iter().filter(|f| f.address.kind == kind) {
+            let section = match kind {
+                Kind::Table => w.table(f),
+                Kind::Bucket => w.bucket(f),
+                Kind::Role => w.role_section(f),
+                Kind::IdentityPool => w.identity_pool(f),
+                _ => continue,
+            };
+            body.push_str(&format!(
+                "\n# {} `{}`, made outside mobile-backend; `up` adopts it (adds the ownership tags)\n[{}]\n",
+                kind.service_noun(),
+                f.id,
+                f.address
+            ));
+            body.push_str(&section.render());
+        }
+    }
+    notes.append(&mut w.notes);
+    let mut text = String::from("# Written by `mobile-backend adopt` from live AWS state.\n# Check it, then `mobile-backend up` adds the ownership tags; nothing is recreated.\n");
+    if notes.is_empty() {
+        text.push_str("# Everything found could be expressed in the stack format.\n");
+    } else {
+        text.push_str("#\n# Not expressed in this file (the stack format cannot say it):\n");
+        for n in &notes {
+            text.push_str(&format!("#   - {n}\n"));
+        }
+    }
+    text.push_str(&format!("\n[stack]\nname = \"{stack}\"\n"));
+    text.push_str(&body);
+    Rendered {
+        stack: text,
+        files: w.files,
+        notes,
+    }
+}
+
+// ------------------------------------------------------------------ scan ----
+
+/// A resource listed by its service: kind, AWS id, physical name.
+#[derive(Debug, Clone)]
+struct Listed {
+    kind: Kind,
+    id: String,
+    name: String,
+}
+
+async fn list_all(aws: &Aws) -> Result<Vec<Listed>, String> {
+    let (tables, buckets, roles, identity_pools, user_pools, apis) = tokio::join!(
+        list_tables(aws),
+        list_buckets(aws),
+        list_roles(aws),
+        resource::identity_pool::list(aws),
+        resource::user_pool::list(aws),
+        resource::api::list(aws),
+    );
+    let mut out = Vec::new();
+    for name in tables? {
+        out.push(Listed {
+            kind: Kind::Table,
+            id: name.clone(),
+            name,
+        });
+    }
+    for name in buckets? {
+        out.push(Listed {
+            kind: Kind::Bucket,
+            id: name.clone(),
+            name,
+        });
+    }
+    for name in roles? {
+        out.push(Listed {
+            kind: Kind::Role,
+            id: name.clone(),
+            name,
+        });
+    }
+    for (id, name) in identity_pools.map_err(|e| e.to_string())? {
+        out.push(Listed {
+            kind: Kind::IdentityPool,
+            id,
+            name,
+        });
+    }
+    for (id, name) in user_pools.map_err(|e| e.to_string())? {
+        out.push(Listed {
+            kind: Kind::UserPool,
+            id,
+            name,
+        });
+    }
+    for (id, name) in apis.map_err(|e| e.to_string())? {
+        out.push(Listed {
+            kind: Kind::Api,
+            id,
+            name,
+        });
+    }
+    Ok(out)
+}
+
+async fn list_tables(aws: &Aws) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let out = aws
+            .dynamodb
+            .list_tables()
+            .set_exclusive_start_table_name(start)
+            .send()
+            .await
+            .map_err(|e| resource::Error::aws("dynamodb:ListTables", &e).to_string())?;
+        names.extend(out.table_names().iter().cloned());
+        start = out.last_evaluated_table_name;
+        if start.is_none() {
+            // The stack lock's table belongs to no stack.
+            let lock = crate::lock::table_name();
+            names.retain(|n| *n != lock);
+            return Ok(names);
+        }
+    }
+}
+
+async fn list_buckets(aws: &Aws) -> Result<Vec<String>, String> {
+    let out = aws
+        .s3
+        .list_buckets()
+        .send()
+        .await
+        .map_err(|e| resource::Error::aws("s3:ListBuckets", &e).to_string())?;
+    Ok(out
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_string))
+        .collect())
+}
+
+async fn list_roles(aws: &Aws) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = aws
+            .iam
+            .list_roles()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| resource::Error::aws("iam:ListRoles", &e).to_string())?;
+        for r in out.roles() {
+            // Service-linked roles belong to their services.
+            if !r.path().starts_with("/aws-service-role/") {
+                names.push(r.role_name().to_string());
+            }
+        }
+        marker = out.marker.filter(|_| out.is_truncated);
+        if marker.is_none() {
+            return Ok(names);
+        }
+    }
+}
+
+/// The kinds this version of `adopt` writes.
+fn writes(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Table | Kind::Bucket | Kind::Role | Kind::IdentityPool
+    )
+}
+
+/// Parses `--include kind.key=id`.
+fn parse_include(s: &str) -> Result<(Address, String), String> {
+    let (address, id) = s.split_once('=').ok_or_else(|| {
+        format!("--include `{s}`: write it `kind.key=id`, like `user_pool.users=us-east-1_AbC123`")
+    })?;
+    let address: Address = address
+        .parse()
+        .map_err(|e| format!("--include `{s}`: {e}"))?;
+    if address.part.is_some() || !is_key(&address.key) {
+        return Err(format!(
+            "--include `{s}`: `{address}` is not a resource address `kind.key` with a valid key ([a-z][a-z0-9_-]*)"
+        ));
+    }
+    if id.trim().is_empty() {
+        return Err(format!("--include `{s}`: the id is empty"));
+    }
+    Ok((address, id.trim().to_string()))
+}
+
+/// Asks which of several same-named resources to adopt, on a terminal;
+/// without one, an error naming them.
+fn choose(kind: Kind, name: &str, candidates: &[Listed]) -> Result<Option<Listed>, String> {
+    let ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(format!(
+            "{} {}s are named `{name}` ({}); adopt cannot guess which one the app uses. Name it with `--include {}.<key>=<id>` (and narrow --name-prefix to leave the others out)",
+            candidates.len(),
+            kind.service_noun(),
+            ids.join(", "),
+            kind
+        ));
+    }
+    eprintln!(
+        "{} {}s are named `{name}`:",
+        candidates.len(),
+        kind.service_noun()
+    );
+    for (i, id) in ids.iter().enumerate() {
+        eprintln!("  {}) {id}", i + 1);
+    }
+    eprint!("which one to adopt (number, or empty for none)? ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| format!("cannot read the answer: {e}"))?;
+    let answer = answer.trim();
+    if answer.is_empty() {
+        return Ok(None);
+    }
+    match answer.parse::<usize>() {
+        Ok(n) if (1..=candidates.len()).contains(&n) => Ok(Some(candidates[n - 1].clone())),
+        _ => Err(format!(
+            "`{answer}` is not one of 1 to {}",
+            candidates.len()
+        )),
+    }
+}
+
+/// What the scan found, ready for [`render`], and what it left out.
+pub struct Scan {
+    pub stack: String,
+    pub found: Vec<Found>,
+    /// Resources left out, and why (also written at the top of the file).
+    pub notes: Vec<String>,
+}
+
+/// Lists, filters and reads every resource to adopt.
+pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
+    let prefix = request.name_prefix.clone().unwrap_or_default();
+    let stack = match (&request.stack_name, request.name_prefix.as_deref()) {
+        (Some(name), _) if crate::templates::is_stack_name(name) => name.clone(),
+        (Some(name), _) => {
+            return Err(format!(
+                "--stack-name `{name}` is not a valid stack name: 1 to 40 characters of a-z, 0-9 and `-`, starting with a letter"
+            ))
+        }
+        (None, Some(p)) => stack_name_from(p).ok_or_else(|| {
+            format!("no stack name can be made from --name-prefix `{p}`; pass --stack-name")
+        })?,
+        (None, None) => return Err("pass --stack-name NAME (or --name-prefix, which it is made from)".into()),
+    };
+    let includes = request
+        .includes
+        .iter()
+        .map(|s| parse_include(s))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let listed = list_all(aws).await?;
+    let mut notes = Vec::new();
+    let mut chosen: Vec<(Address, Listed)> = Vec::new();
+    for (address, id) in &includes {
+        let Some(l) = listed.iter().find(|l| {
+            l.kind == address.kind
+                && (&l.id == id || (crate::stack::adopts_by_name(l.kind) && &l.name == id))
+        }) else {
+            if !writes(address.kind) {
+                return Err(format!(
+                    "--include {address}={id}: this version of `adopt` does not write {}s yet; add `[{address}]` with `adopt = \"{id}\"` by hand",
+                    address.kind.service_noun()
+                ));
+            }
+            return Err(format!(
+                "--include {address}={id}: no {} with the id `{id}` exists in this account and region",
+                address.kind.service_noun()
+            ));
+        };
+        chosen.push((address.clone(), l.clone()));
+    }
+    // By prefix: every kind, names grouped (names of some kinds are not unique).
+    let mut by_name: BTreeMap<(Kind, String), Vec<Listed>> = BTreeMap::new();
+    for l in listed
+        .iter()
+        .filter(|l| l.name.starts_with(&prefix) && writes(l.kind))
+    {
+        if chosen.iter().any(|(_, c)| c.kind == l.kind && c.id == l.id) {
+            continue;
+        }
+        by_name
+            .entry((l.kind, l.name.clone()))
+            .or_default()
+            .push(l.clone());
+    }
+    let mut keys: BTreeSet<(Kind, String)> = chosen
+        .iter()
+        .map(|(a, _)| (a.kind, a.key.clone()))
+        .collect();
+    for ((kind, name), candidates) in by_name {
+        // An included resource of this name settles the question.
+        if chosen.iter().any(|(a, c)| a.kind == kind && c.name == name) {
+            continue;
+        }
+        let pick = if candidates.len() == 1 {
+            candidates.into_iter().next()
+        } else {
+            choose(kind, &name, &candidates)?
+        };
+        let Some(pick) = pick else { continue };
+        let base = key_from_name(&pick.name, &stack, Some(&prefix));
+        let mut key = base.clone();
+        let mut n = 2;
+        while keys.contains(&(kind, key.clone())) {
+            key = format!("{base}_{n}");
+            n += 1;
+        }
+        keys.insert((kind, key.clone()));
+        chosen.push((Address::new(kind, key), pick));
+    }
+
+    // Read each as the tool reads its own, then the parts.
+    let stack_name = stack.as_str();
+    let reads = futures::future::join_all(chosen.iter().map(|(address, l)| async move {
+        let target = Target {
+            stack: stack_name,
+            address,
+            name: &l.name,
+            parent: None,
+            spec: None,
+            adopt: Some(&l.id),
+        };
+        (address, l, resource::read(aws, &target).await)
+    }))
+    .await;
+    let mut found = Vec::new();
+    for (address, l, read) in reads {
+        let live: Live = match read {
+            Ok(Some(live)) => live,
+            Ok(None) => continue,
+            Err(e) => return Err(format!("{address} (`{}`): {e}", l.id)),
+        };
+        match &live.ownership {
+            Ownership::Adopting { .. } => {}
+            Ownership::Ours => notes.push(format!(
+                "{address} (`{}`): already owned by stack `{stack}`; written without change",
+                l.id
+            )),
+            Ownership::NotOurs { why } => {
+                notes.push(format!(
+                    "{} `{}` left out: {why}",
+                    l.kind.service_noun(),
+                    l.id
+                ));
+                continue;
+            }
+        }
+        found.push(Found {
+            address: address.clone(),
+            id: l.id.clone(),
+            attributes: live.attributes,
+            outputs: live.outputs,
+            parts: BTreeMap::new(),
+        });
+    }
+    for f in found
+        .iter_mut()
+        .filter(|f| f.address.kind == Kind::IdentityPool)
+    {
+        let roles = f.address.with_part(Part::Roles);
+        let name = f.attributes["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let target = Target {
+            stack: &stack,
+            address: &roles,
+            name: &name,
+            parent: Some(&f.outputs),
+            spec: None,
+            adopt: None,
+        };
+        match resource::read(aws, &target).await {
+            Ok(Some(live)) => {
+                f.parts.insert(roles, live.attributes);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(format!("{roles} (`{}`): {e}", f.id)),
+        }
+    }
+    let skipped: Vec<&Listed> = listed
+        .iter()
+        .filter(|l| !writes(l.kind) && l.name.starts_with(&prefix))
+        .collect();
+    for l in skipped {
+        notes.push(format!(
+            "{} `{}` ({}): this version of `adopt` does not write this kind; add it by hand with `adopt = \"{}\"`",
+            l.kind.service_noun(),
+            l.name,
+            l.id,
+            l.id
+        ));
+    }
+    Ok(Scan {
+        stack,
+        found,
+        notes,
+    })
+}
+
+/// Where policy files go: `policies/` next to the stack file's directory when
+/// that is `stacks/` (the repository layout), else inside it.
+pub fn policies_dir(stack_file: &Path) -> (PathBuf, String) {
+    let dir = stack_file.parent().unwrap_or(Path::new(""));
+    if dir.file_name().is_some_and(|n| n == "stacks") {
+        let base = dir.parent().unwrap_or(Path::new(""));
+        (base.join("policies"), "../policies/".into())
+    } else {
+        (dir.join("policies"), "policies/".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> Context {
+        Context {
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+            policies_dir: "../policies/".into(),
+        }
+    }
+
+    fn found(address: &str, id: &str, attributes: Value, outputs: &[(&str, &str)]) -> Found {
+        Found {
+            address: address.parse().expect("address"),
+            id: id.into(),
+            attributes,
+            outputs: outputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            parts: BTreeMap::new(),
+        }
+    }
+
+    const TABLE_ARN: &str = "arn:aws:dynamodb:us-east-1:111122223333:table/Notes";
+
+    fn table() -> Found {
+        found(
+            "table.notes",
+            "Notes",
+            json!({
+                "name": "Notes", "hash_key": {"name": "userId", "type": "S"},
+                "range_key": {"name": "noteId", "type": "S"}, "billing": "pay_per_request",
+                "read_capacity": null, "write_capacity": null, "stream": "new_image",
+                "global_secondary_indexes": {"by_date": {"hash_key": {"name": "userId", "type": "S"},
+                    "range_key": null, "projection": "all", "read_capacity": null, "write_capacity": null}},
+                "ttl_attribute": null, "deletion_protection": false,
+                "tags": {"team": "mobile"}
+            }),
+            &[("arn", TABLE_ARN), ("name", "Notes")],
+        )
+    }
+
+    #[test]
+    fn keys_come_from_names_without_the_stack_prefix() {
+        assert_eq!(
+            key_from_name("photo-notes-uploads", "photo-notes", None),
+            "uploads"
+        );
+        assert_eq!(key_from_name("photo_notes_app", "photo-notes", None), "app");
+        assert_eq!(
+            key_from_name("SwiftStarterUsers", "x", Some("SwiftStarter")),
+            "users"
+        );
+        assert_eq!(
+            key_from_name("SwiftStarter", "x", Some("SwiftStarter")),
+            "swift_starter"
+        );
+        assert_eq!(
+            key_from_name("Cognito_SwiftStarterUnauth_Role", "x", None),
+            "cognito_swift_starter_unauth_role"
+        );
+        assert_eq!(key_from_name("2024 data!", "x", None), "r2024_data");
+        for name in ["a", "A-B.C", "9", "___", "x".repeat(200).as_str()] {
+            assert!(is_key(&key_from_name(name, "s", None)), "{name}");
+        }
+        assert_eq!(
+            stack_name_from("AmazonSwiftStarter-").as_deref(),
+            Some("amazon-swift-starter")
+        );
+        assert_eq!(stack_name_from("___"), None);
+    }
+
+    #[test]
+    fn literals_become_references_only_as_whole_names() {
+        let refs = vec![
+            (
+                "arn:aws:s3:::photos".to_string(),
+                "${bucket.photos.arn}".to_string(),
+            ),
+            (TABLE_ARN.to_string(), "${table.notes.arn}".to_string()),
+        ];
+        let refs = {
+            let mut r = refs;
+            r.sort_by_key(|b| std::cmp::Reverse(b.0.len()));
+            r
+        };
+        assert_eq!(
+            with_references("arn:aws:s3:::photos/private/*", &refs),
+            "${bucket.photos.arn}/private/*"
+        );
+        assert_eq!(
+            with_references("arn:aws:s3:::photos", &refs),
+            "${bucket.photos.arn}"
+        );
+        // A longer bucket name is another bucket.
+        assert_eq!(
+            with_references("arn:aws:s3:::photos2/*", &refs),
+            "arn:aws:s3:::photos2/*"
+        );
+        assert_eq!(
+            with_references(&format!("{TABLE_ARN}/index/*"), &refs),
+            "${table.notes.arn}/index/*"
+        );
+        assert_eq!(
+            with_references(&format!("{TABLE_ARN}-old"), &refs),
+            format!("{TABLE_ARN}-old")
+        );
+        // Non-ASCII text passes through.
+        assert_eq!(
+            with_references("ü → arn:aws:s3:::photos", &refs),
+            "ü → ${bucket.photos.arn}"
+        );
+    }
+
+    #[test]
+    fn a_table_is_written_with_only_what_differs_from_the_defaults() {
+        let r = render("app", &[table()], &ctx(), vec![]);
+        let text = &r.stack;
+        assert!(
+            text.contains("[table.notes]\nadopt = \"Notes\"\nname = \"Notes\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hash_key = { name = \"userId\", type = \"S\" }"),
+            "{text}"
+        );
+        assert!(text.contains("stream = \"new_image\""), "{text}");
+        assert!(text.contains("global_secondary_indexes = { by_date = { hash_key = { name = \"userId\", type = \"S\" } } }"), "{text}");
+        assert!(text.contains("tags = { team = \"mobile\" }"), "{text}");
+        for default in [
+            "billing",
+            "deletion_protection",
+            "ttl_attribute",
+            "read_capacity",
+            "projection",
+        ] {
+            assert!(!text.contains(default), "{default} in {text}");
+        }
+        assert!(
+            text.contains("Everything found could be expressed"),
+            "{text}"
+        );
+        // The file parses and declares what was found.
+        let parsed: toml::Table = text.parse().expect("TOML");
+        assert_eq!(parsed["table"]["notes"]["adopt"].as_str(), Some("Notes"));
+    }
+
+    #[test]
+    fn a_default_name_is_left_implicit() {
+        let mut t = table();
+        t.attributes["name"] = json!("app-notes");
+        let r = render("app", &[t], &ctx(), vec![]);
+        assert!(!r.stack.contains("name = \"app-notes\""), "{}", r.stack);
+    }
+
+    #[test]
+    fn roles_get_their_references_back_and_policies_as_files() {
+        let pool_id = "us-east-1:0000-1111";
+        let pool = {
+            let mut p = found(
+                "identity_pool.app",
+                pool_id,
+                json!({"name": "App", "allow_unauthenticated": true, "allow_classic_flow": false,
+                    "cognito_identity_providers": [], "supported_login_providers": {},
+                    "open_id_connect_provider_arns": [], "saml_provider_arns": [], "tags": {}}),
+                &[("id", pool_id), ("name", "App")],
+            );
+            p.parts.insert(
+                "identity_pool.app.roles".parse().expect("address"),
+                json!({"roles": {"unauthenticated": "arn:aws:iam::111122223333:role/Guest",
+                    "authenticated": "arn:aws:iam::999999999999:role/Elsewhere"}, "role_mappings": {}}),
+            );
+            p
+        };
+        let trust = role::canonical_trust_policy(
+            role::cognito_trust_policy(pool_id, Some(crate::stack::schema::Amr::Unauthenticated)),
+            "aws",
+        );
+        let guest = found(
+            "role.guest",
+            "Guest",
+            json!({"name": "Guest", "trust_policy": trust,
+                "inline_policies": {"GuestAccess": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE_ARN,
+                     "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${cognito-identity.amazonaws.com:sub}"]}}}]}},
+                "managed_policies": [], "max_session_duration": 3600, "description": null, "tags": {}}),
+            &[
+                ("arn", "arn:aws:iam::111122223333:role/Guest"),
+                ("name", "Guest"),
+            ],
+        );
+        let lambda = found(
+            "role.worker",
+            "Worker",
+            json!({"name": "Worker", "trust_policy": role::service_trust_policy("lambda.amazonaws.com"),
+                "inline_policies": {}, "managed_policies": ["arn:aws:iam::aws:policy/AWSLambdaExecute"],
+                "max_session_duration": 7200, "description": "runs", "tags": {}}),
+            &[("arn", "arn:aws:iam::111122223333:role/Worker")],
+        );
+        let odd_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": "cognito-identity.amazonaws.com"}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"cognito-identity.amazonaws.com:aud": pool_id}}}]});
+        let odd = found(
+            "role.odd",
+            "Odd",
+            json!({"name": "Odd", "trust_policy": odd_trust, "inline_policies": {}, "managed_policies": [],
+                "max_session_duration": 3600, "description": null, "tags": {}}),
+            &[("arn", "arn:aws:iam::111122223333:role/Odd")],
+        );
+        let r = render("app", &[pool, table(), guest, lambda, odd], &ctx(), vec![]);
+        let text = &r.stack;
+        assert!(text.contains("unauthenticated_role = \"guest\""), "{text}");
+        // A role not found by the scan stays an ARN.
+        assert!(
+            text.contains("authenticated_role = \"arn:aws:iam::999999999999:role/Elsewhere\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("trust = { amr = \"unauthenticated\", identity_pool = \"app\" }"),
+            "{text}"
+        );
+        assert!(
+            text.contains("policies = [\"../policies/GuestAccess.json\"]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("trust = { service = \"lambda.amazonaws.com\" }"),
+            "{text}"
+        );
+        assert!(text.contains("max_session_duration = 7200"), "{text}");
+        assert!(
+            text.contains("managed_policies = [\"arn:aws:iam::aws:policy/AWSLambdaExecute\"]"),
+            "{text}"
+        );
+        // A trust policy the tool would not write itself is kept as a file,
+        // the pool id a reference.
+        assert!(
+            text.contains("trust = { file = \"../policies/odd-trust.json\" }"),
+            "{text}"
+        );
+        let odd_file = r
+            .files
+            .iter()
+            .find(|f| f.relative.ends_with("odd-trust.json"))
+            .expect("trust file");
+        assert!(
+            odd_file.text.contains("${identity_pool.app.id}"),
+            "{}",
+            odd_file.text
+        );
+        let guest_file = r
+            .files
+            .iter()
+            .find(|f| f.relative == "../policies/GuestAccess.json")
+            .expect("policy file");
+        let doc: Value = serde_json::from_str(&guest_file.text).expect("JSON");
+        assert_eq!(doc["Statement"][0]["Resource"], "${table.notes.arn}");
+        assert_eq!(
+            doc["Statement"][0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+                [0],
+            "${cognito-identity.amazonaws.com:sub}"
+        );
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+    }
+
+    #[test]
+    fn what_cannot_be_expressed_is_listed_at_the_top() {
+        let bucket = found(
+            "bucket.files",
+            "files",
+            json!({"name": "files", "versioning": true, "cors": [],
+                "block_public_access": {"block_public_acls": true, "ignore_public_acls": false,
+                    "block_public_policy": true, "restrict_public_buckets": true},
+                "encryption": "aes256", "kms_key_id": null,
+                "tags": {"mobile-backend:other": "x", "team": "a"}}),
+            &[("arn", "arn:aws:s3:::files")],
+        );
+        let pool = found(
+            "identity_pool.app",
+            "us-east-1:1",
+            json!({"name": "App", "allow_unauthenticated": false, "allow_classic_flow": false,
+                "cognito_identity_providers": [{"provider_name": "cognito-idp.us-east-1.amazonaws.com/us-east-1_X",
+                    "client_id": "abc", "server_side_token_check": true}],
+                "supported_login_providers": {}, "open_id_connect_provider_arns": [], "saml_provider_arns": [], "tags": {}}),
+            &[("id", "us-east-1:1")],
+        );
+        let r = render(
+            "app",
+            &[bucket, pool],
+            &ctx(),
+            vec!["REST API `x` left out".into()],
+        );
+        let header: String = r
+            .stack
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(header.contains("REST API `x` left out"), "{header}");
+        assert!(
+            header.contains("bucket.files: its public-access blocks are mixed"),
+            "{header}"
+        );
+        assert!(
+            header.contains(
+                "identity_pool.app: its provider `cognito-idp.us-east-1.amazonaws.com/us-east-1_X`"
+            ),
+            "{header}"
+        );
+        assert!(header.contains("server-side token check"), "{header}");
+        assert_eq!(r.notes.len(), 4, "{:?}", r.notes);
+        assert!(r.stack.contains("versioning = true"), "{}", r.stack);
+        // The tool's own tags are never written as user tags.
+        assert!(r.stack.contains("tags = { team = \"a\" }"), "{}", r.stack);
+    }
+
+    #[test]
+    fn includes_are_kind_key_and_id() {
+        let (a, id) = parse_include("user_pool.users=us-east-1_AbC").expect("include");
+        assert_eq!(a.to_string(), "user_pool.users");
+        assert_eq!(id, "us-east-1_AbC");
+        assert!(parse_include("user_pool.users").is_err());
+        assert!(parse_include("pool.users=x").is_err());
+        assert!(parse_include("table.Users=x").is_err());
+        assert!(parse_include("table.users=").is_err());
+    }
+
+    #[test]
+    fn policy_files_named_alike_go_to_a_directory_per_role() {
+        let role = |key: &str| {
+            found(
+                &format!("role.{key}"),
+                key,
+                json!({"name": key, "trust_policy": role::service_trust_policy("lambda.amazonaws.com"),
+                    "inline_policies": {"default": {"Version": "2012-10-17", "Statement": []}},
+                    "managed_policies": [], "max_session_duration": 3600, "description": null, "tags": {}}),
+                &[],
+            )
+        };
+        let r = render("app", &[role("a"), role("b")], &ctx(), vec![]);
+        let paths: Vec<&str> = r.files.iter().map(|f| f.relative.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec!["../policies/default.json", "../policies/b/default.json"]
+        );
+        // Both keep the stem, which is the inline policy's name.
+        assert!(paths.iter().all(|p| p.ends_with("/default.json")));
+    }
+}

@@ -1,0 +1,506 @@
+//! `mobile-backend adopt` and the `adopt = "<id>"` key on the emulator: a
+//! backend built by hand with SDK calls, as the AmazonSwiftStarter tutorial
+//! does it (no tags), is written out as a stack file, and `up` takes it over
+//! by adding the ownership tags only: same ids, same data, then no changes.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use support::World;
+
+fn identity(w: &World) -> aws_sdk_cognitoidentity::Client {
+    aws_sdk_cognitoidentity::Client::from_conf(
+        aws_sdk_cognitoidentity::config::Builder::from(&w.sdk)
+            .endpoint_url(&w.endpoint)
+            .build(),
+    )
+}
+
+/// What the tutorial clicks together, by hand: ids to compare afterwards.
+struct Tutorial {
+    pool_id: String,
+    role_name: String,
+    role_id: String,
+    table: String,
+    table_arn: String,
+    bucket: String,
+}
+
+/// The AmazonSwiftStarter backend with SDK calls and no tags: an identity
+/// pool for guests, its unauthenticated role (the console's trust policy and
+/// an inline policy naming the table and bucket ARNs), a users table with one
+/// item and a photos bucket with one object.
+async fn build_swift_starter(w: &World) -> Tutorial {
+    let pool = identity(w)
+        .create_identity_pool()
+        .identity_pool_name("SwiftStarter")
+        .allow_unauthenticated_identities(true)
+        .send()
+        .await
+        .expect("CreateIdentityPool");
+    let pool_id = pool.identity_pool_id().to_string();
+
+    let table = "SwiftStarterUsers".to_string();
+    let created = w
+        .dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("userId")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("userId")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .expect("CreateTable");
+    let table_arn = created
+        .table_description()
+        .and_then(|d| d.table_arn())
+        .expect("table ARN")
+        .to_string();
+    w.dynamodb
+        .put_item()
+        .table_name(&table)
+        .item(
+            "userId",
+            aws_sdk_dynamodb::types::AttributeValue::S("guest-1".into()),
+        )
+        .item(
+            "name",
+            aws_sdk_dynamodb::types::AttributeValue::S("Ada".into()),
+        )
+        .send()
+        .await
+        .expect("PutItem");
+
+    let bucket = format!("swiftstarter-photos-{}", w.account);
+    w.s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    w.s3.put_bucket_cors()
+        .bucket(&bucket)
+        .cors_configuration(
+            aws_sdk_s3::types::CorsConfiguration::builder()
+                .cors_rules(
+                    aws_sdk_s3::types::CorsRule::builder()
+                        .allowed_methods("GET")
+                        .allowed_methods("PUT")
+                        .allowed_origins("*")
+                        .build()
+                        .expect("CORS rule"),
+                )
+                .build()
+                .expect("CORS"),
+        )
+        .send()
+        .await
+        .expect("PutBucketCors");
+    w.s3.put_object()
+        .bucket(&bucket)
+        .key("private/guest-1/photo.jpg")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"jpeg"))
+        .send()
+        .await
+        .expect("PutObject");
+
+    // The console's role for guests of the pool.
+    let role_name = "Cognito_SwiftStarterUnauth_Role".to_string();
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": "cognito-identity.amazonaws.com" },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": { "cognito-identity.amazonaws.com:aud": pool_id },
+                "ForAnyValue:StringLike": { "cognito-identity.amazonaws.com:amr": "unauthenticated" }
+            }
+        }]
+    });
+    let role = w
+        .iam()
+        .create_role()
+        .role_name(&role_name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("CreateRole");
+    let role = role.role().expect("role");
+    let (role_arn, role_id) = (role.arn().to_string(), role.role_id().to_string());
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+                "Resource": table_arn,
+                "Condition": {
+                    "ForAllValues:StringEquals": {
+                        "dynamodb:LeadingKeys": ["${cognito-identity.amazonaws.com:sub}"]
+                    }
+                }
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": format!("arn:aws:s3:::{bucket}/private/${{cognito-identity.amazonaws.com:sub}}/*")
+            },
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": format!("arn:aws:s3:::{bucket}")
+            }
+        ]
+    });
+    w.iam()
+        .put_role_policy()
+        .role_name(&role_name)
+        .policy_name("SwiftStarterGuestAccess")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .expect("PutRolePolicy");
+    identity(w)
+        .set_identity_pool_roles()
+        .identity_pool_id(&pool_id)
+        .roles("unauthenticated", &role_arn)
+        .send()
+        .await
+        .expect("SetIdentityPoolRoles");
+    Tutorial {
+        pool_id,
+        role_name,
+        role_id,
+        table,
+        table_arn,
+        bucket,
+    }
+}
+
+async fn identity_pool_ids(w: &World) -> BTreeMap<String, String> {
+    let out = identity(w)
+        .list_identity_pools()
+        .max_results(60)
+        .send()
+        .await
+        .expect("ListIdentityPools");
+    out.identity_pools()
+        .iter()
+        .map(|p| {
+            (
+                p.identity_pool_id().unwrap_or_default().to_string(),
+                p.identity_pool_name().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn identity_pool_tags(w: &World, id: &str) -> BTreeMap<String, String> {
+    let out = identity(w)
+        .describe_identity_pool()
+        .identity_pool_id(id)
+        .send()
+        .await
+        .expect("DescribeIdentityPool");
+    out.identity_pool_tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+async fn role_tags(w: &World, name: &str) -> BTreeMap<String, String> {
+    let out = w
+        .iam()
+        .list_role_tags()
+        .role_name(name)
+        .send()
+        .await
+        .expect("ListRoleTags");
+    out.tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+/// Every change of `plan --json` is an update whose attribute changes are
+/// only added ownership tags; returns the addresses.
+#[track_caller]
+fn only_tag_additions(plan: &Value) -> Vec<String> {
+    let changes = plan["resource_changes"]
+        .as_array()
+        .expect("resource_changes");
+    let mut updated = Vec::new();
+    for c in changes {
+        let actions = &c["change"]["actions"];
+        if actions == &json!(["no-op"]) {
+            continue;
+        }
+        assert_eq!(actions, &json!(["update"]), "{c:#}");
+        for a in c["change"]["attributes"].as_array().expect("attributes") {
+            let path = a["path"].as_str().unwrap_or_default();
+            assert!(
+                path.starts_with("tags.mobile-backend:") && a["before"].is_null(),
+                "{}: `{path}` is not an added ownership tag: {a:#}",
+                c["address"]
+            );
+        }
+        updated.push(c["address"].as_str().unwrap_or_default().to_string());
+    }
+    updated.sort();
+    updated
+}
+
+#[tokio::test]
+async fn the_swift_starter_built_by_hand_is_adopted_with_tags_only_keeping_ids_and_data() {
+    let mut w = World::new("adopt");
+    let t = build_swift_starter(&w).await;
+    let pools_before = identity_pool_ids(&w).await;
+
+    let stack_file = w.path("stacks/app.toml");
+    let include_bucket = format!("bucket.photos={}", t.bucket);
+    let include_role = format!("role.guest={}", t.role_name);
+    let stack_name = w.stack.clone();
+    let adopted = w.run(&[
+        "adopt",
+        "--name-prefix",
+        "SwiftStarter",
+        "--include",
+        &include_bucket,
+        "--include",
+        &include_role,
+        "--stack-name",
+        &stack_name,
+        "--write",
+        stack_file.to_str().expect("a UTF-8 path"),
+    ]);
+    adopted.code(0).stdout_has("wrote stack");
+    // Everything of this backend is expressible: nothing is listed as left out.
+    assert!(
+        !adopted.stderr.contains("not expressed"),
+        "{}",
+        adopted.dump()
+    );
+    w.stack_file = stack_file.clone();
+
+    // The stack names each resource by its id and rebuilt the references.
+    let text = std::fs::read_to_string(&stack_file).expect("the written stack");
+    for id in [&t.pool_id, &t.table, &t.bucket, &t.role_name] {
+        assert!(
+            text.contains(&format!("adopt = \"{id}\"")),
+            "{id} in\n{text}"
+        );
+    }
+    assert!(text.contains("[identity_pool.swift_starter]"), "{text}");
+    assert!(text.contains("[table.users]"), "{text}");
+    assert!(
+        text.contains("trust = { amr = \"unauthenticated\", identity_pool = \"swift_starter\" }"),
+        "{text}"
+    );
+    assert!(text.contains("unauthenticated_role = \"guest\""), "{text}");
+    let policy = std::fs::read_to_string(w.path("policies/SwiftStarterGuestAccess.json"))
+        .expect("the inline policy, as a file named after it");
+    assert!(policy.contains("${table.users.arn}"), "{policy}");
+    assert!(
+        policy.contains("${bucket.photos.arn}/private/${cognito-identity.amazonaws.com:sub}/*"),
+        "{policy}"
+    );
+    assert!(!policy.contains(&t.table_arn), "{policy}");
+
+    // Writing again refuses to overwrite.
+    w.run(&[
+        "adopt",
+        "--name-prefix",
+        "SwiftStarter",
+        "--stack-name",
+        &stack_name,
+        "--write",
+        stack_file.to_str().expect("a UTF-8 path"),
+    ])
+    .code(1)
+    .stderr_has("refuses to overwrite");
+
+    w.run(&["validate"]).code(0);
+
+    // A destroy before adopting leaves everything alone: none of it is ours yet.
+    w.run(&["destroy", "--auto-approve"]).code(0);
+    assert!(
+        w.table(&t.table).await.is_some(),
+        "destroy deleted an unadopted table"
+    );
+    assert!(w.bucket_exists(&t.bucket).await);
+
+    let plan = w.run(&["plan", "--json"]).code(0).json();
+    assert_eq!(
+        only_tag_additions(&plan),
+        vec![
+            "bucket.photos",
+            "identity_pool.swift_starter",
+            "role.guest",
+            "table.users"
+        ],
+        "{plan:#}"
+    );
+    assert_eq!(plan["summary"]["create"], 0, "{plan:#}");
+    assert_eq!(plan["summary"]["replace"], 0, "{plan:#}");
+    assert_eq!(plan["summary"]["delete"], 0, "{plan:#}");
+
+    w.run(&["up", "--auto-approve"]).code(0);
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+
+    // Same ids, same data, now carrying the ownership tags.
+    assert_eq!(identity_pool_ids(&w).await, pools_before);
+    let table = w.must_table(&t.table).await;
+    assert_eq!(table.table_arn(), Some(t.table_arn.as_str()));
+    assert_eq!(w.item_count(&t.table).await, 1);
+    assert_eq!(w.bucket_contents(&t.bucket).await.0, 1);
+    let role = w
+        .iam()
+        .get_role()
+        .role_name(&t.role_name)
+        .send()
+        .await
+        .expect("GetRole");
+    assert_eq!(role.role().map(|r| r.role_id()), Some(t.role_id.as_str()));
+    let roles = identity(&w)
+        .get_identity_pool_roles()
+        .identity_pool_id(&t.pool_id)
+        .send()
+        .await
+        .expect("GetIdentityPoolRoles");
+    assert_eq!(
+        roles.roles().and_then(|r| r.get("unauthenticated")),
+        role.role().map(|r| r.arn().to_string()).as_ref()
+    );
+    let tagged = |tags: &BTreeMap<String, String>, id: &str| {
+        tags.get("mobile-backend:stack") == Some(&w.stack)
+            && tags.get("mobile-backend:id").map(String::as_str) == Some(id)
+    };
+    assert!(tagged(&w.table_tags(&t.table).await, "table.users"));
+    assert!(tagged(&w.bucket_tags(&t.bucket).await, "bucket.photos"));
+    assert!(tagged(&role_tags(&w, &t.role_name).await, "role.guest"));
+    assert!(tagged(
+        &identity_pool_tags(&w, &t.pool_id).await,
+        "identity_pool.swift_starter"
+    ));
+}
+
+#[tokio::test]
+async fn an_adopt_id_that_does_not_exist_is_an_error_naming_it() {
+    let w = World::new("adopt-missing");
+    w.write_stack(
+        "[identity_pool.app]\nadopt = \"us-east-1:00000000-0000-0000-0000-000000000000\"\nallow_unauthenticated = true\n\n[table.notes]\nadopt = \"NoSuchTable\"\nname = \"NoSuchTable\"\nhash_key = { name = \"id\", type = \"S\" }\n",
+    );
+    w.run(&["validate"]).code(0);
+    let run = w.run(&["plan"]);
+    run.code(1)
+        .stderr_has("identity_pool.app")
+        .stderr_has("us-east-1:00000000-0000-0000-0000-000000000000")
+        .stderr_has("table.notes")
+        .stderr_has("`NoSuchTable`")
+        .stderr_has("stack.toml:");
+    // Nothing was created in its place.
+    w.run(&["up", "--auto-approve"]).code(1);
+    assert!(w.table("NoSuchTable").await.is_none());
+    assert!(identity_pool_ids(&w).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_resource_tagged_for_another_stack_is_never_adopted() {
+    let w = World::new("adopt-other");
+    w.write_stack("[table.notes]\nhash_key = { name = \"id\", type = \"S\" }\n");
+    // One stack's table; then another stack asks to adopt it.
+    w.run(&["up", "--auto-approve"]).code(0);
+    let name = w.name("notes");
+    let text = format!(
+        "[stack]\nname = \"someone-else\"\nregion = \"us-east-1\"\n\n[table.theirs]\nadopt = \"{name}\"\nname = \"{name}\"\nhash_key = {{ name = \"id\", type = \"S\" }}\n"
+    );
+    std::fs::write(&w.stack_file, text).expect("write the stack file");
+    w.run(&["plan"])
+        .code(1)
+        .stdout_has("belongs to stack")
+        .stdout_has("never takes a resource tagged by mobile-backend");
+    w.run(&["up", "--auto-approve"]).code(1);
+    // Still the first stack's.
+    let tags = w.table_tags(&name).await;
+    assert_eq!(tags.get("mobile-backend:stack"), Some(&w.stack));
+    assert_eq!(
+        tags.get("mobile-backend:id").map(String::as_str),
+        Some("table.notes")
+    );
+}
+
+#[tokio::test]
+async fn adopting_never_replaces_and_an_adopt_id_must_be_the_name_of_a_named_kind() {
+    let w = World::new("adopt-replace");
+    let t = build_swift_starter(&w).await;
+    // The table's key is `userId`; a stack that says otherwise would replace it.
+    w.write_stack(&format!(
+        "[table.users]\nadopt = \"{0}\"\nname = \"{0}\"\nhash_key = {{ name = \"id\", type = \"S\" }}\n",
+        t.table
+    ));
+    w.run(&["plan"])
+        .code(1)
+        .stdout_has("adopting never replaces")
+        .stdout_has("hash_key");
+    w.run(&["up", "--auto-approve", "--allow-replace"]).code(1);
+    assert_eq!(w.item_count(&t.table).await, 1);
+    assert!(w.table_tags(&t.table).await.is_empty());
+
+    // An adopt id that is not the name would rename (replace) it: offline error.
+    w.write_stack(&format!(
+        "[table.users]\nadopt = \"{}\"\nhash_key = {{ name = \"userId\", type = \"S\" }}\n",
+        t.table
+    ));
+    w.run(&["validate"])
+        .code(1)
+        .stderr_has("adopting it under another name would replace it");
+}
+
+#[tokio::test]
+async fn adopt_without_a_terminal_refuses_to_guess_between_same_named_pools() {
+    let w = World::new("adopt-ambiguous");
+    for _ in 0..2 {
+        identity(&w)
+            .create_identity_pool()
+            .identity_pool_name("Twins")
+            .allow_unauthenticated_identities(false)
+            .send()
+            .await
+            .expect("CreateIdentityPool");
+    }
+    let ids: Vec<String> = identity_pool_ids(&w).await.into_keys().collect();
+    let run = w.run(&["adopt", "--name-prefix", "Twins", "--stack-name", "twins"]);
+    run.code(1).stderr_has("--include identity_pool.");
+    for id in &ids {
+        run.stderr_has(id);
+    }
+    // Naming one settles it.
+    let include = format!("identity_pool.app={}", ids[0]);
+    w.run(&[
+        "adopt",
+        "--name-prefix",
+        "Twins",
+        "--stack-name",
+        "twins",
+        "--include",
+        &include,
+    ])
+    .code(0)
+    .stdout_has(&format!("adopt = \"{}\"", ids[0]))
+    .stdout_has("[identity_pool.app]");
+}
