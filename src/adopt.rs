@@ -40,7 +40,7 @@ pub struct Found {
     pub attributes: Value,
     pub outputs: Outputs,
     /// Parts read with the resource (an identity pool's role attachment).
-    pub parts: BTreeMap<Address, Value>,
+    pub parts: BTreeMap<Address, (Value, Outputs)>,
 }
 
 /// A file to write, relative to the stack file's directory.
@@ -265,7 +265,12 @@ struct Section {
 
 impl Section {
     fn set(&mut self, key: &str, value: toml::Value) {
-        self.entries.push((key.to_string(), value));
+        self.entries.push((toml_key(key), value));
+    }
+    /// Sets a dotted key (`clients.ios`, `attributes."custom:team"`).
+    fn set_dotted(&mut self, path: &[&str], value: toml::Value) {
+        let key: Vec<String> = path.iter().map(|k| toml_key(k)).collect();
+        self.entries.push((key.join("."), value));
     }
     fn string(&mut self, key: &str, value: &str) {
         self.set(key, toml::Value::String(value.to_string()));
@@ -289,7 +294,7 @@ impl Section {
     fn render(&self) -> String {
         let mut out = String::new();
         for (k, v) in &self.entries {
-            out.push_str(&format!("{} = {}\n", toml_key(k), inline(v)));
+            out.push_str(&format!("{k} = {}\n", inline(v)));
         }
         out
     }
@@ -375,10 +380,9 @@ impl Writer<'_> {
         let client = pool
             .parts
             .iter()
-            .find_map(|(address, _)| match &address.part {
+            .find_map(|(address, (_, outputs))| match &address.part {
                 Some(Part::Client(c)) => {
-                    let id = pool.outputs.get(&format!("client.{c}.id"));
-                    (id.map(String::as_str) == Some(client_id)).then(|| c.clone())
+                    (outputs.get("id").map(String::as_str) == Some(client_id)).then(|| c.clone())
                 }
                 _ => None,
             })?;
@@ -576,6 +580,213 @@ impl Writer<'_> {
         toml::Value::Table(t)
     }
 
+    fn user_pool(&mut self, f: &Found) -> Section {
+        use crate::resource::user_pool::{standard_default, PasswordPolicyConfig};
+        let a = &f.attributes;
+        let mut s = Section::default();
+        s.string("adopt", &f.id);
+        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
+        s.json("username_attributes", a.get("username_attributes"), None);
+        s.json("alias_attributes", a.get("alias_attributes"), None);
+        s.json(
+            "auto_verified_attributes",
+            a.get("auto_verified_attributes"),
+            None,
+        );
+        s.json("mfa", a.get("mfa"), Some(Value::from("off")));
+        let default_policy = serde_json::to_value(PasswordPolicyConfig::aws_default()).ok();
+        if let Some(Value::Object(p)) = a.get("password_policy") {
+            if Some(&Value::Object(p.clone())) != default_policy.as_ref() {
+                // A written policy requires only what it says: say everything.
+                let mut t = toml::Table::new();
+                for (k, v) in p {
+                    if k == "temporary_password_validity_days" && v == &Value::from(7) {
+                        continue;
+                    }
+                    if let Some(v) = toml_value(v) {
+                        t.insert(k.clone(), v);
+                    }
+                }
+                s.set("password_policy", toml::Value::Table(t));
+            }
+        }
+        if let Some(Value::Object(attributes)) = a.get("attributes") {
+            for (name, config) in attributes {
+                let mut t = toml::Table::new();
+                let get = |k: &str| config.get(k).filter(|v| !v.is_null());
+                if name.starts_with("custom:") {
+                    if let Some(v) = get("type")
+                        .filter(|t| *t != &Value::from("string"))
+                        .and_then(toml_value)
+                    {
+                        t.insert("type".into(), v);
+                    }
+                    if get("required") == Some(&Value::Bool(true)) {
+                        self.note(
+                            &f.address,
+                            format!("custom attribute `{name}` is required, which the stack format cannot declare"),
+                        );
+                    }
+                    if get("mutable") == Some(&Value::Bool(false)) {
+                        t.insert("mutable".into(), toml::Value::Boolean(false));
+                    }
+                    for (k, default) in [
+                        ("min_length", Some(Value::from(0))),
+                        ("max_length", Some(Value::from(2048))),
+                        ("min_value", None),
+                        ("max_value", None),
+                    ] {
+                        if let Some(v) = get(k)
+                            .filter(|v| Some(*v) != default.as_ref())
+                            .and_then(toml_value)
+                        {
+                            t.insert(k.into(), v);
+                        }
+                    }
+                } else {
+                    let Some(default) =
+                        standard_default(name).and_then(|d| serde_json::to_value(d).ok())
+                    else {
+                        continue;
+                    };
+                    if get("type") != default.get("type") {
+                        self.note(
+                            &f.address,
+                            format!("standard attribute `{name}` has another type than Cognito's, which the stack format cannot declare"),
+                        );
+                    }
+                    for k in [
+                        "required",
+                        "mutable",
+                        "min_length",
+                        "max_length",
+                        "min_value",
+                        "max_value",
+                    ] {
+                        if get(k) != default.get(k).filter(|v| !v.is_null()) {
+                            if let Some(v) = get(k).and_then(toml_value) {
+                                t.insert(k.into(), v);
+                            }
+                        }
+                    }
+                }
+                s.set_dotted(&["attributes", name], toml::Value::Table(t));
+            }
+        }
+        if let Some(Value::Object(triggers)) = a.get("triggers") {
+            let permitted: Vec<&str> = a
+                .get("trigger_permissions")
+                .and_then(Value::as_array)
+                .map(|p| p.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            for (trigger, arn) in triggers {
+                if let Some(arn) = arn.as_str() {
+                    s.set_dotted(&["triggers", trigger], toml::Value::String(arn.into()));
+                    if !permitted.contains(&trigger.as_str()) {
+                        self.note(
+                            &f.address,
+                            format!("the function of trigger `{trigger}` does not let this pool invoke it; `up` adds that permission (a Lambda change, besides the tags)"),
+                        );
+                    }
+                }
+            }
+        }
+        for k in [
+            "email_verification_subject",
+            "email_verification_message",
+            "sms_verification_message",
+        ] {
+            s.json(k, a.get(k), None);
+        }
+        s.json(
+            "deletion_protection",
+            a.get("deletion_protection"),
+            Some(Value::Bool(false)),
+        );
+        // Parts: app clients and groups.
+        for (address, (c, _)) in &f.parts {
+            match &address.part {
+                Some(Part::Client(key)) => {
+                    let t = self.client(&f.address, key, c);
+                    s.set_dotted(&["clients", key], toml::Value::Table(t));
+                }
+                Some(Part::Group(group)) => {
+                    let mut t = toml::Table::new();
+                    if let Some(d) = c.get("description").and_then(Value::as_str) {
+                        t.insert("description".into(), toml::Value::String(d.into()));
+                    }
+                    if let Some(p) = c.get("precedence").and_then(Value::as_i64) {
+                        t.insert("precedence".into(), toml::Value::Integer(p));
+                    }
+                    if let Some(r) = c.get("role_arn").and_then(Value::as_str) {
+                        t.insert("role".into(), toml::Value::String(self.role(r)));
+                    }
+                    s.set_dotted(&["groups", group], toml::Value::Table(t));
+                }
+                _ => {}
+            }
+        }
+        s.json("tags", Some(&user_tags(a)), None);
+        s
+    }
+
+    /// An app client, defaults left out.
+    fn client(&mut self, pool: &Address, key: &str, c: &Value) -> toml::Table {
+        let name = c["name"].as_str().unwrap_or_default();
+        let mut t = toml::Table::new();
+        if name != key {
+            t.insert("name".into(), toml::Value::String(name.into()));
+        }
+        let flows = c.get("auth_flows").cloned().unwrap_or(Value::Null);
+        if flows.as_array().is_some_and(|f| f.is_empty()) {
+            self.note(
+                pool,
+                format!("app client `{name}` allows no sign-in flow, which the stack format cannot say (no `auth_flows` means Cognito's defaults)"),
+            );
+        }
+        if let Some(Value::String(other)) = c.get("refresh_token_validity_days") {
+            self.note(
+                pool,
+                format!("app client `{name}`'s refresh tokens last {other}, not whole days, which the stack format cannot say"),
+            );
+        }
+        let default_flows = json_strings(&[
+            "ALLOW_CUSTOM_AUTH",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+            "ALLOW_USER_SRP_AUTH",
+        ]);
+        for (k, default) in [
+            ("generate_secret", Some(Value::Bool(false))),
+            ("auth_flows", Some(default_flows)),
+            ("read_attributes", None),
+            ("write_attributes", None),
+            ("prevent_user_existence_errors", Some(Value::Bool(true))),
+            ("access_token_validity_minutes", Some(Value::from(60))),
+            ("id_token_validity_minutes", Some(Value::from(60))),
+            ("refresh_token_validity_days", Some(Value::from(30))),
+            ("callback_urls", None),
+            ("logout_urls", None),
+            ("oauth_flows", None),
+            ("oauth_scopes", None),
+            ("supported_identity_providers", None),
+        ] {
+            let Some(v) = c
+                .get(k)
+                .filter(|v| !v.is_null() && !v.is_string() || k == "auth_flows")
+            else {
+                continue;
+            };
+            let empty = v.as_array().is_some_and(|a| a.is_empty());
+            if empty || Some(v) == default.as_ref() {
+                continue;
+            }
+            if let Some(v) = toml_value(v) {
+                t.insert(k.into(), v);
+            }
+        }
+        t
+    }
+
     fn identity_pool(&mut self, f: &Found) -> Section {
         let a = &f.attributes;
         let mut s = Section::default();
@@ -624,7 +835,10 @@ impl Writer<'_> {
             None,
         );
         s.json("saml_providers", a.get("saml_provider_arns"), None);
-        let roles = f.parts.get(&f.address.with_part(Part::Roles)).cloned();
+        let roles = f
+            .parts
+            .get(&f.address.with_part(Part::Roles))
+            .map(|(attributes, _)| attributes.clone());
         if let Some(roles) = roles {
             self.roles(f, &roles, &mut s);
         }
@@ -747,6 +961,7 @@ pub fn render(stack: &str, found: &[Found], ctx: &Context, mut notes: Vec<String
                 Kind::Bucket => w.bucket(f),
                 Kind::Role => w.role_section(f),
                 Kind::IdentityPool => w.identity_pool(f),
+                Kind::UserPool => w.user_pool(f),
                 _ => continue,
             };
             body.push_str(&format!(
@@ -906,7 +1121,7 @@ async fn list_roles(aws: &Aws) -> Result<Vec<String>, String> {
 fn writes(kind: Kind) -> bool {
     matches!(
         kind,
-        Kind::Table | Kind::Bucket | Kind::Role | Kind::IdentityPool
+        Kind::Table | Kind::Bucket | Kind::Role | Kind::IdentityPool | Kind::UserPool
     )
 }
 
@@ -1121,10 +1336,50 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
         };
         match resource::read(aws, &target).await {
             Ok(Some(live)) => {
-                f.parts.insert(roles, live.attributes);
+                f.parts.insert(roles, (live.attributes, live.outputs));
             }
             Ok(None) => {}
             Err(e) => return Err(format!("{roles} (`{}`): {e}", f.id)),
+        }
+    }
+    for f in found
+        .iter_mut()
+        .filter(|f| f.address.kind == Kind::UserPool)
+    {
+        let (clients, groups) = user_pool_parts(aws, &f.id)
+            .await
+            .map_err(|e| format!("{} (`{}`): {e}", f.address, f.id))?;
+        let mut parts: Vec<(Address, String)> = Vec::new();
+        let mut client_keys = BTreeSet::new();
+        for name in clients {
+            let base = key_from_name(&name, &stack, None);
+            let mut key = base.clone();
+            let mut n = 2;
+            while !client_keys.insert(key.clone()) {
+                key = format!("{base}_{n}");
+                n += 1;
+            }
+            parts.push((f.address.with_part(Part::Client(key)), name));
+        }
+        for name in groups {
+            parts.push((f.address.with_part(Part::Group(name.clone())), name));
+        }
+        for (address, name) in parts {
+            let target = Target {
+                stack: &stack,
+                address: &address,
+                name: &name,
+                parent: Some(&f.outputs),
+                spec: None,
+                adopt: None,
+            };
+            match resource::read(aws, &target).await {
+                Ok(Some(live)) => {
+                    f.parts.insert(address, (live.attributes, live.outputs));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("{address} (`{name}`): {e}")),
+            }
         }
     }
     let skipped: Vec<&Listed> = listed
@@ -1145,6 +1400,59 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
         found,
         notes,
     })
+}
+
+fn json_strings(items: &[&str]) -> Value {
+    Value::Array(items.iter().map(|s| Value::from(*s)).collect())
+}
+
+/// The names of a user pool's app clients and groups.
+async fn user_pool_parts(aws: &Aws, pool_id: &str) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut clients = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = aws
+            .cognito_idp
+            .list_user_pool_clients()
+            .user_pool_id(pool_id)
+            .max_results(60)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| resource::Error::aws("cognito-idp:ListUserPoolClients", &e).to_string())?;
+        clients.extend(
+            out.user_pool_clients()
+                .iter()
+                .filter_map(|c| c.client_name().map(str::to_string)),
+        );
+        token = out.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut groups = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = aws
+            .cognito_idp
+            .list_groups()
+            .user_pool_id(pool_id)
+            .limit(60)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| resource::Error::aws("cognito-idp:ListGroups", &e).to_string())?;
+        groups.extend(
+            out.groups()
+                .iter()
+                .filter_map(|g| g.group_name().map(str::to_string)),
+        );
+        token = out.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok((clients, groups))
 }
 
 /// Where policy files go: `policies/` next to the stack file's directory when
@@ -1331,8 +1639,8 @@ mod tests {
             );
             p.parts.insert(
                 "identity_pool.app.roles".parse().expect("address"),
-                json!({"roles": {"unauthenticated": "arn:aws:iam::111122223333:role/Guest",
-                    "authenticated": "arn:aws:iam::999999999999:role/Elsewhere"}, "role_mappings": {}}),
+                (json!({"roles": {"unauthenticated": "arn:aws:iam::111122223333:role/Guest",
+                    "authenticated": "arn:aws:iam::999999999999:role/Elsewhere"}, "role_mappings": {}}), Outputs::new()),
             );
             p
         };

@@ -504,3 +504,379 @@ async fn adopt_without_a_terminal_refuses_to_guess_between_same_named_pools() {
     .stdout_has(&format!("adopt = \"{}\"", ids[0]))
     .stdout_has("[identity_pool.app]");
 }
+
+/// The reference architecture's backend (without the search domain and the
+/// REST API), by hand: a user pool with an app client, a group with a role
+/// and a user; an identity pool signing in through that client, with two
+/// roles and a role rule; the notes table and the uploads bucket.
+#[tokio::test]
+async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt() {
+    use aws_sdk_cognitoidentity::types::{
+        CognitoIdentityProvider, MappingRule, MappingRuleMatchType, RoleMapping, RoleMappingType,
+        RulesConfigurationType,
+    };
+    use aws_sdk_cognitoidentityprovider::types::{
+        AttributeDataType, ExplicitAuthFlowsType, PasswordPolicyType, SchemaAttributeType,
+        UserPoolPolicyType, UsernameAttributeType, VerifiedAttributeType,
+    };
+    let mut w = World::new("adopt-ref");
+    let idp = w.idp();
+    let pool = idp
+        .create_user_pool()
+        .pool_name("NotesBackendUsers")
+        .username_attributes(UsernameAttributeType::Email)
+        .auto_verified_attributes(VerifiedAttributeType::Email)
+        .policies(
+            UserPoolPolicyType::builder()
+                .password_policy(
+                    PasswordPolicyType::builder()
+                        .minimum_length(8)
+                        .require_numbers(true)
+                        .require_lowercase(false)
+                        .require_uppercase(false)
+                        .require_symbols(false)
+                        .build(),
+                )
+                .build(),
+        )
+        .schema(
+            SchemaAttributeType::builder()
+                .name("department")
+                .attribute_data_type(AttributeDataType::String)
+                .mutable(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateUserPool");
+    let pool = pool.user_pool().expect("pool");
+    let pool_id = pool.id().expect("id").to_string();
+    let pool_arn = pool.arn().expect("arn").to_string();
+    let client = idp
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("ios")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .prevent_user_existence_errors(
+            aws_sdk_cognitoidentityprovider::types::PreventUserExistenceErrorTypes::Enabled,
+        )
+        .send()
+        .await
+        .expect("CreateUserPoolClient");
+    let client_id = client
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("client id")
+        .to_string();
+    idp.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("ada@example.com")
+        .send()
+        .await
+        .expect("AdminCreateUser");
+
+    let identity_pool = identity(&w)
+        .create_identity_pool()
+        .identity_pool_name("NotesBackend")
+        .allow_unauthenticated_identities(true)
+        .cognito_identity_providers(
+            CognitoIdentityProvider::builder()
+                .provider_name(format!("cognito-idp.us-east-1.amazonaws.com/{pool_id}"))
+                .client_id(&client_id)
+                .server_side_token_check(false)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateIdentityPool");
+    let identity_pool_id = identity_pool.identity_pool_id().to_string();
+
+    let table = "NotesBackendNotes";
+    w.dynamodb
+        .create_table()
+        .table_name(table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("userId")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("noteId")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("userId")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("noteId")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Range)
+                .build()
+                .expect("key"),
+        )
+        .stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewImage)
+                .build()
+                .expect("stream"),
+        )
+        .send()
+        .await
+        .expect("CreateTable");
+    w.dynamodb
+        .put_item()
+        .table_name(table)
+        .item(
+            "userId",
+            aws_sdk_dynamodb::types::AttributeValue::S("u1".into()),
+        )
+        .item(
+            "noteId",
+            aws_sdk_dynamodb::types::AttributeValue::S("n1".into()),
+        )
+        .send()
+        .await
+        .expect("PutItem");
+    let bucket = format!("notesbackend-uploads-{}", w.account);
+    w.s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    w.s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutBucketVersioning");
+    w.s3.put_object()
+        .bucket(&bucket)
+        .key("photo.jpg")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"jpeg"))
+        .send()
+        .await
+        .expect("PutObject");
+
+    let trust = |amr: Value| {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "Federated": "cognito-identity.amazonaws.com" },
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": { "cognito-identity.amazonaws.com:aud": identity_pool_id },
+                    "ForAnyValue:StringLike": { "cognito-identity.amazonaws.com:amr": amr }
+                }
+            }]
+        })
+        .to_string()
+    };
+    let table_arn = format!("arn:aws:dynamodb:us-east-1:{}:table/{table}", w.account);
+    let mut role_arns = BTreeMap::new();
+    for (role, amr, policy) in [
+        (
+            "NotesBackendMobileClient",
+            json!(["authenticated", "unauthenticated"]),
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:Query"], "Resource": table_arn},
+                {"Effect": "Allow", "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}
+            ]}),
+        ),
+        (
+            "NotesBackendEngineers",
+            json!("authenticated"),
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:*", "Resource": [table_arn.clone(), format!("{table_arn}/index/*")]},
+                {"Effect": "Allow", "Action": "cognito-idp:ListUsers", "Resource": pool_arn}
+            ]}),
+        ),
+    ] {
+        let out = w
+            .iam()
+            .create_role()
+            .role_name(role)
+            .assume_role_policy_document(trust(amr))
+            .send()
+            .await
+            .expect("CreateRole");
+        role_arns.insert(role, out.role().expect("role").arn().to_string());
+        w.iam()
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(format!("{role}Access"))
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .expect("PutRolePolicy");
+    }
+    idp.create_group()
+        .user_pool_id(&pool_id)
+        .group_name("admins")
+        .precedence(0)
+        .description("Administrators")
+        .role_arn(&role_arns["NotesBackendEngineers"])
+        .send()
+        .await
+        .expect("CreateGroup");
+    identity(&w)
+        .set_identity_pool_roles()
+        .identity_pool_id(&identity_pool_id)
+        .roles("authenticated", &role_arns["NotesBackendMobileClient"])
+        .roles("unauthenticated", &role_arns["NotesBackendMobileClient"])
+        .role_mappings(
+            format!("cognito-idp.us-east-1.amazonaws.com/{pool_id}:{client_id}"),
+            RoleMapping::builder()
+                .r#type(RoleMappingType::Rules)
+                .ambiguous_role_resolution(
+                    aws_sdk_cognitoidentity::types::AmbiguousRoleResolutionType::AuthenticatedRole,
+                )
+                .rules_configuration(
+                    RulesConfigurationType::builder()
+                        .rules(
+                            MappingRule::builder()
+                                .claim("custom:department")
+                                .match_type(MappingRuleMatchType::Equals)
+                                .value("Engineering")
+                                .role_arn(&role_arns["NotesBackendEngineers"])
+                                .build()
+                                .expect("rule"),
+                        )
+                        .build()
+                        .expect("rules"),
+                )
+                .build()
+                .expect("mapping"),
+        )
+        .send()
+        .await
+        .expect("SetIdentityPoolRoles");
+
+    let stack_file = w.path("stacks/notes.toml");
+    let include_bucket = format!("bucket.uploads={bucket}");
+    let stack_name = w.stack.clone();
+    let adopted = w.run(&[
+        "adopt",
+        "--name-prefix",
+        "NotesBackend",
+        "--include",
+        &include_bucket,
+        "--stack-name",
+        &stack_name,
+        "--write",
+        stack_file.to_str().expect("a UTF-8 path"),
+    ]);
+    adopted.code(0);
+    w.stack_file = stack_file.clone();
+    let text = std::fs::read_to_string(&stack_file).expect("the written stack");
+    eprintln!("{text}");
+    for needle in [
+        "[user_pool.users]".to_string(),
+        format!("adopt = \"{pool_id}\""),
+        "username_attributes = [\"email\"]".into(),
+        "clients.ios = { auth_flows = [\"ALLOW_REFRESH_TOKEN_AUTH\", \"ALLOW_USER_SRP_AUTH\"] }".into(),
+        "groups.admins = { description = \"Administrators\", precedence = 0, role = \"engineers\" }".into(),
+        "providers = [\"users.ios\"]".into(),
+        "authenticated_role = \"mobile_client\"".into(),
+        "unauthenticated_role = \"mobile_client\"".into(),
+        "role = \"engineers\"".into(),
+        "trust = { identity_pool = \"notes_backend\" }".into(),
+        "trust = { amr = \"authenticated\", identity_pool = \"notes_backend\" }".into(),
+        "stream = \"new_image\"".into(),
+        "versioning = true".into(),
+    ] {
+        assert!(text.contains(&needle), "`{needle}` in\n{text}");
+    }
+    let engineers = std::fs::read_to_string(w.path("policies/NotesBackendEngineersAccess.json"))
+        .expect("the engineers' policy");
+    assert!(
+        engineers.contains("\"${table.notes.arn}/index/*\""),
+        "{engineers}"
+    );
+    assert!(
+        engineers.contains("\"${user_pool.users.arn}\""),
+        "{engineers}"
+    );
+
+    w.run(&["validate"]).code(0);
+    let plan = w.run(&["plan", "--json"]).code(0).json();
+    assert_eq!(
+        only_tag_additions(&plan),
+        vec![
+            "bucket.uploads",
+            "identity_pool.notes_backend",
+            "role.engineers",
+            "role.mobile_client",
+            "table.notes",
+            "user_pool.users",
+        ],
+        "{plan:#}"
+    );
+    w.run(&["up", "--auto-approve"]).code(0);
+    w.run(&["plan", "--detailed-exitcode"]).code(0);
+
+    // Same pool, same client, same identity pool; the user, item and object are there.
+    let pools = idp
+        .list_user_pools()
+        .max_results(60)
+        .send()
+        .await
+        .expect("ListUserPools");
+    let ids: Vec<&str> = pools.user_pools().iter().filter_map(|p| p.id()).collect();
+    assert_eq!(ids, vec![pool_id.as_str()]);
+    let clients = idp
+        .list_user_pool_clients()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("ListUserPoolClients");
+    let client_ids: Vec<&str> = clients
+        .user_pool_clients()
+        .iter()
+        .filter_map(|c| c.client_id())
+        .collect();
+    assert_eq!(client_ids, vec![client_id.as_str()]);
+    idp.admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("ada@example.com")
+        .send()
+        .await
+        .expect("the user is still there");
+    assert_eq!(
+        identity_pool_ids(&w).await.into_keys().collect::<Vec<_>>(),
+        vec![identity_pool_id.clone()]
+    );
+    assert_eq!(w.item_count(table).await, 1);
+    assert_eq!(w.bucket_contents(&bucket).await.0, 1);
+    let described = idp
+        .describe_user_pool()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("DescribeUserPool");
+    let tags = described
+        .user_pool()
+        .and_then(|p| p.user_pool_tags())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        tags.get("mobile-backend:id").map(String::as_str),
+        Some("user_pool.users")
+    );
+}

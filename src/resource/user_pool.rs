@@ -123,7 +123,7 @@ pub struct PasswordPolicyConfig {
 
 impl PasswordPolicyConfig {
     /// Cognito's policy for a pool created without one.
-    fn aws_default() -> Self {
+    pub fn aws_default() -> Self {
         PasswordPolicyConfig {
             min_length: 8,
             require_uppercase: true,
@@ -167,7 +167,7 @@ const STANDARD: &[(&str, AttributeType, Option<i64>, Option<i64>)] = &[
 ];
 
 /// A standard attribute as a new pool has it.
-fn standard_default(name: &str) -> Option<AttributeConfig> {
+pub fn standard_default(name: &str) -> Option<AttributeConfig> {
     let (_, attribute_type, min_length, max_length) = STANDARD.iter().find(|(n, ..)| *n == name)?;
     Some(AttributeConfig {
         attribute_type: *attribute_type,
