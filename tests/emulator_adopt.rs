@@ -505,10 +505,11 @@ async fn adopt_without_a_terminal_refuses_to_guess_between_same_named_pools() {
     .stdout_has("[identity_pool.app]");
 }
 
-/// The reference architecture's backend (without the search domain and the
-/// REST API), by hand: a user pool with an app client, a group with a role
-/// and a user; an identity pool signing in through that client, with two
-/// roles and a role rule; the notes table and the uploads bucket.
+/// The reference architecture's backend (without the search domain), by
+/// hand: a user pool with an app client, a group with a role and a user; an
+/// identity pool signing in through that client, with two roles and a role
+/// rule; the notes table and the uploads bucket; a REST API with a route to
+/// a Lambda function, a stage, an API key and a usage plan.
 #[tokio::test]
 async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt() {
     use aws_sdk_cognitoidentity::types::{
@@ -768,6 +769,98 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
         .await
         .expect("SetIdentityPoolRoles");
 
+    // The REST API: POST /notes (IAM, API key) to a Lambda function, the
+    // prod stage, a key and a usage plan named after the API.
+    let api_gw = w.apigateway();
+    let function = w.create_function("NotesApiFunction").await;
+    let api = api_gw
+        .create_rest_api()
+        .name("NotesBackendApi")
+        .endpoint_configuration(
+            aws_sdk_apigateway::types::EndpointConfiguration::builder()
+                .types(aws_sdk_apigateway::types::EndpointType::Regional)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateRestApi");
+    let api_id = api.id().expect("API id").to_string();
+    let root = api.root_resource_id().expect("root").to_string();
+    let notes = api_gw
+        .create_resource()
+        .rest_api_id(&api_id)
+        .parent_id(&root)
+        .path_part("notes")
+        .send()
+        .await
+        .expect("CreateResource");
+    let notes_id = notes.id().expect("resource id").to_string();
+    api_gw
+        .put_method()
+        .rest_api_id(&api_id)
+        .resource_id(&notes_id)
+        .http_method("POST")
+        .authorization_type("AWS_IAM")
+        .api_key_required(true)
+        .send()
+        .await
+        .expect("PutMethod");
+    api_gw
+        .put_integration()
+        .rest_api_id(&api_id)
+        .resource_id(&notes_id)
+        .http_method("POST")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::AwsProxy)
+        .integration_http_method("POST")
+        .uri(format!(
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function}/invocations"
+        ))
+        .send()
+        .await
+        .expect("PutIntegration");
+    api_gw
+        .create_deployment()
+        .rest_api_id(&api_id)
+        .stage_name("prod")
+        .send()
+        .await
+        .expect("CreateDeployment");
+    let key = api_gw
+        .create_api_key()
+        .name("NotesBackendApi-ios")
+        .enabled(true)
+        .send()
+        .await
+        .expect("CreateApiKey");
+    let key_id = key.id().expect("key id").to_string();
+    let usage_plan = api_gw
+        .create_usage_plan()
+        .name("NotesBackendApi-mobile")
+        .throttle(
+            aws_sdk_apigateway::types::ThrottleSettings::builder()
+                .rate_limit(100.0)
+                .burst_limit(200)
+                .build(),
+        )
+        .api_stages(
+            aws_sdk_apigateway::types::ApiStage::builder()
+                .api_id(&api_id)
+                .stage("prod")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateUsagePlan");
+    let plan_id = usage_plan.id().expect("plan id").to_string();
+    api_gw
+        .create_usage_plan_key()
+        .usage_plan_id(&plan_id)
+        .key_id(&key_id)
+        .key_type("API_KEY")
+        .send()
+        .await
+        .expect("CreateUsagePlanKey");
+
     let stack_file = w.path("stacks/notes.toml");
     let include_bucket = format!("bucket.uploads={bucket}");
     let stack_name = w.stack.clone();
@@ -800,6 +893,12 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
         "trust = { amr = \"authenticated\", identity_pool = \"notes_backend\" }".into(),
         "stream = \"new_image\"".into(),
         "versioning = true".into(),
+        "[api.api]".into(),
+        format!("adopt = \"{api_id}\""),
+        "stage = \"prod\"".into(),
+        format!("routes.\"POST /notes\" = {{ api_key_required = true, authorization = \"aws_iam\", integration = {{ lambda = \"{function}\" }} }}"),
+        "usage_plans.mobile = { keys = [\"ios\"], throttle = { burst = 200, rate = 100.0 } }".into(),
+        "keys.ios = {}".into(),
     ] {
         assert!(text.contains(&needle), "`{needle}` in\n{text}");
     }
@@ -815,9 +914,35 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
     );
 
     w.run(&["validate"]).code(0);
+    // A stage deployed by hand is deployed again once (the same routes);
+    // that is said at the top of the file.
+    assert!(
+        text.contains("its stage's deployment was made outside this tool"),
+        "{text}"
+    );
     let plan = w.run(&["plan", "--json"]).code(0).json();
+    let api_change = support::change_of(&plan, "api.api");
+    let api_paths: Vec<&str> = api_change["change"]["attributes"]
+        .as_array()
+        .expect("attributes")
+        .iter()
+        .filter_map(|a| a["path"].as_str())
+        .collect();
     assert_eq!(
-        only_tag_additions(&plan),
+        api_paths,
+        vec![
+            "deployment",
+            "tags.mobile-backend:id",
+            "tags.mobile-backend:stack"
+        ],
+        "{api_change:#}"
+    );
+    let mut plan_without_api = plan.clone();
+    if let Some(changes) = plan_without_api["resource_changes"].as_array_mut() {
+        changes.retain(|c| c["address"] != "api.api");
+    }
+    assert_eq!(
+        only_tag_additions(&plan_without_api),
         vec![
             "bucket.uploads",
             "identity_pool.notes_backend",
@@ -879,4 +1004,38 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
         tags.get("mobile-backend:id").map(String::as_str),
         Some("user_pool.users")
     );
+    // The API, its key and its usage plan are the same ones, now tagged.
+    let apis = api_gw.get_rest_apis().send().await.expect("GetRestApis");
+    let api_ids: Vec<&str> = apis.items().iter().filter_map(|a| a.id()).collect();
+    assert_eq!(api_ids, vec![api_id.as_str()]);
+    let keys = api_gw.get_api_keys().send().await.expect("GetApiKeys");
+    let key_ids: Vec<&str> = keys.items().iter().filter_map(|k| k.id()).collect();
+    assert_eq!(key_ids, vec![key_id.as_str()]);
+    let plans = api_gw
+        .get_usage_plans()
+        .send()
+        .await
+        .expect("GetUsagePlans");
+    let plan_ids: Vec<&str> = plans.items().iter().filter_map(|p| p.id()).collect();
+    assert_eq!(plan_ids, vec![plan_id.as_str()]);
+    // Read from the tagging store (MiniStack keeps tags added after create
+    // apart from the listings; on AWS they are the same).
+    for path in [
+        format!("/apikeys/{key_id}"),
+        format!("/usageplans/{plan_id}"),
+    ] {
+        let tags = api_gw
+            .get_tags()
+            .resource_arn(format!("arn:aws:apigateway:us-east-1::{path}"))
+            .send()
+            .await
+            .expect("GetTags");
+        assert_eq!(
+            tags.tags()
+                .and_then(|t| t.get("mobile-backend:id"))
+                .map(String::as_str),
+            Some("api.api"),
+            "{path}: {tags:?}"
+        );
+    }
 }

@@ -66,6 +66,9 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 pub const CONFLICT_RETRY_ATTEMPTS: u32 = 6;
 pub const CONFLICT_RETRY_FIRST_DELAY: Duration = Duration::from_millis(500);
 
+/// The `deployment` of a stage deployed outside this tool.
+pub const FOREIGN_DEPLOYMENT: &str = "(made outside this tool)";
+
 const CORS_TEMPLATE: &str = "{\"statusCode\": 200, \"cors\": true}";
 const CORS_ALLOW_HEADERS: &str =
     "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'";
@@ -367,6 +370,10 @@ struct Snapshot {
     keys: BTreeMap<String, (String, Key)>,
     /// (id, config, stages of this API it is attached to, key id → key name).
     plans: BTreeMap<String, LivePlan>,
+    /// Of an API being adopted (it has no ownership tags yet): the keys and
+    /// usage plans matched by name (`<api name>-<key>`) that have no
+    /// ownership tags either, as tagging paths (`/apikeys/<id>`); `up` tags them.
+    untagged: Vec<String>,
 }
 
 /// A usage plan as found: (id, config, stages of this API it is attached
@@ -437,7 +444,56 @@ fn is_cors_method(method: &aws_sdk_apigateway::types::Method) -> bool {
         .is_some_and(|t| t == CORS_TEMPLATE)
 }
 
-async fn snapshot(aws: &Aws, api: &RestApi) -> Result<Snapshot, Error> {
+/// A resource's tags: those its listing carries, and, when those hold no
+/// ownership tags, those of the tagging store. On AWS they are one;
+/// MiniStack keeps tags added after create (`TagResource`, as adopting does)
+/// apart from the listing's.
+async fn tags_with_store(
+    aws: &Aws,
+    path: &str,
+    listed: Option<&HashMap<String, String>>,
+) -> Result<Tags, Error> {
+    let mut tags = tags_of(listed);
+    // Tagged when made: the listing has it all (and no call is spent).
+    if tags.contains_key(crate::stack::OWNER_STACK_TAG) {
+        return Ok(tags);
+    }
+    let arn = format!("arn:{}:apigateway:{}::{path}", aws.partition, aws.region);
+    match call("apigateway:GetTags", || {
+        aws.apigateway.get_tags().resource_arn(&arn).send()
+    })
+    .await
+    {
+        Ok(out) => tags.extend(tags_of(out.tags())),
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(tags)
+}
+
+/// A listed REST API with its tags, found later.
+type ApiWithTags<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<(RestApi, Tags)>, Error>> + Send + 'a>,
+>;
+
+/// The REST APIs listed, by id, with their tags read in full (the only ones
+/// a read looks at are those with the name it wants).
+fn with_tags<'a>(
+    aws: &'a Aws,
+    by_id: &'a HashMap<String, RestApi>,
+) -> impl Fn(String) -> ApiWithTags<'a> {
+    move |id: String| {
+        Box::pin(async move {
+            let Some(api) = by_id.get(&id) else {
+                return Ok(None);
+            };
+            let tags = tags_with_store(aws, &format!("/restapis/{id}"), api.tags()).await?;
+            Ok(Some((api.clone(), tags)))
+        })
+    }
+}
+
+async fn snapshot(aws: &Aws, api: &RestApi, api_tags: &Tags) -> Result<Snapshot, Error> {
     let id = api.id().unwrap_or_default();
     let mut snap = Snapshot::default();
 
@@ -641,7 +697,7 @@ async fn snapshot(aws: &Aws, api: &RestApi) -> Result<Snapshot, Error> {
                 snap.deployment = Some(
                     d.description()
                         .and_then(|s| s.strip_prefix(DEPLOYMENT_PREFIX))
-                        .unwrap_or("(made outside this tool)")
+                        .unwrap_or(FOREIGN_DEPLOYMENT)
                         .to_string(),
                 )
             }
@@ -651,9 +707,13 @@ async fn snapshot(aws: &Aws, api: &RestApi) -> Result<Snapshot, Error> {
     }
 
     let api_name = api.name().unwrap_or_default();
-    let api_tags = tags_of(api.tags());
-    let ours = |tags: Option<&HashMap<String, String>>| {
-        let t = tags_of(tags);
+    // An API made outside the tool (being adopted): its keys and plans are
+    // matched by name, when they have no ownership tags either.
+    let adopting = super::untagged(api_tags);
+    let ours = |t: &Tags| {
+        if adopting {
+            return super::untagged(t);
+        }
         [crate::stack::OWNER_STACK_TAG, crate::stack::OWNER_ID_TAG]
             .iter()
             .all(|k| t.contains_key(*k) && t.get(*k) == api_tags.get(*k))
@@ -666,7 +726,10 @@ async fn snapshot(aws: &Aws, api: &RestApi) -> Result<Snapshot, Error> {
     let mut key_names = BTreeMap::new();
     for k in &keys {
         if let (Some(kid), Some(key)) = (k.id(), part(k.name())) {
-            if ours(k.tags()) {
+            if ours(&tags_with_store(aws, &format!("/apikeys/{kid}"), k.tags()).await?) {
+                if adopting {
+                    snap.untagged.push(format!("/apikeys/{kid}"));
+                }
                 key_names.insert(kid.to_string(), key.clone());
                 snap.keys.insert(
                     key,
@@ -687,7 +750,10 @@ async fn snapshot(aws: &Aws, api: &RestApi) -> Result<Snapshot, Error> {
     let mut ours_plans = Vec::new();
     for p in &plans {
         if let (Some(pid), Some(key)) = (p.id(), part(p.name())) {
-            if ours(p.tags()) {
+            if ours(&tags_with_store(aws, &format!("/usageplans/{pid}"), p.tags()).await?) {
+                if adopting {
+                    snap.untagged.push(format!("/usageplans/{pid}"));
+                }
                 ours_plans.push((key, pid.to_string(), p.clone()));
             }
         }
@@ -753,7 +819,7 @@ async fn snapshot(aws: &Aws, api: &RestApi) -> Result<Snapshot, Error> {
     Ok(snap)
 }
 
-fn config_from(api: &RestApi, snap: &Snapshot) -> ApiConfig {
+fn config_from(api: &RestApi, snap: &Snapshot, tags: Tags) -> ApiConfig {
     ApiConfig {
         name: api.name().unwrap_or_default().to_string(),
         description: api
@@ -780,7 +846,7 @@ fn config_from(api: &RestApi, snap: &Snapshot) -> ApiConfig {
             .iter()
             .map(|(k, (_, key))| (k.clone(), key.clone()))
             .collect(),
-        tags: tags_of(api.tags()),
+        tags,
     }
 }
 
@@ -818,7 +884,7 @@ fn outputs(
     out
 }
 
-async fn find(aws: &Aws, target: &Target<'_>) -> Result<Option<(RestApi, Ownership)>, Error> {
+async fn find(aws: &Aws, target: &Target<'_>) -> Result<Option<(RestApi, Tags, Ownership)>, Error> {
     let apis = list_apis(aws).await?;
     let by_id: HashMap<String, RestApi> = apis
         .iter()
@@ -829,19 +895,19 @@ async fn find(aws: &Aws, target: &Target<'_>) -> Result<Option<(RestApi, Ownersh
         "REST API",
         listed(&apis),
         target,
-        |id| async move { Ok(by_id.get(&id).cloned()) },
-        |a: &RestApi| tags_of(a.tags()),
+        with_tags(aws, by_id),
+        |(_, tags): &(RestApi, Tags)| tags.clone(),
     )
     .await?;
-    Ok(found.map(|(_, api, ownership)| (api, ownership)))
+    Ok(found.map(|(_, (api, tags), ownership)| (api, tags, ownership)))
 }
 
 pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
-    let Some((api, ownership)) = find(aws, target).await? else {
+    let Some((api, tags, ownership)) = find(aws, target).await? else {
         return Ok(None);
     };
-    let snap = snapshot(aws, &api).await?;
-    let config = config_from(&api, &snap);
+    let snap = snapshot(aws, &api, &tags).await?;
+    let config = config_from(&api, &snap, tags);
     let id = api.id().unwrap_or_default();
     let root = snap.resources.get("/").cloned().unwrap_or_default();
     Ok(Some(Live {
@@ -883,8 +949,8 @@ pub async fn find_owned(
         &format!("{}-", stack.name),
         names,
         listed(&apis),
-        |id| async move { Ok(by_id.get(&id).cloned()) },
-        |a: &RestApi| tags_of(a.tags()),
+        with_tags(aws, by_id),
+        |(_, tags): &(RestApi, Tags)| tags.clone(),
     )
     .await
 }
@@ -957,10 +1023,11 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
         .set_name(api.name().map(str::to_string))
         .set_description(api.description().map(str::to_string))
         .set_root_resource_id(api.root_resource_id().map(str::to_string))
-        .set_tags(api.tags().cloned())
+        // The tags sent: a new API is never taken for one being adopted.
+        .set_tags(Some(hash_map(&want.tags)))
         .set_endpoint_configuration(api.endpoint_configuration().cloned())
         .build();
-    reconcile(aws, desired, &want, &rest_api).await
+    reconcile(aws, desired, &want, &rest_api, &want.tags).await
 }
 
 // ---------------------------------------------------------------- update ----
@@ -1000,7 +1067,8 @@ pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs
         "arn:{}:apigateway:{}::/restapis/{id}",
         aws.partition, aws.region
     );
-    let (set, remove) = tag_changes(&want.tags, &tags_of(api.tags()));
+    let before = tags_with_store(aws, &format!("/restapis/{id}"), api.tags()).await?;
+    let (set, remove) = tag_changes(&want.tags, &before);
     if !set.is_empty() {
         call("apigateway:TagResource", || {
             aws.apigateway
@@ -1021,7 +1089,9 @@ pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs
         })
         .await?;
     }
-    reconcile(aws, desired, &want, &api).await
+    // The API's parts as they were found: an adopted API's keys and plans
+    // are still matched by name (and tagged) though the API is tagged now.
+    reconcile(aws, desired, &want, &api, &before).await
 }
 
 /// Brings everything inside the API to `want`, one call after the other.
@@ -1030,10 +1100,24 @@ async fn reconcile(
     desired: &Desired,
     want: &ApiConfig,
     api: &RestApi,
+    api_tags: &Tags,
 ) -> Result<Outputs, Error> {
     let id = api.id().unwrap_or_default().to_string();
     let id = id.as_str();
-    let snap = snapshot(aws, api).await?;
+    let snap = snapshot(aws, api, api_tags).await?;
+    // Keys and usage plans of an adopted API get the ownership tags too, so
+    // they are found by their tags from now on.
+    for path in &snap.untagged {
+        let arn = format!("arn:{}:apigateway:{}::{path}", aws.partition, aws.region);
+        call("apigateway:TagResource", || {
+            aws.apigateway
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(hash_map(&want.tags)))
+                .send()
+        })
+        .await?;
+    }
     let mut resources = snap.resources.clone();
     let root = match resources.get("/") {
         Some(r) => r.clone(),
@@ -1792,7 +1876,8 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         return Ok(());
     };
     // Usage plans and keys first: AWS keeps an API that a usage plan uses.
-    let snap = snapshot(aws, &api).await?;
+    let tags = tags_with_store(aws, &format!("/restapis/{id}"), api.tags()).await?;
+    let snap = snapshot(aws, &api, &tags).await?;
     for (pid, _, stages, _) in snap.plans.values() {
         delete_usage_plan(aws, id, pid, stages).await?;
     }
