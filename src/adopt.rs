@@ -1157,7 +1157,10 @@ pub fn render(stack: &str, found: &[Found], ctx: &Context, mut notes: Vec<String
             text.push_str(&format!("#   - {n}\n"));
         }
     }
-    text.push_str(&format!("\n[stack]\nname = \"{stack}\"\n"));
+    text.push_str(&format!(
+        "\n[stack]\nname = \"{stack}\"\nregion = \"{}\"\n",
+        ctx.region
+    ));
     text.push_str(&body);
     Rendered {
         stack: text,
@@ -1177,13 +1180,14 @@ struct Listed {
 }
 
 async fn list_all(aws: &Aws) -> Result<Vec<Listed>, String> {
-    let (tables, buckets, roles, identity_pools, user_pools, apis) = tokio::join!(
+    let (tables, buckets, roles, identity_pools, user_pools, apis, domains) = tokio::join!(
         list_tables(aws),
         list_buckets(aws),
         list_roles(aws),
         resource::identity_pool::list(aws),
         resource::user_pool::list(aws),
         resource::api::list(aws),
+        list_opensearch_domains(aws),
     );
     let mut out = Vec::new();
     for name in tables? {
@@ -1228,7 +1232,29 @@ async fn list_all(aws: &Aws) -> Result<Vec<Listed>, String> {
             name,
         });
     }
+    for name in domains? {
+        out.push(Listed {
+            kind: Kind::Search,
+            id: name.clone(),
+            name,
+        });
+    }
     Ok(out)
+}
+
+/// OpenSearch Service domains (CloudSearch domains are not scanned).
+async fn list_opensearch_domains(aws: &Aws) -> Result<Vec<String>, String> {
+    let out = aws
+        .opensearch
+        .list_domain_names()
+        .send()
+        .await
+        .map_err(|e| resource::Error::aws("es:ListDomainNames", &e).to_string())?;
+    Ok(out
+        .domain_names()
+        .iter()
+        .filter_map(|d| d.domain_name().map(str::to_string))
+        .collect())
 }
 
 async fn list_tables(aws: &Aws) -> Result<Vec<String>, String> {
@@ -1390,16 +1416,16 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
     let mut notes = Vec::new();
     let mut chosen: Vec<(Address, Listed)> = Vec::new();
     for (address, id) in &includes {
+        if !writes(address.kind) {
+            return Err(format!(
+                "--include {address}={id}: this version of `adopt` does not write {}s yet; add `[{address}]` with `adopt = \"{id}\"` by hand",
+                address.kind.service_noun()
+            ));
+        }
         let Some(l) = listed.iter().find(|l| {
             l.kind == address.kind
                 && (&l.id == id || (crate::stack::adopts_by_name(l.kind) && &l.name == id))
         }) else {
-            if !writes(address.kind) {
-                return Err(format!(
-                    "--include {address}={id}: this version of `adopt` does not write {}s yet; add `[{address}]` with `adopt = \"{id}\"` by hand",
-                    address.kind.service_noun()
-                ));
-            }
             return Err(format!(
                 "--include {address}={id}: no {} with the id `{id}` exists in this account and region",
                 address.kind.service_noun()
@@ -1562,10 +1588,17 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
             .await
             .map_err(|e| format!("{} (`{}`): {e}", f.address, f.id))?
         {
-            notes.push(format!(
-                "{}: {what} `{item}` is attached to this API but not named `{name}-<key>`, the names the stack format gives them; it is left as it is (rename it `{name}-<key>` to adopt it with the API)",
-                f.address
-            ));
+            notes.push(if what == "stage" {
+                format!(
+                    "{}: stage `{item}`: the stack format has one stage per API and the first is written; `up` keeps `{item}` while adopting, but a later `up` that changes the API removes it",
+                    f.address
+                )
+            } else {
+                format!(
+                    "{}: {what} `{item}` is attached to this API but not named `{name}-<key>`, the names the stack format gives them; it is left as it is (rename it `{name}-<key>` to adopt it with the API)",
+                    f.address
+                )
+            });
         }
     }
     let skipped: Vec<&Listed> = listed
@@ -1649,6 +1682,24 @@ async fn unmatched_api_parts(
     api_name: &str,
 ) -> Result<Vec<(&'static str, String)>, String> {
     let prefix = format!("{api_name}-");
+    let mut out_stages = Vec::new();
+    let stages = aws
+        .apigateway
+        .get_stages()
+        .rest_api_id(api_id)
+        .send()
+        .await
+        .map_err(|e| resource::Error::aws("apigateway:GetStages", &e).to_string())?;
+    let mut names: Vec<&str> = stages
+        .item()
+        .iter()
+        .filter_map(|s| s.stage_name())
+        .collect();
+    names.sort();
+    // The stack format has one stage per API: the first is written.
+    for extra in names.iter().skip(1) {
+        out_stages.push(extra.to_string());
+    }
     let plans = aws
         .apigateway
         .get_usage_plans()
@@ -1656,7 +1707,8 @@ async fn unmatched_api_parts(
         .send()
         .await
         .map_err(|e| resource::Error::aws("apigateway:GetUsagePlans", &e).to_string())?;
-    let mut out = Vec::new();
+    let mut out: Vec<(&'static str, String)> =
+        out_stages.into_iter().map(|s| ("stage", s)).collect();
     for p in plans.items() {
         if !p.api_stages().iter().any(|s| s.api_id() == Some(api_id)) {
             continue;
@@ -2048,5 +2100,78 @@ mod tests {
         );
         // Both keep the stem, which is the inline policy's name.
         assert!(paths.iter().all(|p| p.ends_with("/default.json")));
+    }
+
+    #[test]
+    fn an_api_is_written_with_routes_stage_keys_and_plans() {
+        let pool = found(
+            "user_pool.users",
+            "us-east-1_P",
+            json!({"name": "users", "username_attributes": [], "alias_attributes": [],
+                "attributes": {}, "new_attributes": {}, "auto_verified_attributes": [], "mfa": "off",
+                "password_policy": {"min_length": 8, "require_uppercase": true, "require_lowercase": true,
+                    "require_numbers": true, "require_symbols": true, "temporary_password_validity_days": 7},
+                "triggers": {}, "trigger_permissions": [], "email_verification_subject": null,
+                "email_verification_message": null, "sms_verification_message": null,
+                "deletion_protection": false, "tags": {}}),
+            &[
+                (
+                    "arn",
+                    "arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_P",
+                ),
+                ("id", "us-east-1_P"),
+            ],
+        );
+        let route = |auth: &str, pool: Option<&str>, integration: Value| {
+            json!({"authorization": auth, "user_pool": pool, "api_key_required": auth == "aws_iam",
+                "request_parameters": {}, "cors": false, "integration": integration})
+        };
+        let api = found(
+            "api.notes",
+            "abc123",
+            json!({"name": "Notes", "endpoint_type": "EDGE", "stage": "prod",
+                "stage_variables": {}, "deployment": crate::resource::api::FOREIGN_DEPLOYMENT,
+                "routes": {
+                    "POST /notes": route("aws_iam", None, json!({"type": "lambda", "target": "arn:aws:lambda:us-east-1:1:function:f"})),
+                    "GET /me": route("cognito", Some("arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_P"), json!({"type": "mock", "status": 200, "response": "{}"})),
+                    "GET /other": route("cognito", Some("arn:aws:cognito-idp:us-east-1:1:userpool/elsewhere"), json!({"type": "mock", "status": 200, "response": ""})),
+                    "GET /vpc": route("none", None, json!({"type": "http", "target": "https://example.com"})),
+                    "GET /aws": route("none", None, json!({"type": "aws", "target": "arn:aws:apigateway:x"}))
+                },
+                "usage_plans": {"mobile": {"keys": ["ios", "legacy"], "throttle": {"rate": 10.0, "burst": 20},
+                    "quota": {"limit": 1000, "period": "DAY", "offset": 0}}},
+                "keys": {"ios": {"enabled": true}, "old": {"enabled": false, "description": "retired"}},
+                "tags": {}}),
+            &[("id", "abc123")],
+        );
+        let r = render("app", &[pool, api], &ctx(), vec![]);
+        let text = &r.stack;
+        for needle in [
+            "[api.notes]\nadopt = \"abc123\"\nname = \"Notes\"\nendpoint_type = \"edge\"\nstage = \"prod\"\n",
+            "routes.\"POST /notes\" = { api_key_required = true, authorization = \"aws_iam\", integration = { lambda = \"arn:aws:lambda:us-east-1:1:function:f\" } }",
+            "routes.\"GET /me\" = { authorization = \"cognito\", integration = { mock = { response = \"{}\" } }, user_pool = \"users\" }",
+            "routes.\"GET /vpc\" = { integration = { http = \"https://example.com\" } }",
+            "usage_plans.mobile = { keys = [\"ios\"], quota = { limit = 1000, period = \"day\" }, throttle = { burst = 20, rate = 10.0 } }",
+            "keys.ios = {}",
+            "keys.old = { description = \"retired\", enabled = false }",
+        ] {
+            assert!(text.contains(needle), "`{needle}` in\n{text}");
+        }
+        assert!(!text.contains("GET /other\" ="), "{text}");
+        assert!(!text.contains("GET /aws\" ="), "{text}");
+        let notes = r.notes.join("\n");
+        for needle in [
+            "route `GET /other` accepts tokens of user pool",
+            "route `GET /aws` has a `aws` integration",
+            "usage plan `mobile` holds API key `legacy`",
+            "its stage's deployment was made outside this tool",
+        ] {
+            assert!(notes.contains(needle), "`{needle}` in\n{notes}");
+        }
+        let parsed: toml::Table = text.parse().expect("TOML");
+        assert_eq!(
+            parsed["api"]["notes"]["routes"]["POST /notes"]["authorization"].as_str(),
+            Some("aws_iam")
+        );
     }
 }

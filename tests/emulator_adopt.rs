@@ -273,20 +273,34 @@ async fn the_swift_starter_built_by_hand_is_adopted_with_tags_only_keeping_ids_a
     let include_bucket = format!("bucket.photos={}", t.bucket);
     let include_role = format!("role.guest={}", t.role_name);
     let stack_name = w.stack.clone();
-    let adopted = w.run(&[
-        "adopt",
-        "--name-prefix",
-        "SwiftStarter",
-        "--include",
-        &include_bucket,
-        "--include",
-        &include_role,
-        "--stack-name",
-        &stack_name,
-        "--write",
-        stack_file.to_str().expect("a UTF-8 path"),
-    ]);
+    let log = w.path("adopt-calls.log");
+    let started = std::time::Instant::now();
+    let adopted = w.run_logged(
+        &[
+            "adopt",
+            "--name-prefix",
+            "SwiftStarter",
+            "--include",
+            &include_bucket,
+            "--include",
+            &include_role,
+            "--stack-name",
+            &stack_name,
+            "--write",
+            stack_file.to_str().expect("a UTF-8 path"),
+        ],
+        &log,
+    );
     adopted.code(0).stdout_has("wrote stack");
+    // Adopting reads only: it never changes AWS.
+    let calls = support::read_call_log(&log);
+    eprintln!(
+        "adopt of the Swift starter: {:.2}s, {} AWS calls: {}",
+        started.elapsed().as_secs_f64(),
+        calls.len(),
+        support::summary(&calls)
+    );
+    assert!(support::mutating(&calls).is_empty(), "{calls:?}");
     // Everything of this backend is expressible: nothing is listed as left out.
     assert!(
         !adopted.stderr.contains("not expressed"),
@@ -357,7 +371,26 @@ async fn the_swift_starter_built_by_hand_is_adopted_with_tags_only_keeping_ids_a
     assert_eq!(plan["summary"]["replace"], 0, "{plan:#}");
     assert_eq!(plan["summary"]["delete"], 0, "{plan:#}");
 
-    w.run(&["up", "--auto-approve"]).code(0);
+    let log = w.path("up-calls.log");
+    w.run_logged(&["up", "--auto-approve"], &log).code(0);
+    let changed = support::mutating(&support::read_call_log(&log));
+    eprintln!(
+        "up of the adopted Swift starter: {} changing calls: {changed:?}",
+        changed.len()
+    );
+    // One tagging call per resource (the identity pool's tags go with its
+    // update, as its tags live in `IdentityPoolTags`); nothing else changes.
+    let mut operations: Vec<&str> = changed.iter().map(String::as_str).collect();
+    operations.sort();
+    assert_eq!(
+        operations,
+        vec![
+            "Cognito Identity:UpdateIdentityPool",
+            "DynamoDB:TagResource",
+            "IAM:TagRole",
+            "S3:PutBucketTagging"
+        ]
+    );
     w.run(&["plan", "--detailed-exitcode"])
         .code(0)
         .stdout_has("No changes");
@@ -818,13 +851,14 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
         .send()
         .await
         .expect("PutIntegration");
-    api_gw
+    let deployment = api_gw
         .create_deployment()
         .rest_api_id(&api_id)
         .stage_name("prod")
         .send()
         .await
         .expect("CreateDeployment");
+    let deployment_id = deployment.id().expect("deployment id").to_string();
     let key = api_gw
         .create_api_key()
         .name("NotesBackendApi-ios")
@@ -864,18 +898,31 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
     let stack_file = w.path("stacks/notes.toml");
     let include_bucket = format!("bucket.uploads={bucket}");
     let stack_name = w.stack.clone();
-    let adopted = w.run(&[
-        "adopt",
-        "--name-prefix",
-        "NotesBackend",
-        "--include",
-        &include_bucket,
-        "--stack-name",
-        &stack_name,
-        "--write",
-        stack_file.to_str().expect("a UTF-8 path"),
-    ]);
+    let log = w.path("adopt-calls.log");
+    let started = std::time::Instant::now();
+    let adopted = w.run_logged(
+        &[
+            "adopt",
+            "--name-prefix",
+            "NotesBackend",
+            "--include",
+            &include_bucket,
+            "--stack-name",
+            &stack_name,
+            "--write",
+            stack_file.to_str().expect("a UTF-8 path"),
+        ],
+        &log,
+    );
     adopted.code(0);
+    let calls = support::read_call_log(&log);
+    eprintln!(
+        "adopt of the reference backend: {:.2}s, {} AWS calls: {}",
+        started.elapsed().as_secs_f64(),
+        calls.len(),
+        support::summary(&calls)
+    );
+    assert!(support::mutating(&calls).is_empty(), "{calls:?}");
     w.stack_file = stack_file.clone();
     let text = std::fs::read_to_string(&stack_file).expect("the written stack");
     eprintln!("{text}");
@@ -953,7 +1000,18 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
         ],
         "{plan:#}"
     );
-    w.run(&["up", "--auto-approve"]).code(0);
+    let log = w.path("up-calls.log");
+    w.run_logged(&["up", "--auto-approve"], &log).code(0);
+    let changed = support::mutating(&support::read_call_log(&log));
+    eprintln!(
+        "up of the adopted reference backend: {} changing calls: {changed:?}",
+        changed.len()
+    );
+    // Adopting deletes nothing, not even the stage's old deployment.
+    assert!(
+        !changed.iter().any(|c| c.contains(":Delete")),
+        "{changed:?}"
+    );
     w.run(&["plan", "--detailed-exitcode"]).code(0);
 
     // Same pool, same client, same identity pool; the user, item and object are there.
@@ -1018,6 +1076,13 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
         .expect("GetUsagePlans");
     let plan_ids: Vec<&str> = plans.items().iter().filter_map(|p| p.id()).collect();
     assert_eq!(plan_ids, vec![plan_id.as_str()]);
+    api_gw
+        .get_deployment()
+        .rest_api_id(&api_id)
+        .deployment_id(&deployment_id)
+        .send()
+        .await
+        .expect("the hand-made deployment is kept");
     // Read from the tagging store (MiniStack keeps tags added after create
     // apart from the listings; on AWS they are the same).
     for path in [

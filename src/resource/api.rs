@@ -1105,6 +1105,9 @@ async fn reconcile(
     let id = api.id().unwrap_or_default().to_string();
     let id = id.as_str();
     let snap = snapshot(aws, api, api_tags).await?;
+    // Adopting never deletes: an API made outside the tool keeps its other
+    // stages, old deployments, keys, plans and plan keys on this first `up`.
+    let adopting = super::untagged(api_tags);
     // Keys and usage plans of an adopted API get the ownership tags too, so
     // they are found by their tags from now on.
     for path in &snap.untagged {
@@ -1329,7 +1332,7 @@ async fn reconcile(
                 }
             }
             // The superseded deployment, unless another stage still uses it.
-            if let Some((_, old)) = current {
+            if let Some((_, old)) = current.filter(|_| !adopting) {
                 let used_elsewhere = snap.stages.iter().any(|(s, d)| s != stage && d == old);
                 if !old.is_empty() && *old != new_id && !used_elsewhere {
                     ok_if_gone(
@@ -1547,7 +1550,7 @@ async fn reconcile(
             })
             .await?;
         }
-        for kid in attached.difference(&want_keys) {
+        for kid in attached.difference(&want_keys).filter(|_| !adopting) {
             ok_if_gone(
                 call("apigateway:DeleteUsagePlanKey", || {
                     aws.apigateway
@@ -1562,18 +1565,18 @@ async fn reconcile(
         }
     }
     for (plan_key, (pid, _, stages, _)) in &snap.plans {
-        if !want.usage_plans.contains_key(plan_key) {
+        if !want.usage_plans.contains_key(plan_key) && !adopting {
             delete_usage_plan(aws, id, pid, stages).await?;
         }
     }
     for (key, (kid, _)) in &snap.keys {
-        if !want.keys.contains_key(key) {
+        if !want.keys.contains_key(key) && !adopting {
             delete_api_key(aws, kid).await?;
         }
     }
     // Stages no longer declared (after the usage plans left them).
     for (stage, deployment) in &snap.stages {
-        if Some(stage) != want.stage.as_ref() {
+        if Some(stage) != want.stage.as_ref() && !adopting {
             ok_if_gone(
                 call("apigateway:DeleteStage", || {
                     aws.apigateway
