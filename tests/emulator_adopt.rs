@@ -505,7 +505,7 @@ async fn adopting_never_replaces_and_an_adopt_id_must_be_the_name_of_a_named_kin
 }
 
 #[tokio::test]
-async fn adopt_without_a_terminal_refuses_to_guess_between_same_named_pools() {
+async fn same_named_pools_are_a_question_on_a_terminal_and_an_error_without_one() {
     let w = World::new("adopt-ambiguous");
     for _ in 0..2 {
         identity(&w)
@@ -522,6 +522,32 @@ async fn adopt_without_a_terminal_refuses_to_guess_between_same_named_pools() {
     for id in &ids {
         run.stderr_has(id);
     }
+    // On a terminal it is a question: the second one is chosen.
+    let stack_file = w.path("twins.toml");
+    let terminal = w.on_a_terminal_until(
+        &[
+            "adopt",
+            "--name-prefix",
+            "Twins",
+            "--stack-name",
+            "twins",
+            "--write",
+            stack_file.to_str().expect("a UTF-8 path"),
+        ],
+        "which one to adopt",
+    );
+    let (code, screen) = terminal.finish("2");
+    assert_eq!(code, 0, "{screen}");
+    for id in &ids {
+        assert!(screen.contains(id.as_str()), "{id} in {screen}");
+    }
+    let written = std::fs::read_to_string(&stack_file).expect("the stack written");
+    assert!(
+        written.contains(&format!("adopt = \"{}\"", ids[1])),
+        "{written}"
+    );
+    assert!(!written.contains(&ids[0]), "{written}");
+
     // Naming one settles it.
     let include = format!("identity_pool.app={}", ids[0]);
     w.run(&[

@@ -657,6 +657,21 @@ impl<'a> Loader<'a> {
         }
         self.check_cycles(&steps, &step_spans);
 
+        // One AWS resource can be adopted by one address only.
+        let mut adopted: BTreeMap<(Kind, &str), &Address> = BTreeMap::new();
+        for (address, decl) in &resources {
+            let Some(id) = decl.spec.adopt() else {
+                continue;
+            };
+            if let Some(first) = adopted.insert((address.kind, id), address) {
+                self.error(
+                    Some(decl.span.clone()),
+                    format!("`{first}` and `{address}` both adopt `{id}`; one AWS resource can be adopted by one address only"),
+                    Some("remove `adopt` from one of them".to_string()),
+                );
+            }
+        }
+
         // Physical names that can never be valid.
         let lookup = OfflineLookup;
         let probe = Stack {
@@ -684,7 +699,9 @@ impl<'a> Loader<'a> {
                 // Kinds found by name adopt the resource of that name: an
                 // adopt id that is not the name would rename (replace) it.
                 let adopt = probe.resources.get(&address).and_then(|r| r.spec.adopt());
-                if let Some(id) = adopt.filter(|id| adopts_by_name(address.kind) && *id != name) {
+                if let Some(id) = adopt
+                    .filter(|id| adopts_by_name(address.kind) && *id != name && !id.contains("${"))
+                {
                     self.error(
                         span,
                         format!(

@@ -626,3 +626,36 @@ fn a_flood_of_errors_on_one_long_line_is_shown_briefly_with_places() {
     );
     assert!(shown.ends_with("errors in the stack; nothing was sent to AWS\n"));
 }
+
+#[test]
+fn adopt_ids_are_literal_unique_and_for_named_kinds_the_name() {
+    let (_dir, _path, ok) = load_str(
+        "[stack]\nname = \"demo\"\n\n[table.notes]\nadopt = \"Notes\"\nname = \"Notes\"\nhash_key = { name = \"id\", type = \"S\" }\n\n[identity_pool.app]\nadopt = \"us-east-1:1234\"\n",
+    );
+    let stack = ok.expect("adopting by id and by name loads");
+    let notes = &stack.resources[&"table.notes".parse::<Address>().expect("address")];
+    assert_eq!(notes.spec.adopt(), Some("Notes"));
+
+    let errs = errors(
+        "[stack]\nname = \"demo\"\n\n[table.notes]\nadopt = \"Notes\"\nhash_key = { name = \"id\", type = \"S\" }\n\n[user_pool.a]\nadopt = \"us-east-1_X\"\n\n[user_pool.b]\nadopt = \"us-east-1_X\"\n\n[bucket.files]\nadopt = \"${stack.name}-files\"\nname = \"${stack.name}-files\"\n",
+    );
+    let text: Vec<String> = errs
+        .iter()
+        .map(|(l, m, h)| format!("{l}: {m} ({h:?})"))
+        .collect();
+    let all = text.join("\n");
+    assert!(
+        all.contains("`table.notes`: `adopt = \"Notes\"`, but its name is `demo-notes`"),
+        "{all}"
+    );
+    assert!(all.contains("add `name = \\\"Notes\\\"`"), "{all}");
+    assert!(
+        all.contains("`user_pool.a` and `user_pool.b` both adopt `us-east-1_X`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("`bucket.files`: `adopt` must be the literal AWS id"),
+        "{all}"
+    );
+    assert_eq!(errs.len(), 3, "{all}");
+}

@@ -649,10 +649,17 @@ impl World {
     /// Starts the tool on a pseudo-terminal (Python's `pty`, present wherever
     /// the emulator is) and returns once it asks for confirmation.
     pub fn on_a_terminal(&self, args: &[&str]) -> Terminal {
+        self.on_a_terminal_until(args, "Only `yes` is accepted")
+    }
+
+    /// Starts the tool on a pseudo-terminal and returns once its output
+    /// shows `question`.
+    pub fn on_a_terminal_until(&self, args: &[&str], question: &str) -> Terminal {
         use std::io::BufRead;
         const DRIVER: &str = r#"
 import os, pty, signal, sys, threading
-argv = sys.argv[1:]
+marker = sys.argv[1].encode()
+argv = sys.argv[2:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(argv[0], argv)
@@ -675,7 +682,7 @@ while True:
     if not chunk:
         break
     out += chunk
-    if not asked and b"Only `yes` is accepted" in out:
+    if not asked and marker in out:
         asked = True
         print("ASKED %d" % pid, flush=True)
 _, status = os.waitpid(pid, 0)
@@ -685,7 +692,7 @@ sys.stdout.flush()
 "#;
         let bin = assert_cmd::cargo::cargo_bin("mobile-backend");
         let mut cmd = std::process::Command::new("python3");
-        cmd.arg("-c").arg(DRIVER).arg(bin);
+        cmd.arg("-c").arg(DRIVER).arg(question).arg(bin);
         self.isolate(&mut cmd);
         cmd.args(["--endpoint-url", &self.endpoint, "--stack"])
             .arg(&self.stack_file)
