@@ -371,8 +371,20 @@ async fn the_swift_starter_built_by_hand_is_adopted_with_tags_only_keeping_ids_a
     assert_eq!(plan["summary"]["replace"], 0, "{plan:#}");
     assert_eq!(plan["summary"]["delete"], 0, "{plan:#}");
 
+    // Reviewed as a saved plan and applied as such, as in CI.
+    let saved = w.path("adopt.plan.json");
+    w.run(&["plan", "--out", saved.to_str().expect("a UTF-8 path")])
+        .code(0);
     let log = w.path("up-calls.log");
-    w.run_logged(&["up", "--auto-approve"], &log).code(0);
+    w.run_logged(
+        &[
+            "up",
+            "--auto-approve",
+            saved.to_str().expect("a UTF-8 path"),
+        ],
+        &log,
+    )
+    .code(0);
     let changed = support::mutating(&support::read_call_log(&log));
     eprintln!(
         "up of the adopted Swift starter: {} changing calls: {changed:?}",
