@@ -960,6 +960,43 @@ impl Writer<'_> {
         Some(t)
     }
 
+    /// An OpenSearch Service domain (CloudSearch domains are not scanned).
+    fn search(&mut self, f: &Found) -> Section {
+        use crate::resource::search_opensearch as os;
+        let a = &f.attributes;
+        let mut s = Section::default();
+        s.string("adopt", &f.id);
+        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
+        s.string("engine", "opensearch");
+        s.json(
+            "engine_version",
+            a.get("engine_version"),
+            Some(Value::from(os::DEFAULT_ENGINE_VERSION)),
+        );
+        s.json(
+            "instance_type",
+            a.get("instance_type"),
+            Some(Value::from(os::DEFAULT_INSTANCE_TYPE)),
+        );
+        s.json(
+            "instance_count",
+            a.get("instance_count"),
+            Some(Value::from(os::DEFAULT_INSTANCE_COUNT)),
+        );
+        s.json(
+            "ebs_volume_size",
+            a.get("ebs_volume_size"),
+            Some(Value::from(os::DEFAULT_EBS_VOLUME_SIZE)),
+        );
+        if let Some(policy) = a.get("access_policy").filter(|p| !p.is_null()) {
+            let stem = format!("{}-access", f.address.key.replace('_', "-"));
+            let path = self.policy_file(&f.address, &stem, policy);
+            s.string("access_policy", &path);
+        }
+        s.json("tags", Some(&user_tags(a)), None);
+        s
+    }
+
     fn identity_pool(&mut self, f: &Found) -> Section {
         let a = &f.attributes;
         let mut s = Section::default();
@@ -1136,7 +1173,7 @@ pub fn render(stack: &str, found: &[Found], ctx: &Context, mut notes: Vec<String
                 Kind::IdentityPool => w.identity_pool(f),
                 Kind::UserPool => w.user_pool(f),
                 Kind::Api => w.api(f),
-                _ => continue,
+                Kind::Search => w.search(f),
             };
             body.push_str(&format!(
                 "\n# {} `{}`, made outside mobile-backend; `up` adopts it (adds the ownership tags)\n[{}]\n",
@@ -1317,14 +1354,6 @@ async fn list_roles(aws: &Aws) -> Result<Vec<String>, String> {
     }
 }
 
-/// The kinds this version of `adopt` writes.
-fn writes(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Table | Kind::Bucket | Kind::Role | Kind::IdentityPool | Kind::UserPool | Kind::Api
-    )
-}
-
 /// Parses `--include kind.key=id`.
 fn parse_include(s: &str) -> Result<(Address, String), String> {
     let (address, id) = s.split_once('=').ok_or_else(|| {
@@ -1416,12 +1445,6 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
     let mut notes = Vec::new();
     let mut chosen: Vec<(Address, Listed)> = Vec::new();
     for (address, id) in &includes {
-        if !writes(address.kind) {
-            return Err(format!(
-                "--include {address}={id}: this version of `adopt` does not write {}s yet; add `[{address}]` with `adopt = \"{id}\"` by hand",
-                address.kind.service_noun()
-            ));
-        }
         let Some(l) = listed.iter().find(|l| {
             l.kind == address.kind
                 && (&l.id == id || (crate::stack::adopts_by_name(l.kind) && &l.name == id))
@@ -1435,10 +1458,7 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
     }
     // By prefix: every kind, names grouped (names of some kinds are not unique).
     let mut by_name: BTreeMap<(Kind, String), Vec<Listed>> = BTreeMap::new();
-    for l in listed
-        .iter()
-        .filter(|l| l.name.starts_with(&prefix) && writes(l.kind))
-    {
+    for l in listed.iter().filter(|l| l.name.starts_with(&prefix)) {
         if chosen.iter().any(|(_, c)| c.kind == l.kind && c.id == l.id) {
             continue;
         }
@@ -1600,19 +1620,6 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
                 )
             });
         }
-    }
-    let skipped: Vec<&Listed> = listed
-        .iter()
-        .filter(|l| !writes(l.kind) && l.name.starts_with(&prefix))
-        .collect();
-    for l in skipped {
-        notes.push(format!(
-            "{} `{}` ({}): this version of `adopt` does not write this kind; add it by hand with `adopt = \"{}\"`",
-            l.kind.service_noun(),
-            l.name,
-            l.id,
-            l.id
-        ));
     }
     Ok(Scan {
         stack,

@@ -1142,3 +1142,79 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
         );
     }
 }
+
+/// An OpenSearch Service domain made by hand (the reference architecture's
+/// search, for accounts without CloudSearch) is adopted like the rest: its
+/// settings written, the plan tags only, then no changes.
+#[tokio::test]
+async fn an_opensearch_domain_built_by_hand_is_adopted_with_tags_only() {
+    let mut w = World::new("adopt-search");
+    let os = w.opensearch();
+    os.create_domain()
+        .domain_name("notes-search")
+        .engine_version("OpenSearch_2.13")
+        .cluster_config(
+            aws_sdk_opensearch::types::ClusterConfig::builder()
+                .instance_type(
+                    aws_sdk_opensearch::types::OpenSearchPartitionInstanceType::T3MediumSearch,
+                )
+                .instance_count(2)
+                .build(),
+        )
+        .ebs_options(
+            aws_sdk_opensearch::types::EbsOptions::builder()
+                .ebs_enabled(true)
+                .volume_size(20)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateDomain");
+    let arn = os
+        .describe_domain()
+        .domain_name("notes-search")
+        .send()
+        .await
+        .expect("DescribeDomain")
+        .domain_status()
+        .map(|d| d.arn().to_string())
+        .expect("domain");
+
+    let stack_file = w.path("stacks/search.toml");
+    let stack_name = w.stack.clone();
+    w.run(&[
+        "adopt",
+        "--name-prefix",
+        "notes-",
+        "--stack-name",
+        &stack_name,
+        "--write",
+        stack_file.to_str().expect("a UTF-8 path"),
+    ])
+    .code(0);
+    w.stack_file = stack_file.clone();
+    let text = std::fs::read_to_string(&stack_file).expect("the written stack");
+    for needle in [
+        "[search.search]",
+        "adopt = \"notes-search\"",
+        "engine = \"opensearch\"",
+        "engine_version = \"OpenSearch_2.13\"",
+        "instance_type = \"t3.medium.search\"",
+        "instance_count = 2",
+        "ebs_volume_size = 20",
+    ] {
+        assert!(text.contains(needle), "`{needle}` in\n{text}");
+    }
+    w.run(&["validate"]).code(0);
+    let plan = w.run(&["plan", "--json"]).code(0).json();
+    assert_eq!(only_tag_additions(&plan), vec!["search.search"], "{plan:#}");
+    w.run(&["up", "--auto-approve"]).code(0);
+    w.run(&["plan", "--detailed-exitcode"]).code(0);
+    let status = os
+        .describe_domain()
+        .domain_name("notes-search")
+        .send()
+        .await
+        .expect("DescribeDomain");
+    assert_eq!(status.domain_status().map(|d| d.arn()), Some(arn.as_str()));
+}
