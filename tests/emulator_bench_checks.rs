@@ -155,3 +155,54 @@ usage_plans.mobile = { keys = ["app"], throttle = { rate = 10, burst = 20 } }
     let total: usize = calls.values().sum();
     assert_eq!(requests.values().sum::<usize>(), total, "{requests:?}");
 }
+
+/// Regression: a paced request waits for its token inside the HTTP client,
+/// and the SDK's upload stall check took a wait of more than its 5 s grace
+/// for a stalled upload, abandoned the attempt and retried it, wasting a
+/// token each time: the third of three `CreateDeployment`s in a row (one
+/// per 5 s) went out after 28 s instead of 10 s. Now three APIs go up in
+/// their pacing floor (10 s for the deployments), not much more.
+#[tokio::test]
+async fn three_apis_deploy_one_per_five_seconds_and_no_paced_attempt_is_abandoned() {
+    let mut w = World::new("pace");
+    w.create_function("pace-handler").await;
+    let mut body = String::new();
+    for a in 0..3 {
+        body.push_str(&format!("[api.a{a}]\nstage = \"prod\"\n"));
+        for (verb, path) in [
+            ("GET", "/items"),
+            ("POST", "/items"),
+            ("GET", "/items/{id}"),
+        ] {
+            body.push_str(&format!(
+                "routes.\"{verb} {path}\" = {{ authorization = \"aws_iam\", integration = {{ lambda = \"arn:aws:lambda:${{aws.region}}:${{aws.account_id}}:function:pace-handler\" }} }}\n"
+            ));
+        }
+        body.push_str(
+            "usage_plans.basic = { keys = [\"app\"], throttle = { rate = 50, burst = 100 } }\n\n",
+        );
+    }
+    w.write_stack(&body);
+    let proxy = Proxy::start(&w.endpoint);
+    let direct = std::mem::replace(&mut w.endpoint, proxy.url());
+    let started = std::time::Instant::now();
+    w.run(&["up", "--auto-approve"]).code(0);
+    let took = started.elapsed();
+    w.endpoint = direct;
+    let deployments = proxy
+        .seen()
+        .iter()
+        .filter(|(op, _)| op.ends_with("/deployments"))
+        .map(|(_, n)| *n)
+        .sum::<usize>();
+    assert_eq!(deployments, 3, "{:?}", proxy.seen());
+    assert!(
+        took >= std::time::Duration::from_secs(10),
+        "three deployments are paced one per 5 s: {took:?}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(17),
+        "three APIs took {took:?}: a paced attempt was abandoned and retried"
+    );
+    w.run(&["plan", "--detailed-exitcode"]).code(0);
+}
