@@ -12,6 +12,7 @@ use std::future::Future;
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::plan::{Action, Plan, ResourceChange};
+use crate::resource::ResourceType;
 use crate::stack::Address;
 
 /// How many steps run at once. AWS control planes throttle well before this
@@ -98,8 +99,69 @@ fn edges(steps: &[&ResourceChange]) -> Vec<BTreeSet<usize>> {
     waits
 }
 
+/// About how long a step runs, in calls made one after the other (AWS's own
+/// waits and the client-side pacing counted as calls): what the walk uses to
+/// start the longest chains first. A REST API's calls are serialized and
+/// paced (one `CreateDeployment` per 5 s, one `DeleteRestApi` per 30 s), a
+/// search domain waits minutes for its configuration; a table, a bucket or a
+/// role makes a few calls; a part makes one.
+fn cost(step: &ResourceChange) -> u64 {
+    match ResourceType::of(&step.address) {
+        ResourceType::Api | ResourceType::Search => 20,
+        ResourceType::Table | ResourceType::UserPool => 3,
+        ResourceType::Bucket | ResourceType::Role | ResourceType::IdentityPool => 2,
+        ResourceType::UserPoolClient
+        | ResourceType::UserPoolGroup
+        | ResourceType::IdentityPoolRoles => 1,
+    }
+}
+
+/// Each step's priority: its own cost plus the costliest chain of steps that
+/// wait for it. Ready steps start highest first, so a long chain (or a long
+/// step, such as a paced REST API) is not left to start last behind a crowd
+/// of short ones while the walk is at its concurrency bound.
+fn priorities(steps: &[&ResourceChange], waits: &[BTreeSet<usize>]) -> Vec<u64> {
+    let mut dependents = vec![Vec::new(); steps.len()];
+    for (i, w) in waits.iter().enumerate() {
+        for &j in w {
+            dependents[j].push(i);
+        }
+    }
+    // Iteratively, dependents first (the graph has no cycle: the stack loader
+    // rejects them; a cycle here would only leave a priority unraised).
+    let mut priority: Vec<Option<u64>> = vec![None; steps.len()];
+    for start in 0..steps.len() {
+        let mut stack = vec![(start, false)];
+        let mut on_path = vec![false; steps.len()];
+        while let Some((i, expanded)) = stack.pop() {
+            if priority[i].is_some() {
+                continue;
+            }
+            if expanded {
+                on_path[i] = false;
+                let longest = dependents[i]
+                    .iter()
+                    .filter_map(|&d| priority[d])
+                    .max()
+                    .unwrap_or(0);
+                priority[i] = Some(cost(steps[i]) + longest);
+                continue;
+            }
+            on_path[i] = true;
+            stack.push((i, true));
+            for &d in &dependents[i] {
+                if priority[d].is_none() && !on_path[d] {
+                    stack.push((d, false));
+                }
+            }
+        }
+    }
+    priority.into_iter().map(|p| p.unwrap_or(0)).collect()
+}
+
 /// Runs every step of `plan` that is not a no-op through `run`, at most
-/// `concurrency` at once, in dependency order.
+/// `concurrency` at once, in dependency order; of the steps that are ready,
+/// those heading the costliest chains start first (plan order breaks ties).
 pub async fn walk<F, Fut>(plan: &Plan, concurrency: usize, run: F) -> Report
 where
     F: Fn(ResourceChange) -> Fut,
@@ -116,13 +178,16 @@ where
     let mut started = vec![false; steps.len()];
     let mut report = Report::default();
     let mut running = FuturesUnordered::new();
+    let priority = priorities(&steps, &waits);
+    let mut order: Vec<usize> = (0..steps.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(priority[i]), i));
 
     loop {
-        // Skip what can never run; start what is ready, in plan order.
+        // Skip what can never run; start what is ready, costliest chain first.
         let mut progressed = true;
         while progressed {
             progressed = false;
-            for i in 0..steps.len() {
+            for &i in &order {
                 if started[i] {
                     continue;
                 }
@@ -261,6 +326,40 @@ mod tests {
         let (report, _, peak) = record(&p, 3, &[]).await;
         assert_eq!(report.done().count(), 10);
         assert_eq!(peak, 3);
+    }
+
+    #[tokio::test]
+    async fn at_the_bound_the_costliest_chains_start_first_and_plan_order_breaks_ties() {
+        // Plan order puts the REST API (paced: minutes of calls one after the
+        // other) and the table → role → attachment chain behind the buckets.
+        let p = plan(vec![
+            change("bucket.b1", Action::Create, &[]),
+            change("bucket.b2", Action::Create, &[]),
+            change("bucket.b3", Action::Create, &[]),
+            change("table.t", Action::Create, &[]),
+            change("role.r", Action::Create, &["table.t"]),
+            change("identity_pool.p.roles", Action::Create, &["role.r"]),
+            change("api.a", Action::Create, &[]),
+        ]);
+        let (report, log, _) = record(&p, 1, &[]).await;
+        assert!(report.succeeded());
+        let starts: Vec<&str> = log
+            .iter()
+            .filter_map(|l| l.strip_prefix("start "))
+            .collect();
+        assert_eq!(
+            starts,
+            vec![
+                "api.a",
+                "table.t",
+                "role.r",
+                "bucket.b1",
+                "bucket.b2",
+                "bucket.b3",
+                // Its cost (1 call) is below a bucket's (2).
+                "identity_pool.p.roles",
+            ]
+        );
     }
 
     #[tokio::test]

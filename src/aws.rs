@@ -209,6 +209,17 @@ impl Aws {
                 service,
             ))
         };
+        // A paced request waits for its token inside the HTTP client, before
+        // its body is sent; the SDK's upload stall check (5 s of grace) would
+        // take a wait of more than 5 s (the third `CreateDeployment` in a
+        // row) for a stalled upload, abandon the attempt and retry, and each
+        // abandoned attempt wastes its token. Their bodies are small JSON
+        // documents: only downloads keep the stall check.
+        let paced_stalls = || {
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                .upload_enabled(false)
+                .build()
+        };
         let sts = aws_sdk_sts::Client::from_conf(quota_final!(client!(aws_sdk_sts, "STS")).build());
         let dynamodb =
             aws_sdk_dynamodb::Client::from_conf(client!(aws_sdk_dynamodb, "DYNAMODB").build());
@@ -244,6 +255,7 @@ impl Aws {
                 config.http_client(),
                 limits::Service::CognitoUserPools,
             ));
+            b.set_stalled_stream_protection(Some(paced_stalls()));
             b.build()
         });
         let cognito_identity = aws_sdk_cognitoidentity::Client::from_conf(
@@ -255,6 +267,7 @@ impl Aws {
         let apigateway = aws_sdk_apigateway::Client::from_conf({
             let mut b = quota_final!(client!(aws_sdk_apigateway, "API_GATEWAY"));
             b.set_http_client(paced(config.http_client(), limits::Service::ApiGateway));
+            b.set_stalled_stream_protection(Some(paced_stalls()));
             b.build()
         });
         // CloudSearch keeps AWS_ENDPOINT_URL_CLOUDSEARCH when it is set (tests

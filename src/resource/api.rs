@@ -493,15 +493,92 @@ fn with_tags<'a>(
     }
 }
 
-async fn snapshot(aws: &Aws, api: &RestApi, api_tags: &Tags) -> Result<Snapshot, Error> {
+/// What a snapshot is taken for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// A plan's read: the account-wide lists (API keys, usage plans) are
+    /// shared with the other APIs' reads in flight at the same time.
+    Plan,
+    /// An apply step: everything read afresh.
+    Apply,
+    /// Only the account-wide lists (API keys, usage plans): for an API
+    /// created a moment ago, which has only its root resource and no
+    /// authorizer, stage or deployment yet (keys and plans a half-done
+    /// earlier run left are still found), and for deleting one (its keys
+    /// and usage plans go first).
+    KeysAndPlans,
+}
+
+/// Every page of one of API Gateway's lists.
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, Error>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), Error>>,
+{
+    let mut items = Vec::new();
+    let mut position = None;
+    loop {
+        let (got, next) = page(position).await?;
+        let empty = got.is_empty();
+        items.extend(got);
+        position = next.filter(|p| !p.is_empty());
+        if position.is_none() || empty {
+            return Ok(items);
+        }
+    }
+}
+
+async fn api_keys(aws: &Aws) -> Result<Vec<aws_sdk_apigateway::types::ApiKey>, Error> {
+    all_pages(|position| async move {
+        // Never `includeValues`: key values are secrets.
+        let out = call("apigateway:GetApiKeys", || {
+            aws.apigateway
+                .get_api_keys()
+                .limit(500)
+                .set_position(position.clone())
+                .send()
+        })
+        .await?;
+        Ok((out.items().to_vec(), out.position().map(str::to_string)))
+    })
+    .await
+}
+
+async fn usage_plans(aws: &Aws) -> Result<Vec<aws_sdk_apigateway::types::UsagePlan>, Error> {
+    all_pages(|position| async move {
+        let out = call("apigateway:GetUsagePlans", || {
+            aws.apigateway
+                .get_usage_plans()
+                .limit(500)
+                .set_position(position.clone())
+                .send()
+        })
+        .await?;
+        Ok((out.items().to_vec(), out.position().map(str::to_string)))
+    })
+    .await
+}
+
+/// Everything of one REST API as AWS has it, in three round trips: its
+/// resources (methods embedded), authorizers and stages with the account's
+/// API keys and usage plans; then the methods AWS did not embed, the stage's
+/// deployment and the keys of the API's usage plans, all at once.
+async fn snapshot(
+    aws: &Aws,
+    api: &RestApi,
+    api_tags: &Tags,
+    reading: Reading,
+) -> Result<Snapshot, Error> {
     let id = api.id().unwrap_or_default();
     let mut snap = Snapshot::default();
+    let new = reading == Reading::KeysAndPlans;
 
     let (resources, authorizers, stages, keys, plans) = tokio::join!(
         async {
-            let mut items = Vec::new();
-            let mut position = None;
-            loop {
+            if new {
+                return Ok::<_, Error>(Vec::new());
+            }
+            all_pages(|position| async move {
                 let out = call("apigateway:GetResources", || {
                     aws.apigateway
                         .get_resources()
@@ -512,79 +589,60 @@ async fn snapshot(aws: &Aws, api: &RestApi, api_tags: &Tags) -> Result<Snapshot,
                         .send()
                 })
                 .await?;
-                items.extend(out.items().iter().cloned());
-                position = out.position().filter(|p| !p.is_empty()).map(str::to_string);
-                if position.is_none() || out.items().is_empty() {
-                    return Ok::<_, Error>(items);
-                }
-            }
-        },
-        call("apigateway:GetAuthorizers", || {
-            aws.apigateway
-                .get_authorizers()
-                .rest_api_id(id)
-                .limit(500)
-                .send()
-        }),
-        call("apigateway:GetStages", || {
-            aws.apigateway.get_stages().rest_api_id(id).send()
-        }),
-        async {
-            let mut items = Vec::new();
-            let mut position = None;
-            loop {
-                // Never `includeValues`: key values are secrets.
-                let out = call("apigateway:GetApiKeys", || {
-                    aws.apigateway
-                        .get_api_keys()
-                        .limit(500)
-                        .set_position(position.clone())
-                        .send()
-                })
-                .await?;
-                items.extend(out.items().iter().cloned());
-                position = out.position().filter(|p| !p.is_empty()).map(str::to_string);
-                if position.is_none() || out.items().is_empty() {
-                    return Ok::<_, Error>(items);
-                }
-            }
+                Ok((out.items().to_vec(), out.position().map(str::to_string)))
+            })
+            .await
         },
         async {
-            let mut items = Vec::new();
-            let mut position = None;
-            loop {
-                let out = call("apigateway:GetUsagePlans", || {
-                    aws.apigateway
-                        .get_usage_plans()
-                        .limit(500)
-                        .set_position(position.clone())
-                        .send()
-                })
-                .await?;
-                items.extend(out.items().iter().cloned());
-                position = out.position().filter(|p| !p.is_empty()).map(str::to_string);
-                if position.is_none() || out.items().is_empty() {
-                    return Ok::<_, Error>(items);
+            if new {
+                return Ok(Vec::new());
+            }
+            let out = call("apigateway:GetAuthorizers", || {
+                aws.apigateway
+                    .get_authorizers()
+                    .rest_api_id(id)
+                    .limit(500)
+                    .send()
+            })
+            .await?;
+            Ok(out.items().to_vec())
+        },
+        async {
+            if new {
+                return Ok(Vec::new());
+            }
+            let out = call("apigateway:GetStages", || {
+                aws.apigateway.get_stages().rest_api_id(id).send()
+            })
+            .await?;
+            Ok(out.item().to_vec())
+        },
+        async {
+            match reading {
+                Reading::Plan => {
+                    super::flight::shared(aws, "apigateway:GetApiKeys", || api_keys(aws)).await
                 }
+                _ => api_keys(aws).await,
+            }
+        },
+        async {
+            match reading {
+                Reading::Plan => {
+                    super::flight::shared(aws, "apigateway:GetUsagePlans", || usage_plans(aws))
+                        .await
+                }
+                _ => usage_plans(aws).await,
             }
         },
     );
     let (resources, authorizers, stages, keys, plans) =
         (resources?, authorizers?, stages?, keys?, plans?);
 
-    for a in authorizers.items() {
+    for a in &authorizers {
         if let (Some(aid), Some(arn)) = (a.id(), a.provider_arns().first()) {
             snap.authorizers.push((aid.to_string(), arn.clone()));
         }
     }
-    let pool_of = |authorizer: Option<&str>| {
-        authorizer.and_then(|a| {
-            snap.authorizers
-                .iter()
-                .find(|(i, _)| i == a)
-                .map(|(_, arn)| arn.clone())
-        })
-    };
 
     // Methods: embedded in GetResources on AWS; asked for one by one when not.
     let mut methods = Vec::new();
@@ -597,68 +655,8 @@ async fn snapshot(aws: &Aws, api: &RestApi, api_tags: &Tags) -> Result<Snapshot,
             methods.push((path.to_string(), rid.to_string(), verb.clone(), m.clone()));
         }
     }
-    let methods =
-        futures::future::try_join_all(methods.into_iter().map(|(path, rid, verb, m)| async move {
-            if m.method_integration().is_some() {
-                return Ok((path, verb, m));
-            }
-            let full = call("apigateway:GetMethod", || {
-                aws.apigateway
-                    .get_method()
-                    .rest_api_id(id)
-                    .resource_id(&rid)
-                    .http_method(&verb)
-                    .send()
-            })
-            .await?;
-            let method = aws_sdk_apigateway::types::Method::builder()
-                .set_http_method(full.http_method().map(str::to_string))
-                .set_authorization_type(full.authorization_type().map(str::to_string))
-                .set_authorizer_id(full.authorizer_id().map(str::to_string))
-                .set_api_key_required(full.api_key_required())
-                .set_request_parameters(full.request_parameters().cloned())
-                .set_method_integration(full.method_integration().cloned())
-                .build();
-            Ok::<_, Error>((path, verb, method))
-        }))
-        .await?;
-    for (path, verb, m) in methods {
-        if verb == "OPTIONS" && is_cors_method(&m) {
-            snap.cors_paths.insert(path);
-            continue;
-        }
-        let authorization = match m.authorization_type().unwrap_or("NONE") {
-            "AWS_IAM" => "aws_iam",
-            "COGNITO_USER_POOLS" => "cognito",
-            "NONE" => "none",
-            other => other,
-        }
-        .to_string();
-        let route = Route {
-            user_pool: if authorization == "cognito" {
-                pool_of(m.authorizer_id())
-            } else {
-                None
-            },
-            authorization,
-            api_key_required: m.api_key_required().unwrap_or(false),
-            request_parameters: m
-                .request_parameters()
-                .map(|p| p.iter().map(|(k, v)| (k.clone(), *v)).collect())
-                .unwrap_or_default(),
-            cors: false,
-            integration: integration_of(&m),
-        };
-        snap.routes.insert(format!("{verb} {path}"), route);
-    }
-    for (key, route) in snap.routes.iter_mut() {
-        if let Ok(k) = parse_route(key) {
-            route.cors = snap.cors_paths.contains(&k.path);
-        }
-    }
 
     let mut stage_list: Vec<(String, String)> = stages
-        .item()
         .iter()
         .filter_map(|s| {
             Some((
@@ -670,7 +668,7 @@ async fn snapshot(aws: &Aws, api: &RestApi, api_tags: &Tags) -> Result<Snapshot,
     stage_list.sort();
     if let Some(first) = stage_list
         .first()
-        .and_then(|(name, _)| stages.item().iter().find(|s| s.stage_name() == Some(name)))
+        .and_then(|(name, _)| stages.iter().find(|s| s.stage_name() == Some(name)))
     {
         snap.stage_variables = tags_of(first.variables());
         snap.stage_throttle = first
@@ -683,28 +681,11 @@ async fn snapshot(aws: &Aws, api: &RestApi, api_tags: &Tags) -> Result<Snapshot,
             });
     }
     snap.stages = stage_list;
-    if let Some((_, deployment_id)) = snap.stages.first().filter(|(_, d)| !d.is_empty()) {
-        match call("apigateway:GetDeployment", || {
-            aws.apigateway
-                .get_deployment()
-                .rest_api_id(id)
-                .deployment_id(deployment_id)
-                .send()
-        })
-        .await
-        {
-            Ok(d) => {
-                snap.deployment = Some(
-                    d.description()
-                        .and_then(|s| s.strip_prefix(DEPLOYMENT_PREFIX))
-                        .unwrap_or(FOREIGN_DEPLOYMENT)
-                        .to_string(),
-                )
-            }
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let deployment_id = snap
+        .stages
+        .first()
+        .map(|(_, d)| d.clone())
+        .filter(|d| !d.is_empty());
 
     let api_name = api.name().unwrap_or_default();
     // An API made outside the tool (being adopted): its keys and plans are
@@ -758,7 +739,55 @@ async fn snapshot(aws: &Aws, api: &RestApi, api_tags: &Tags) -> Result<Snapshot,
             }
         }
     }
-    let plan_keys =
+
+    // The second round trip: whatever the first one named.
+    let (methods, deployment, plan_keys) = tokio::join!(
+        futures::future::try_join_all(methods.into_iter().map(|(path, rid, verb, m)| async move {
+            if m.method_integration().is_some() {
+                return Ok((path, verb, m));
+            }
+            let full = call("apigateway:GetMethod", || {
+                aws.apigateway
+                    .get_method()
+                    .rest_api_id(id)
+                    .resource_id(&rid)
+                    .http_method(&verb)
+                    .send()
+            })
+            .await?;
+            let method = aws_sdk_apigateway::types::Method::builder()
+                .set_http_method(full.http_method().map(str::to_string))
+                .set_authorization_type(full.authorization_type().map(str::to_string))
+                .set_authorizer_id(full.authorizer_id().map(str::to_string))
+                .set_api_key_required(full.api_key_required())
+                .set_request_parameters(full.request_parameters().cloned())
+                .set_method_integration(full.method_integration().cloned())
+                .build();
+            Ok::<_, Error>((path, verb, method))
+        })),
+        async {
+            let Some(deployment_id) = &deployment_id else {
+                return Ok(None);
+            };
+            match call("apigateway:GetDeployment", || {
+                aws.apigateway
+                    .get_deployment()
+                    .rest_api_id(id)
+                    .deployment_id(deployment_id)
+                    .send()
+            })
+            .await
+            {
+                Ok(d) => Ok(Some(
+                    d.description()
+                        .and_then(|s| s.strip_prefix(DEPLOYMENT_PREFIX))
+                        .unwrap_or(FOREIGN_DEPLOYMENT)
+                        .to_string(),
+                )),
+                Err(e) if is_not_found(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        },
         futures::future::try_join_all(ours_plans.iter().map(|(_, pid, _)| async move {
             call("apigateway:GetUsagePlanKeys", || {
                 aws.apigateway
@@ -768,8 +797,54 @@ async fn snapshot(aws: &Aws, api: &RestApi, api_tags: &Tags) -> Result<Snapshot,
                     .send()
             })
             .await
-        }))
-        .await?;
+        })),
+    );
+    let (methods, plan_keys) = (methods?, plan_keys?);
+    snap.deployment = deployment?;
+
+    let pool_of = |authorizer: Option<&str>| {
+        authorizer.and_then(|a| {
+            snap.authorizers
+                .iter()
+                .find(|(i, _)| i == a)
+                .map(|(_, arn)| arn.clone())
+        })
+    };
+    for (path, verb, m) in methods {
+        if verb == "OPTIONS" && is_cors_method(&m) {
+            snap.cors_paths.insert(path);
+            continue;
+        }
+        let authorization = match m.authorization_type().unwrap_or("NONE") {
+            "AWS_IAM" => "aws_iam",
+            "COGNITO_USER_POOLS" => "cognito",
+            "NONE" => "none",
+            other => other,
+        }
+        .to_string();
+        let route = Route {
+            user_pool: if authorization == "cognito" {
+                pool_of(m.authorizer_id())
+            } else {
+                None
+            },
+            authorization,
+            api_key_required: m.api_key_required().unwrap_or(false),
+            request_parameters: m
+                .request_parameters()
+                .map(|p| p.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                .unwrap_or_default(),
+            cors: false,
+            integration: integration_of(&m),
+        };
+        snap.routes.insert(format!("{verb} {path}"), route);
+    }
+    for (key, route) in snap.routes.iter_mut() {
+        if let Ok(k) = parse_route(key) {
+            route.cors = snap.cors_paths.contains(&k.path);
+        }
+    }
+
     for ((key, pid, p), attached) in ours_plans.into_iter().zip(plan_keys) {
         let attached: BTreeMap<String, String> = attached
             .items()
@@ -884,8 +959,15 @@ fn outputs(
     out
 }
 
+/// The account's REST APIs, one listing shared by the reads in flight at
+/// once (every declared API's, and the search for APIs removed from the
+/// stack).
+async fn list_apis_shared(aws: &Aws) -> Result<Vec<RestApi>, Error> {
+    super::flight::shared(aws, "apigateway:GetRestApis", || list_apis(aws)).await
+}
+
 async fn find(aws: &Aws, target: &Target<'_>) -> Result<Option<(RestApi, Tags, Ownership)>, Error> {
-    let apis = list_apis(aws).await?;
+    let apis = list_apis_shared(aws).await?;
     let by_id: HashMap<String, RestApi> = apis
         .iter()
         .filter_map(|a| Some((a.id()?.to_string(), a.clone())))
@@ -906,7 +988,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
     let Some((api, tags, ownership)) = find(aws, target).await? else {
         return Ok(None);
     };
-    let snap = snapshot(aws, &api, &tags).await?;
+    let snap = snapshot(aws, &api, &tags, Reading::Plan).await?;
     let config = config_from(&api, &snap, tags);
     let id = api.id().unwrap_or_default();
     let root = snap.resources.get("/").cloned().unwrap_or_default();
@@ -937,7 +1019,7 @@ pub async fn find_owned(
     stack: &Stack,
     names: &[String],
 ) -> Result<Vec<(Address, String)>, Error> {
-    let apis = list_apis(aws).await?;
+    let apis = list_apis_shared(aws).await?;
     let by_id: HashMap<String, RestApi> = apis
         .iter()
         .filter_map(|a| Some((a.id()?.to_string(), a.clone())))
@@ -1027,7 +1109,15 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
         .set_tags(Some(hash_map(&want.tags)))
         .set_endpoint_configuration(api.endpoint_configuration().cloned())
         .build();
-    reconcile(aws, desired, &want, &rest_api, &want.tags).await
+    reconcile(
+        aws,
+        desired,
+        &want,
+        &rest_api,
+        &want.tags,
+        Reading::KeysAndPlans,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- update ----
@@ -1091,7 +1181,7 @@ pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs
     }
     // The API's parts as they were found: an adopted API's keys and plans
     // are still matched by name (and tagged) though the API is tagged now.
-    reconcile(aws, desired, &want, &api, &before).await
+    reconcile(aws, desired, &want, &api, &before, Reading::Apply).await
 }
 
 /// Brings everything inside the API to `want`, one call after the other.
@@ -1101,10 +1191,11 @@ async fn reconcile(
     want: &ApiConfig,
     api: &RestApi,
     api_tags: &Tags,
+    reading: Reading,
 ) -> Result<Outputs, Error> {
     let id = api.id().unwrap_or_default().to_string();
     let id = id.as_str();
-    let snap = snapshot(aws, api, api_tags).await?;
+    let snap = snapshot(aws, api, api_tags, reading).await?;
     // Adopting never deletes: an API made outside the tool keeps its other
     // stages, old deployments, keys, plans and plan keys on this first `up`.
     let adopting = super::untagged(api_tags);
@@ -1880,7 +1971,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     };
     // Usage plans and keys first: AWS keeps an API that a usage plan uses.
     let tags = tags_with_store(aws, &format!("/restapis/{id}"), api.tags()).await?;
-    let snap = snapshot(aws, &api, &tags).await?;
+    let snap = snapshot(aws, &api, &tags, Reading::KeysAndPlans).await?;
     for (pid, _, stages, _) in snap.plans.values() {
         delete_usage_plan(aws, id, pid, stages).await?;
     }

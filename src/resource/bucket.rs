@@ -272,19 +272,71 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, Str
         }
         Err(e) => return Err(Error::aws("s3:CreateBucket", &e)),
     }
-    // Tags again with the tagging API, for S3 implementations that ignore them at create.
-    put_tags(aws, name, &config.tags).await?;
-    put_block_public_access(aws, name, &config.block_public_access).await?;
-    if config.versioning {
-        put_versioning(aws, name, true).await?;
-    }
-    if !config.cors.is_empty() {
-        put_cors(aws, name, &config.cors).await?;
-    }
-    if config.encryption != Encryption::Aes256 {
-        put_encryption(aws, name, config.encryption, config.kms_key_id.as_deref()).await?;
-    }
+    // The configuration, all at once (one round trip, not five): tags again
+    // with the tagging API (for S3 implementations that ignore them at
+    // create), the public-access block, versioning, CORS and encryption.
+    let (tagged, blocked, versioned, cors, encrypted) = tokio::join!(
+        unless_conflicting(|| put_tags(aws, name, &config.tags)),
+        unless_conflicting(|| put_block_public_access(aws, name, &config.block_public_access)),
+        async {
+            if config.versioning {
+                unless_conflicting(|| put_versioning(aws, name, true)).await
+            } else {
+                Ok(())
+            }
+        },
+        async {
+            if config.cors.is_empty() {
+                Ok(())
+            } else {
+                unless_conflicting(|| put_cors(aws, name, &config.cors)).await
+            }
+        },
+        async {
+            if config.encryption == Encryption::Aes256 {
+                Ok(())
+            } else {
+                let key = config.kms_key_id.as_deref();
+                unless_conflicting(|| put_encryption(aws, name, config.encryption, key)).await
+            }
+        },
+    );
+    tagged?;
+    blocked?;
+    versioned?;
+    cors?;
+    encrypted?;
     Ok(outputs(aws, name))
+}
+
+/// How many times a configuration call is sent while S3 answers
+/// `OperationAborted`.
+const CONFLICT_ATTEMPTS: u32 = 6;
+
+/// Sends a configuration call again, after a short and growing wait, while
+/// S3 answers `OperationAborted` (HTTP 409, "a conflicting conditional
+/// operation is currently in progress against this resource"): what S3 may
+/// say when configuration calls on one bucket overlap, as the ones after
+/// `CreateBucket` do. At most [`CONFLICT_ATTEMPTS`] tries, about 3 s in all.
+async fn unless_conflicting<F, Fut>(mut call: F) -> Result<(), Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(Error::Aws {
+                code: Some(code), ..
+            }) if code == "OperationAborted" && attempt < CONFLICT_ATTEMPTS => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn put_tags(aws: &Aws, name: &str, tags: &Tags) -> Result<(), Error> {
@@ -477,28 +529,50 @@ pub async fn holds_objects(aws: &Aws, name: &str) -> Result<Option<bool>, Error>
     }
 }
 
+/// What `DeleteBucket` answered.
+enum Deleted {
+    Yes,
+    /// There is no such bucket (any more).
+    Gone,
+    /// `BucketNotEmpty`: objects, versions or delete markers are left.
+    NotEmpty,
+}
+
+async fn delete_bucket(aws: &Aws, name: &str) -> Result<Deleted, Error> {
+    match aws.s3.delete_bucket().bucket(name).send().await {
+        Ok(_) => Ok(Deleted::Yes),
+        Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(Deleted::Gone),
+        Err(e) if error_code(&e) == Some("BucketNotEmpty") => Ok(Deleted::NotEmpty),
+        Err(e) => Err(Error::aws("s3:DeleteBucket", &e)),
+    }
+}
+
+/// Deletes the bucket: at once when it is empty (S3 refuses to delete one
+/// that is not, so nothing is lost by trying first: an empty bucket costs
+/// one call, not a listing and a delete); a bucket that still holds objects
+/// is emptied first only with `--empty-buckets`.
 pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
     let name = live.physical_name.as_str();
-    let Some(holds_something) = holds_objects(aws, name).await? else {
-        return Ok(());
-    };
-    if holds_something {
-        if !options.empty_buckets {
+    match delete_bucket(aws, name).await? {
+        Deleted::Yes => {}
+        Deleted::Gone => return Ok(()),
+        Deleted::NotEmpty if !options.empty_buckets => {
             return Err(Error::Refused(format!(
                 "bucket {name} still holds objects; pass --empty-buckets to delete every object, version and delete marker in it (this cannot be undone)"
-            )));
-        }
-        empty(aws, name).await?;
-    }
-    match aws.s3.delete_bucket().bucket(name).send().await {
-        Ok(_) => {}
-        Err(e) if error_code(&e) == Some("NoSuchBucket") => return Ok(()),
-        Err(e) if error_code(&e) == Some("BucketNotEmpty") => {
-            return Err(Error::Refused(format!(
-                "bucket {name} is not empty (objects were added while deleting?); run `destroy --empty-buckets` again"
             )))
         }
-        Err(e) => return Err(Error::aws("s3:DeleteBucket", &e)),
+        Deleted::NotEmpty => {
+            empty(aws, name).await?;
+            match delete_bucket(aws, name).await? {
+                Deleted::Yes => {}
+                Deleted::Gone => return Ok(()),
+                Deleted::NotEmpty => {
+                    return Err(Error::Refused(format!(
+                        "bucket {name} is not empty (objects were added while deleting?); run `destroy --empty-buckets` again"
+                    )))
+                }
+            }
+        }
     }
     wait_for(
         &format!("bucket {name}"),
@@ -585,4 +659,55 @@ async fn empty(aws: &Aws, name: &str) -> Result<(), Error> {
         eprintln!("  bucket {name}: deleted {deleted} object versions");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    fn aborted() -> Error {
+        Error::Aws {
+            operation: "s3:PutBucketVersioning",
+            code: Some("OperationAborted".into()),
+            detail: "OperationAborted: A conflicting conditional operation is currently in progress against this resource. Please try again.".into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_conflicting_configuration_call_is_sent_again() {
+        let tries = AtomicU32::new(0);
+        let result = unless_conflicting(|| async {
+            if tries.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(aborted())
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(tries.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conflicts_are_retried_a_bounded_number_of_times_and_nothing_else_is() {
+        let tries = AtomicU32::new(0);
+        let result = unless_conflicting(|| async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err(aborted())
+        })
+        .await;
+        assert!(matches!(result, Err(Error::Aws { code: Some(c), .. }) if c == "OperationAborted"));
+        assert_eq!(tries.load(Ordering::SeqCst), CONFLICT_ATTEMPTS);
+
+        let tries = AtomicU32::new(0);
+        let result = unless_conflicting(|| async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err(Error::Refused("no".into()))
+        })
+        .await;
+        assert!(matches!(result, Err(Error::Refused(_))));
+        assert_eq!(tries.load(Ordering::SeqCst), 1);
+    }
 }

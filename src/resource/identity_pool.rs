@@ -147,8 +147,14 @@ fn outputs(out: &DescribeIdentityPoolOutput) -> Outputs {
 
 // ------------------------------------------------------------------ read ----
 
-/// Every identity pool in the account, as (id, name).
+/// Every identity pool in the account, as (id, name); one listing is shared
+/// by the reads in flight at once (every declared pool's, and the search for
+/// pools removed from the stack, and adopt's scan).
 pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+    super::flight::shared(aws, "cognito-identity:ListIdentityPools", || list_all(aws)).await
+}
+
+async fn list_all(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
     let mut pools = Vec::new();
     let mut token = None;
     loop {

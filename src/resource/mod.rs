@@ -5,6 +5,7 @@
 pub mod api;
 pub mod api_routes;
 pub mod bucket;
+mod flight;
 pub mod identity_pool;
 pub mod identity_pool_roles;
 pub mod role;
@@ -355,7 +356,7 @@ pub struct ApplyOptions {
 }
 
 /// Why an operation on a resource failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// AWS answered with an error (or did not answer).
     #[error("{operation} failed: {detail}")]
@@ -539,7 +540,7 @@ pub async fn find_tagged(
         find_by_tagging_api(aws, stack),
         identity_pool::find_owned(aws, stack, declared_names),
         user_pool::find_owned(aws, stack, declared_names),
-        role::find_owned(aws, stack),
+        role::find_owned(aws, stack, declared_names),
         api::find_owned(aws, stack, declared_names)
     );
     let mut found = tagged?;

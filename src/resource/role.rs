@@ -286,14 +286,36 @@ fn outputs(role: &Role) -> Outputs {
     ])
 }
 
-/// Reads a role: GetRole, ListRolePolicies and ListAttachedRolePolicies in
-/// one round trip, then every inline policy's GetRolePolicy in a second.
+/// Reads a role in one round trip when it is as declared: GetRole,
+/// ListRolePolicies, ListAttachedRolePolicies and the GetRolePolicy of every
+/// inline policy the stack declares, all at once; a second round trip only
+/// for inline policies the stack does not declare (drift).
 pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let name = target.name;
-    let (role, inline_names, managed) = tokio::join!(
+    let get_policy = |policy: String| async move {
+        let out = aws
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&policy)
+            .send()
+            .await;
+        (policy, out)
+    };
+    // Inline policies are named after their files: known before any call.
+    let declared: Vec<String> = match target.spec {
+        Some(crate::stack::Spec::Role(spec)) => spec
+            .policies
+            .iter()
+            .filter_map(|path| inline_policy_name(path).ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let (role, inline_names, managed, mut documents) = tokio::join!(
         aws.iam.get_role().role_name(name).send(),
         inline_policy_names(aws, name),
         attached_policy_arns(aws, name),
+        join_all(declared.into_iter().map(get_policy)),
     );
     let role = match role {
         Ok(out) => match out.role {
@@ -311,26 +333,30 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
     let (Some(inline_names), Some(mut managed_policies)) = (inline_names?, managed?) else {
         return Ok(None);
     };
-    let tags = if role.tags().is_empty() {
-        match list_role_tags(aws, name).await? {
-            Some(t) => t,
-            None => return Ok(None),
-        }
-    } else {
-        tags_of(role.tags())
+    // The listing decides which inline policies there are: a declared one it
+    // does not list is not there; one it lists that was not read (or not
+    // found when read) is read now.
+    documents.retain(|(policy, out)| out.is_ok() && inline_names.contains(policy));
+    let missing: Vec<String> = inline_names
+        .iter()
+        .filter(|n| !documents.iter().any(|(p, _)| p == *n))
+        .cloned()
+        .collect();
+    let (tags, more) = tokio::join!(
+        async {
+            if role.tags().is_empty() {
+                list_role_tags(aws, name).await
+            } else {
+                Ok(Some(tags_of(role.tags())))
+            }
+        },
+        join_all(missing.into_iter().map(get_policy)),
+    );
+    let Some(tags) = tags? else {
+        return Ok(None);
     };
+    documents.extend(more);
 
-    let documents = join_all(inline_names.iter().map(|policy| async move {
-        let out = aws
-            .iam
-            .get_role_policy()
-            .role_name(name)
-            .policy_name(policy)
-            .send()
-            .await;
-        (policy, out)
-    }))
-    .await;
     let mut inline_policies = BTreeMap::new();
     for (policy, out) in documents {
         match out {
@@ -474,8 +500,14 @@ async fn list_role_tags(aws: &Aws, name: &str) -> Result<Option<Tags>, Error> {
 /// tags, as (address, role name): how a role removed from the stack file is
 /// found. IAM is not in the Resource Groups Tagging API, and ListRoles does
 /// not return tags on AWS, so each candidate's tags are listed (a few at a
-/// time) unless ListRoles happened to include them.
-pub async fn find_owned(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, String)>, Error> {
+/// time) unless ListRoles happened to include them. The declared `names` are
+/// not candidates: those roles are read directly (`GetRole` has their tags),
+/// so a converged stack's roles cost no `ListRoleTags` each.
+pub async fn find_owned(
+    aws: &Aws,
+    stack: &Stack,
+    names: &[String],
+) -> Result<Vec<(Address, String)>, Error> {
     let prefix = format!("{}-", stack.name);
     let mut candidates: Vec<(String, Tags)> = Vec::new();
     let mut marker: Option<String> = None;
@@ -488,7 +520,8 @@ pub async fn find_owned(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, String
             .await
             .map_err(|e| Error::aws("iam:ListRoles", &e))?;
         for role in out.roles() {
-            if role.role_name().starts_with(&prefix) {
+            if role.role_name().starts_with(&prefix) && !names.iter().any(|n| n == role.role_name())
+            {
                 candidates.push((role.role_name().to_string(), tags_of(role.tags())));
             }
         }
@@ -879,7 +912,7 @@ mod tests {
     use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput;
     use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput;
     use aws_sdk_iam::operation::get_role::{GetRoleError, GetRoleOutput};
-    use aws_sdk_iam::operation::get_role_policy::GetRolePolicyOutput;
+    use aws_sdk_iam::operation::get_role_policy::{GetRolePolicyError, GetRolePolicyOutput};
     use aws_sdk_iam::operation::list_attached_role_policies::{
         ListAttachedRolePoliciesError, ListAttachedRolePoliciesOutput,
     };
@@ -1784,6 +1817,93 @@ trust = { file = "../policies/trust.json" }
     }
 
     #[tokio::test]
+    async fn declared_policies_are_read_with_the_role_and_undeclared_ones_after() {
+        let (_dir, stack) = stack_with(
+            "[role.app]\ntrust = { service = \"lambda.amazonaws.com\" }\npolicies = [\"../policies/read.json\", \"../policies/gone.json\"]\n",
+            &[
+                ("policies/read.json", r#"{"Version": "2012-10-17", "Statement": []}"#),
+                ("policies/gone.json", r#"{"Version": "2012-10-17", "Statement": []}"#),
+            ],
+        );
+        let address: Address = "role.app".parse().unwrap();
+        let spec = &stack.resources[&address].spec;
+        let trust_raw = encode(&service_trust_policy("lambda.amazonaws.com"));
+        let doc = |name: &'static str| {
+            let raw = encode(&json!({ "Version": "2012-10-17", "Statement": [], "Id": name }));
+            mock!(Client::get_role_policy)
+                .match_requests(move |r| r.policy_name() == Some(name))
+                .then_output(move || {
+                    GetRolePolicyOutput::builder()
+                        .role_name(ROLE)
+                        .policy_name(name)
+                        .policy_document(&raw)
+                        .build()
+                        .unwrap()
+                })
+        };
+        let (read_doc, extra_doc) = (doc("read"), doc("extra"));
+        // Declared, but deleted out of band: not listed, not found.
+        let gone_doc = mock!(Client::get_role_policy)
+            .match_requests(|r| r.policy_name() == Some("gone"))
+            .then_error(|| GetRolePolicyError::NoSuchEntityException(no_such_entity("policy")));
+        let rules = [
+            mock!(Client::get_role).then_output(move || {
+                GetRoleOutput::builder()
+                    .role(role_output(
+                        &trust_raw,
+                        &[
+                            ("mobile-backend:stack", "demo"),
+                            ("mobile-backend:id", "role.app"),
+                        ],
+                    ))
+                    .build()
+            }),
+            // Added out of band: listed, not declared.
+            mock!(Client::list_role_policies).then_output(|| {
+                ListRolePoliciesOutput::builder()
+                    .policy_names("read")
+                    .policy_names("extra")
+                    .build()
+                    .unwrap()
+            }),
+            mock!(Client::list_attached_role_policies)
+                .then_output(|| ListAttachedRolePoliciesOutput::builder().build()),
+        ];
+        let aws = Aws {
+            iam: mock_client!(
+                aws_sdk_iam,
+                RuleMode::MatchAny,
+                rules.iter().chain([&read_doc, &extra_doc, &gone_doc])
+            ),
+            ..Aws::for_tests()
+        };
+        let target = Target {
+            stack: "demo",
+            address: &address,
+            name: ROLE,
+            parent: None,
+            spec: Some(spec),
+            adopt: None,
+        };
+        let live = read(&aws, &target).await.unwrap().expect("exists");
+        let inline: Vec<&String> = live.attributes["inline_policies"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(inline, ["extra", "read"]);
+        assert_eq!(
+            (
+                read_doc.num_calls(),
+                gone_doc.num_calls(),
+                extra_doc.num_calls()
+            ),
+            (1, 1, 1),
+            "each policy is read once"
+        );
+    }
+
+    #[tokio::test]
     async fn find_owned_keeps_this_stacks_roles_across_pages() {
         let role = |name: &str, tags: &[(&str, &str)]| {
             let mut r = Role::builder()
@@ -1874,7 +1994,10 @@ trust = { file = "../policies/trust.json" }
             ..Aws::for_tests()
         };
         let (_dir, stack) = stack_with("", &[]);
-        let found = find_owned(&aws, &stack).await.unwrap();
+        // `demo-notes` is declared: read directly, it is no candidate.
+        let found = find_owned(&aws, &stack, &["demo-notes".to_string()])
+            .await
+            .unwrap();
         let found: Vec<(String, String)> =
             found.into_iter().map(|(a, n)| (a.to_string(), n)).collect();
         assert_eq!(
@@ -1884,14 +2007,15 @@ trust = { file = "../policies/trust.json" }
                 ("role.worker".to_string(), "demo-worker".to_string()),
             ]
         );
-        // `unrelated` is never looked at; `demo-worker` came with its tags.
+        // `unrelated` is never looked at; `demo-worker` came with its tags;
+        // the declared `demo-notes` costs no ListRoleTags.
         assert_eq!(
             (
                 app_tags.num_calls(),
                 other_tags.num_calls(),
                 notes_tags.num_calls()
             ),
-            (1, 1, 1)
+            (1, 1, 0)
         );
     }
 }

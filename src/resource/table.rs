@@ -525,11 +525,16 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, Str
     if !indexes.is_empty() {
         request = request.set_global_secondary_indexes(Some(indexes));
     }
-    request
+    let created = request
         .send()
         .await
         .map_err(|e| Error::aws("dynamodb:CreateTable", &e))?;
-    let table = wait_active(aws, &config.name).await?;
+    // AWS answers CREATING and the wait polls; a table that is ACTIVE with
+    // its indexes in the answer already (as emulators make it) needs no poll.
+    let table = match created.table_description {
+        Some(t) if is_active(&t) => t,
+        _ => wait_active(aws, &config.name).await?,
+    };
     if let Some(attribute) = &config.ttl_attribute {
         set_ttl(aws, &config.name, attribute, true).await?;
     }
@@ -567,6 +572,15 @@ async fn describe_existing(aws: &Aws, name: &str) -> Result<TableDescription, Er
     describe(aws, name)
         .await?
         .ok_or_else(|| Error::Unexpected(format!("table {name} vanished while being changed")))
+}
+
+/// Whether the table and all its indexes are ACTIVE.
+fn is_active(table: &TableDescription) -> bool {
+    table.table_status() == Some(&TableStatus::Active)
+        && table
+            .global_secondary_indexes()
+            .iter()
+            .all(|g| g.index_status().is_none_or(|s| s.as_str() == "ACTIVE"))
 }
 
 /// Waits until the table and all its indexes are ACTIVE; returns the description.

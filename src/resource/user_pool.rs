@@ -730,8 +730,14 @@ fn outputs_of(aws: &Aws, pool: &UserPoolType) -> Outputs {
 
 // ------------------------------------------------------------------ read ----
 
-/// Every user pool in the account, as (id, name).
+/// Every user pool in the account, as (id, name); one listing is shared by
+/// the reads in flight at once (every declared pool's, and the search for
+/// pools removed from the stack, and adopt's scan).
 pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+    super::flight::shared(aws, "cognito-idp:ListUserPools", || list_all(aws)).await
+}
+
+async fn list_all(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
     let mut pools = Vec::new();
     let mut token = None;
     loop {

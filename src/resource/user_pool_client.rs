@@ -345,8 +345,22 @@ async fn describe(
 }
 
 /// The ids of the pool's clients named `name`; `None` when the pool is gone.
+/// The pool's listing is shared by the reads of its clients in flight at once.
 async fn find(aws: &Aws, pool_id: &str, name: &str) -> Result<Option<Vec<String>>, Error> {
-    let mut ids = Vec::new();
+    let key = format!("cognito-idp:ListUserPoolClients {pool_id}");
+    let listed = super::flight::shared(aws, &key, || list(aws, pool_id)).await?;
+    Ok(listed.map(|clients| {
+        clients
+            .into_iter()
+            .filter(|(_, n)| n == name)
+            .map(|(id, _)| id)
+            .collect()
+    }))
+}
+
+/// Every client of the pool, as (id, name); `None` when the pool is gone.
+async fn list(aws: &Aws, pool_id: &str) -> Result<Option<Vec<(String, String)>>, Error> {
+    let mut clients = Vec::new();
     let mut token = None;
     loop {
         let out = match aws
@@ -362,15 +376,14 @@ async fn find(aws: &Aws, pool_id: &str, name: &str) -> Result<Option<Vec<String>
             Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
             Err(e) => return Err(Error::aws("cognito-idp:ListUserPoolClients", &e)),
         };
-        ids.extend(
+        clients.extend(
             out.user_pool_clients()
                 .iter()
-                .filter(|c| c.client_name() == Some(name))
-                .filter_map(|c| c.client_id().map(str::to_string)),
+                .filter_map(|c| Some((c.client_id()?.to_string(), c.client_name()?.to_string()))),
         );
         token = out.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
-            return Ok(Some(ids));
+            return Ok(Some(clients));
         }
     }
 }

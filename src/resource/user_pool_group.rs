@@ -2,13 +2,17 @@
 //! after the pool (and after its role, when the role is one of the stack's).
 //!
 //! Group names are unique within a pool and groups cannot be tagged: a group
-//! is ours when it lives in our pool under the desired name (`GetGroup`).
+//! is ours when it lives in our pool under the desired name (read with
+//! `ListGroups`, which returns every field `GetGroup` does: one listing per
+//! pool serves the reads of all its groups in flight at once).
 //! Description, precedence and role change in place with `UpdateGroup`,
 //! which is sent every managed field. `role` names a `[role.<key>]` of the
 //! stack (its ARN, known once it exists), an ARN as written, or else an
 //! existing role by name.
 
 use aws_sdk_cognitoidentityprovider::operation::update_group::builders::UpdateGroupFluentBuilder;
+use std::collections::BTreeMap;
+
 use aws_sdk_cognitoidentityprovider::types::GroupType;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -148,22 +152,43 @@ fn parse(value: &Value, address: &Address) -> Result<GroupConfig, Error> {
 
 // ------------------------------------------------------------------ read ----
 
+/// The pool's groups by name; `None` when the pool is gone.
+async fn groups(aws: &Aws, pool_id: &str) -> Result<Option<BTreeMap<String, GroupType>>, Error> {
+    let mut groups = BTreeMap::new();
+    let mut token = None;
+    loop {
+        let out = match aws
+            .cognito_idp
+            .list_groups()
+            .user_pool_id(pool_id)
+            .limit(60)
+            .set_next_token(token)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(Error::aws("cognito-idp:ListGroups", &e)),
+        };
+        for g in out.groups() {
+            if let Some(name) = g.group_name() {
+                groups.insert(name.to_string(), g.clone());
+            }
+        }
+        token = out.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(Some(groups));
+        }
+    }
+}
+
 pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let Some(pool_id) = target.parent.and_then(|p| p.get("id")) else {
         return Ok(None);
     };
-    let group = match aws
-        .cognito_idp
-        .get_group()
-        .user_pool_id(pool_id)
-        .group_name(target.name)
-        .send()
-        .await
-    {
-        Ok(out) => out.group,
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => None,
-        Err(e) => return Err(Error::aws("cognito-idp:GetGroup", &e)),
-    };
+    let key = format!("cognito-idp:ListGroups {pool_id}");
+    let listed = super::flight::shared(aws, &key, || groups(aws, pool_id)).await?;
+    let group = listed.and_then(|mut all| all.remove(target.name));
     let Some(group) = group else {
         return Ok(None);
     };

@@ -1008,7 +1008,9 @@ fn serve(shared: &Shared, id: u64, client: TcpStream) {
 
 /// Sends `request` to the emulator on the connection's keep-alive upstream
 /// connection (opened when needed); a reused connection the emulator closed
-/// while idle is replaced once.
+/// while idle is replaced once, and so is a new one it reset before reading
+/// the request (a burst of hundreds of new connections overflows its accept
+/// queue; the kernel then resets connections whose request was never read).
 fn forward(
     shared: &Shared,
     id: u64,
@@ -1042,6 +1044,10 @@ fn forward(
             }
             Ok(None) if reused && attempt == 0 => connection.close(),
             Err(ReadError::Io(e)) if reused && attempt == 0 && stale(&e) => connection.close(),
+            Err(ReadError::Io(e)) if attempt == 0 && e.kind() == io::ErrorKind::ConnectionReset => {
+                connection.close();
+                std::thread::sleep(Duration::from_millis(20));
+            }
             Ok(None) => {
                 connection.close();
                 return Err("the emulator closed the connection without answering".into());
