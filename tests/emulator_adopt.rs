@@ -1218,3 +1218,92 @@ async fn an_opensearch_domain_built_by_hand_is_adopted_with_tags_only() {
         .expect("DescribeDomain");
     assert_eq!(status.domain_status().map(|d| d.arn()), Some(arn.as_str()));
 }
+
+/// One role that two identity pools both use for guests (its trust policy
+/// names both pools) is not ambiguous in the stack format: it is written once,
+/// with its trust policy kept as a file, and both pools name it. Adopted, it
+/// plans as tag additions only, and then as no changes.
+#[tokio::test]
+async fn a_role_shared_by_two_identity_pools_is_written_once_and_named_by_both() {
+    let mut w = World::new("adopt-shared-role");
+    let mut pool_ids = Vec::new();
+    for name in ["SharedFirst", "SharedSecond"] {
+        let pool = identity(&w)
+            .create_identity_pool()
+            .identity_pool_name(name)
+            .allow_unauthenticated_identities(true)
+            .send()
+            .await
+            .expect("CreateIdentityPool");
+        pool_ids.push(pool.identity_pool_id().to_string());
+    }
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": "cognito-identity.amazonaws.com" },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": { "cognito-identity.amazonaws.com:aud": pool_ids },
+                "ForAnyValue:StringLike": { "cognito-identity.amazonaws.com:amr": "unauthenticated" }
+            }
+        }]
+    });
+    let role = w
+        .iam()
+        .create_role()
+        .role_name("SharedGuests")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("CreateRole");
+    let role_arn = role.role().expect("role").arn().to_string();
+    for id in &pool_ids {
+        identity(&w)
+            .set_identity_pool_roles()
+            .identity_pool_id(id)
+            .roles("unauthenticated", &role_arn)
+            .send()
+            .await
+            .expect("SetIdentityPoolRoles");
+    }
+
+    let stack_file = w.path("stacks/shared.toml");
+    let stack_name = w.stack.clone();
+    w.run(&[
+        "adopt",
+        "--name-prefix",
+        "Shared",
+        "--stack-name",
+        &stack_name,
+        "--write",
+        stack_file.to_str().expect("a UTF-8 path"),
+    ])
+    .code(0);
+    w.stack_file = stack_file.clone();
+    let text = std::fs::read_to_string(&stack_file).expect("the written stack");
+    assert_eq!(text.matches("[role.").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("unauthenticated_role = \"guests\"").count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("trust = { file = "), "{text}");
+
+    w.run(&["validate"]).code(0);
+    let plan = w.run(&["plan", "--json"]).code(0).json();
+    assert_eq!(
+        only_tag_additions(&plan),
+        vec!["identity_pool.first", "identity_pool.second", "role.guests"],
+        "{plan:#}"
+    );
+    w.run(&["up", "--auto-approve"]).code(0);
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+    let mut after: Vec<String> = identity_pool_ids(&w).await.into_keys().collect();
+    after.sort();
+    let mut before = pool_ids.clone();
+    before.sort();
+    assert_eq!(after, before, "the pools kept their ids");
+}
