@@ -1634,50 +1634,17 @@ fn json_strings(items: &[&str]) -> Value {
 
 /// The names of a user pool's app clients and groups.
 async fn user_pool_parts(aws: &Aws, pool_id: &str) -> Result<(Vec<String>, Vec<String>), String> {
-    let mut clients = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = aws
-            .cognito_idp
-            .list_user_pool_clients()
-            .user_pool_id(pool_id)
-            .max_results(60)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| resource::Error::aws("cognito-idp:ListUserPoolClients", &e).to_string())?;
-        clients.extend(
-            out.user_pool_clients()
-                .iter()
-                .filter_map(|c| c.client_name().map(str::to_string)),
-        );
-        token = out.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
-        }
-    }
-    let mut groups = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = aws
-            .cognito_idp
-            .list_groups()
-            .user_pool_id(pool_id)
-            .limit(60)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| resource::Error::aws("cognito-idp:ListGroups", &e).to_string())?;
-        groups.extend(
-            out.groups()
-                .iter()
-                .filter_map(|g| g.group_name().map(str::to_string)),
-        );
-        token = out.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
-        }
-    }
+    let (clients, groups) = tokio::try_join!(
+        resource::user_pool_client::list(aws, pool_id),
+        resource::user_pool_group::groups(aws, pool_id),
+    )
+    .map_err(|e| e.to_string())?;
+    let clients = clients
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    let groups = groups.unwrap_or_default().into_keys().collect();
     Ok((clients, groups))
 }
 

@@ -10,14 +10,6 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use support::World;
 
-fn identity(w: &World) -> aws_sdk_cognitoidentity::Client {
-    aws_sdk_cognitoidentity::Client::from_conf(
-        aws_sdk_cognitoidentity::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    )
-}
-
 /// What the tutorial clicks together, by hand: ids to compare afterwards.
 struct Tutorial {
     pool_id: String,
@@ -33,7 +25,8 @@ struct Tutorial {
 /// an inline policy naming the table and bucket ARNs), a users table with one
 /// item and a photos bucket with one object.
 async fn build_swift_starter(w: &World) -> Tutorial {
-    let pool = identity(w)
+    let pool = w
+        .identity()
         .create_identity_pool()
         .identity_pool_name("SwiftStarter")
         .allow_unauthenticated_identities(true)
@@ -174,7 +167,7 @@ async fn build_swift_starter(w: &World) -> Tutorial {
         .send()
         .await
         .expect("PutRolePolicy");
-    identity(w)
+    w.identity()
         .set_identity_pool_roles()
         .identity_pool_id(&pool_id)
         .roles("unauthenticated", &role_arn)
@@ -191,26 +184,14 @@ async fn build_swift_starter(w: &World) -> Tutorial {
     }
 }
 
+/// The identity pools of the account: id → name.
 async fn identity_pool_ids(w: &World) -> BTreeMap<String, String> {
-    let out = identity(w)
-        .list_identity_pools()
-        .max_results(60)
-        .send()
-        .await
-        .expect("ListIdentityPools");
-    out.identity_pools()
-        .iter()
-        .map(|p| {
-            (
-                p.identity_pool_id().unwrap_or_default().to_string(),
-                p.identity_pool_name().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    w.identity_pools().await.into_iter().collect()
 }
 
 async fn identity_pool_tags(w: &World, id: &str) -> BTreeMap<String, String> {
-    let out = identity(w)
+    let out = w
+        .identity()
         .describe_identity_pool()
         .identity_pool_id(id)
         .send()
@@ -421,7 +402,8 @@ async fn the_swift_starter_built_by_hand_is_adopted_with_tags_only_keeping_ids_a
         .await
         .expect("GetRole");
     assert_eq!(role.role().map(|r| r.role_id()), Some(t.role_id.as_str()));
-    let roles = identity(&w)
+    let roles = w
+        .identity()
         .get_identity_pool_roles()
         .identity_pool_id(&t.pool_id)
         .send()
@@ -520,7 +502,7 @@ async fn adopting_never_replaces_and_an_adopt_id_must_be_the_name_of_a_named_kin
 async fn same_named_pools_are_a_question_on_a_terminal_and_an_error_without_one() {
     let w = World::new("adopt-ambiguous");
     for _ in 0..2 {
-        identity(&w)
+        w.identity()
             .create_identity_pool()
             .identity_pool_name("Twins")
             .allow_unauthenticated_identities(false)
@@ -648,7 +630,8 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
         .await
         .expect("AdminCreateUser");
 
-    let identity_pool = identity(&w)
+    let identity_pool = w
+        .identity()
         .create_identity_pool()
         .identity_pool_name("NotesBackend")
         .allow_unauthenticated_identities(true)
@@ -807,7 +790,7 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
         .send()
         .await
         .expect("CreateGroup");
-    identity(&w)
+    w.identity()
         .set_identity_pool_roles()
         .identity_pool_id(&identity_pool_id)
         .roles("authenticated", &role_arns["NotesBackendMobileClient"])
@@ -1228,7 +1211,8 @@ async fn a_role_shared_by_two_identity_pools_is_written_once_and_named_by_both()
     let mut w = World::new("adopt-shared-role");
     let mut pool_ids = Vec::new();
     for name in ["SharedFirst", "SharedSecond"] {
-        let pool = identity(&w)
+        let pool = w
+            .identity()
             .create_identity_pool()
             .identity_pool_name(name)
             .allow_unauthenticated_identities(true)
@@ -1259,7 +1243,7 @@ async fn a_role_shared_by_two_identity_pools_is_written_once_and_named_by_both()
         .expect("CreateRole");
     let role_arn = role.role().expect("role").arn().to_string();
     for id in &pool_ids {
-        identity(&w)
+        w.identity()
             .set_identity_pool_roles()
             .identity_pool_id(id)
             .roles("unauthenticated", &role_arn)

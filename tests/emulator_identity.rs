@@ -17,14 +17,6 @@ fn use_example(w: &World, file: &str) {
     w.use_stack_file(&root.join("stacks").join(file), &root.join("policies"));
 }
 
-fn identity(w: &World) -> aws_sdk_cognitoidentity::Client {
-    aws_sdk_cognitoidentity::Client::from_conf(
-        aws_sdk_cognitoidentity::config::Builder::from(&w.sdk)
-            .endpoint_url(&w.endpoint)
-            .build(),
-    )
-}
-
 fn iam(w: &World) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::from_conf(
         aws_sdk_iam::config::Builder::from(&w.sdk)
@@ -43,20 +35,10 @@ fn cognito_idp(w: &World) -> aws_sdk_cognitoidentityprovider::Client {
 
 /// The identity pools of the account: name → id.
 async fn identity_pools(w: &World) -> BTreeMap<String, String> {
-    let out = identity(w)
-        .list_identity_pools()
-        .max_results(60)
-        .send()
+    w.identity_pools()
         .await
-        .expect("ListIdentityPools");
-    out.identity_pools()
-        .iter()
-        .map(|p| {
-            (
-                p.identity_pool_name().unwrap_or_default().to_string(),
-                p.identity_pool_id().unwrap_or_default().to_string(),
-            )
-        })
+        .into_iter()
+        .map(|(id, name)| (name, id))
         .collect()
 }
 
@@ -117,7 +99,8 @@ async fn swift_starter_guests_reach_only_their_own_rows_and_photos() {
         .get(&pool_name)
         .unwrap_or_else(|| panic!("no identity pool {pool_name} in {pools:?}"))
         .clone();
-    let pool = identity(&w)
+    let pool = w
+        .identity()
         .describe_identity_pool()
         .identity_pool_id(&pool_id)
         .send()
@@ -151,7 +134,8 @@ async fn swift_starter_guests_reach_only_their_own_rows_and_photos() {
     );
 
     // The attachment: the pool hands guests that role.
-    let roles = identity(&w)
+    let roles = w
+        .identity()
         .get_identity_pool_roles()
         .identity_pool_id(&pool_id)
         .send()
@@ -208,7 +192,8 @@ async fn user_pool_backend_maps_engineering_to_the_engineers_role() {
         .get(&pool_name)
         .cloned()
         .expect("identity pool");
-    let pool = identity(&w)
+    let pool = w
+        .identity()
         .describe_identity_pool()
         .identity_pool_id(&pool_id)
         .send()
@@ -254,7 +239,8 @@ async fn user_pool_backend_maps_engineering_to_the_engineers_role() {
         .await
         .expect("engineers role");
     let admins = role(&w, &w.name("admins")).await.expect("admins role");
-    let attached = identity(&w)
+    let attached = w
+        .identity()
         .get_identity_pool_roles()
         .identity_pool_id(&pool_id)
         .send()

@@ -359,7 +359,7 @@ async fn find(aws: &Aws, pool_id: &str, name: &str) -> Result<Option<Vec<String>
 }
 
 /// Every client of the pool, as (id, name); `None` when the pool is gone.
-async fn list(aws: &Aws, pool_id: &str) -> Result<Option<Vec<(String, String)>>, Error> {
+pub(crate) async fn list(aws: &Aws, pool_id: &str) -> Result<Option<Vec<(String, String)>>, Error> {
     let mut clients = Vec::new();
     let mut token = None;
     loop {

@@ -153,7 +153,10 @@ fn parse(value: &Value, address: &Address) -> Result<GroupConfig, Error> {
 // ------------------------------------------------------------------ read ----
 
 /// The pool's groups by name; `None` when the pool is gone.
-async fn groups(aws: &Aws, pool_id: &str) -> Result<Option<BTreeMap<String, GroupType>>, Error> {
+pub(crate) async fn groups(
+    aws: &Aws,
+    pool_id: &str,
+) -> Result<Option<BTreeMap<String, GroupType>>, Error> {
     let mut groups = BTreeMap::new();
     let mut token = None;
     loop {

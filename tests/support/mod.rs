@@ -247,6 +247,26 @@ impl World {
         )
     }
 
+    /// The account's identity pools, as (id, name).
+    pub async fn identity_pools(&self) -> Vec<(String, String)> {
+        let out = self
+            .identity()
+            .list_identity_pools()
+            .max_results(60)
+            .send()
+            .await
+            .expect("ListIdentityPools");
+        out.identity_pools()
+            .iter()
+            .map(|p| {
+                (
+                    p.identity_pool_id().unwrap_or_default().to_string(),
+                    p.identity_pool_name().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
     /// An IAM client for this account.
     pub fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::from_conf(
