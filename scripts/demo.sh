@@ -79,15 +79,9 @@ cargo build --quiet
 [[ -x $bin ]] || fail "$bin was not built"
 
 echo "==> setup: starting a fresh local AWS emulator, just for this demo"
-state_dir=$(mktemp -d "${TMPDIR:-/tmp}/mobile-backend-demo.XXXXXX")
-export MOBILE_BACKEND_EMULATOR_DIR="$state_dir"
-cleanup() {
-    "$emulator" stop || true
-    rm -rf "$state_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=scripts/private-emulator.sh
+source "$(dirname "${BASH_SOURCE[0]}")/private-emulator.sh"
+private_emulator demo
 url=$("$emulator" start)
 echo "    MiniStack listens on $url (account 000000000000, region us-east-1)"
 

@@ -13,18 +13,9 @@ emulator="$root/scripts/emulator.sh"
 
 "$emulator" install
 
-# A state directory of our own, so a demo or dev emulator is never touched.
-state_dir=$(mktemp -d "${TMPDIR:-/tmp}/mobile-backend-test.XXXXXX")
-export MOBILE_BACKEND_EMULATOR_DIR="$state_dir"
-
-# shellcheck disable=SC2317 # called by the traps below
-cleanup() {
-    "$emulator" stop || true
-    rm -rf "$state_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=scripts/private-emulator.sh
+source "$(dirname "${BASH_SOURCE[0]}")/private-emulator.sh"
+private_emulator test
 
 url=$("$emulator" start)
 export MOBILE_BACKEND_TEST_ENDPOINT="$url"
