@@ -880,7 +880,7 @@ impl Writer<'_> {
         {
             self.note(
                 &f.address,
-                "its stage's deployment was made outside this tool, so the plan shows `deployment` to change: `up` deploys the same routes once more and moves the stage to that deployment".into(),
+                "its stage's deployment was made outside this tool, and the stage's export does not show it serving the API's routes as they are now (or could not be read), so the plan shows `deployment` to change: `up` deploys the routes once more and moves the stage to that deployment".into(),
             );
         }
         s.json("tags", Some(&user_tags(a)), None);

@@ -364,6 +364,9 @@ struct Snapshot {
     stages: Vec<(String, String)>,
     /// The hash the stage's deployment was made from.
     deployment: Option<String>,
+    /// A deployment made outside this tool whose export shows it serves the
+    /// API's routes: `up` writes their hash into its description.
+    relabel: Option<String>,
     /// Variables and default throttling of the first stage.
     stage_variables: BTreeMap<String, String>,
     stage_throttle: Option<Throttle>,
@@ -844,6 +847,17 @@ async fn snapshot(
             route.cors = snap.cors_paths.contains(&k.path);
         }
     }
+    // A deployment made outside this tool (an adopted API): the stage's
+    // export says what it serves. If that is the API's routes, the stage is
+    // current, and `up` only labels the deployment with their hash.
+    if snap.deployment.as_deref() == Some(FOREIGN_DEPLOYMENT) {
+        if let (Some((stage, _)), Some(deployment_id)) = (snap.stages.first(), &deployment_id) {
+            if exported_routes(aws, id, stage).await?.as_ref() == Some(&snap.routes) {
+                snap.deployment = Some(deployment_hash(&snap.routes));
+                snap.relabel = Some(deployment_id.clone());
+            }
+        }
+    }
 
     for ((key, pid, p), attached) in ours_plans.into_iter().zip(plan_keys) {
         let attached: BTreeMap<String, String> = attached
@@ -892,6 +906,50 @@ async fn snapshot(
         snap.plans.insert(key, (pid, config, stages, attached));
     }
     Ok(snap)
+}
+
+/// The routes a stage serves, from its OpenAPI 3 export with API Gateway's
+/// extensions; `None` when there is no export to read (the stage is gone,
+/// exporting is not allowed or not offered) or it cannot be read as AWS
+/// writes it. `None` leaves the deployment unproven: it is deployed again.
+async fn exported_routes(
+    aws: &Aws,
+    id: &str,
+    stage: &str,
+) -> Result<Option<BTreeMap<String, Route>>, Error> {
+    let export = call("apigateway:GetExport", || {
+        aws.apigateway
+            .get_export()
+            .rest_api_id(id)
+            .stage_name(stage)
+            .export_type("oas30")
+            .parameters("extensions", "apigateway")
+            .accepts(JSON)
+            .send()
+    })
+    .await;
+    let export = match export {
+        Ok(e) => e,
+        Err(Error::Aws { code: Some(c), .. })
+            if [
+                "NotFoundException",
+                "BadRequestException",
+                "AccessDeniedException",
+                "UnauthorizedException",
+            ]
+            .contains(&c.as_str()) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(doc) = export
+        .body()
+        .and_then(|b| serde_json::from_slice::<Value>(b.as_ref()).ok())
+    else {
+        return Ok(None);
+    };
+    Ok(super::api_export::routes(&doc, CORS_TEMPLATE))
 }
 
 fn config_from(api: &RestApi, snap: &Snapshot, tags: Tags) -> ApiConfig {
@@ -1439,6 +1497,23 @@ async fn reconcile(
                     )?;
                 }
             }
+        }
+        // A deployment made outside this tool that serves these routes keeps
+        // serving them; it is labelled with their hash, so it is known next time.
+        if let Some(current) = snap.relabel.as_ref().filter(|_| !redeploy) {
+            call("apigateway:UpdateDeployment", || {
+                aws.apigateway
+                    .update_deployment()
+                    .rest_api_id(id)
+                    .deployment_id(current)
+                    .patch_operations(patch(
+                        Op::Replace,
+                        "/description",
+                        Some(format!("{DEPLOYMENT_PREFIX}{hash}")),
+                    ))
+                    .send()
+            })
+            .await?;
         }
         // Variables and throttling change in place, with no new deployment.
         let same_stage = snap.stages.first().map(|(s, _)| s) == Some(stage);
@@ -2188,5 +2263,174 @@ routes."GET /notes" = { authorization = "cognito", user_pool = "users", integrat
         let i = integration_of(&lambda);
         assert_eq!(i.kind, "lambda");
         assert_eq!(i.target.as_deref(), Some("arn:fn"));
+    }
+
+    /// The calls of one snapshot of an API with `POST /notes` (IAM, API key,
+    /// Lambda proxy) whose stage `prod` serves deployment `d1`, described
+    /// `description`, and whose export is `export`.
+    fn adopted_api(
+        description: Option<&'static str>,
+        export: Result<Value, &'static str>,
+    ) -> Vec<aws_smithy_mocks::Rule> {
+        use aws_sdk_apigateway::operation::{
+            get_api_keys::GetApiKeysOutput, get_authorizers::GetAuthorizersOutput,
+            get_deployment::GetDeploymentOutput, get_export::GetExportError,
+            get_export::GetExportOutput, get_resources::GetResourcesOutput,
+            get_stages::GetStagesOutput, get_usage_plans::GetUsagePlansOutput,
+        };
+        use aws_sdk_apigateway::types::{Integration as AwsIntegration, Method, Resource, Stage};
+        let resources = mock!(Client::get_resources).then_output(|| {
+            let post = Method::builder()
+                .http_method("POST")
+                .authorization_type("AWS_IAM")
+                .api_key_required(true)
+                .method_integration(
+                    AwsIntegration::builder()
+                        .r#type(IntegrationType::AwsProxy)
+                        .uri(api_routes::lambda_uri("us-east-1", "aws", FUNCTION))
+                        .build(),
+                )
+                .build();
+            GetResourcesOutput::builder()
+                .items(Resource::builder().id("r0").path("/").build())
+                .items(
+                    Resource::builder()
+                        .id("r1")
+                        .path("/notes")
+                        .resource_methods("POST", post)
+                        .build(),
+                )
+                .build()
+        });
+        let stages = mock!(Client::get_stages).then_output(|| {
+            GetStagesOutput::builder()
+                .item(
+                    Stage::builder()
+                        .stage_name("prod")
+                        .deployment_id("d1")
+                        .build(),
+                )
+                .build()
+        });
+        let deployment = mock!(Client::get_deployment)
+            .match_requests(|r| r.deployment_id() == Some("d1"))
+            .then_output(move || {
+                GetDeploymentOutput::builder()
+                    .id("d1")
+                    .set_description(description.map(str::to_string))
+                    .build()
+            });
+        let export = match export {
+            Ok(doc) => mock!(Client::get_export)
+                .match_requests(|r| {
+                    r.stage_name() == Some("prod")
+                        && r.export_type() == Some("oas30")
+                        && r.parameters()
+                            .and_then(|p| p.get("extensions"))
+                            .is_some_and(|e| e == "apigateway")
+                })
+                .then_output(move || {
+                    GetExportOutput::builder()
+                        .body(aws_smithy_types::Blob::new(doc.to_string()))
+                        .build()
+                }),
+            Err(code) => mock!(Client::get_export).then_error(move || {
+                GetExportError::generic(ErrorMetadata::builder().code(code).build())
+            }),
+        };
+        vec![
+            resources,
+            stages,
+            deployment,
+            export,
+            mock!(Client::get_authorizers).then_output(|| GetAuthorizersOutput::builder().build()),
+            mock!(Client::get_api_keys).then_output(|| GetApiKeysOutput::builder().build()),
+            mock!(Client::get_usage_plans).then_output(|| GetUsagePlansOutput::builder().build()),
+        ]
+    }
+
+    const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:notes";
+
+    /// `POST /notes` as API Gateway exports it, with the security schemes named.
+    fn export_of(security: Value) -> Value {
+        serde_json::json!({
+            "openapi": "3.0.1",
+            "info": {"title": "notes", "version": "1"},
+            "paths": {"/notes": {"post": {
+                "responses": {"200": {"description": "200 response"}},
+                "security": security,
+                "x-amazon-apigateway-integration": {
+                    "type": "aws_proxy", "httpMethod": "POST",
+                    "uri": api_routes::lambda_uri("us-east-1", "aws", FUNCTION)
+                }
+            }}},
+            "components": {"securitySchemes": {
+                "sigv4": {"type": "apiKey", "name": "Authorization", "in": "header",
+                          "x-amazon-apigateway-authtype": "awsSigv4"},
+                "api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}
+            }}
+        })
+    }
+
+    async fn snapshot_of(rules: &[aws_smithy_mocks::Rule]) -> Snapshot {
+        let aws = Aws {
+            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, rules.iter()),
+            ..Aws::for_tests()
+        };
+        let api = RestApi::builder().id("a1").name("notes").build();
+        snapshot(&aws, &api, &Tags::new(), Reading::Apply)
+            .await
+            .unwrap_or_else(|e| panic!("snapshot failed: {e}"))
+    }
+
+    #[tokio::test]
+    async fn a_hand_made_deployment_whose_export_is_the_routes_is_current() {
+        let rules = adopted_api(
+            None,
+            Ok(export_of(serde_json::json!([{"sigv4": [], "api_key": []}]))),
+        );
+        let snap = snapshot_of(&rules).await;
+        assert_eq!(
+            snap.deployment,
+            Some(deployment_hash(&snap.routes)),
+            "the stage serves the API's routes, so nothing is to deploy"
+        );
+        assert_eq!(snap.relabel.as_deref(), Some("d1"));
+        assert_eq!(rules[3].num_calls(), 1, "one GetExport");
+    }
+
+    #[tokio::test]
+    async fn a_hand_made_deployment_that_serves_other_routes_is_deployed_again() {
+        // Deployed before the route required IAM: the stage is stale.
+        let rules = adopted_api(None, Ok(export_of(serde_json::json!([{"api_key": []}]))));
+        let snap = snapshot_of(&rules).await;
+        assert_eq!(snap.deployment.as_deref(), Some(FOREIGN_DEPLOYMENT));
+        assert_eq!(snap.relabel, None);
+    }
+
+    #[tokio::test]
+    async fn a_stage_that_cannot_be_exported_is_deployed_again() {
+        for code in ["BadRequestException", "AccessDeniedException"] {
+            let rules = adopted_api(None, Err(code));
+            let snap = snapshot_of(&rules).await;
+            assert_eq!(
+                snap.deployment.as_deref(),
+                Some(FOREIGN_DEPLOYMENT),
+                "{code}"
+            );
+            assert_eq!(snap.relabel, None, "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_deployment_of_this_tool_is_known_by_its_label_without_an_export() {
+        let rules = adopted_api(
+            Some("mobile-backend:0123456789abcdef"),
+            Err("BadRequestException"),
+        );
+        let snap = snapshot_of(&rules).await;
+        assert_eq!(snap.deployment.as_deref(), Some("0123456789abcdef"));
+        assert_eq!(snap.relabel, None);
+        assert_eq!(rules[3].num_calls(), 0, "no GetExport");
     }
 }

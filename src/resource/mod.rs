@@ -3,6 +3,7 @@
 //! dispatches on the kind and holds what all kinds share.
 
 pub mod api;
+pub mod api_export;
 pub mod api_routes;
 pub mod bucket;
 mod flight;
