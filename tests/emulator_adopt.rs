@@ -216,6 +216,64 @@ async fn role_tags(w: &World, name: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A resource made by hand under `parent`: its id.
+async fn hand_made_resource(
+    api_gw: &aws_sdk_apigateway::Client,
+    api_id: &str,
+    parent: &str,
+    part: &str,
+) -> String {
+    api_gw
+        .create_resource()
+        .rest_api_id(api_id)
+        .parent_id(parent)
+        .path_part(part)
+        .send()
+        .await
+        .expect("CreateResource")
+        .id()
+        .expect("resource id")
+        .to_string()
+}
+
+/// A method made by hand with a Lambda proxy integration, as the console does.
+#[allow(clippy::too_many_arguments)]
+async fn hand_made_lambda_method(
+    api_gw: &aws_sdk_apigateway::Client,
+    api_id: &str,
+    resource: &str,
+    verb: &str,
+    authorization: &str,
+    api_key_required: bool,
+    parameter: Option<&str>,
+    function: &str,
+) {
+    api_gw
+        .put_method()
+        .rest_api_id(api_id)
+        .resource_id(resource)
+        .http_method(verb)
+        .authorization_type(authorization)
+        .api_key_required(api_key_required)
+        .set_request_parameters(parameter.map(|p| [(p.to_string(), true)].into()))
+        .send()
+        .await
+        .expect("PutMethod");
+    api_gw
+        .put_integration()
+        .rest_api_id(api_id)
+        .resource_id(resource)
+        .http_method(verb)
+        .r#type(aws_sdk_apigateway::types::IntegrationType::AwsProxy)
+        .integration_http_method("POST")
+        .uri(format!(
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function}/invocations"
+        ))
+        .send()
+        .await
+        .expect("PutIntegration");
+}
+
 /// Every change of `plan --json` is an update whose attribute changes are
 /// only added ownership tags; returns the addresses.
 #[track_caller]
@@ -840,38 +898,11 @@ async fn the_reference_backend_built_by_hand_is_adopted_with_references_rebuilt(
         .expect("CreateRestApi");
     let api_id = api.id().expect("API id").to_string();
     let root = api.root_resource_id().expect("root").to_string();
-    let notes = api_gw
-        .create_resource()
-        .rest_api_id(&api_id)
-        .parent_id(&root)
-        .path_part("notes")
-        .send()
-        .await
-        .expect("CreateResource");
-    let notes_id = notes.id().expect("resource id").to_string();
-    api_gw
-        .put_method()
-        .rest_api_id(&api_id)
-        .resource_id(&notes_id)
-        .http_method("POST")
-        .authorization_type("AWS_IAM")
-        .api_key_required(true)
-        .send()
-        .await
-        .expect("PutMethod");
-    api_gw
-        .put_integration()
-        .rest_api_id(&api_id)
-        .resource_id(&notes_id)
-        .http_method("POST")
-        .r#type(aws_sdk_apigateway::types::IntegrationType::AwsProxy)
-        .integration_http_method("POST")
-        .uri(format!(
-            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function}/invocations"
-        ))
-        .send()
-        .await
-        .expect("PutIntegration");
+    let notes_id = hand_made_resource(&api_gw, &api_id, &root, "notes").await;
+    hand_made_lambda_method(
+        &api_gw, &api_id, &notes_id, "POST", "AWS_IAM", true, None, &function,
+    )
+    .await;
     let deployment = api_gw
         .create_deployment()
         .rest_api_id(&api_id)
@@ -1311,52 +1342,16 @@ async fn a_stage_deployed_by_hand_that_serves_the_routes_is_not_deployed_again()
         .expect("CreateRestApi");
     let api_id = api.id().expect("API id").to_string();
     let root = api.root_resource_id().expect("root").to_string();
-    let notes = api_gw
-        .create_resource()
-        .rest_api_id(&api_id)
-        .parent_id(&root)
-        .path_part("notes")
-        .send()
-        .await
-        .expect("CreateResource");
-    let notes_id = notes.id().expect("resource id").to_string();
-    let note = api_gw
-        .create_resource()
-        .rest_api_id(&api_id)
-        .parent_id(&notes_id)
-        .path_part("{id}")
-        .send()
-        .await
-        .expect("CreateResource");
-    let note_id = note.id().expect("resource id").to_string();
+    let notes_id = hand_made_resource(&api_gw, &api_id, &root, "notes").await;
+    let note_id = hand_made_resource(&api_gw, &api_id, &notes_id, "{id}").await;
     for (resource, verb, api_key, parameter) in [
         (&notes_id, "POST", true, None),
         (&note_id, "GET", false, Some("method.request.path.id")),
     ] {
-        api_gw
-            .put_method()
-            .rest_api_id(&api_id)
-            .resource_id(resource)
-            .http_method(verb)
-            .authorization_type("NONE")
-            .api_key_required(api_key)
-            .set_request_parameters(parameter.map(|p| [(p.to_string(), true)].into()))
-            .send()
-            .await
-            .expect("PutMethod");
-        api_gw
-            .put_integration()
-            .rest_api_id(&api_id)
-            .resource_id(resource)
-            .http_method(verb)
-            .r#type(aws_sdk_apigateway::types::IntegrationType::AwsProxy)
-            .integration_http_method("POST")
-            .uri(format!(
-                "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function}/invocations"
-            ))
-            .send()
-            .await
-            .expect("PutIntegration");
+        hand_made_lambda_method(
+            &api_gw, &api_id, resource, verb, "NONE", api_key, parameter, &function,
+        )
+        .await;
     }
     let deployment = api_gw
         .create_deployment()

@@ -138,24 +138,12 @@ fn build(
         };
         let i = &r.integration;
         let integration = match (&i.lambda, &i.http, &i.mock) {
-            (Some(f), None, None) => Integration {
-                kind: "lambda".into(),
-                target: Some(f.clone()),
-                status: None,
-                response: None,
-            },
-            (None, Some(url), None) => Integration {
-                kind: "http".into(),
-                target: Some(url.clone()),
-                status: None,
-                response: None,
-            },
-            (None, None, Some(m)) => Integration {
-                kind: "mock".into(),
-                target: None,
-                status: Some(m.status.unwrap_or(200)),
-                response: Some(m.response.clone().unwrap_or_default()),
-            },
+            (Some(f), None, None) => Integration::to("lambda", Some(f.clone())),
+            (None, Some(url), None) => Integration::to("http", Some(url.clone())),
+            (None, None, Some(m)) => Integration::mock(
+                m.status.unwrap_or(200),
+                m.response.clone().unwrap_or_default(),
+            ),
             _ => {
                 return Err(format!(
                     "route `{key}`: the integration needs exactly one of `lambda`, `http`, `mock`"
@@ -385,35 +373,21 @@ type LivePlan = (String, UsagePlan, Vec<String>, BTreeMap<String, String>);
 
 fn integration_of(method: &aws_sdk_apigateway::types::Method) -> Integration {
     let Some(i) = method.method_integration() else {
-        return Integration {
-            kind: "none".into(),
-            target: None,
-            status: None,
-            response: None,
-        };
+        return Integration::none();
     };
     match i.r#type() {
-        Some(IntegrationType::AwsProxy) => Integration {
-            kind: "lambda".into(),
-            target: i
-                .uri()
+        Some(IntegrationType::AwsProxy) => Integration::to(
+            "lambda",
+            i.uri()
                 .map(|u| api_routes::function_of_uri(u).unwrap_or(u).to_string()),
-            status: None,
-            response: None,
-        },
-        Some(IntegrationType::HttpProxy) => Integration {
-            kind: "http".into(),
-            target: i.uri().map(str::to_string),
-            status: None,
-            response: None,
-        },
+        ),
+        Some(IntegrationType::HttpProxy) => Integration::to("http", i.uri().map(str::to_string)),
         Some(IntegrationType::Mock) => {
-            let status = i
-                .request_templates()
-                .and_then(|t| t.get(JSON))
-                .and_then(|t| serde_json::from_str::<Value>(t).ok())
-                .and_then(|v| v.get("statusCode").and_then(Value::as_i64))
-                .unwrap_or(200);
+            let status = api_routes::mock_status(
+                i.request_templates()
+                    .and_then(|t| t.get(JSON))
+                    .map(String::as_str),
+            );
             let response = i
                 .integration_responses()
                 .and_then(|r| r.get(&status.to_string()))
@@ -421,21 +395,14 @@ fn integration_of(method: &aws_sdk_apigateway::types::Method) -> Integration {
                 .and_then(|t| t.get(JSON))
                 .cloned()
                 .unwrap_or_default();
-            Integration {
-                kind: "mock".into(),
-                target: None,
-                status: Some(status),
-                response: Some(response),
-            }
+            Integration::mock(status, response)
         }
-        other => Integration {
-            kind: other
+        other => Integration::to(
+            &other
                 .map(|t| t.as_str().to_ascii_lowercase())
                 .unwrap_or_default(),
-            target: i.uri().map(str::to_string),
-            status: None,
-            response: None,
-        },
+            i.uri().map(str::to_string),
+        ),
     }
 }
 

@@ -58,12 +58,7 @@ pub fn routes(doc: &Value, cors_template: &str) -> Option<BTreeMap<String, Route
                     cors: false,
                     integration: match integration {
                         Some(i) => integration_of(i.as_object()?, JSON)?,
-                        None => Integration {
-                            kind: "none".into(),
-                            target: None,
-                            status: None,
-                            response: None,
-                        },
+                        None => Integration::none(),
                     },
                 },
             );
@@ -156,26 +151,17 @@ fn integration_of(i: &Map<String, Value>, json: &str) -> Option<Integration> {
     let kind = i.get("type")?.as_str()?.to_ascii_lowercase();
     let uri = i.get("uri").and_then(Value::as_str);
     Some(match kind.as_str() {
-        "aws_proxy" => Integration {
-            kind: "lambda".into(),
-            target: uri.map(|u| api_routes::function_of_uri(u).unwrap_or(u).to_string()),
-            status: None,
-            response: None,
-        },
-        "http_proxy" => Integration {
-            kind: "http".into(),
-            target: uri.map(str::to_string),
-            status: None,
-            response: None,
-        },
+        "aws_proxy" => Integration::to(
+            "lambda",
+            uri.map(|u| api_routes::function_of_uri(u).unwrap_or(u).to_string()),
+        ),
+        "http_proxy" => Integration::to("http", uri.map(str::to_string)),
         "mock" => {
-            let status = i
-                .get("requestTemplates")
-                .and_then(|t| t.get(json))
-                .and_then(Value::as_str)
-                .and_then(|t| serde_json::from_str::<Value>(t).ok())
-                .and_then(|v| v.get("statusCode").and_then(Value::as_i64))
-                .unwrap_or(200);
+            let status = api_routes::mock_status(
+                i.get("requestTemplates")
+                    .and_then(|t| t.get(json))
+                    .and_then(Value::as_str),
+            );
             let response = i
                 .get("responses")
                 .and_then(Value::as_object)
@@ -188,19 +174,9 @@ fn integration_of(i: &Map<String, Value>, json: &str) -> Option<Integration> {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            Integration {
-                kind: "mock".into(),
-                target: None,
-                status: Some(status),
-                response: Some(response),
-            }
+            Integration::mock(status, response)
         }
-        other => Integration {
-            kind: other.to_string(),
-            target: uri.map(str::to_string),
-            status: None,
-            response: None,
-        },
+        other => Integration::to(other, uri.map(str::to_string)),
     })
 }
 

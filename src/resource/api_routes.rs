@@ -80,6 +80,42 @@ pub struct Integration {
     pub response: Option<String>,
 }
 
+impl Integration {
+    /// A method with no integration.
+    pub fn none() -> Self {
+        Self::to("none", None)
+    }
+
+    /// A proxy (or any other kind) with its target.
+    pub fn to(kind: &str, target: Option<String>) -> Self {
+        Integration {
+            kind: kind.into(),
+            target,
+            status: None,
+            response: None,
+        }
+    }
+
+    /// A mock answering `status` with `response`.
+    pub fn mock(status: i64, response: String) -> Self {
+        Integration {
+            kind: "mock".into(),
+            target: None,
+            status: Some(status),
+            response: Some(response),
+        }
+    }
+}
+
+/// The status code a mock integration's request template answers (200 when
+/// it names none).
+pub fn mock_status(request_template: Option<&str>) -> i64 {
+    request_template
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        .and_then(|v| v.get("statusCode").and_then(serde_json::Value::as_i64))
+        .unwrap_or(200)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsagePlan {
     /// Keys of `keys` attached to the plan, sorted.
@@ -306,12 +342,7 @@ mod tests {
             api_key_required: false,
             request_parameters: BTreeMap::new(),
             cors: false,
-            integration: Integration {
-                kind: "lambda".into(),
-                target: Some(target.into()),
-                status: None,
-                response: None,
-            },
+            integration: Integration::to("lambda", Some(target.into())),
         }
     }
 
