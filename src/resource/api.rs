@@ -890,7 +890,7 @@ async fn exported_routes(
             .rest_api_id(id)
             .stage_name(stage)
             .export_type("oas30")
-            .parameters("extensions", "apigateway")
+            .parameters("extensions", "integrations,authorizers")
             .accepts(JSON)
             .send()
     })
@@ -2294,7 +2294,7 @@ routes."GET /notes" = { authorization = "cognito", user_pool = "users", integrat
                         && r.export_type() == Some("oas30")
                         && r.parameters()
                             .and_then(|p| p.get("extensions"))
-                            .is_some_and(|e| e == "apigateway")
+                            .is_some_and(|e| e == "integrations,authorizers")
                 })
                 .then_output(move || {
                     GetExportOutput::builder()

@@ -198,7 +198,7 @@ mod tests {
     const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:notes";
 
     /// A stage export as API Gateway writes it (`oas30`, extensions
-    /// `apigateway`): IAM, Cognito and API key security, a path parameter,
+    /// `integrations,authorizers`): IAM, Cognito and API key security, a path parameter,
     /// a Lambda proxy, an HTTP proxy, a mock and a CORS preflight.
     fn export() -> Value {
         json!({
