@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use super::api_routes::{
     self, deployment_hash, parse_route, ApiConfig, Integration, Key, Quota, Route, RouteKey,
-    Throttle, UsagePlan, DEPLOYMENT_PREFIX,
+    Throttle, UsagePlan, CORS_TEMPLATE, DEPLOYMENT_PREFIX, JSON,
 };
 use super::{
     tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
@@ -69,10 +69,8 @@ pub const CONFLICT_RETRY_FIRST_DELAY: Duration = Duration::from_millis(500);
 /// The `deployment` of a stage deployed outside this tool.
 pub const FOREIGN_DEPLOYMENT: &str = "(made outside this tool)";
 
-const CORS_TEMPLATE: &str = "{\"statusCode\": 200, \"cors\": true}";
 const CORS_ALLOW_HEADERS: &str =
     "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'";
-const JSON: &str = "application/json";
 
 // --------------------------------------------------------------- desired ----
 
@@ -809,11 +807,7 @@ async fn snapshot(
         };
         snap.routes.insert(format!("{verb} {path}"), route);
     }
-    for (key, route) in snap.routes.iter_mut() {
-        if let Ok(k) = parse_route(key) {
-            route.cors = snap.cors_paths.contains(&k.path);
-        }
-    }
+    api_routes::mark_cors(&mut snap.routes, &snap.cors_paths);
     // A deployment made outside this tool (an adopted API): the stage's
     // export says what it serves. If that is the API's routes, the stage is
     // current, and `up` only labels the deployment with their hash.
@@ -916,7 +910,7 @@ async fn exported_routes(
     else {
         return Ok(None);
     };
-    Ok(super::api_export::routes(&doc, CORS_TEMPLATE))
+    Ok(super::api_export::routes(&doc))
 }
 
 fn config_from(api: &RestApi, snap: &Snapshot, tags: Tags) -> ApiConfig {

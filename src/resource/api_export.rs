@@ -13,13 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::api_routes::{self, Integration, Route, METHODS};
+use super::api_routes::{self, Integration, Route, CORS_TEMPLATE, JSON, METHODS};
 
 /// The routes of an exported stage by route key (`"POST /notes"`), in the
 /// shape [`super::api`] reads from the API itself, or `None` when the
 /// document is not an OpenAPI 3 export this can read.
-pub fn routes(doc: &Value, cors_template: &str) -> Option<BTreeMap<String, Route>> {
-    const JSON: &str = "application/json";
+pub fn routes(doc: &Value) -> Option<BTreeMap<String, Route>> {
     doc.get("openapi")?.as_str()?.strip_prefix("3.")?;
     let schemes = doc
         .pointer("/components/securitySchemes")
@@ -40,9 +39,10 @@ pub fn routes(doc: &Value, cors_template: &str) -> Option<BTreeMap<String, Route
             let integration = op.get("x-amazon-apigateway-integration");
             if method == "OPTIONS"
                 && integration
-                    .and_then(|i| i.pointer("/requestTemplates/application~1json"))
+                    .and_then(|i| i.get("requestTemplates"))
+                    .and_then(|t| t.get(JSON))
                     .and_then(Value::as_str)
-                    == Some(cors_template)
+                    == Some(CORS_TEMPLATE)
             {
                 cors_paths.insert(path.clone());
                 continue;
@@ -57,18 +57,14 @@ pub fn routes(doc: &Value, cors_template: &str) -> Option<BTreeMap<String, Route
                     request_parameters: parameters(op)?,
                     cors: false,
                     integration: match integration {
-                        Some(i) => integration_of(i.as_object()?, JSON)?,
+                        Some(i) => integration_of(i.as_object()?)?,
                         None => Integration::none(),
                     },
                 },
             );
         }
     }
-    for (key, route) in routes.iter_mut() {
-        if let Ok(k) = api_routes::parse_route(key) {
-            route.cors = cors_paths.contains(&k.path);
-        }
-    }
+    api_routes::mark_cors(&mut routes, &cors_paths);
     Some(routes)
 }
 
@@ -147,7 +143,7 @@ fn parameters(op: &Map<String, Value>) -> Option<BTreeMap<String, bool>> {
     Some(out)
 }
 
-fn integration_of(i: &Map<String, Value>, json: &str) -> Option<Integration> {
+fn integration_of(i: &Map<String, Value>) -> Option<Integration> {
     let kind = i.get("type")?.as_str()?.to_ascii_lowercase();
     let uri = i.get("uri").and_then(Value::as_str);
     Some(match kind.as_str() {
@@ -159,7 +155,7 @@ fn integration_of(i: &Map<String, Value>, json: &str) -> Option<Integration> {
         "mock" => {
             let status = api_routes::mock_status(
                 i.get("requestTemplates")
-                    .and_then(|t| t.get(json))
+                    .and_then(|t| t.get(JSON))
                     .and_then(Value::as_str),
             );
             let response = i
@@ -170,7 +166,7 @@ fn integration_of(i: &Map<String, Value>, json: &str) -> Option<Integration> {
                 .map(|(_, r)| r)
                 .find(|r| status_of(r.get("statusCode")) == Some(status))
                 .and_then(|r| r.get("responseTemplates"))
-                .and_then(|t| t.get(json))
+                .and_then(|t| t.get(JSON))
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
@@ -193,7 +189,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const CORS: &str = "{\"statusCode\": 200, \"cors\": true}";
     const POOL: &str = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Ab";
     const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:notes";
 
@@ -222,7 +217,7 @@ mod tests {
                         "responses": {"200": {"description": "200 response"}},
                         "x-amazon-apigateway-integration": {
                             "type": "mock",
-                            "requestTemplates": {"application/json": CORS},
+                            "requestTemplates": {"application/json": CORS_TEMPLATE},
                             "responses": {"default": {"statusCode": "200"}},
                             "passthroughBehavior": "when_no_match"
                         }
@@ -268,7 +263,7 @@ mod tests {
 
     #[test]
     fn an_exported_stage_reads_as_the_routes_it_serves() {
-        let routes = routes(&export(), CORS).expect("readable");
+        let routes = routes(&export()).expect("readable");
         assert_eq!(
             routes.keys().collect::<Vec<_>>(),
             vec!["ANY /{proxy+}", "GET /notes/{id}", "POST /notes"]
@@ -302,35 +297,35 @@ mod tests {
     #[test]
     fn what_cannot_be_read_as_aws_writes_it_proves_nothing() {
         // Not OpenAPI 3 (a Swagger 2 export).
-        assert_eq!(routes(&json!({"swagger": "2.0", "paths": {}}), CORS), None);
+        assert_eq!(routes(&json!({"swagger": "2.0", "paths": {}})), None);
         // A security scheme the document does not define.
         let mut doc = export();
         doc["components"]["securitySchemes"]
             .as_object_mut()
             .expect("schemes")
             .remove("users");
-        assert_eq!(routes(&doc, CORS), None);
+        assert_eq!(routes(&doc), None);
         // Alternative requirements.
         let mut doc = export();
         doc["paths"]["/notes"]["post"]["security"] = json!([{"sigv4": []}, {"api_key": []}]);
-        assert_eq!(routes(&doc, CORS), None);
+        assert_eq!(routes(&doc), None);
         // A parameter in a cookie.
         let mut doc = export();
         doc["paths"]["/notes/{id}"]["get"]["parameters"] = json!([{"name": "s", "in": "cookie"}]);
-        assert_eq!(routes(&doc, CORS), None);
+        assert_eq!(routes(&doc), None);
         // An integration without a type.
         let mut doc = export();
         doc["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"]
             ["x-amazon-apigateway-integration"] = json!({"uri": "https://example.com"});
-        assert_eq!(routes(&doc, CORS), None);
+        assert_eq!(routes(&doc), None);
     }
 
     #[test]
     fn a_changed_route_in_the_export_changes_the_deployment_hash() {
-        let served = routes(&export(), CORS).expect("readable");
+        let served = routes(&export()).expect("readable");
         let mut doc = export();
         doc["paths"]["/notes"]["post"]["security"] = json!([{"sigv4": []}]);
-        let stale = routes(&doc, CORS).expect("readable");
+        let stale = routes(&doc).expect("readable");
         assert!(!stale["POST /notes"].api_key_required);
         assert_ne!(
             api_routes::deployment_hash(&served),

@@ -13,6 +13,13 @@ use crate::stack::schema::Tags;
 /// routes it was made from.
 pub const DEPLOYMENT_PREFIX: &str = "mobile-backend:";
 
+/// The request template of the OPTIONS mock this tool makes for CORS
+/// preflights; it is how such a method is told from a route.
+pub const CORS_TEMPLATE: &str = "{\"statusCode\": 200, \"cors\": true}";
+
+/// The content type of every template this tool writes and reads.
+pub const JSON: &str = "application/json";
+
 /// The methods a route may name (`ANY` is API Gateway's catch-all).
 pub const METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
@@ -227,6 +234,15 @@ pub fn parse_route(route: &str) -> Result<RouteKey, String> {
     })
 }
 
+/// Sets each route's `cors` from the paths that answer CORS preflights.
+pub fn mark_cors(routes: &mut BTreeMap<String, Route>, cors_paths: &BTreeSet<String>) {
+    for (key, route) in routes.iter_mut() {
+        if let Ok(k) = parse_route(key) {
+            route.cors = cors_paths.contains(&k.path);
+        }
+    }
+}
+
 /// Every resource path the routes need besides the root, parents before
 /// children, each once (shared prefixes are one resource).
 pub fn resource_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<String> {
@@ -324,11 +340,7 @@ pub fn normalise_cors(routes: &mut BTreeMap<String, Route>) {
         .filter(|(_, r)| r.cors)
         .filter_map(|(k, _)| parse_route(k).ok().map(|k| k.path))
         .collect();
-    for (k, r) in routes.iter_mut() {
-        if let Ok(key) = parse_route(k) {
-            r.cors = with_cors.contains(&key.path);
-        }
-    }
+    mark_cors(routes, &with_cors);
 }
 
 #[cfg(test)]
