@@ -87,8 +87,12 @@ fn security(
     if requirements.len() > 1 {
         return None;
     }
-    for name in requirements.iter().flat_map(|r| r.as_object()).flatten() {
-        let scheme = schemes?.get(name.0)?.as_object()?;
+    let names = match requirements.first() {
+        Some(requirement) => requirement.as_object()?.keys().collect(),
+        None => Vec::new(),
+    };
+    for name in names {
+        let scheme = schemes?.get(name)?.as_object()?;
         match scheme
             .get("x-amazon-apigateway-authtype")
             .and_then(Value::as_str)
@@ -308,6 +312,10 @@ mod tests {
         // Alternative requirements.
         let mut doc = export();
         doc["paths"]["/notes"]["post"]["security"] = json!([{"sigv4": []}, {"api_key": []}]);
+        assert_eq!(routes(&doc), None);
+        // A requirement that is not an object.
+        let mut doc = export();
+        doc["paths"]["/notes"]["post"]["security"] = json!(["sigv4"]);
         assert_eq!(routes(&doc), None);
         // A parameter in a cookie.
         let mut doc = export();
