@@ -1196,8 +1196,13 @@ fn check_reference_string(s: &str) -> Result<(), String> {
 // ----------------------------------------------------------- properties ----
 
 fn load_bytes(bytes: &[u8], stats: &Stats) -> Result<(), TestCaseError> {
+    load_bytes_for(bytes, stats, deadline())
+}
+
+/// [`load_bytes`] with a deadline of its own, for the scale tests.
+fn load_bytes_for(bytes: &[u8], stats: &Stats, limit: Duration) -> Result<(), TestCaseError> {
     let file = Scratch::new("stacks", "toml", bytes);
-    let took = check_load(&file.0, stats).map_err(|e| {
+    let took = check_load_for(&file.0, stats, limit).map_err(|e| {
         let kept = keep_failure("stack", bytes);
         TestCaseError::fail(format!("{e}\n({kept})"))
     })?;
@@ -1330,10 +1335,6 @@ fn every_corpus_stack_loads_or_is_rejected_with_a_location() {
 #[test]
 fn a_long_chain_of_references_loads_and_a_long_cycle_is_reported() {
     let limit = deadline().max(Duration::from_secs(30));
-    let load = |bytes: &[u8], stats: &Stats| {
-        let file = Scratch::new("stacks", "toml", bytes);
-        check_load_for(&file.0, stats, limit).map(|_| ())
-    };
     let n = 20_000;
     let mut source = String::from("[stack]\nname = \"chain\"\n");
     for i in 0..n {
@@ -1344,7 +1345,7 @@ fn a_long_chain_of_references_loads_and_a_long_cycle_is_reported() {
     }
     source.push_str(&format!("[bucket.b{n}]\n"));
     let stats = Stats::default();
-    load(source.as_bytes(), &stats).unwrap_or_else(|e| panic!("chain: {e}"));
+    load_bytes_for(source.as_bytes(), &stats, limit).unwrap_or_else(|e| panic!("chain: {e}"));
     assert_eq!(
         stats.accepted.load(Ordering::Relaxed),
         1,
@@ -1354,7 +1355,7 @@ fn a_long_chain_of_references_loads_and_a_long_cycle_is_reported() {
         &format!("[bucket.b{n}]\n"),
         &format!("[bucket.b{n}]\ntags = {{ back = \"${{bucket.b0.arn}}\" }}\n"),
     );
-    load(cycle.as_bytes(), &stats).unwrap_or_else(|e| panic!("cycle: {e}"));
+    load_bytes_for(cycle.as_bytes(), &stats, limit).unwrap_or_else(|e| panic!("cycle: {e}"));
     assert_eq!(
         stats.rejected.load(Ordering::Relaxed),
         1,
