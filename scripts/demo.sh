@@ -9,7 +9,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 emulator=scripts/emulator.sh
-bin=target/debug/mobile-backend
 stack=stacks/photo-notes.toml
 table=photo-notes-notes
 bucket=photo-notes-uploads-000000000000
@@ -75,8 +74,19 @@ echo "==> setup: installing the local AWS emulator and the aws CLI into .venv"
 "$emulator" install
 
 echo "==> setup: building mobile-backend (cargo build)"
-cargo build --quiet
-[[ -x $bin ]] || fail "$bin was not built"
+# The binary is wherever cargo puts it (CARGO_TARGET_DIR, build.target-dir):
+# cargo's own build messages name it.
+bin=$(cargo build --quiet --message-format=json-render-diagnostics \
+    | .venv/bin/python -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if (m.get("reason") == "compiler-artifact" and m["target"]["name"] == "mobile-backend"
+            and "bin" in m["target"]["kind"] and m.get("executable")):
+        print(m["executable"])
+') || fail "cargo build failed"
+[[ -n $bin && -x $bin ]] || fail "cargo build did not report the mobile-backend binary"
+echo "    built $bin"
 
 echo "==> setup: starting a fresh local AWS emulator, just for this demo"
 # shellcheck source=scripts/private-emulator.sh

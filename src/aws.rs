@@ -18,6 +18,9 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::config_bag::ConfigBag;
 
 pub mod limits;
+#[cfg(test)]
+pub(crate) mod mock;
+pub mod nulls;
 
 /// What the user asked for on the command line and in the stack file.
 #[derive(Debug, Clone, Default)]
@@ -151,6 +154,9 @@ impl Aws {
     /// Loads the SDK configuration and asks STS who we are.
     pub async fn connect(settings: &Settings) -> Result<Aws, String> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            // The one HTTPS client (the SDK's default one is not compiled in:
+            // see Cargo.toml); credential providers use it too.
+            .http_client(limits::default_http_client())
             // Standard mode retries throttling, 5xx and dropped connections.
             // 8 attempts: a call fails only if 8 in a row do (at a 17 % fault
             // rate, 1 in 1.4 million); the waits are random up to 0.5 s, 1 s,
@@ -266,7 +272,12 @@ impl Aws {
         );
         let apigateway = aws_sdk_apigateway::Client::from_conf({
             let mut b = quota_final!(client!(aws_sdk_apigateway, "API_GATEWAY"));
-            b.set_http_client(paced(config.http_client(), limits::Service::ApiGateway));
+            // API Gateway answers `null` inside maps, which the SDK refuses
+            // to read (see `nulls`).
+            b.set_http_client(
+                paced(config.http_client(), limits::Service::ApiGateway)
+                    .map(nulls::NullsDropped::client),
+            );
             b.set_stalled_stream_protection(Some(paced_stalls()));
             b.build()
         });
@@ -325,6 +336,7 @@ impl Aws {
                     $krate::Config::builder()
                         .behavior_version(BehaviorVersion::latest())
                         .region(Region::new("us-east-1"))
+                        .http_client(limits::default_http_client())
                         .endpoint_url("http://127.0.0.1:9")
                         .build(),
                 )
@@ -355,6 +367,14 @@ impl Aws {
 pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     match err {
         SdkError::ServiceError(e) => e.err().code(),
+        _ => None,
+    }
+}
+
+/// The AWS error message of a failed call, if AWS answered with one.
+pub fn error_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(e) => e.err().message(),
         _ => None,
     }
 }

@@ -503,3 +503,74 @@ keys.partner = { description = "a partner", enabled = false }
         .all(|k| k.name() != Some(key_name.as_str())));
     w.run(&["destroy", "--auto-approve"]).code(0);
 }
+
+/// The statement ids of a function's policy that let API Gateway invoke it.
+async fn api_gateway_statements(w: &World, function: &str) -> Vec<String> {
+    let policy = w.function_policy(function).await;
+    let mut ids: Vec<String> = policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["Principal"]["Service"] == "apigateway.amazonaws.com")
+        .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn invoke_permissions_go_with_the_routes_and_the_api_that_needed_them() {
+    // A function's policy is capped at 20 KB: statements left by deleted
+    // routes and APIs would fill it after enough `destroy`/`up` cycles.
+    let w = World::new("permits");
+    w.create_function("NotesFn").await;
+    w.create_function("SearchFn").await;
+    let stack = |notes_fn: &str, search: bool| {
+        let search_route = if search {
+            r#"routes."GET /search" = { integration = { lambda = "arn:aws:lambda:${aws.region}:${aws.account_id}:function:SearchFn" } }"#
+        } else {
+            ""
+        };
+        format!(
+            r#"[api.notes]
+stage = "prod"
+routes."POST /notes" = {{ integration = {{ lambda = "arn:aws:lambda:${{aws.region}}:${{aws.account_id}}:function:{notes_fn}" }} }}
+{search_route}
+"#
+        )
+    };
+    w.write_stack(&stack("NotesFn", true));
+    w.run(&["up", "--auto-approve"]).code(0);
+    assert_eq!(api_gateway_statements(&w, "NotesFn").await.len(), 1);
+    assert_eq!(api_gateway_statements(&w, "SearchFn").await.len(), 1);
+
+    // The search route is deleted: its statement goes with it.
+    w.write_stack(&stack("NotesFn", false));
+    w.run(&["up", "--auto-approve"]).code(0);
+    assert_eq!(api_gateway_statements(&w, "NotesFn").await.len(), 1);
+    assert_eq!(
+        api_gateway_statements(&w, "SearchFn").await,
+        Vec::<String>::new()
+    );
+
+    // The notes route calls another function: the old one no longer lets it.
+    w.write_stack(&stack("SearchFn", false));
+    w.run(&["up", "--auto-approve"]).code(0);
+    assert_eq!(
+        api_gateway_statements(&w, "NotesFn").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(api_gateway_statements(&w, "SearchFn").await.len(), 1);
+    w.run(&["plan", "--detailed-exitcode"]).code(0);
+
+    // Destroyed: nothing of the API is left in any policy.
+    w.run(&["destroy", "--auto-approve"]).code(0);
+    assert_eq!(
+        api_gateway_statements(&w, "SearchFn").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        api_gateway_statements(&w, "NotesFn").await,
+        Vec::<String>::new()
+    );
+}

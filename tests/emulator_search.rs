@@ -35,6 +35,7 @@ fn cloudsearch_client(sdk: &SdkConfig, url: &str) -> aws_sdk_cloudsearch::Client
 fn sdk_for(account: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(mobile_backend::aws::limits::default_http_client())
         .region(Region::new(support::REGION))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             account, "test", None, None, "test",

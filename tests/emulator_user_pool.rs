@@ -25,21 +25,6 @@ fn cognito(w: &World) -> aws_sdk_cognitoidentityprovider::Client {
     )
 }
 
-/// The function's resource policy, parsed (`null` when it has none).
-async fn function_policy(w: &World, name: &str) -> Value {
-    match w.lambda().get_policy().function_name(name).send().await {
-        Ok(out) => serde_json::from_str(out.policy().unwrap_or("null")).expect("policy JSON"),
-        Err(e) => {
-            let service = e.into_service_error();
-            assert!(
-                service.is_resource_not_found_exception(),
-                "lambda:GetPolicy {name}: {service:?}"
-            );
-            Value::Null
-        }
-    }
-}
-
 /// Whether the policy lets Cognito invoke the function for `pool_arn`.
 fn allows_pool(policy: &Value, pool_arn: &str) -> bool {
     policy["Statement"].as_array().is_some_and(|statements| {
@@ -206,7 +191,7 @@ async fn a_user_pool_with_client_group_and_trigger_goes_up_converges_changes_and
     assert_eq!(tags.get("team").map(String::as_str), Some("mobile"));
 
     // Cognito may invoke the trigger, for this pool only.
-    let policy = function_policy(&w, "autoConfirm").await;
+    let policy = w.function_policy("autoConfirm").await;
     assert!(allows_pool(&policy, &pool_arn), "{policy:#}");
 
     // The client: no secret, the two flows.
@@ -396,7 +381,7 @@ async fn a_user_pool_with_client_group_and_trigger_goes_up_converges_changes_and
     assert_eq!(pool.alias_attributes().len(), 1, "{pool:?}");
     attribute(&pool, "custom:department");
     attribute(&pool, "custom:team");
-    let policy = function_policy(&w, "autoConfirm").await;
+    let policy = w.function_policy("autoConfirm").await;
     assert!(
         allows_pool(&policy, pool.arn().expect("pool ARN")),
         "{policy:#}"
@@ -426,7 +411,7 @@ async fn a_user_pool_with_client_group_and_trigger_goes_up_converges_changes_and
     // Destroy: nothing of the stack is left, the trigger's permission included.
     w.run(&["destroy", "--auto-approve"]).code(0);
     assert!(pools(&w).await.is_empty(), "{:?}", pools(&w).await);
-    let policy = function_policy(&w, "autoConfirm").await;
+    let policy = w.function_policy("autoConfirm").await;
     assert!(
         !allows_pool(&policy, pool.arn().expect("pool ARN")),
         "{policy:#}"

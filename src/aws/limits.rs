@@ -115,16 +115,18 @@ impl Pacing {
     }
 }
 
-/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, proxy
-/// settings from the environment), built here because the SDK builds its
-/// own only inside a client, where it cannot be wrapped.
+/// The one HTTPS client of every SDK client: the SDK's default client (hyper
+/// 1, rustls, proxy settings from the environment) with rustls on *ring*
+/// instead of aws-lc. It is built here because the SDK builds its own only
+/// inside a client, where it cannot be wrapped, and because the SDK's
+/// default client is not compiled in (its aws-lc is a long C build).
 pub fn default_http_client() -> SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     use aws_smithy_http_client::{Builder, ConnectorBuilder};
     Builder::new().build_with_connector_fn(|settings, components| {
         let mut b =
-            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
         b.set_connector_settings(settings.cloned());
         if let Some(c) = components {
             b.set_sleep_impl(c.sleep_impl());

@@ -1388,7 +1388,16 @@ async fn reconcile(
             || snap.stages.first().map(|(s, _)| s) != Some(stage)
     });
     // Lambda may be invoked by this API for each Lambda route (again after
-    // an `up` that stopped half-way, since that leaves a deployment to make).
+    // an `up` that stopped half-way, since that leaves a deployment to make),
+    // and no longer by routes that are gone or call another function.
+    for (key, old) in &snap.routes {
+        let still = want.routes.get(key).is_some_and(|r| {
+            r.integration.kind == "lambda" && r.integration.target == old.integration.target
+        });
+        if !still {
+            revoke_invoke(aws, id, key, old).await;
+        }
+    }
     if routes_changed || redeploy {
         for key in want.routes.keys() {
             let route = &want.routes[key];
@@ -1880,7 +1889,11 @@ async fn put_mock(
             .status_code(status)
             .selection_pattern("")
             .set_response_parameters((!headers.is_empty()).then(|| headers.clone()))
-            .response_templates(JSON, &body)
+            // An empty template is stored by API Gateway as `null` (and read
+            // back so); leaving it out means the same empty body.
+            .set_response_templates(
+                (!body.is_empty()).then(|| HashMap::from([(JSON.to_string(), body.clone())])),
+            )
             .send()
     })
     .await?;
@@ -1928,27 +1941,35 @@ async fn allow_invoke(
     route: &Route,
 ) -> Result<(), Error> {
     let function = route.integration.target.clone().unwrap_or_default();
-    let result = aws
-        .lambda
-        .add_permission()
-        .function_name(&function)
-        .statement_id(api_routes::permission_statement_id(id, k))
-        .action("lambda:InvokeFunction")
-        .principal("apigateway.amazonaws.com")
-        .source_arn(api_routes::permission_source_arn(execute_arn, k))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if error_code(&e) == Some("ResourceConflictException") => Ok(()),
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Err(Error::Refused(
-            format!("route `{key}`: its Lambda function `{function}` does not exist; create it (or fix the ARN), then run `up` again"),
-        )),
-        Err(e) => Err(Error::Aws {
-            operation: "lambda:AddPermission",
-            code: error_code(&e).map(str::to_string),
-            detail: format!("route `{key}`: {}", crate::aws::describe(&e)),
-        }),
+    super::lambda_permission::add(
+        aws,
+        &super::lambda_permission::Statement {
+            function: &function,
+            id: &api_routes::permission_statement_id(id, k),
+            principal: "apigateway.amazonaws.com",
+            source_arn: &api_routes::permission_source_arn(execute_arn, k),
+        },
+        &format!("route `{key}`"),
+    )
+    .await
+}
+
+/// Takes back the invoke permission of a Lambda route that is deleted, or
+/// now calls another function, or whose API is deleted. Best effort, as for
+/// a user pool's triggers: a statement left behind names an API that no
+/// longer calls the function, and only takes room in its policy.
+async fn revoke_invoke(aws: &Aws, id: &str, key: &str, route: &Route) {
+    let (Some(function), Ok(k)) = (route.integration.target.as_deref(), parse_route(key)) else {
+        return;
+    };
+    if route.integration.kind != "lambda" {
+        return;
+    }
+    let statement = api_routes::permission_statement_id(id, &k);
+    if let Err(e) =
+        super::lambda_permission::remove(aws, function, &statement, &format!("route `{key}`")).await
+    {
+        eprintln!("  warning: {e} (it only takes room in the function's policy)");
     }
 }
 
@@ -2005,6 +2026,13 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     let Some(api) = apis.into_iter().find(|a| a.id() == Some(id.as_str())) else {
         return Ok(());
     };
+    // The invoke permissions its Lambda routes were given go with it (the
+    // routes as read by the plan).
+    if let Ok(config) = parse(&live.attributes, &live.address) {
+        for (key, route) in &config.routes {
+            revoke_invoke(aws, id, key, route).await;
+        }
+    }
     // Usage plans and keys first: AWS keeps an API that a usage plan uses.
     let tags = tags_with_store(aws, &format!("/restapis/{id}"), api.tags()).await?;
     let snap = snapshot(aws, &api, &tags, Reading::KeysAndPlans).await?;
@@ -2025,9 +2053,10 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use crate::aws::mock::mock_client;
     use aws_sdk_apigateway::operation::get_rest_apis::GetRestApisOutput;
     use aws_sdk_apigateway::Client;
-    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use aws_smithy_mocks::{mock, RuleMode};
     use aws_smithy_types::error::ErrorMetadata;
 
     use super::*;
@@ -2393,5 +2422,159 @@ routes."GET /notes" = { authorization = "cognito", user_pool = "users", integrat
         assert_eq!(snap.deployment.as_deref(), Some("0123456789abcdef"));
         assert_eq!(snap.relabel, None);
         assert_eq!(rules[3].num_calls(), 0, "no GetExport");
+    }
+
+    /// An API of the stack with a mock route that has no response and a
+    /// route with `cors = true`, as API Gateway answers it on the wire: the
+    /// empty templates the tool once sent (and that the console sends) read
+    /// back as `null` (aws/aws-cli#1610).
+    const NULLS_STACK: &str = r#"
+[api.notes]
+stage = "prod"
+routes."GET /health" = { integration = { mock = { status = 200 } } }
+routes."GET /notes" = { cors = true, integration = { http = "https://example.com/notes" } }
+"#;
+
+    fn wire_api_gateway(label: String) -> impl Fn(&str, &str) -> crate::aws::mock::Wire {
+        use crate::aws::mock::Wire;
+        let cors_template = serde_json::to_string(CORS_TEMPLATE).unwrap();
+        let allow = |h: &str| format!("method.response.header.Access-Control-Allow-{h}");
+        let cors_out = serde_json::json!({
+            allow("Headers"): CORS_ALLOW_HEADERS,
+            allow("Methods"): "'GET,OPTIONS'",
+            allow("Origin"): "'*'",
+        });
+        let cors_in = serde_json::json!({
+            allow("Headers"): false, allow("Methods"): false, allow("Origin"): false,
+        });
+        let resources = format!(
+            r#"{{"item": [
+              {{"id": "r0", "path": "/"}},
+              {{"id": "r1", "path": "/health", "parentId": "r0", "pathPart": "health",
+                "resourceMethods": {{"GET": {{
+                  "httpMethod": "GET", "authorizationType": "NONE", "apiKeyRequired": false,
+                  "requestParameters": null, "requestModels": null,
+                  "methodResponses": {{"200": {{"statusCode": "200", "responseModels": null, "responseParameters": null}}}},
+                  "methodIntegration": {{
+                    "type": "MOCK", "passthroughBehavior": "WHEN_NO_MATCH", "timeoutInMillis": 29000,
+                    "cacheNamespace": "r1", "cacheKeyParameters": [],
+                    "requestTemplates": {{"application/json": "{{\"statusCode\": 200}}"}},
+                    "integrationResponses": {{"200": {{"statusCode": "200", "selectionPattern": "",
+                      "responseTemplates": {{"application/json": null}}, "responseParameters": null}}}}
+                  }}
+                }}}}
+              }},
+              {{"id": "r2", "path": "/notes", "parentId": "r0", "pathPart": "notes",
+                "resourceMethods": {{
+                  "GET": {{
+                    "httpMethod": "GET", "authorizationType": "NONE", "apiKeyRequired": false,
+                    "methodIntegration": {{
+                      "type": "HTTP_PROXY", "httpMethod": "ANY", "uri": "https://example.com/notes",
+                      "connectionType": "INTERNET", "passthroughBehavior": "WHEN_NO_MATCH",
+                      "timeoutInMillis": 29000, "cacheNamespace": "r2", "cacheKeyParameters": [],
+                      "requestTemplates": null, "integrationResponses": null
+                    }}
+                  }},
+                  "OPTIONS": {{
+                    "httpMethod": "OPTIONS", "authorizationType": "NONE", "apiKeyRequired": false,
+                    "methodResponses": {{"200": {{"statusCode": "200", "responseParameters": {cors_in},
+                      "responseModels": {{"application/json": null}}}}}},
+                    "methodIntegration": {{
+                      "type": "MOCK", "passthroughBehavior": "WHEN_NO_MATCH", "timeoutInMillis": 29000,
+                      "cacheNamespace": "r2", "cacheKeyParameters": [],
+                      "requestTemplates": {{"application/json": {cors_template}}},
+                      "integrationResponses": {{"200": {{"statusCode": "200", "selectionPattern": "",
+                        "responseParameters": {cors_out},
+                        "responseTemplates": {{"application/json": null}}}}}}
+                    }}
+                  }}
+                }}
+              }}
+            ]}}"#
+        );
+        move |method, path| {
+            assert_eq!(method, "GET", "only reads: {path}");
+            let path = path.split('?').next().unwrap_or(path);
+            match path {
+                "/restapis" => Wire::json(
+                    r#"{"item": [{"id": "a1", "name": "demo-notes", "createdDate": 1.7e9,
+                        "endpointConfiguration": {"types": ["REGIONAL"]}, "binaryMediaTypes": null,
+                        "tags": {"mobile-backend:stack": "demo", "mobile-backend:id": "api.notes"}}]}"#,
+                ),
+                "/restapis/a1/resources" => Wire::json(resources.clone()),
+                "/restapis/a1/authorizers" => Wire::json(r#"{"item": []}"#),
+                "/restapis/a1/stages" => Wire::json(
+                    r#"{"item": [{"stageName": "prod", "deploymentId": "d1",
+                        "methodSettings": {}, "variables": null, "tags": null}]}"#,
+                ),
+                "/restapis/a1/deployments/d1" => Wire::json(
+                    serde_json::json!({"id": "d1", "description": label.clone()}).to_string(),
+                ),
+                "/apikeys" | "/usageplans" => Wire::json(r#"{"item": []}"#),
+                other => Wire::error(404, "NotFoundException", &format!("no {other}")),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn null_templates_on_the_wire_read_as_the_stack_that_made_them() {
+        let desired = desired_of(NULLS_STACK, &Values(BTreeMap::new())).unwrap();
+        let label = format!(
+            "{}{}",
+            api_routes::DEPLOYMENT_PREFIX,
+            deployment_hash(&desired.routes)
+        );
+        let client = crate::aws::mock::wire_client!(
+            aws_sdk_apigateway,
+            crate::aws::nulls::NullsDropped::client(crate::aws::mock::WireAnswers::client(
+                wire_api_gateway(label)
+            ))
+        );
+        let aws = Aws {
+            apigateway: client,
+            ..Aws::for_tests()
+        };
+        let address = Address::new(Kind::Api, "notes");
+        let target = Target {
+            stack: "demo",
+            address: &address,
+            name: "demo-notes",
+            parent: None,
+            spec: None,
+            adopt: None,
+        };
+        let live = read(&aws, &target)
+            .await
+            .unwrap_or_else(|e| panic!("the read failed: {e}"))
+            .expect("the API is found");
+        let want = serde_json::to_value(&desired).unwrap();
+        assert_eq!(
+            crate::plan::diff(crate::resource::ResourceType::Api, &live.attributes, &want),
+            vec![],
+            "no change: the nulls are the empty templates the stack means"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_dropping_nulls_the_sdk_cannot_read_such_an_api() {
+        // Pins why `NullsDropped` exists (smithy-rs#2239): the SDK refuses a
+        // null in a dense map. When an SDK release reads them, this fails
+        // and the layer can go.
+        let client = crate::aws::mock::wire_client!(
+            aws_sdk_apigateway,
+            crate::aws::mock::WireAnswers::client(wire_api_gateway(String::new()))
+        );
+        let err = client
+            .get_resources()
+            .rest_api_id("a1")
+            .embed("methods")
+            .send()
+            .await
+            .expect_err("a null in a dense map");
+        let text = format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&err)
+        );
+        assert!(text.contains("null"), "{text}");
     }
 }

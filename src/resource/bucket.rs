@@ -111,10 +111,19 @@ pub async fn read(
     };
     if let Err(e) = head {
         let status = e.raw_response().map(|r| r.status().as_u16());
-        return match status {
-            Some(404) => Ok(None),
-            Some(403) => foreign("the name is taken by a bucket this account cannot access (bucket names are global)".into()),
-            Some(301) => foreign("a bucket of that name exists in another region".into()),
+        // A bucket in another region answers 301 (or 400 when the request
+        // was signed for this region), with its region in a header and no body.
+        let region = e
+            .raw_response()
+            .and_then(|r| r.headers().get("x-amz-bucket-region"))
+            .map(str::to_string);
+        return match (status, region) {
+            (Some(404), _) => Ok(None),
+            (Some(403), _) => foreign("the name is taken by a bucket this account cannot access (bucket names are global)".into()),
+            (Some(301 | 400), Some(region)) if region != aws.region => foreign(format!(
+                "a bucket of that name exists in region {region} (bucket names are global): set `name = \"...\"` to another name, or deploy the stack to {region}"
+            )),
+            (Some(301), _) => foreign("a bucket of that name exists in another region".into()),
             _ => Err(Error::aws("s3:HeadBucket", &e)),
         };
     }
@@ -255,14 +264,24 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, Str
         bucket_config =
             bucket_config.location_constraint(BucketLocationConstraint::from(aws.region.as_str()));
     }
-    match aws
-        .s3
-        .create_bucket()
-        .bucket(name)
-        .create_bucket_configuration(bucket_config.build())
-        .send()
-        .await
+    let create = |configuration: CreateBucketConfiguration| {
+        aws.s3
+            .create_bucket()
+            .bucket(name)
+            .create_bucket_configuration(configuration)
+            .send()
+    };
+    let mut created = create(bucket_config.clone().build()).await;
+    // Tags in CreateBucket need `s3:TagResource` besides `s3:CreateBucket`
+    // (since November 2025); a deployer policy written before has only
+    // `s3:PutBucketTagging`. Then the bucket is made without them and
+    // tagged right after (below), as before.
+    if matches!(&created, Err(e) if error_code(e) == Some("AccessDenied"))
+        && !config.tags.is_empty()
     {
+        created = create(bucket_config.set_tags(None).build()).await;
+    }
+    match created {
         Ok(_) => {}
         Err(e) if error_code(&e) == Some("BucketAlreadyExists") => {
             return Err(Error::Refused(format!(
@@ -314,28 +333,50 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, Str
 const CONFLICT_ATTEMPTS: u32 = 6;
 
 /// Sends a configuration call again, after a short and growing wait, while
-/// S3 answers `OperationAborted` (HTTP 409, "a conflicting conditional
-/// operation is currently in progress against this resource"): what S3 may
-/// say when configuration calls on one bucket overlap, as the ones after
-/// `CreateBucket` do. At most [`CONFLICT_ATTEMPTS`] tries, about 3 s in all.
+/// S3 answers one of the two "not yet"s of a bucket just created:
+/// `OperationAborted` (HTTP 409, "a conflicting conditional operation is
+/// currently in progress against this resource"), which S3 may say when
+/// configuration calls on one bucket overlap, as the ones after
+/// `CreateBucket` do (at most [`CONFLICT_ATTEMPTS`] tries, about 3 s in
+/// all); and `NoSuchBucket`, while the new bucket is not yet visible
+/// everywhere in S3 ([`super::retry::NEW_BUCKET`], about 2 minutes).
 async fn unless_conflicting<F, Fut>(mut call: F) -> Result<(), Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), Error>>,
 {
-    let mut delay = Duration::from_millis(100);
-    let mut attempt = 1;
+    let new_bucket = super::retry::NEW_BUCKET;
+    // Per answer: tries made, the next wait, the tries allowed, the longest wait.
+    let mut conflict = (
+        1,
+        Duration::from_millis(100),
+        CONFLICT_ATTEMPTS,
+        Duration::MAX,
+    );
+    let mut missing = (
+        1,
+        new_bucket.first_delay,
+        new_bucket.attempts,
+        new_bucket.max_delay,
+    );
     loop {
-        match call().await {
+        let result = call().await;
+        let budget = match &result {
             Err(Error::Aws {
                 code: Some(code), ..
-            }) if code == "OperationAborted" && attempt < CONFLICT_ATTEMPTS => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                attempt += 1;
-            }
-            other => return other,
+            }) if code == "OperationAborted" => &mut conflict,
+            Err(Error::Aws {
+                code: Some(code), ..
+            }) if code == "NoSuchBucket" => &mut missing,
+            _ => return result,
+        };
+        let (attempt, delay, attempts, max) = budget;
+        if *attempt >= *attempts {
+            return result;
         }
+        tokio::time::sleep(*delay).await;
+        *delay = (*delay * 2).min(*max);
+        *attempt += 1;
     }
 }
 

@@ -341,11 +341,12 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use crate::aws::mock::mock_client;
     use crate::resource::Ownership;
     use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
     use aws_sdk_cognitoidentity::operation::update_identity_pool::UpdateIdentityPoolOutput;
     use aws_sdk_cognitoidentity::Client;
-    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use aws_smithy_mocks::{mock, RuleMode};
 
     use super::*;
     use crate::stack::OWNER_ID_TAG;

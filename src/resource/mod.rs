@@ -9,6 +9,8 @@ pub mod bucket;
 mod flight;
 pub mod identity_pool;
 pub mod identity_pool_roles;
+pub mod lambda_permission;
+pub mod retry;
 pub mod role;
 pub mod search;
 pub mod search_cloudsearch;

@@ -812,15 +812,23 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     );
     deleted?;
     detached?;
-    match aws.iam.delete_role().role_name(name).send().await {
+    // Right after the detaching, IAM may still answer `DeleteConflict`.
+    let deleted = super::retry::retry(
+        &format!("iam:DeleteRole {name}"),
+        &super::retry::ROLE_POLICIES_DETACHING,
+        || aws.iam.delete_role().role_name(name).send(),
+    )
+    .await;
+    match deleted {
         Ok(_) => Ok(()),
         Err(e) if is_no_such_entity(&e) => Ok(()),
         Err(e) if error_code(&e) == Some("DeleteConflict") => Err(Error::Aws {
             operation: "iam:DeleteRole",
             code: Some("DeleteConflict".into()),
             detail: format!(
-                "{}; the role may still be in an instance profile or have a policy attached since it was listed; remove that and run the command again",
-                crate::aws::describe(&e)
+                "{} (still, after {} s of retries); the role may be in an instance profile or have a policy attached since it was listed; remove that and run the command again",
+                crate::aws::describe(&e),
+                super::retry::patience(&super::retry::ROLE_POLICIES_DETACHING).as_secs()
             ),
         }),
         Err(e) => Err(Error::aws("iam:DeleteRole", &e)),
@@ -906,6 +914,7 @@ mod tests {
 
     use std::sync::{Arc, Mutex};
 
+    use crate::aws::mock::mock_client;
     use aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput;
     use aws_sdk_iam::operation::create_role::CreateRoleOutput;
     use aws_sdk_iam::operation::delete_role::DeleteRoleOutput;
@@ -925,7 +934,7 @@ mod tests {
     use aws_sdk_iam::types::error::NoSuchEntityException;
     use aws_sdk_iam::types::AttachedPolicy;
     use aws_sdk_iam::Client;
-    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use aws_smithy_mocks::{mock, RuleMode};
     use aws_smithy_types::error::ErrorMetadata;
 
     use super::*;

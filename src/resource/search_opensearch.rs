@@ -225,34 +225,58 @@ pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs
     let name = desired.physical_name.as_str();
     let os = &aws.opensearch;
     let changed = |k: &str| a[k] != l[k];
-    if changed("engine_version") {
-        if let Some(version) = a["engine_version"].as_str() {
-            os.upgrade_domain()
-                .domain_name(name)
-                .target_version(version)
-                .send()
-                .await
-                .map_err(|e| Error::aws("opensearch:UpgradeDomain", &e))?;
-        }
-    }
     let cluster = changed("instance_type") || changed("instance_count");
     let ebs = changed("ebs_volume_size");
     let policy = changed("access_policy");
+    let upgrade = a["engine_version"]
+        .as_str()
+        .filter(|_| changed("engine_version"));
+    // A domain takes one change at a time: AWS refuses another while one is
+    // processing ("A change/update is in progress", ValidationException;
+    // terraform-provider-aws #38136). So: wait out a change still running
+    // (one made with `wait = false`, or by hand), then the configuration,
+    // wait for it, then the upgrade (Terraform's order too); each call also
+    // retries that answer for a while.
+    if cluster || ebs || policy || upgrade.is_some() {
+        wait_processed(aws, name).await?;
+    }
     if cluster || ebs || policy {
-        let mut request = os.update_domain_config().domain_name(name);
-        if cluster {
-            request = request.cluster_config(cluster_config(a));
+        super::retry::retry(
+            &format!("opensearch:UpdateDomainConfig {name}"),
+            &super::retry::DOMAIN_CHANGING,
+            || {
+                let mut request = os.update_domain_config().domain_name(name);
+                if cluster {
+                    request = request.cluster_config(cluster_config(a));
+                }
+                if ebs {
+                    request = request.ebs_options(ebs_options(a));
+                }
+                if policy {
+                    request = request.access_policies(policy_text(a));
+                }
+                request.send()
+            },
+        )
+        .await
+        .map_err(|e| Error::aws("opensearch:UpdateDomainConfig", &e))?;
+        if upgrade.is_some() {
+            wait_processed(aws, name).await?;
         }
-        if ebs {
-            request = request.ebs_options(ebs_options(a));
-        }
-        if policy {
-            request = request.access_policies(policy_text(a));
-        }
-        request
-            .send()
-            .await
-            .map_err(|e| Error::aws("opensearch:UpdateDomainConfig", &e))?;
+    }
+    if let Some(version) = upgrade {
+        super::retry::retry(
+            &format!("opensearch:UpgradeDomain {name}"),
+            &super::retry::DOMAIN_CHANGING,
+            || {
+                os.upgrade_domain()
+                    .domain_name(name)
+                    .target_version(version)
+                    .send()
+            },
+        )
+        .await
+        .map_err(|e| Error::aws("opensearch:UpgradeDomain", &e))?;
     }
     let (set, remove) = tag_changes(&tags_of(a), &tags_of(l));
     let arn = live
@@ -313,5 +337,127 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         Ok(_) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(Error::aws("opensearch:DeleteDomain", &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The order of a domain's changes with mocked OpenSearch Service
+    //! answers: the emulator finishes every change at once, AWS does not.
+
+    use aws_sdk_opensearch::operation::describe_domain::DescribeDomainOutput;
+    use aws_sdk_opensearch::operation::update_domain_config::{
+        UpdateDomainConfigError, UpdateDomainConfigOutput,
+    };
+    use aws_sdk_opensearch::operation::upgrade_domain::UpgradeDomainOutput;
+    use aws_sdk_opensearch::types::ClusterConfig;
+    use aws_sdk_opensearch::Client;
+    use aws_smithy_mocks::{mock, RuleMode};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+    use crate::aws::mock::mock_client;
+
+    fn domain(processing: bool) -> DescribeDomainOutput {
+        DescribeDomainOutput::builder()
+            .domain_status(
+                DomainStatus::builder()
+                    .domain_id("123456789012/demo-notes")
+                    .domain_name("demo-notes")
+                    .arn("arn:aws:es:us-east-1:123456789012:domain/demo-notes")
+                    .cluster_config(ClusterConfig::builder().build())
+                    .created(true)
+                    .processing(processing)
+                    .build()
+                    .expect("a domain status"),
+            )
+            .build()
+    }
+
+    fn attributes(version: &str, count: i64) -> Value {
+        json!({
+            "name": "demo-notes",
+            "engine": "opensearch",
+            "engine_version": version,
+            "instance_type": DEFAULT_INSTANCE_TYPE,
+            "instance_count": count,
+            "ebs_volume_size": DEFAULT_EBS_VOLUME_SIZE,
+            "access_policy": null,
+            "tags": {},
+            "wait": true,
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_change_waits_for_the_one_in_progress_then_configures_then_upgrades() {
+        // Today's AWS: a domain takes one change at a time. Upgrading first
+        // and configuring at once was refused ("A change/update is in
+        // progress"); so is any change while an earlier one still runs.
+        let busy_then_idle = mock!(Client::describe_domain)
+            .sequence()
+            .output(|| domain(true))
+            .output(|| domain(false))
+            .build();
+        let configure = mock!(Client::update_domain_config)
+            .sequence()
+            .error(|| {
+                UpdateDomainConfigError::generic(
+                    ErrorMetadata::builder()
+                        .code("ValidationException")
+                        .message("A change/update is in progress. Please wait for it to complete before requesting another change.")
+                        .build(),
+                )
+            })
+            .output(|| UpdateDomainConfigOutput::builder().build())
+            .build();
+        let configured = mock!(Client::describe_domain)
+            .sequence()
+            .output(|| domain(false))
+            .build();
+        let upgrade = mock!(Client::upgrade_domain)
+            .sequence()
+            .output(|| UpgradeDomainOutput::builder().build())
+            .build();
+        let upgraded = mock!(Client::describe_domain)
+            .sequence()
+            .output(|| domain(false))
+            .build();
+        let rules = [
+            &busy_then_idle,
+            &configure,
+            &configured,
+            &upgrade,
+            &upgraded,
+        ];
+        let aws = Aws {
+            opensearch: mock_client!(aws_sdk_opensearch, RuleMode::Sequential, rules),
+            ..Aws::for_tests()
+        };
+        let desired = Desired {
+            address: "search.notes".parse().unwrap(),
+            physical_name: "demo-notes".into(),
+            attributes: attributes("OpenSearch_2.19", 2),
+            depends_on: vec![],
+        };
+        let live = Live {
+            address: "search.notes".parse().unwrap(),
+            physical_name: "demo-notes".into(),
+            attributes: attributes("OpenSearch_2.17", 1),
+            outputs: Outputs::new(),
+            ownership: Ownership::Ours,
+        };
+        update(&aws, &desired, &live)
+            .await
+            .unwrap_or_else(|e| panic!("update failed: {e}"));
+        // Sequential rules: each was used up, in this order.
+        for (rule, calls) in [
+            (&busy_then_idle, 2),
+            (&configure, 2),
+            (&configured, 1),
+            (&upgrade, 1),
+            (&upgraded, 1),
+        ] {
+            assert_eq!(rule.num_calls(), calls);
+        }
     }
 }

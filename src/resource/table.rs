@@ -541,8 +541,41 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, Str
     Ok(outputs(&table))
 }
 
+/// Turns TTL on `new` and off `old`. DynamoDB allows one TTL change per
+/// table per hour (a second `UpdateTimeToLive` within the hour is refused),
+/// so a rename takes two runs an hour apart: this one turns the old
+/// attribute off and stops with a message; the next `up` after the hour
+/// turns the new one on (its plan shows the change until then).
+async fn change_ttl(
+    aws: &Aws,
+    name: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+) -> Result<(), Error> {
+    match (old, new) {
+        (Some(old), Some(new)) => {
+            set_ttl(aws, name, old, false).await?;
+            Err(Error::Refused(format!(
+                "table `{name}`: TTL on `{old}` is now off. DynamoDB allows one TTL change per table per hour, so TTL on `{new}` cannot be turned on in the same run: run `up` again in an hour to finish the rename"
+            )))
+        }
+        (Some(old), None) => set_ttl(aws, name, old, false).await,
+        (None, Some(new)) => set_ttl(aws, name, new, true).await,
+        (None, None) => Ok(()),
+    }
+}
+
+/// Whether DynamoDB refused a TTL change because TTL changed less than an
+/// hour ago ("Time to live has been modified multiple times within a fixed
+/// interval").
+fn is_ttl_hourly_limit(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("ValidationException")
+        && message.is_some_and(|m| m.contains("multiple times within a fixed interval"))
+}
+
 async fn set_ttl(aws: &Aws, name: &str, attribute: &str, enabled: bool) -> Result<(), Error> {
-    aws.dynamodb
+    let result = aws
+        .dynamodb
         .update_time_to_live()
         .table_name(name)
         .time_to_live_specification(
@@ -553,9 +586,21 @@ async fn set_ttl(aws: &Aws, name: &str, attribute: &str, enabled: bool) -> Resul
                 .expect("name and flag are set"),
         )
         .send()
-        .await
-        .map_err(|e| Error::aws("dynamodb:UpdateTimeToLive", &e))?;
-    Ok(())
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_ttl_hourly_limit(
+            crate::aws::error_code(&e),
+            crate::aws::error_message(&e),
+        ) =>
+        {
+            Err(Error::Refused(format!(
+                "table `{name}`: TTL was changed less than an hour ago, and DynamoDB allows one TTL change per table per hour (ValidationException): run `up` again later to turn TTL {} on `{attribute}`",
+                if enabled { "on" } else { "off" }
+            )))
+        }
+        Err(e) => Err(Error::aws("dynamodb:UpdateTimeToLive", &e)),
+    }
 }
 
 /// DescribeTable; `None` when there is no such table.
@@ -780,15 +825,6 @@ pub async fn update(
         wait_active(aws, name).await?;
     }
 
-    if want.ttl_attribute != have.ttl_attribute {
-        if let Some(old) = &have.ttl_attribute {
-            set_ttl(aws, name, old, false).await?;
-        }
-        if let Some(new) = &want.ttl_attribute {
-            set_ttl(aws, name, new, true).await?;
-        }
-    }
-
     let (set, remove) = tag_changes(&want.tags, &have.tags);
     if !set.is_empty() {
         aws.dynamodb
@@ -807,6 +843,16 @@ pub async fn update(
             .send()
             .await
             .map_err(|e| Error::aws("dynamodb:UntagResource", &e))?;
+    }
+    // Last: a TTL rename ends the run (see `change_ttl`).
+    if want.ttl_attribute != have.ttl_attribute {
+        change_ttl(
+            aws,
+            name,
+            have.ttl_attribute.as_deref(),
+            want.ttl_attribute.as_deref(),
+        )
+        .await?;
     }
     Ok(outputs(&describe_existing(aws, name).await?))
 }
@@ -863,11 +909,12 @@ mod tests {
     //! Waits and request shapes with mocked DynamoDB responses: the emulator
     //! has no lifecycle states, so this is where CREATING/UPDATING are seen.
 
+    use crate::aws::mock::mock_client;
     use aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput;
     use aws_sdk_dynamodb::operation::update_table::UpdateTableOutput;
     use aws_sdk_dynamodb::types::{GlobalSecondaryIndexDescription, IndexStatus};
     use aws_sdk_dynamodb::Client;
-    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use aws_smithy_mocks::{mock, RuleMode};
     use serde_json::json;
 
     use super::*;
@@ -1048,6 +1095,81 @@ mod tests {
         .await;
         assert_eq!(disable.num_calls(), 1);
         assert_eq!(enable.num_calls(), 1);
+    }
+
+    fn with_ttl(mut a: Value, attribute: Option<&str>) -> Value {
+        a["ttl_attribute"] = json!(attribute);
+        a
+    }
+
+    fn ttl_rule(attribute: &'static str, enabled: bool) -> aws_smithy_mocks::Rule {
+        use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveOutput;
+        mock!(Client::update_time_to_live)
+            .match_requests(move |r| {
+                r.time_to_live_specification()
+                    .is_some_and(|s| s.attribute_name() == attribute && s.enabled() == enabled)
+            })
+            .then_output(|| UpdateTimeToLiveOutput::builder().build())
+    }
+
+    #[tokio::test]
+    async fn a_ttl_rename_turns_the_old_attribute_off_and_stops_for_the_hour_aws_asks() {
+        // DynamoDB refuses a second UpdateTimeToLive on a table within an
+        // hour: turning `expires` on right after `ttl` off would fail and
+        // leave TTL off with a bare ValidationException.
+        let off = ttl_rule("ttl", false);
+        let on = ttl_rule("expires", true);
+        let aws = Aws {
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&off, &on]),
+            ..Aws::for_tests()
+        };
+        let base = attrs("pay_per_request", None, "off");
+        let desired = Desired {
+            address: "table.notes".parse().unwrap(),
+            physical_name: "demo-notes".into(),
+            attributes: with_ttl(base.clone(), Some("expires")),
+            depends_on: vec![],
+        };
+        let err = update(&aws, &desired, &live_table(with_ttl(base, Some("ttl"))))
+            .await
+            .expect_err("the rename needs a second run");
+        assert_eq!((off.num_calls(), on.num_calls()), (1, 0));
+        let text = err.to_string();
+        assert!(matches!(err, Error::Refused(_)), "{text}");
+        assert!(text.contains("one TTL change per table per hour"), "{text}");
+        assert!(text.contains("run `up` again in an hour"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn the_hourly_ttl_limit_is_explained_not_passed_on_raw() {
+        use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveError;
+        let refused = mock!(Client::update_time_to_live).then_error(|| {
+            UpdateTimeToLiveError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("ValidationException")
+                    .message(
+                        "Time to live has been modified multiple times within a fixed interval",
+                    )
+                    .build(),
+            )
+        });
+        let aws = Aws {
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&refused]),
+            ..Aws::for_tests()
+        };
+        let base = attrs("pay_per_request", None, "off");
+        let desired = Desired {
+            address: "table.notes".parse().unwrap(),
+            physical_name: "demo-notes".into(),
+            attributes: with_ttl(base.clone(), Some("expires")),
+            depends_on: vec![],
+        };
+        let err = update(&aws, &desired, &live_table(base))
+            .await
+            .expect_err("refused by AWS");
+        let text = err.to_string();
+        assert!(text.contains("less than an hour ago"), "{text}");
+        assert!(text.contains("turn TTL on on `expires`"), "{text}");
     }
 
     async fn update_table(aws: &Aws, desired: &Desired, live: &Live) {

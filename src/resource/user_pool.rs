@@ -947,47 +947,27 @@ async fn add_permission(
     trigger: &str,
     function: &str,
 ) -> Result<(), Error> {
-    match aws
-        .lambda
-        .add_permission()
-        .function_name(function)
-        .statement_id(statement_id(pool_id, trigger))
-        .action("lambda:InvokeFunction")
-        .principal(COGNITO_PRINCIPAL)
-        .source_arn(pool_arn)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if error_code(&e) == Some("ResourceConflictException") => Ok(()),
-        Err(e) => Err(Error::Aws {
-            operation: "lambda:AddPermission",
-            code: error_code(&e).map(str::to_string),
-            detail: format!(
-                "{} (trigger `{trigger}` names function `{function}`; it must exist before `up`)",
-                crate::aws::describe(&e)
-            ),
-        }),
-    }
+    super::lambda_permission::add(
+        aws,
+        &super::lambda_permission::Statement {
+            function,
+            id: &statement_id(pool_id, trigger),
+            principal: COGNITO_PRINCIPAL,
+            source_arn: pool_arn,
+        },
+        &format!("trigger `{trigger}` (its function must exist before `up`)"),
+    )
+    .await
 }
 
 /// Takes back the permission of a trigger the pool no longer uses; best
 /// effort: a leftover statement only names a pool that no longer calls it.
 async fn remove_permission(aws: &Aws, pool_id: &str, trigger: &str, function: &str) {
-    match aws
-        .lambda
-        .remove_permission()
-        .function_name(function)
-        .statement_id(statement_id(pool_id, trigger))
-        .send()
-        .await
+    let id = statement_id(pool_id, trigger);
+    if let Err(e) =
+        super::lambda_permission::remove(aws, function, &id, &format!("trigger `{trigger}`")).await
     {
-        Ok(_) => {}
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {}
-        Err(e) => eprintln!(
-            "  warning: could not remove the permission of trigger `{trigger}` from `{function}`: {}",
-            crate::aws::describe(&e)
-        ),
+        eprintln!("  warning: {e} (it only names a pool that no longer calls the function)");
     }
 }
 
@@ -1374,6 +1354,7 @@ mod tests {
     //! responses: MiniStack merges what `UpdateUserPool` is not sent, AWS
     //! resets it, so the complete request is checked here.
 
+    use crate::aws::mock::mock_client;
     use crate::resource::Ownership;
     use aws_sdk_cognitoidentityprovider::operation::add_custom_attributes::AddCustomAttributesOutput;
     use aws_sdk_cognitoidentityprovider::operation::delete_user_pool::DeleteUserPoolOutput;
@@ -1388,7 +1369,7 @@ mod tests {
         UserPoolDescriptionType,
     };
     use aws_sdk_cognitoidentityprovider::Client;
-    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use aws_smithy_mocks::{mock, RuleMode};
     use serde_json::json;
 
     use super::*;

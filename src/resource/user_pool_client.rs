@@ -643,6 +643,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use crate::aws::mock::mock_client;
     use aws_sdk_cognitoidentityprovider::operation::describe_user_pool_client::DescribeUserPoolClientOutput;
     use aws_sdk_cognitoidentityprovider::operation::list_user_pool_clients::ListUserPoolClientsOutput;
     use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::UpdateUserPoolClientOutput;
@@ -650,7 +651,7 @@ mod tests {
         AnalyticsConfigurationType, UserPoolClientDescription,
     };
     use aws_sdk_cognitoidentityprovider::Client;
-    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use aws_smithy_mocks::{mock, RuleMode};
 
     use super::*;
 

@@ -295,13 +295,14 @@ mod tests {
     //! `UpdateGroup` is missing in MiniStack 1.5.33: its request shape is
     //! checked here, with mocked responses.
 
+    use crate::aws::mock::mock_client;
     use aws_sdk_cognitoidentityprovider::operation::delete_group::{
         DeleteGroupError, DeleteGroupOutput,
     };
     use aws_sdk_cognitoidentityprovider::operation::update_group::UpdateGroupOutput;
     use aws_sdk_cognitoidentityprovider::types::error::ResourceNotFoundException;
     use aws_sdk_cognitoidentityprovider::Client;
-    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use aws_smithy_mocks::{mock, RuleMode};
 
     use super::*;
 

@@ -154,6 +154,7 @@ impl World {
         let stack_file = dir.path().join("stack.toml");
         let sdk = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(mobile_backend::aws::limits::default_http_client())
             .region(Region::new(REGION))
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 account.clone(),
@@ -339,6 +340,22 @@ impl World {
             .await
             .expect("lambda:CreateFunction");
         out.function_arn().expect("a function ARN").to_string()
+    }
+
+    /// A function's resource policy, parsed (`null` when it has none: AWS
+    /// answers `ResourceNotFoundException`, MiniStack an empty policy).
+    pub async fn function_policy(&self, name: &str) -> serde_json::Value {
+        match self.lambda().get_policy().function_name(name).send().await {
+            Ok(out) => serde_json::from_str(out.policy().unwrap_or("null")).expect("policy JSON"),
+            Err(e) => {
+                let service = e.into_service_error();
+                assert!(
+                    service.is_resource_not_found_exception(),
+                    "lambda:GetPolicy {name}: {service:?}"
+                );
+                serde_json::Value::Null
+            }
+        }
     }
 
     /// A path inside the test's temp dir.
