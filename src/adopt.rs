@@ -2148,4 +2148,87 @@ mod tests {
             Some("aws_iam")
         );
     }
+
+    #[tokio::test]
+    async fn an_api_made_by_hand_whose_templates_read_back_null_is_adopted() {
+        // Made in the console: its empty templates read back as `null`
+        // (aws/aws-cli#1610), which the SDK alone cannot read.
+        use crate::aws::mock::{wire_client, Wire, WireAnswers};
+        let empty = |content_type: &'static str, body: &'static str| {
+            WireAnswers::client(move |_, _| Wire {
+                status: 200,
+                headers: vec![("content-type", content_type.to_string())],
+                body: body.to_string(),
+            })
+        };
+        let aws = Aws {
+            apigateway: wire_client!(
+                aws_sdk_apigateway,
+                crate::aws::nulls::NullsDropped::client(WireAnswers::client(
+                    crate::resource::api::tests::wire_api_gateway(None)
+                ))
+            ),
+            dynamodb: wire_client!(
+                aws_sdk_dynamodb,
+                empty("application/x-amz-json-1.0", r#"{"TableNames": []}"#)
+            ),
+            s3: wire_client!(
+                aws_sdk_s3,
+                empty(
+                    "application/xml",
+                    r#"<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Buckets></Buckets></ListAllMyBucketsResult>"#
+                )
+            ),
+            iam: wire_client!(
+                aws_sdk_iam,
+                empty(
+                    "text/xml",
+                    r#"<ListRolesResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListRolesResult><IsTruncated>false</IsTruncated><Roles/></ListRolesResult></ListRolesResponse>"#
+                )
+            ),
+            cognito_idp: wire_client!(
+                aws_sdk_cognitoidentityprovider,
+                empty("application/x-amz-json-1.1", r#"{"UserPools": []}"#)
+            ),
+            cognito_identity: wire_client!(
+                aws_sdk_cognitoidentity,
+                empty("application/x-amz-json-1.1", r#"{"IdentityPools": []}"#)
+            ),
+            opensearch: wire_client!(
+                aws_sdk_opensearch,
+                empty("application/json", r#"{"DomainNames": []}"#)
+            ),
+            ..Aws::for_tests()
+        };
+        let scan = scan(
+            &aws,
+            &Request {
+                name_prefix: None,
+                includes: vec!["api.notes=a1".into()],
+                stack_name: Some("demo".into()),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("adopt failed: {e}"));
+        let api = scan
+            .found
+            .iter()
+            .find(|f| f.address.to_string() == "api.notes")
+            .expect("the API is adopted");
+        assert_eq!(api.id, "a1");
+        let routes = api.attributes["routes"].as_object().expect("routes");
+        assert_eq!(
+            routes.keys().collect::<Vec<_>>(),
+            ["GET /health", "GET /notes"]
+        );
+        assert_eq!(routes["GET /notes"]["cors"], json!(true));
+        assert_eq!(routes["GET /health"]["integration"]["type"], json!("mock"));
+        assert_eq!(routes["GET /health"]["integration"]["status"], json!(200));
+        let written = render(&scan.stack, &scan.found, &ctx(), scan.notes.clone());
+        assert!(
+            written.stack.contains(r#"adopt = "a1""#),
+            "{}",
+            written.stack
+        );
+    }
 }

@@ -2052,7 +2052,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::aws::mock::mock_client;
     use aws_sdk_apigateway::operation::get_rest_apis::GetRestApisOutput;
     use aws_sdk_apigateway::Client;
@@ -2435,7 +2435,13 @@ routes."GET /health" = { integration = { mock = { status = 200 } } }
 routes."GET /notes" = { cors = true, integration = { http = "https://example.com/notes" } }
 "#;
 
-    fn wire_api_gateway(label: String) -> impl Fn(&str, &str) -> crate::aws::mock::Wire {
+    /// API Gateway answering on the wire for the API of `NULLS_STACK` (id
+    /// `a1`, deployed to `prod` as `d1`): made by this tool (ownership tags,
+    /// the deployment labelled `label`) or by hand in the console (`None`: no
+    /// tags, no label, and no export to prove the deployment by).
+    pub(crate) fn wire_api_gateway(
+        label: Option<String>,
+    ) -> impl Fn(&str, &str) -> crate::aws::mock::Wire {
         use crate::aws::mock::Wire;
         let cors_template = serde_json::to_string(CORS_TEMPLATE).unwrap();
         let allow = |h: &str| format!("method.response.header.Access-Control-Allow-{h}");
@@ -2497,10 +2503,16 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
             let path = path.split('?').next().unwrap_or(path);
             match path {
                 "/restapis" => Wire::json(
-                    r#"{"item": [{"id": "a1", "name": "demo-notes", "createdDate": 1.7e9,
+                    serde_json::json!({"item": [{"id": "a1", "name": "demo-notes", "createdDate": 1.7e9,
                         "endpointConfiguration": {"types": ["REGIONAL"]}, "binaryMediaTypes": null,
-                        "tags": {"mobile-backend:stack": "demo", "mobile-backend:id": "api.notes"}}]}"#,
+                        "tags": if label.is_some() {
+                            serde_json::json!({"mobile-backend:stack": "demo", "mobile-backend:id": "api.notes"})
+                        } else {
+                            serde_json::Value::Null
+                        }}]})
+                    .to_string(),
                 ),
+                tags if tags.starts_with("/tags/") => Wire::json(r#"{"tags": {}}"#),
                 "/restapis/a1/resources" => Wire::json(resources.clone()),
                 "/restapis/a1/authorizers" => Wire::json(r#"{"item": []}"#),
                 "/restapis/a1/stages" => Wire::json(
@@ -2510,6 +2522,11 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
                 "/restapis/a1/deployments/d1" => Wire::json(
                     serde_json::json!({"id": "d1", "description": label.clone()}).to_string(),
                 ),
+                // A console export of such an API is its own document; not
+                // proving the deployment only means one redeploy.
+                "/restapis/a1/stages/prod/exports/oas30" => {
+                    Wire::error(400, "BadRequestException", "export not available")
+                }
                 "/apikeys" | "/usageplans" => Wire::json(r#"{"item": []}"#),
                 other => Wire::error(404, "NotFoundException", &format!("no {other}")),
             }
@@ -2527,7 +2544,7 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
         let client = crate::aws::mock::wire_client!(
             aws_sdk_apigateway,
             crate::aws::nulls::NullsDropped::client(crate::aws::mock::WireAnswers::client(
-                wire_api_gateway(label)
+                wire_api_gateway(Some(label))
             ))
         );
         let aws = Aws {
@@ -2556,13 +2573,56 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
     }
 
     #[tokio::test]
+    async fn an_api_made_by_hand_with_null_templates_is_planned_for_adoption() {
+        let desired = desired_of(NULLS_STACK, &Values(BTreeMap::new())).unwrap();
+        let aws = Aws {
+            apigateway: crate::aws::mock::wire_client!(
+                aws_sdk_apigateway,
+                crate::aws::nulls::NullsDropped::client(crate::aws::mock::WireAnswers::client(
+                    wire_api_gateway(None)
+                ))
+            ),
+            ..Aws::for_tests()
+        };
+        let address = Address::new(Kind::Api, "notes");
+        let target = Target {
+            stack: "demo",
+            address: &address,
+            name: "demo-notes",
+            parent: None,
+            spec: None,
+            adopt: Some("a1"),
+        };
+        let live = read(&aws, &target)
+            .await
+            .unwrap_or_else(|e| panic!("the read failed: {e}"))
+            .expect("the API to adopt is found");
+        let want = serde_json::to_value(&desired).unwrap();
+        let changed: Vec<String> =
+            crate::plan::diff(crate::resource::ResourceType::Api, &live.attributes, &want)
+                .into_iter()
+                .map(|c| c.path)
+                .collect();
+        // The routes read as declared; what adopting adds is the ownership
+        // tags, and one deployment (the stage's could not be proven).
+        assert_eq!(
+            changed,
+            [
+                "deployment",
+                "tags.mobile-backend:id",
+                "tags.mobile-backend:stack"
+            ]
+        );
+    }
+
+    #[tokio::test]
     async fn without_dropping_nulls_the_sdk_cannot_read_such_an_api() {
         // Pins why `NullsDropped` exists (smithy-rs#2239): the SDK refuses a
         // null in a dense map. When an SDK release reads them, this fails
         // and the layer can go.
         let client = crate::aws::mock::wire_client!(
             aws_sdk_apigateway,
-            crate::aws::mock::WireAnswers::client(wire_api_gateway(String::new()))
+            crate::aws::mock::WireAnswers::client(wire_api_gateway(None))
         );
         let err = client
             .get_resources()

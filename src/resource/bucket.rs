@@ -751,4 +751,150 @@ mod tests {
         assert!(matches!(result, Err(Error::Refused(_))));
         assert_eq!(tries.load(Ordering::SeqCst), 1);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_bucket_not_yet_visible_is_waited_for() {
+        // S3 may answer NoSuchBucket for a moment right after CreateBucket
+        // (terraform-provider-aws #10863): the configuration calls wait.
+        let tries = AtomicU32::new(0);
+        let result = unless_conflicting(|| async {
+            if tries.fetch_add(1, Ordering::SeqCst) < 3 {
+                Err(Error::Aws {
+                    operation: "s3:PutBucketVersioning",
+                    code: Some("NoSuchBucket".into()),
+                    detail: "NoSuchBucket: The specified bucket does not exist".into(),
+                })
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(tries.load(Ordering::SeqCst), 4);
+
+        // ... for a bounded time (about Terraform's two minutes).
+        let tries = AtomicU32::new(0);
+        let started = tokio::time::Instant::now();
+        let result = unless_conflicting(|| async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err(Error::Aws {
+                operation: "s3:PutBucketVersioning",
+                code: Some("NoSuchBucket".into()),
+                detail: String::new(),
+            })
+        })
+        .await;
+        assert!(matches!(result, Err(Error::Aws { code: Some(c), .. }) if c == "NoSuchBucket"));
+        assert_eq!(
+            tries.load(Ordering::SeqCst),
+            super::super::retry::NEW_BUCKET.attempts
+        );
+        assert_eq!(
+            started.elapsed(),
+            super::super::retry::patience(&super::super::retry::NEW_BUCKET)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_name_taken_in_another_region_says_which_region() {
+        // HeadBucket signed for this region, bucket elsewhere: HTTP 400, no
+        // body, the bucket's region in `x-amz-bucket-region`.
+        use crate::aws::mock::{wire_client, Wire, WireAnswers};
+        let s3 = wire_client!(
+            aws_sdk_s3,
+            WireAnswers::client(|_, _| Wire {
+                status: 400,
+                headers: vec![("x-amz-bucket-region", "eu-west-1".into())],
+                body: String::new(),
+            })
+        );
+        let aws = Aws {
+            s3,
+            ..Aws::for_tests()
+        };
+        let address: Address = "bucket.uploads".parse().unwrap();
+        let live = read(&aws, "demo", &address, "demo-uploads")
+            .await
+            .unwrap_or_else(|e| panic!("read failed: {e}"))
+            .expect("the name is taken");
+        match live.ownership {
+            Ownership::NotOurs { why } => {
+                assert!(why.contains("region eu-west-1"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn without_s3_tag_resource_the_bucket_is_made_then_tagged() {
+        // Tags in CreateBucket need `s3:TagResource` (November 2025); a
+        // deployer policy with only s3:CreateBucket + s3:PutBucketTagging
+        // is refused the tagged create.
+        use aws_sdk_s3::operation::create_bucket::{CreateBucketError, CreateBucketOutput};
+        use aws_sdk_s3::operation::put_bucket_tagging::PutBucketTaggingOutput;
+        use aws_sdk_s3::operation::put_public_access_block::PutPublicAccessBlockOutput;
+        use aws_sdk_s3::Client;
+        use aws_smithy_mocks::{mock, RuleMode};
+
+        use crate::aws::mock::mock_client;
+        let tagged = mock!(Client::create_bucket)
+            .match_requests(|r| {
+                r.create_bucket_configuration()
+                    .is_some_and(|c| !c.tags().is_empty())
+            })
+            .then_error(|| {
+                CreateBucketError::generic(
+                    aws_smithy_types::error::ErrorMetadata::builder()
+                        .code("AccessDenied")
+                        .message("User is not authorized to perform: s3:TagResource")
+                        .build(),
+                )
+            });
+        let untagged = mock!(Client::create_bucket)
+            .match_requests(|r| {
+                r.create_bucket_configuration()
+                    .is_none_or(|c| c.tags().is_empty())
+            })
+            .then_output(|| CreateBucketOutput::builder().build());
+        let tagging = mock!(Client::put_bucket_tagging)
+            .match_requests(|r| {
+                r.tagging().is_some_and(|t| {
+                    t.tag_set()
+                        .iter()
+                        .any(|t| t.key() == "mobile-backend:stack")
+                })
+            })
+            .then_output(|| PutBucketTaggingOutput::builder().build());
+        let block = mock!(Client::put_public_access_block)
+            .then_output(|| PutPublicAccessBlockOutput::builder().build());
+        let aws = Aws {
+            s3: mock_client!(
+                aws_sdk_s3,
+                RuleMode::MatchAny,
+                [&tagged, &untagged, &tagging, &block]
+            ),
+            ..Aws::for_tests()
+        };
+        let desired = Desired {
+            address: "bucket.uploads".parse().unwrap(),
+            physical_name: "demo-uploads".into(),
+            attributes: json!({
+                "name": "demo-uploads", "versioning": false, "cors": [],
+                "block_public_access": true, "encryption": "aes256", "kms_key_id": null,
+                "tags": {"mobile-backend:stack": "demo", "mobile-backend:id": "bucket.uploads"}
+            }),
+            depends_on: vec![],
+        };
+        create(&aws, &desired)
+            .await
+            .unwrap_or_else(|e| panic!("create failed: {e}"));
+        assert_eq!(
+            (
+                tagged.num_calls(),
+                untagged.num_calls(),
+                tagging.num_calls()
+            ),
+            (1, 1, 1)
+        );
+    }
 }

@@ -2027,4 +2027,62 @@ trust = { file = "../policies/trust.json" }
             (1, 1, 0)
         );
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn delete_waits_while_iam_still_sees_the_detached_policy() {
+        // Right after DetachRolePolicy, DeleteRole may answer DeleteConflict
+        // until the detach propagates (Terraform retries it for 2 minutes).
+        use aws_sdk_iam::operation::delete_role::{DeleteRoleError, DeleteRoleOutput};
+        use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput;
+        use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
+        use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
+        use aws_sdk_iam::types::AttachedPolicy;
+        let inline = mock!(aws_sdk_iam::Client::list_role_policies).then_output(|| {
+            ListRolePoliciesOutput::builder()
+                .set_policy_names(Some(vec![]))
+                .build()
+                .unwrap()
+        });
+        let attached = mock!(aws_sdk_iam::Client::list_attached_role_policies).then_output(|| {
+            ListAttachedRolePoliciesOutput::builder()
+                .attached_policies(
+                    AttachedPolicy::builder()
+                        .policy_arn("arn:aws:iam::aws:policy/AWSLambdaExecute")
+                        .build(),
+                )
+                .build()
+        });
+        let detach = mock!(aws_sdk_iam::Client::detach_role_policy)
+            .then_output(|| DetachRolePolicyOutput::builder().build());
+        let conflict = || {
+            DeleteRoleError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("DeleteConflict")
+                    .message("Cannot delete entity, must detach all policies first.")
+                    .build(),
+            )
+        };
+        let delete_role = mock!(aws_sdk_iam::Client::delete_role)
+            .sequence()
+            .error(conflict)
+            .error(conflict)
+            .output(|| DeleteRoleOutput::builder().build())
+            .build();
+        let rules = [&inline, &attached, &detach, &delete_role];
+        let aws = Aws {
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, rules),
+            ..Aws::for_tests()
+        };
+        let live = Live {
+            address: "role.app".parse().unwrap(),
+            physical_name: "demo-app".into(),
+            attributes: serde_json::Value::Null,
+            outputs: Outputs::new(),
+            ownership: Ownership::Ours,
+        };
+        delete(&aws, &live)
+            .await
+            .unwrap_or_else(|e| panic!("delete failed: {e}"));
+        assert_eq!((detach.num_calls(), delete_role.num_calls()), (1, 3));
+    }
 }
