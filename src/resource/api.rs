@@ -60,6 +60,17 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. The integration defaults
+/// AWS adds (`passthroughBehavior` WHEN_NO_MATCH, `timeoutInMillis` 29000,
+/// `connectionType` INTERNET, `cacheNamespace` = the resource id;
+/// terraform-provider-aws `integration.go` marks them Optional + Computed)
+/// are not part of the comparable shape; a new stage's `methodSettings` are
+/// empty, which reads as no `stage_throttle`; a usage plan's absent
+/// `quota.offset` reads as 0, the stack's value; the endpoint type is sent
+/// (`REGIONAL` unless the stack says otherwise).
+pub const DEFAULTED: &[&str] = &[];
+
 /// How many times a call is made when API Gateway answers
 /// `ConflictException`, and the first wait
 /// (doubled each time): about 16 s in all.

@@ -33,6 +33,15 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. The stack's defaults are
+/// S3's for a new bucket: all four public-access blocks on (since April
+/// 2023) and SSE-S3 default encryption (`AES256`, since 5 January 2023);
+/// `create` sets the blocks, and the read takes "not configured" encryption
+/// (as emulators answer) as `AES256`. Object ownership (`BucketOwnerEnforced`),
+/// the bucket key and the SSE-C block of new buckets are not compared.
+pub const DEFAULTED: &[&str] = &[];
+
 /// The comparable shape of a bucket, built from the stack or from AWS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketConfig {

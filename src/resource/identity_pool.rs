@@ -33,6 +33,14 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. `allow_classic_flow` and
+/// `allow_unauthenticated` default to false in the stack, which is what a
+/// pool created without them reports (terraform-provider-aws
+/// `identity_pool.go`: both Optional with `Default: false`); a provider's
+/// `ServerSideTokenCheck` is sent false.
+pub const DEFAULTED: &[&str] = &[];
+
 /// The comparable shape of an identity pool, built from the stack or from AWS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdentityPoolConfig {

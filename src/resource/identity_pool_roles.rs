@@ -26,6 +26,11 @@ use crate::stack::{Address, Kind};
 pub const ATTRIBUTES: &[(&str, Change)] =
     &[("roles", Change::Update), ("role_mappings", Change::Update)];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing; a pool has no roles and
+/// no role mappings until `SetIdentityPoolRoles` gives it some.
+pub const DEFAULTED: &[&str] = &[];
+
 /// The comparable shape of a role attachment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RolesConfig {

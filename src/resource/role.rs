@@ -40,6 +40,13 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. `max_session_duration`
+/// defaults to IAM's own 3600 seconds in the desired value (CreateRole's
+/// `MaxSessionDuration`: "If you do not specify a value ... the default
+/// maximum of one hour is applied"); IAM sets no description.
+pub const DEFAULTED: &[&str] = &[];
+
 /// IAM's default and bounds for `MaxSessionDuration`, in seconds.
 pub const DEFAULT_MAX_SESSION_DURATION: i64 = 3600;
 const MAX_SESSION_DURATION_RANGE: std::ops::RangeInclusive<i64> = 3600..=43200;

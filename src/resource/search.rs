@@ -41,6 +41,16 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("ownership_marker", Change::Computed),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. OpenSearch Service
+/// settings have the stack's defaults in the desired value (sent on
+/// create). A new CloudSearch domain reports its scaling parameters as an
+/// empty instance type and zero counts (terraform-provider-aws
+/// `TestAccCloudSearchDomain_basic`: `desired_instance_type = ""`,
+/// `desired_partition_count = 0`, `desired_replication_count = 0`), which
+/// the read takes as unset; `requires_index_documents` is false.
+pub const DEFAULTED: &[&str] = &[];
+
 /// How long `up` waits at most for a domain to finish processing a change.
 /// A new CloudSearch domain takes about 10 minutes, an OpenSearch Service
 /// domain 15–30; re-indexing a large CloudSearch domain can take longer, so

@@ -42,6 +42,17 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. The desired value is
+/// DynamoDB's own default wherever the stack is silent, and the read maps
+/// AWS's "not configured" answers to the same values: on-demand billing
+/// without throughput, `stream = "off"` for an absent `StreamSpecification`
+/// (or one with `StreamEnabled = false`), no TTL for `DISABLED` without an
+/// attribute name, deletion protection off (`DeletionProtectionEnabled`
+/// false). The table class (`TableClassSummary` absent = STANDARD) is not
+/// compared.
+pub const DEFAULTED: &[&str] = &[];
+
 const WAIT: Duration = Duration::from_secs(20 * 60);
 
 /// The comparable shape of a table, built from the stack or from AWS.

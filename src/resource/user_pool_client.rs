@@ -41,6 +41,21 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("supported_identity_providers", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. The desired value holds a
+/// value for every field AWS would default, and `create` sends it: the auth
+/// flows AWS allows when none are given (`ALLOW_REFRESH_TOKEN_AUTH`,
+/// `ALLOW_USER_SRP_AUTH`, `ALLOW_CUSTOM_AUTH`), token validities of 60
+/// minutes, 60 minutes and 30 days with their units, and
+/// `prevent_user_existence_errors` on (Cognito's recommendation; the API's
+/// default is `LEGACY`, which the stack then changes on purpose).
+/// `read_attributes`/`write_attributes` are empty for the default set
+/// because AWS reports nothing then ("Amazon Cognito only populates
+/// ReadAttributes in the API response if you have specified your own custom
+/// set", `UserPoolClientType` in the API reference); marking them would hide
+/// a custom set the stack no longer declares.
+pub const DEFAULTED: &[&str] = &[];
+
 /// The comparable shape of an app client (never its secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientConfig {

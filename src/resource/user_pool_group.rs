@@ -31,6 +31,11 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("role_arn", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing; a group created without a
+/// description, precedence or role has none.
+pub const DEFAULTED: &[&str] = &[];
+
 /// The comparable shape of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupConfig {
