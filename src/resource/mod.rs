@@ -5,6 +5,8 @@
 pub mod api;
 pub mod api_export;
 pub mod api_routes;
+#[cfg(test)]
+mod aws_defaults;
 pub mod bucket;
 mod flight;
 pub mod identity_pool;

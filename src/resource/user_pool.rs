@@ -1401,7 +1401,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Conversions, classification and request shapes with mocked Cognito
     //! responses: MiniStack merges what `UpdateUserPool` is not sent, AWS
     //! resets it, so the complete request is checked here.
@@ -2193,5 +2193,140 @@ triggers.pre_sign_up = "{TRIGGER}"
         delete(&aws, &live_of(&config)).await.expect("deleted");
         assert_eq!(gone.num_calls(), 1);
         let _ = DeleteUserPoolOutput::builder().build();
+    }
+
+    // ------------------------------------------------- AWS's defaults ----
+
+    /// AWS's answer for `[user_pool.users]` with nothing in it, as `create`
+    /// makes it (see `resource/aws_defaults.rs`): what `CreateUserPool` is
+    /// sent (Cognito's password policy, MFA off, deletion protection
+    /// inactive, no triggers, the tags), echoed; the rest as Cognito fills
+    /// it in for a pool created without it. The verification messages and
+    /// their template are the texts of the AWS CLI's `describe-user-pool`
+    /// example (`awscli/examples/cognito-idp/describe-user-pool.rst`:
+    /// `EmailVerificationMessage`/`SmsVerificationMessage` "Your verification
+    /// code is {####}. ", `EmailVerificationSubject` "Your verification
+    /// code"); terraform-provider-aws `user_pool.go` marks them and the
+    /// template Optional + Computed, and its `TestAccCognitoIDPUserPool_basic`
+    /// checks `verification_message_template.0.default_email_option` =
+    /// CONFIRM_WITH_CODE, `admin_create_user_config.0.allow_admin_create_user_only`
+    /// = false, `email_configuration.0.email_sending_account` = COGNITO_DEFAULT,
+    /// the password policy's `temporary_password_validity_days` = 7,
+    /// `mfa_configuration` = OFF and `deletion_protection` = INACTIVE.
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        use aws_sdk_cognitoidentityprovider::types::{
+            AccountRecoverySettingType, DefaultEmailOptionType, MessageTemplateType,
+            RecoveryOptionNameType, RecoveryOptionType,
+        };
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[user_pool.users]\n",
+            "user_pool.users",
+            &[],
+        );
+        const CODE: &str = "Your verification code is {####}. ";
+        let pool = UserPoolType::builder()
+            .id(ID)
+            .name("demo-users")
+            .arn(ARN)
+            .set_schema_attributes(Some(standard_schema()))
+            .mfa_configuration(UserPoolMfaType::Off)
+            .policies(
+                UserPoolPolicyType::builder()
+                    .password_policy(
+                        PasswordPolicyType::builder()
+                            .minimum_length(8)
+                            .require_uppercase(true)
+                            .require_lowercase(true)
+                            .require_numbers(true)
+                            .require_symbols(true)
+                            .temporary_password_validity_days(7)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .lambda_config(LambdaConfigType::builder().build())
+            .deletion_protection(DeletionProtectionType::Inactive)
+            // Filled in by Cognito.
+            .email_verification_message(CODE)
+            .email_verification_subject("Your verification code")
+            .sms_verification_message(CODE)
+            .sms_authentication_message("Your authentication code is {####}. ")
+            .verification_message_template(
+                VerificationMessageTemplateType::builder()
+                    .sms_message(CODE)
+                    .email_message(CODE)
+                    .email_subject("Your verification code")
+                    .email_message_by_link(
+                        "Please click the link below to verify your email address. {##Verify Email##} ",
+                    )
+                    .email_subject_by_link("Your verification link")
+                    .default_email_option(DefaultEmailOptionType::ConfirmWithCode)
+                    .build(),
+            )
+            .admin_create_user_config(
+                AdminCreateUserConfigType::builder()
+                    .allow_admin_create_user_only(false)
+                    .unused_account_validity_days(7)
+                    .invite_message_template(
+                        MessageTemplateType::builder()
+                            .email_message(
+                                "Your username is {username} and temporary password is {####}. ",
+                            )
+                            .email_subject("Your temporary password")
+                            .sms_message(
+                                "Your username is {username} and temporary password is {####}. ",
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .email_configuration(
+                EmailConfigurationType::builder()
+                    .email_sending_account(EmailSendingAccountType::CognitoDefault)
+                    .build(),
+            )
+            .account_recovery_setting(
+                AccountRecoverySettingType::builder()
+                    .recovery_mechanisms(
+                        RecoveryOptionType::builder()
+                            .priority(1)
+                            .name(RecoveryOptionNameType::VerifiedEmail)
+                            .build()
+                            .unwrap(),
+                    )
+                    .recovery_mechanisms(
+                        RecoveryOptionType::builder()
+                            .priority(2)
+                            .name(RecoveryOptionNameType::VerifiedPhoneNumber)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .estimated_number_of_users(0)
+            .set_user_pool_tags(Some(hash_map(&m.tags())))
+            .build();
+        let list = mock!(Client::list_user_pools).then_output(|| {
+            ListUserPoolsOutput::builder()
+                .user_pools(
+                    UserPoolDescriptionType::builder()
+                        .id(ID)
+                        .name("demo-users")
+                        .build(),
+                )
+                .build()
+        });
+        let describe =
+            mock!(Client::describe_user_pool).then_output(move || described(pool.clone()));
+        let aws = Aws {
+            cognito_idp: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::MatchAny,
+                [&list, &describe]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, &m.target(None)).await.expect("read");
+        vec![m.case("a pool made from `[user_pool.users]`", live)]
     }
 }
