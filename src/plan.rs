@@ -441,6 +441,12 @@ fn is_empty(v: Option<&Value>) -> bool {
     }
 }
 
+/// Whether one side leaves an attribute unset: absent, null, or an empty
+/// string, list or map.
+fn unset(v: Option<&Value>) -> bool {
+    is_empty(v) || matches!(v, Some(Value::String(s)) if s.is_empty())
+}
+
 /// Whether any string inside `v` holds a value not known yet.
 pub fn contains_unknown(v: &Value) -> bool {
     match v {
@@ -452,7 +458,9 @@ pub fn contains_unknown(v: &Value) -> bool {
 }
 
 /// Every attribute that differs between `live` and `desired`, in the kind's
-/// attribute order, maps expanded one key at a time.
+/// attribute order, maps expanded one key at a time. An attribute (or map
+/// key) the kind declares AWS-defaulted ([`ResourceType::is_defaulted`])
+/// and the stack leaves unset never differs: AWS filled it in.
 pub fn diff(kind: ResourceType, live: &Value, desired: &Value) -> Vec<AttributeChange> {
     let empty = serde_json::Map::new();
     let live_map = live.as_object().unwrap_or(&empty);
@@ -473,6 +481,7 @@ pub fn diff(kind: ResourceType, live: &Value, desired: &Value) -> Vec<AttributeC
             continue;
         }
         diff_value(
+            kind,
             key,
             live_map.get(key),
             desired_map.get(key),
@@ -484,6 +493,7 @@ pub fn diff(kind: ResourceType, live: &Value, desired: &Value) -> Vec<AttributeC
 }
 
 fn diff_value(
+    kind: ResourceType,
     path: &str,
     before: Option<&Value>,
     after: Option<&Value>,
@@ -491,6 +501,11 @@ fn diff_value(
     out: &mut Vec<AttributeChange>,
 ) {
     if is_empty(before) && is_empty(after) {
+        return;
+    }
+    // Optional and computed: the stack says nothing, so what AWS filled in
+    // (its default, or a value set outside the stack) is not a change.
+    if unset(after) && kind.is_defaulted(path) {
         return;
     }
     let unknown = after.is_some_and(contains_unknown);
@@ -503,7 +518,14 @@ fn diff_value(
         keys.sort();
         keys.dedup();
         for k in keys {
-            diff_value(&format!("{path}.{k}"), b.get(k), a.get(k), forces, out);
+            diff_value(
+                kind,
+                &format!("{path}.{k}"),
+                b.get(k),
+                a.get(k),
+                forces,
+                out,
+            );
         }
         return;
     }

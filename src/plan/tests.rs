@@ -665,3 +665,39 @@ fn an_adopted_resource_is_never_replaced() {
     assert!(conflict.contains("`range_key`"), "{conflict}");
     assert_eq!(p.conflicts().count(), 1);
 }
+
+#[test]
+fn an_attribute_aws_fills_in_is_no_change_while_the_stack_leaves_it_unset() {
+    let kind = ResourceType::UserPool;
+    assert!(kind.is_defaulted("email_verification_message"));
+    let live = json!({
+        "email_verification_message": "Your verification code is {####}. ",
+        "mfa": "off",
+    });
+    for unset in [
+        json!({ "mfa": "off" }),
+        json!({ "mfa": "off", "email_verification_message": null }),
+        json!({ "mfa": "off", "email_verification_message": "" }),
+    ] {
+        assert_eq!(diff(kind, &live, &unset), vec![], "{unset}");
+    }
+    // Set by the stack, it is compared as any other attribute.
+    let set = json!({ "mfa": "off", "email_verification_message": "Code: {####}" });
+    let changes = diff(kind, &live, &set);
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].path, "email_verification_message");
+    assert_eq!(
+        changes[0].before,
+        Some(json!("Your verification code is {####}. "))
+    );
+    assert_eq!(changes[0].after, Some(json!("Code: {####}")));
+    // And where AWS has none, setting one is a change.
+    let changes = diff(kind, &json!({ "mfa": "off" }), &set);
+    assert_eq!(changes.len(), 1);
+    // An attribute that is not AWS-defaulted still changes to nothing.
+    let changes = diff(kind, &live, &json!({ "email_verification_message": null }));
+    assert_eq!(
+        changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(),
+        vec!["mfa"]
+    );
+}

@@ -60,6 +60,17 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. The integration defaults
+/// AWS adds (`passthroughBehavior` WHEN_NO_MATCH, `timeoutInMillis` 29000,
+/// `connectionType` INTERNET, `cacheNamespace` = the resource id;
+/// terraform-provider-aws `integration.go` marks them Optional + Computed)
+/// are not part of the comparable shape; a new stage's `methodSettings` are
+/// empty, which reads as no `stage_throttle`; a usage plan's absent
+/// `quota.offset` reads as 0, the stack's value; the endpoint type is sent
+/// (`REGIONAL` unless the stack says otherwise).
+pub const DEFAULTED: &[&str] = &[];
+
 /// How many times a call is made when API Gateway answers
 /// `ConflictException`, and the first wait
 /// (doubled each time): about 16 s in all.
@@ -2636,5 +2647,201 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
             aws_smithy_types::error::display::DisplayErrorContext(&err)
         );
         assert!(text.contains("null"), "{text}");
+    }
+
+    // ------------------------------------------------- AWS's defaults ----
+
+    /// AWS's answer for an API with one Lambda route, a stage and a usage
+    /// plan with a quota (see `resource/aws_defaults.rs`), as `create` makes
+    /// it: the REST API (REGIONAL, tagged), the method (no authorization, no
+    /// API key) with its `AWS_PROXY` integration, a deployment described with
+    /// the routes' hash, the stage, the key and the plan (tagged like the
+    /// API), echoed; with what API Gateway fills in itself: on the
+    /// integration `passthroughBehavior` WHEN_NO_MATCH, `timeoutInMillis`
+    /// 29000, `connectionType` INTERNET and `cacheNamespace` = the resource
+    /// id (terraform-provider-aws `integration.go`: Optional + Computed or
+    /// defaulted so), the API's `apiKeySource` HEADER, the stage's empty
+    /// `methodSettings`, no cache cluster and no tracing, and the quota's
+    /// `offset` 0 (absent on the wire).
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        use aws_sdk_apigateway::operation::{
+            get_api_keys::GetApiKeysOutput, get_authorizers::GetAuthorizersOutput,
+            get_deployment::GetDeploymentOutput, get_resources::GetResourcesOutput,
+            get_stages::GetStagesOutput, get_usage_plan_keys::GetUsagePlanKeysOutput,
+            get_usage_plans::GetUsagePlansOutput,
+        };
+        use aws_sdk_apigateway::types::{
+            ApiKey, ApiKeySourceType, CacheClusterStatus, ConnectionType,
+            Integration as AwsIntegration, Method, Resource, Stage, UsagePlan as AwsUsagePlan,
+            UsagePlanKey,
+        };
+        const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:notes";
+        let m = crate::resource::aws_defaults::Minimal::load(
+            &format!(
+                r#"[api.notes]
+stage = "prod"
+routes."GET /notes" = {{ integration = {{ lambda = "{FUNCTION}" }} }}
+usage_plans.mobile = {{ keys = ["ios"], quota = {{ limit = 1000, period = "month" }} }}
+"#
+            ),
+            "api.notes",
+            &[],
+        );
+        let tags = hash_map(&m.tags());
+        let hash = m.desired["deployment"]
+            .as_str()
+            .expect("a deployment")
+            .to_string();
+        let created = aws_smithy_types::DateTime::from_secs(0);
+        let apis = {
+            let tags = tags.clone();
+            mock!(Client::get_rest_apis).then_output(move || {
+                GetRestApisOutput::builder()
+                    .items(
+                        RestApi::builder()
+                            .id("a1")
+                            .name("demo-notes")
+                            .created_date(created)
+                            .root_resource_id("r0")
+                            .api_key_source(ApiKeySourceType::Header)
+                            .endpoint_configuration(
+                                EndpointConfiguration::builder()
+                                    .types(EndpointType::Regional)
+                                    .build(),
+                            )
+                            .disable_execute_api_endpoint(false)
+                            .set_tags(Some(tags.clone()))
+                            .build(),
+                    )
+                    .build()
+            })
+        };
+        let resources = mock!(Client::get_resources).then_output(|| {
+            let get = Method::builder()
+                .http_method("GET")
+                .authorization_type("NONE")
+                .api_key_required(false)
+                .method_integration(
+                    AwsIntegration::builder()
+                        .r#type(IntegrationType::AwsProxy)
+                        .http_method("POST")
+                        .uri(api_routes::lambda_uri("us-east-1", "aws", FUNCTION))
+                        // Filled in by API Gateway.
+                        .passthrough_behavior("WHEN_NO_MATCH")
+                        .timeout_in_millis(29000)
+                        .connection_type(ConnectionType::Internet)
+                        .cache_namespace("r1")
+                        .set_cache_key_parameters(Some(vec![]))
+                        .build(),
+                )
+                .build();
+            GetResourcesOutput::builder()
+                .items(Resource::builder().id("r0").path("/").build())
+                .items(
+                    Resource::builder()
+                        .id("r1")
+                        .parent_id("r0")
+                        .path_part("notes")
+                        .path("/notes")
+                        .resource_methods("GET", get)
+                        .build(),
+                )
+                .build()
+        });
+        let authorizers =
+            mock!(Client::get_authorizers).then_output(|| GetAuthorizersOutput::builder().build());
+        let stages = mock!(Client::get_stages).then_output(move || {
+            GetStagesOutput::builder()
+                .item(
+                    Stage::builder()
+                        .stage_name("prod")
+                        .deployment_id("d1")
+                        .created_date(created)
+                        .last_updated_date(created)
+                        // Filled in by API Gateway.
+                        .set_method_settings(Some(HashMap::new()))
+                        .cache_cluster_enabled(false)
+                        .cache_cluster_status(CacheClusterStatus::NotAvailable)
+                        .tracing_enabled(false)
+                        .build(),
+                )
+                .build()
+        });
+        let deployment = mock!(Client::get_deployment).then_output(move || {
+            GetDeploymentOutput::builder()
+                .id("d1")
+                .description(format!("{DEPLOYMENT_PREFIX}{hash}"))
+                .created_date(created)
+                .build()
+        });
+        let keys = {
+            let tags = tags.clone();
+            mock!(Client::get_api_keys).then_output(move || {
+                GetApiKeysOutput::builder()
+                    .items(
+                        ApiKey::builder()
+                            .id("k1")
+                            .name("demo-notes-ios")
+                            .enabled(true)
+                            .created_date(created)
+                            .last_updated_date(created)
+                            .stage_keys("a1/prod")
+                            .set_tags(Some(tags.clone()))
+                            .build(),
+                    )
+                    .build()
+            })
+        };
+        let plans = mock!(Client::get_usage_plans).then_output(move || {
+            GetUsagePlansOutput::builder()
+                .items(
+                    AwsUsagePlan::builder()
+                        .id("p1")
+                        .name("demo-notes-mobile")
+                        .api_stages(ApiStage::builder().api_id("a1").stage("prod").build())
+                        .quota(
+                            QuotaSettings::builder()
+                                .limit(1000)
+                                .period(QuotaPeriodType::Month)
+                                .build(),
+                        )
+                        .set_tags(Some(tags.clone()))
+                        .build(),
+                )
+                .build()
+        });
+        let plan_keys = mock!(Client::get_usage_plan_keys).then_output(|| {
+            GetUsagePlanKeysOutput::builder()
+                .items(
+                    UsagePlanKey::builder()
+                        .id("k1")
+                        .r#type("API_KEY")
+                        .name("demo-notes-ios")
+                        .build(),
+                )
+                .build()
+        });
+        let aws = Aws {
+            apigateway: mock_client!(
+                aws_sdk_apigateway,
+                RuleMode::MatchAny,
+                [
+                    &apis,
+                    &resources,
+                    &authorizers,
+                    &stages,
+                    &deployment,
+                    &keys,
+                    &plans,
+                    &plan_keys
+                ]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, &m.target(None)).await.expect("read");
+        vec![m.case(
+            "an API with a Lambda route, a stage and a usage plan with a quota",
+            live,
+        )]
     }
 }

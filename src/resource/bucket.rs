@@ -33,6 +33,15 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. The stack's defaults are
+/// S3's for a new bucket: all four public-access blocks on (since April
+/// 2023) and SSE-S3 default encryption (`AES256`, since 5 January 2023);
+/// `create` sets the blocks, and the read takes "not configured" encryption
+/// (as emulators answer) as `AES256`. Object ownership (`BucketOwnerEnforced`),
+/// the bucket key and the SSE-C block of new buckets are not compared.
+pub const DEFAULTED: &[&str] = &[];
+
 /// The comparable shape of a bucket, built from the stack or from AWS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketConfig {
@@ -703,7 +712,7 @@ async fn empty(aws: &Aws, name: &str) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
@@ -896,5 +905,106 @@ mod tests {
             ),
             (1, 1, 1)
         );
+    }
+
+    // ------------------------------------------------- AWS's defaults ----
+
+    /// AWS's answer for a bucket made from `[bucket.uploads]` with nothing
+    /// in it (see `resource/aws_defaults.rs`): `CreateBucket` is sent the
+    /// tags, then the public-access block (all four on); the rest is as S3
+    /// reports a new general purpose bucket: never versioned (no `Status`),
+    /// no CORS configuration (`NoSuchCORSConfiguration`), default encryption
+    /// SSE-S3 (`AES256`, `BucketKeyEnabled` false; S3 User Guide, "Setting
+    /// default server-side encryption behavior": every bucket has it since
+    /// 5 January 2023) with SSE-C blocked (`BlockedEncryptionTypes`, which
+    /// S3 sets on new general purpose buckets since 2026: S3 User Guide,
+    /// "Using server-side encryption with customer-provided keys (SSE-C)").
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        use crate::aws::mock::mock_client;
+        use aws_sdk_s3::operation::get_bucket_cors::GetBucketCorsError;
+        use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
+        use aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput;
+        use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+        use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockOutput;
+        use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+        use aws_sdk_s3::types::{BlockedEncryptionTypes, EncryptionType};
+        use aws_sdk_s3::Client;
+        use aws_smithy_mocks::{mock, RuleMode};
+        use aws_smithy_types::error::ErrorMetadata;
+
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[bucket.uploads]\n",
+            "bucket.uploads",
+            &[],
+        );
+        let tags = m.tags();
+        let head = mock!(Client::head_bucket).then_output(|| {
+            HeadBucketOutput::builder()
+                .bucket_region("us-east-1")
+                .build()
+        });
+        let tagging = mock!(Client::get_bucket_tagging).then_output(move || {
+            GetBucketTaggingOutput::builder()
+                .set_tag_set(Some(sdk_tags(&tags)))
+                .build()
+                .unwrap()
+        });
+        let versioning = mock!(Client::get_bucket_versioning)
+            .then_output(|| GetBucketVersioningOutput::builder().build());
+        let cors = mock!(Client::get_bucket_cors).then_error(|| {
+            GetBucketCorsError::generic(
+                ErrorMetadata::builder()
+                    .code("NoSuchCORSConfiguration")
+                    .message("The CORS configuration does not exist")
+                    .build(),
+            )
+        });
+        let block = mock!(Client::get_public_access_block).then_output(|| {
+            GetPublicAccessBlockOutput::builder()
+                .public_access_block_configuration(
+                    PublicAccessBlockConfiguration::builder()
+                        .block_public_acls(true)
+                        .ignore_public_acls(true)
+                        .block_public_policy(true)
+                        .restrict_public_buckets(true)
+                        .build(),
+                )
+                .build()
+        });
+        let encryption = mock!(Client::get_bucket_encryption).then_output(|| {
+            GetBucketEncryptionOutput::builder()
+                .server_side_encryption_configuration(
+                    ServerSideEncryptionConfiguration::builder()
+                        .rules(
+                            ServerSideEncryptionRule::builder()
+                                .apply_server_side_encryption_by_default(
+                                    ServerSideEncryptionByDefault::builder()
+                                        .sse_algorithm(ServerSideEncryption::Aes256)
+                                        .build()
+                                        .unwrap(),
+                                )
+                                .bucket_key_enabled(false)
+                                .blocked_encryption_types(
+                                    BlockedEncryptionTypes::builder()
+                                        .encryption_type(EncryptionType::SseC)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let aws = Aws {
+            s3: mock_client!(
+                aws_sdk_s3,
+                RuleMode::MatchAny,
+                [&head, &tagging, &versioning, &cors, &block, &encryption]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, "demo", &m.address, &m.name).await.expect("read");
+        vec![m.case("a bucket made from `[bucket.uploads]`", live)]
     }
 }

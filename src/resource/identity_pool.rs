@@ -33,6 +33,14 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. `allow_classic_flow` and
+/// `allow_unauthenticated` default to false in the stack, which is what a
+/// pool created without them reports (terraform-provider-aws
+/// `identity_pool.go`: both Optional with `Default: false`); a provider's
+/// `ServerSideTokenCheck` is sent false.
+pub const DEFAULTED: &[&str] = &[];
+
 /// The comparable shape of an identity pool, built from the stack or from AWS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdentityPoolConfig {
@@ -340,7 +348,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::aws::mock::mock_client;
     use crate::resource::Ownership;
     use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
@@ -426,5 +434,55 @@ mod tests {
             "one complete UpdateIdentityPool"
         );
         assert_eq!(out["id"], "us-east-1:abc");
+    }
+
+    // ------------------------------------------------- AWS's defaults ----
+
+    /// AWS's answer for `[identity_pool.app]` with nothing in it (see
+    /// `resource/aws_defaults.rs`): `CreateIdentityPool` is sent the name,
+    /// both flags false, empty provider lists and the tags; Cognito reports
+    /// the flags and tags back and leaves out the empty lists
+    /// (terraform-provider-aws `TestAccCognitoIdentityPool_basic`:
+    /// `allow_unauthenticated_identities` false, `allow_classic_flow` false,
+    /// `developer_provider_name` "", no providers).
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        use aws_sdk_cognitoidentity::operation::list_identity_pools::ListIdentityPoolsOutput;
+        use aws_sdk_cognitoidentity::types::IdentityPoolShortDescription;
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[identity_pool.app]\n",
+            "identity_pool.app",
+            &[],
+        );
+        let tags = hash_map(&m.tags());
+        let list = mock!(Client::list_identity_pools).then_output(|| {
+            ListIdentityPoolsOutput::builder()
+                .identity_pools(
+                    IdentityPoolShortDescription::builder()
+                        .identity_pool_id("us-east-1:0000-1111")
+                        .identity_pool_name("demo_app")
+                        .build(),
+                )
+                .build()
+        });
+        let describe = mock!(Client::describe_identity_pool).then_output(move || {
+            DescribeIdentityPoolOutput::builder()
+                .identity_pool_id("us-east-1:0000-1111")
+                .identity_pool_name("demo_app")
+                .allow_unauthenticated_identities(false)
+                .allow_classic_flow(false)
+                .set_identity_pool_tags(Some(tags.clone()))
+                .build()
+                .unwrap()
+        });
+        let aws = Aws {
+            cognito_identity: mock_client!(
+                aws_sdk_cognitoidentity,
+                RuleMode::MatchAny,
+                [&list, &describe]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, &m.target(None)).await.expect("read");
+        vec![m.case("a pool made from `[identity_pool.app]`", live)]
     }
 }

@@ -26,6 +26,11 @@ use crate::stack::{Address, Kind};
 pub const ATTRIBUTES: &[(&str, Change)] =
     &[("roles", Change::Update), ("role_mappings", Change::Update)];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing; a pool has no roles and
+/// no role mappings until `SetIdentityPoolRoles` gives it some.
+pub const DEFAULTED: &[&str] = &[];
+
 /// The comparable shape of a role attachment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RolesConfig {
@@ -273,5 +278,42 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         Ok(_) => Ok(()),
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(Error::aws("cognito-identity:SetIdentityPoolRoles", &e)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::aws::mock::mock_client;
+    use aws_sdk_cognitoidentity::operation::get_identity_pool_roles::GetIdentityPoolRolesOutput;
+    use aws_sdk_cognitoidentity::Client;
+    use aws_smithy_mocks::{mock, RuleMode};
+
+    use super::*;
+
+    /// AWS's answer for a pool that names only its authenticated role (see
+    /// `resource/aws_defaults.rs`): `SetIdentityPoolRoles` is sent that role
+    /// and no mappings; `GetIdentityPoolRoles` reports the role and no
+    /// `RoleMappings` (the API reference's `GetIdentityPoolRoles` response:
+    /// `RoleMappings` only for providers that have one).
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        const ROLE: &str = "arn:aws:iam::123456789012:role/demo-auth";
+        let m = crate::resource::aws_defaults::Minimal::load(
+            &format!("[identity_pool.app]\nauthenticated_role = \"{ROLE}\"\n"),
+            "identity_pool.app.roles",
+            &[],
+        );
+        let roles = mock!(Client::get_identity_pool_roles).then_output(|| {
+            GetIdentityPoolRolesOutput::builder()
+                .identity_pool_id("us-east-1:0000-1111")
+                .roles("authenticated", ROLE)
+                .build()
+        });
+        let aws = Aws {
+            cognito_identity: mock_client!(aws_sdk_cognitoidentity, RuleMode::MatchAny, [&roles]),
+            ..Aws::for_tests()
+        };
+        let parent = Outputs::from([("id".to_string(), "us-east-1:0000-1111".to_string())]);
+        let live = read(&aws, &m.target(Some(&parent))).await.expect("read");
+        vec![m.case("the role attachment of a pool with one role", live)]
     }
 }

@@ -5,6 +5,8 @@
 pub mod api;
 pub mod api_export;
 pub mod api_routes;
+#[cfg(test)]
+mod aws_defaults;
 pub mod bucket;
 mod flight;
 pub mod identity_pool;
@@ -150,6 +152,33 @@ impl ResourceType {
         }
     }
 
+    /// What AWS fills in when the stack leaves it unset (Terraform's
+    /// Optional + Computed): dotted attribute paths, `*` standing for any one
+    /// map key (`usage_plans.*.quota`). Each kind declares its list beside its
+    /// `ATTRIBUTES`; most kinds put AWS's default in the desired value
+    /// instead, and declare nothing here.
+    pub fn defaulted(self) -> &'static [&'static str] {
+        match self {
+            ResourceType::Table => table::DEFAULTED,
+            ResourceType::Bucket => bucket::DEFAULTED,
+            ResourceType::Role => role::DEFAULTED,
+            ResourceType::IdentityPool => identity_pool::DEFAULTED,
+            ResourceType::IdentityPoolRoles => identity_pool_roles::DEFAULTED,
+            ResourceType::UserPool => user_pool::DEFAULTED,
+            ResourceType::UserPoolClient => user_pool_client::DEFAULTED,
+            ResourceType::UserPoolGroup => user_pool_group::DEFAULTED,
+            ResourceType::Search => search::DEFAULTED,
+            ResourceType::Api => api::DEFAULTED,
+        }
+    }
+
+    /// Whether the attribute at `path` (`scaling.instance_type`) is one AWS
+    /// fills in when the stack leaves it unset: a plan never shows it
+    /// changing to nothing.
+    pub fn is_defaulted(self, path: &str) -> bool {
+        self.defaulted().iter().any(|p| path_matches(p, path))
+    }
+
     /// How an attribute changes (unknown attributes update in place).
     pub fn change_of(self, attribute: &str) -> Change {
         self.attribute_classes()
@@ -157,6 +186,19 @@ impl ResourceType {
             .find(|(name, _)| *name == attribute)
             .map(|(_, c)| *c)
             .unwrap_or(Change::Update)
+    }
+}
+
+/// Whether a dotted attribute path matches a pattern segment by segment,
+/// `*` matching any one segment (a map key).
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let (mut want, mut have) = (pattern.split('.'), path.split('.'));
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some(w), Some(h)) if w == "*" || w == h => {}
+            _ => return false,
+        }
     }
 }
 
@@ -809,6 +851,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn defaulted_paths_name_attributes_the_stack_can_set() {
+        for kind in ResourceType::ALL {
+            for path in kind.defaulted() {
+                let top = path.split('.').next().unwrap_or(path);
+                assert!(
+                    kind.attribute_classes().iter().any(|(n, _)| *n == top),
+                    "{kind}: `{path}` is not under a classified attribute"
+                );
+                assert_ne!(
+                    kind.change_of(top),
+                    Change::Computed,
+                    "{kind}: `{path}` is computed already"
+                );
+                assert!(kind.is_defaulted(path), "{kind}: `{path}`");
+            }
+        }
+    }
+
+    #[test]
+    fn defaulted_paths_match_whole_segments_and_a_star_any_one_key() {
+        assert!(path_matches("a", "a"));
+        assert!(path_matches("a.b", "a.b"));
+        assert!(path_matches(
+            "plans.*.quota.offset",
+            "plans.mobile.quota.offset"
+        ));
+        assert!(!path_matches("plans.*.quota.offset", "plans.quota.offset"));
+        assert!(!path_matches("plans.*.quota", "plans.mobile.quota.offset"));
+        assert!(!path_matches("a", "ab"));
+        assert!(!path_matches("a.b", "a"));
+        let kind = ResourceType::UserPool;
+        assert!(kind.is_defaulted("email_verification_message"));
+        assert!(!kind.is_defaulted("mfa"));
     }
 
     #[test]

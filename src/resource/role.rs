@@ -40,6 +40,13 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. `max_session_duration`
+/// defaults to IAM's own 3600 seconds in the desired value (CreateRole's
+/// `MaxSessionDuration`: "If you do not specify a value ... the default
+/// maximum of one hour is applied"); IAM sets no description.
+pub const DEFAULTED: &[&str] = &[];
+
 /// IAM's default and bounds for `MaxSessionDuration`, in seconds.
 pub const DEFAULT_MAX_SESSION_DURATION: i64 = 3600;
 const MAX_SESSION_DURATION_RANGE: std::ops::RangeInclusive<i64> = 3600..=43200;
@@ -907,7 +914,7 @@ where
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Documents, decoding and retries as pure functions; request shapes with
     //! mocked IAM responses (the emulator has no propagation delays and
     //! does not show which calls an update sends).
@@ -2084,5 +2091,52 @@ trust = { file = "../policies/trust.json" }
             .await
             .unwrap_or_else(|e| panic!("delete failed: {e}"));
         assert_eq!((detach.num_calls(), delete_role.num_calls()), (1, 3));
+    }
+
+    // ------------------------------------------------- AWS's defaults ----
+
+    /// AWS's answer for `[role.app]` with only a service trust (see
+    /// `resource/aws_defaults.rs`): `CreateRole` is sent the trust policy,
+    /// `MaxSessionDuration` 3600 and the tags; IAM returns the document
+    /// percent-encoded (the IAM API reference: policy documents "are
+    /// URL-encoded compliant with RFC 3986"), no description, and no inline
+    /// or attached policies. 3600 is IAM's default anyway (`CreateRole`'s
+    /// `MaxSessionDuration`: "If you do not specify a value for this setting,
+    /// the default maximum of one hour is applied").
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[role.app]\ntrust = { service = \"lambda.amazonaws.com\" }\n",
+            "role.app",
+            &[],
+        );
+        let trust = crate::resource::aws_defaults::percent_encoded(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        );
+        let tags: Vec<(String, String)> = m.tags().into_iter().collect();
+        let get = mock!(Client::get_role).then_output(move || {
+            let tags: Vec<(&str, &str)> =
+                tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            GetRoleOutput::builder()
+                .role(role_output(&trust, &tags))
+                .build()
+        });
+        let inline = mock!(Client::list_role_policies).then_output(|| {
+            ListRolePoliciesOutput::builder()
+                .set_policy_names(Some(vec![]))
+                .is_truncated(false)
+                .build()
+                .unwrap()
+        });
+        let attached = mock!(Client::list_attached_role_policies).then_output(|| {
+            ListAttachedRolePoliciesOutput::builder()
+                .is_truncated(false)
+                .build()
+        });
+        let aws = Aws {
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&get, &inline, &attached]),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, &m.target(None)).await.expect("read");
+        vec![m.case("a role made from `[role.app]` with a service trust", live)]
     }
 }

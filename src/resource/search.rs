@@ -41,6 +41,16 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("ownership_marker", Change::Computed),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. OpenSearch Service
+/// settings have the stack's defaults in the desired value (sent on
+/// create). A new CloudSearch domain reports its scaling parameters as an
+/// empty instance type and zero counts (terraform-provider-aws
+/// `TestAccCloudSearchDomain_basic`: `desired_instance_type = ""`,
+/// `desired_partition_count = 0`, `desired_replication_count = 0`), which
+/// the read takes as unset; `requires_index_documents` is false.
+pub const DEFAULTED: &[&str] = &[];
+
 /// How long `up` waits at most for a domain to finish processing a change.
 /// A new CloudSearch domain takes about 10 minutes, an OpenSearch Service
 /// domain 15–30; re-indexing a large CloudSearch domain can take longer, so
@@ -335,7 +345,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::stack::schema::SearchFieldSpec;
 
@@ -422,5 +432,228 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"cloudsearch:search"}]}"#
         ))
         .is_some());
+    }
+
+    // ------------------------------------------------- AWS's defaults ----
+
+    /// AWS's answers for `[search.notes]` with only its engine (see
+    /// `resource/aws_defaults.rs`), one case per engine.
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        vec![cloudsearch_defaults().await, opensearch_defaults().await]
+    }
+
+    /// CloudSearch: `CreateDomain` is sent only the name, then the ownership
+    /// marker expression; a domain created so reports no index fields, an
+    /// empty access policy, and scaling options with nothing set (the XML's
+    /// empty `<Options/>`; terraform-provider-aws `TestAccCloudSearchDomain_basic`
+    /// reads `desired_instance_type` "", `desired_partition_count` 0 and
+    /// `desired_replication_count` 0), and `RequiresIndexDocuments` false.
+    async fn cloudsearch_defaults() -> crate::resource::aws_defaults::Case {
+        use aws_sdk_cloudsearch::operation::describe_domains::DescribeDomainsOutput;
+        use aws_sdk_cloudsearch::operation::describe_expressions::DescribeExpressionsOutput;
+        use aws_sdk_cloudsearch::operation::describe_index_fields::DescribeIndexFieldsOutput;
+        use aws_sdk_cloudsearch::operation::describe_scaling_parameters::DescribeScalingParametersOutput;
+        use aws_sdk_cloudsearch::operation::describe_service_access_policies::DescribeServiceAccessPoliciesOutput;
+        use aws_sdk_cloudsearch::types::{
+            AccessPoliciesStatus, DomainStatus, Expression, ExpressionStatus, OptionState,
+            OptionStatus, ScalingParameters, ScalingParametersStatus, ServiceEndpoint,
+        };
+        use aws_sdk_cloudsearch::Client;
+        use aws_smithy_mocks::{mock, RuleMode};
+
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[search.notes]\nengine = \"cloudsearch\"\n",
+            "search.notes",
+            &[],
+        );
+        let status = || {
+            OptionStatus::builder()
+                .creation_date(aws_smithy_types::DateTime::from_secs(0))
+                .update_date(aws_smithy_types::DateTime::from_secs(0))
+                .state(OptionState::Active)
+                .build()
+                .unwrap()
+        };
+        let marker = m.desired["ownership_marker"]
+            .as_str()
+            .expect("a marker")
+            .to_string();
+        let domains = mock!(Client::describe_domains).then_output(|| {
+            DescribeDomainsOutput::builder()
+                .domain_status_list(
+                    DomainStatus::builder()
+                        .domain_id("123456789012/demo-notes")
+                        .domain_name("demo-notes")
+                        .arn("arn:aws:cloudsearch:us-east-1:123456789012:domain/demo-notes")
+                        .created(true)
+                        .deleted(false)
+                        .processing(false)
+                        .requires_index_documents(false)
+                        .search_instance_count(1)
+                        .search_partition_count(1)
+                        .doc_service(
+                            ServiceEndpoint::builder()
+                                .endpoint("doc-demo-notes-abc.us-east-1.cloudsearch.amazonaws.com")
+                                .build(),
+                        )
+                        .search_service(
+                            ServiceEndpoint::builder()
+                                .endpoint(
+                                    "search-demo-notes-abc.us-east-1.cloudsearch.amazonaws.com",
+                                )
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        });
+        let fields = mock!(Client::describe_index_fields).then_output(|| {
+            DescribeIndexFieldsOutput::builder()
+                .set_index_fields(Some(vec![]))
+                .build()
+                .unwrap()
+        });
+        let policies = mock!(Client::describe_service_access_policies).then_output(move || {
+            DescribeServiceAccessPoliciesOutput::builder()
+                .access_policies(
+                    AccessPoliciesStatus::builder()
+                        .options("")
+                        .status(status())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let scaling = mock!(Client::describe_scaling_parameters).then_output(move || {
+            DescribeScalingParametersOutput::builder()
+                .scaling_parameters(
+                    ScalingParametersStatus::builder()
+                        .options(ScalingParameters::builder().build())
+                        .status(status())
+                        .build(),
+                )
+                .build()
+        });
+        let expressions = mock!(Client::describe_expressions).then_output(move || {
+            DescribeExpressionsOutput::builder()
+                .expressions(
+                    ExpressionStatus::builder()
+                        .options(
+                            Expression::builder()
+                                .expression_name(&marker)
+                                .expression_value("0")
+                                .build()
+                                .unwrap(),
+                        )
+                        .status(status())
+                        .build(),
+                )
+                .build()
+                .unwrap()
+        });
+        let aws = Aws {
+            cloudsearch: crate::aws::mock::mock_client!(
+                aws_sdk_cloudsearch,
+                RuleMode::MatchAny,
+                [&domains, &fields, &policies, &scaling, &expressions]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, &m.target(None)).await.expect("read");
+        m.case(
+            "a CloudSearch domain made from `engine = \"cloudsearch\"`",
+            live,
+        )
+    }
+
+    /// OpenSearch Service: `CreateDomain` is sent the engine version, one
+    /// `t3.small.search` instance, 10 GiB of gp3 EBS and the tags, and no
+    /// access policy; the domain reports them, with `AccessPolicies` ""
+    /// (terraform-provider-aws `domain.go`: `access_policies` Optional +
+    /// Computed, and an empty policy read as none) and the defaults it adds
+    /// (no dedicated masters, no zone awareness, the default advanced
+    /// options, EBS `Iops` 3000 and `Throughput` 125 for gp3).
+    async fn opensearch_defaults() -> crate::resource::aws_defaults::Case {
+        use aws_sdk_opensearch::operation::describe_domain::DescribeDomainOutput;
+        use aws_sdk_opensearch::operation::list_tags::ListTagsOutput;
+        use aws_sdk_opensearch::types::{
+            ClusterConfig, DomainStatus, EbsOptions, OpenSearchPartitionInstanceType, Tag,
+            VolumeType,
+        };
+        use aws_sdk_opensearch::Client;
+        use aws_smithy_mocks::{mock, RuleMode};
+
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[search.notes]\nengine = \"opensearch\"\n",
+            "search.notes",
+            &[],
+        );
+        let tags = m.tags();
+        let describe = mock!(Client::describe_domain).then_output(|| {
+            DescribeDomainOutput::builder()
+                .domain_status(
+                    DomainStatus::builder()
+                        .domain_id("123456789012/demo-notes")
+                        .domain_name("demo-notes")
+                        .arn("arn:aws:es:us-east-1:123456789012:domain/demo-notes")
+                        .created(true)
+                        .deleted(false)
+                        .processing(false)
+                        .upgrade_processing(false)
+                        .endpoint("search-demo-notes-abc.us-east-1.es.amazonaws.com")
+                        .engine_version("OpenSearch_2.19")
+                        .cluster_config(
+                            ClusterConfig::builder()
+                                .instance_type(OpenSearchPartitionInstanceType::T3SmallSearch)
+                                .instance_count(1)
+                                .dedicated_master_enabled(false)
+                                .zone_awareness_enabled(false)
+                                .warm_enabled(false)
+                                .multi_az_with_standby_enabled(false)
+                                .build(),
+                        )
+                        .ebs_options(
+                            EbsOptions::builder()
+                                .ebs_enabled(true)
+                                .volume_type(VolumeType::Gp3)
+                                .volume_size(10)
+                                .iops(3000)
+                                .throughput(125)
+                                .build(),
+                        )
+                        .access_policies("")
+                        .advanced_options("indices.fielddata.cache.size", "20")
+                        .advanced_options("indices.query.bool.max_clause_count", "1024")
+                        .advanced_options("override_main_response_version", "false")
+                        .advanced_options("rest.action.multi.allow_explicit_index", "true")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let list_tags = mock!(Client::list_tags).then_output(move || {
+            ListTagsOutput::builder()
+                .set_tag_list(Some(
+                    tags.iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build().unwrap())
+                        .collect(),
+                ))
+                .build()
+        });
+        let aws = Aws {
+            opensearch: crate::aws::mock::mock_client!(
+                aws_sdk_opensearch,
+                RuleMode::MatchAny,
+                [&describe, &list_tags]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, &m.target(None)).await.expect("read");
+        m.case(
+            "an OpenSearch Service domain made from `engine = \"opensearch\"`",
+            live,
+        )
     }
 }

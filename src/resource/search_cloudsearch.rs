@@ -165,7 +165,10 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
     let policy = parse_policy(policies.access_policies().map(|p| p.options()));
     let scaling = scaling.scaling_parameters().and_then(|s| s.options());
     let scaling = json!({
-        "instance_type": scaling.and_then(|s| s.desired_instance_type()).map(|t| t.as_str().to_string()),
+        "instance_type": scaling
+            .and_then(|s| s.desired_instance_type())
+            .map(|t| t.as_str().to_string())
+            .filter(|t| !t.is_empty()),
         "replication_count": scaling.map(|s| s.desired_replication_count()).filter(|n| *n > 0),
         "partition_count": scaling.map(|s| s.desired_partition_count()).filter(|n| *n > 0),
     });

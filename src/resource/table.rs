@@ -42,6 +42,17 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. The desired value is
+/// DynamoDB's own default wherever the stack is silent, and the read maps
+/// AWS's "not configured" answers to the same values: on-demand billing
+/// without throughput, `stream = "off"` for an absent `StreamSpecification`
+/// (or one with `StreamEnabled = false`), no TTL for `DISABLED` without an
+/// attribute name, deletion protection off (`DeletionProtectionEnabled`
+/// false). The table class (`TableClassSummary` absent = STANDARD) is not
+/// compared.
+pub const DEFAULTED: &[&str] = &[];
+
 const WAIT: Duration = Duration::from_secs(20 * 60);
 
 /// The comparable shape of a table, built from the stack or from AWS.
@@ -905,7 +916,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Waits and request shapes with mocked DynamoDB responses: the emulator
     //! has no lifecycle states, so this is where CREATING/UPDATING are seen.
 
@@ -1176,5 +1187,96 @@ mod tests {
         if let Err(e) = update(aws, desired, live).await {
             panic!("update failed: {e}");
         }
+    }
+
+    // ------------------------------------------------- AWS's defaults ----
+
+    /// AWS's answer for a table made from `[table.notes]` with only its
+    /// hash key (see `resource/aws_defaults.rs`): `CreateTable` is sent the
+    /// key, on-demand billing and the tags; the rest is as DynamoDB reports
+    /// a table created without it: `ProvisionedThroughput` of zeros for an
+    /// on-demand table (which the read ignores, as TESTING.md says to), no
+    /// `StreamSpecification` while streams are off,
+    /// `DeletionProtectionEnabled` false, no `TableClassSummary` for a
+    /// STANDARD table, and `DescribeTimeToLive` answering `DISABLED` without
+    /// an attribute name (`TimeToLiveDescription` names the attribute only
+    /// while TTL is enabling, enabled or disabling).
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveOutput;
+        use aws_sdk_dynamodb::operation::list_tags_of_resource::ListTagsOfResourceOutput;
+        use aws_sdk_dynamodb::types::{
+            BillingModeSummary, ProvisionedThroughputDescription, TimeToLiveDescription,
+        };
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[table.notes]\nhash_key = { name = \"id\", type = \"S\" }\n",
+            "table.notes",
+            &[],
+        );
+        let tags = m.tags();
+        let describe = mock!(Client::describe_table).then_output(|| {
+            DescribeTableOutput::builder()
+                .table(
+                    TableDescription::builder()
+                        .table_name("demo-notes")
+                        .table_arn("arn:aws:dynamodb:us-east-1:123456789012:table/demo-notes")
+                        .table_id("4d1f0c62-0000-0000-0000-000000000000")
+                        .table_status(TableStatus::Active)
+                        .key_schema(
+                            KeySchemaElement::builder()
+                                .attribute_name("id")
+                                .key_type(SdkKeyType::Hash)
+                                .build()
+                                .unwrap(),
+                        )
+                        .attribute_definitions(
+                            AttributeDefinition::builder()
+                                .attribute_name("id")
+                                .attribute_type(ScalarAttributeType::S)
+                                .build()
+                                .unwrap(),
+                        )
+                        .billing_mode_summary(
+                            BillingModeSummary::builder()
+                                .billing_mode(BillingMode::PayPerRequest)
+                                .build(),
+                        )
+                        .provisioned_throughput(
+                            ProvisionedThroughputDescription::builder()
+                                .read_capacity_units(0)
+                                .write_capacity_units(0)
+                                .number_of_decreases_today(0)
+                                .build(),
+                        )
+                        .deletion_protection_enabled(false)
+                        .item_count(0)
+                        .table_size_bytes(0)
+                        .build(),
+                )
+                .build()
+        });
+        let list_tags = mock!(Client::list_tags_of_resource).then_output(move || {
+            ListTagsOfResourceOutput::builder()
+                .set_tags(Some(sdk_tags(&tags)))
+                .build()
+        });
+        let ttl = mock!(Client::describe_time_to_live).then_output(|| {
+            DescribeTimeToLiveOutput::builder()
+                .time_to_live_description(
+                    TimeToLiveDescription::builder()
+                        .time_to_live_status(TimeToLiveStatus::Disabled)
+                        .build(),
+                )
+                .build()
+        });
+        let aws = Aws {
+            dynamodb: mock_client!(
+                aws_sdk_dynamodb,
+                RuleMode::MatchAny,
+                [&describe, &list_tags, &ttl]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, "demo", &m.address, &m.name).await.expect("read");
+        vec![m.case("an on-demand table with only a hash key", live)]
     }
 }

@@ -65,6 +65,26 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("tags", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): the verification messages. A pool
+/// created without them reports Cognito's texts, at the top level and in
+/// its `VerificationMessageTemplate` (which the read folds into these three):
+/// `EmailVerificationMessage` and `SmsVerificationMessage` "Your
+/// verification code is {####}. ", `EmailVerificationSubject` "Your
+/// verification code" (the `describe-user-pool` example of the AWS CLI,
+/// `awscli/examples/cognito-idp/describe-user-pool.rst`);
+/// terraform-provider-aws `user_pool.go` marks `email_verification_message`,
+/// `email_verification_subject`, `sms_verification_message` and every field
+/// of `verification_message_template` Optional + Computed. Unset in the
+/// stack, they are left as the pool has them, by the plan and by `update`.
+/// Everything else has AWS's default in the desired value: MFA `off` (AWS:
+/// `OFF`), Cognito's password policy, deletion protection off (`INACTIVE`).
+pub const DEFAULTED: &[&str] = &[
+    "email_verification_subject",
+    "email_verification_message",
+    "sms_verification_message",
+];
+
 /// The principal Cognito invokes Lambda triggers as.
 const COGNITO_PRINCIPAL: &str = "cognito-idp.amazonaws.com";
 /// Custom attribute names carry this prefix in AWS and in the stack file.
@@ -466,9 +486,10 @@ pub fn desired_config(
         password_policy,
         trigger_permissions: triggers.keys().cloned().collect(),
         triggers,
-        email_verification_subject: spec.email_verification_subject.clone(),
-        email_verification_message: spec.email_verification_message.clone(),
-        sms_verification_message: spec.sms_verification_message.clone(),
+        // Empty is unset, as the read has it: AWS's text stays.
+        email_verification_subject: non_empty(spec.email_verification_subject.as_deref()),
+        email_verification_message: non_empty(spec.email_verification_message.as_deref()),
+        sms_verification_message: non_empty(spec.sms_verification_message.as_deref()),
         deletion_protection: spec.deletion_protection,
         tags,
     })
@@ -1173,6 +1194,25 @@ pub fn update_request(
         .account_recovery_setting
         .clone()
         .filter(|r| !r.recovery_mechanisms().is_empty());
+    // A verification message the stack leaves unset is sent back as the pool
+    // has it (AWS's default text, or one set outside the stack): left out,
+    // AWS would reset it.
+    let have = config_from(current, Vec::new());
+    let want = &UserPoolConfig {
+        email_verification_subject: want
+            .email_verification_subject
+            .clone()
+            .or(have.email_verification_subject),
+        email_verification_message: want
+            .email_verification_message
+            .clone()
+            .or(have.email_verification_message),
+        sms_verification_message: want
+            .sms_verification_message
+            .clone()
+            .or(have.sms_verification_message),
+        ..want.clone()
+    };
     aws.cognito_idp
         .update_user_pool()
         .user_pool_id(id)
@@ -1213,15 +1253,27 @@ pub fn update_request(
         .set_acr_configuration(current.acr_configuration.clone())
 }
 
-/// Whether a setting `UpdateUserPool` carries differs.
+/// Whether a setting `UpdateUserPool` carries differs (a verification
+/// message only when the stack sets it: see [`DEFAULTED`]).
 fn pool_settings_differ(want: &UserPoolConfig, have: &UserPoolConfig) -> bool {
+    let set_and_differs =
+        |w: &Option<String>, h: &Option<String>| w.is_some() && w.as_ref() != h.as_ref();
     want.auto_verified_attributes != have.auto_verified_attributes
         || want.mfa != have.mfa
         || want.password_policy != have.password_policy
         || want.triggers != have.triggers
-        || want.email_verification_subject != have.email_verification_subject
-        || want.email_verification_message != have.email_verification_message
-        || want.sms_verification_message != have.sms_verification_message
+        || set_and_differs(
+            &want.email_verification_subject,
+            &have.email_verification_subject,
+        )
+        || set_and_differs(
+            &want.email_verification_message,
+            &have.email_verification_message,
+        )
+        || set_and_differs(
+            &want.sms_verification_message,
+            &have.sms_verification_message,
+        )
         || want.deletion_protection != have.deletion_protection
 }
 
@@ -1349,7 +1401,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Conversions, classification and request shapes with mocked Cognito
     //! responses: MiniStack merges what `UpdateUserPool` is not sent, AWS
     //! resets it, so the complete request is checked here.
@@ -1958,6 +2010,148 @@ triggers.pre_sign_up = "{TRIGGER}"
         );
     }
 
+    /// The example pool with the verification messages Cognito gives a pool
+    /// created without them (the texts of the AWS CLI's `describe-user-pool`
+    /// example; see [`DEFAULTED`]).
+    fn described_with_default_messages() -> UserPoolType {
+        let code = "Your verification code is {####}. ";
+        let mut pool = described_example();
+        pool.email_verification_message = Some(code.into());
+        pool.email_verification_subject = Some("Your verification code".into());
+        pool.sms_verification_message = Some(code.into());
+        pool.verification_message_template = Some(
+            VerificationMessageTemplateType::builder()
+                .sms_message(code)
+                .email_message(code)
+                .email_subject("Your verification code")
+                .email_message_by_link("Click {##Verify Email##} ")
+                .email_subject_by_link("Your verification link")
+                .build(),
+        );
+        pool
+    }
+
+    #[test]
+    fn verification_messages_the_stack_leaves_unset_are_aws_s_and_no_change() {
+        let live = config_from(
+            &described_with_default_messages(),
+            vec!["pre_sign_up".into()],
+        );
+        assert_eq!(
+            live.email_verification_subject.as_deref(),
+            Some("Your verification code")
+        );
+        let want = example_config(Some(&["custom:department"]));
+        assert_eq!(want.email_verification_message, None);
+        let (paths, _) = replace_paths(&live, &want);
+        assert!(paths.is_empty(), "{paths:?}");
+        // An empty subject is no subject either.
+        let text = format!(
+            "username_attributes = [\"email\"]\nauto_verified_attributes = [\"email\"]\npassword_policy = {{ min_length = 8, require_numbers = true }}\nattributes.email = {{ required = true }}\nattributes.\"custom:department\" = {{}}\ntriggers.pre_sign_up = \"{TRIGGER}\"\nemail_verification_subject = \"\""
+        );
+        let existing: BTreeSet<String> = ["custom:department".to_string()].into();
+        let empty =
+            desired_config(&spec(&text), "demo-users", owner_tags(), Some(&existing)).unwrap();
+        assert_eq!(empty.email_verification_subject, None);
+        assert!(replace_paths(&live, &empty).0.is_empty());
+        // A message the stack sets is compared as ever.
+        let mut custom = want.clone();
+        custom.email_verification_message = Some("Your code: {####}".into());
+        let (paths, forcing) = replace_paths(&live, &custom);
+        assert_eq!(paths, vec!["email_verification_message"]);
+        assert!(forcing.is_empty());
+        assert!(pool_settings_differ(&custom, &live));
+        assert!(!pool_settings_differ(&want, &live));
+    }
+
+    #[tokio::test]
+    async fn an_update_sends_back_the_verification_messages_the_stack_leaves_unset() {
+        let code = "Your verification code is {####}. ";
+        let describe = mock!(Client::describe_user_pool)
+            .then_output(|| described(described_with_default_messages()));
+        let update_rule = mock!(Client::update_user_pool)
+            .match_requests(move |r| {
+                let t = r.verification_message_template().unwrap();
+                r.policies()
+                    .and_then(|p| p.password_policy())
+                    .and_then(|p| p.minimum_length())
+                    == Some(12)
+                    // Left unset by the stack: as the pool has them, not reset.
+                    && r.email_verification_message() == Some(code)
+                    && r.email_verification_subject() == Some("Your verification code")
+                    && r.sms_verification_message() == Some(code)
+                    && t.email_message() == Some(code)
+                    && t.email_subject() == Some("Your verification code")
+                    && t.sms_message() == Some(code)
+                    && t.email_message_by_link() == Some("Click {##Verify Email##} ")
+                    && t.email_subject_by_link() == Some("Your verification link")
+            })
+            .then_output(|| UpdateUserPoolOutput::builder().build());
+        let aws = Aws {
+            cognito_idp: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::MatchAny,
+                [&describe, &update_rule]
+            ),
+            ..Aws::for_tests()
+        };
+        let have = config_from(
+            &described_with_default_messages(),
+            vec!["pre_sign_up".into()],
+        );
+        let mut want = example_config(Some(&["custom:department"]));
+        want.password_policy.min_length = 12;
+        update(&aws, &desired_of(&want), &live_of(&have))
+            .await
+            .expect("updated");
+        assert_eq!(update_rule.num_calls(), 1);
+
+        // One the stack sets goes to both places.
+        let set = mock!(Client::update_user_pool)
+            .match_requests(|r| {
+                r.email_verification_message() == Some("Your code: {####}")
+                    && r.verification_message_template()
+                        .and_then(|t| t.email_message())
+                        == Some("Your code: {####}")
+                    && r.sms_verification_message() == Some("Your verification code is {####}. ")
+            })
+            .then_output(|| UpdateUserPoolOutput::builder().build());
+        let aws = Aws {
+            cognito_idp: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::MatchAny,
+                [&describe, &set]
+            ),
+            ..Aws::for_tests()
+        };
+        let mut want = example_config(Some(&["custom:department"]));
+        want.email_verification_message = Some("Your code: {####}".into());
+        update(&aws, &desired_of(&want), &live_of(&have))
+            .await
+            .expect("updated");
+        assert_eq!(set.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn unset_verification_messages_alone_never_update_the_pool() {
+        // Only tagging is answered: an UpdateUserPool would fail the update.
+        let tag = mock!(Client::tag_resource).then_output(|| TagResourceOutput::builder().build());
+        let aws = Aws {
+            cognito_idp: mock_client!(aws_sdk_cognitoidentityprovider, RuleMode::MatchAny, [&tag]),
+            ..Aws::for_tests()
+        };
+        let have = config_from(
+            &described_with_default_messages(),
+            vec!["pre_sign_up".into()],
+        );
+        let mut want = example_config(Some(&["custom:department"]));
+        want.tags.insert("team".into(), "mobile".into());
+        update(&aws, &desired_of(&want), &live_of(&have))
+            .await
+            .expect("updated");
+        assert_eq!(tag.num_calls(), 1);
+    }
+
     // ---------------------------------------------------------- delete ----
 
     #[tokio::test]
@@ -1999,5 +2193,140 @@ triggers.pre_sign_up = "{TRIGGER}"
         delete(&aws, &live_of(&config)).await.expect("deleted");
         assert_eq!(gone.num_calls(), 1);
         let _ = DeleteUserPoolOutput::builder().build();
+    }
+
+    // ------------------------------------------------- AWS's defaults ----
+
+    /// AWS's answer for `[user_pool.users]` with nothing in it, as `create`
+    /// makes it (see `resource/aws_defaults.rs`): what `CreateUserPool` is
+    /// sent (Cognito's password policy, MFA off, deletion protection
+    /// inactive, no triggers, the tags), echoed; the rest as Cognito fills
+    /// it in for a pool created without it. The verification messages and
+    /// their template are the texts of the AWS CLI's `describe-user-pool`
+    /// example (`awscli/examples/cognito-idp/describe-user-pool.rst`:
+    /// `EmailVerificationMessage`/`SmsVerificationMessage` "Your verification
+    /// code is {####}. ", `EmailVerificationSubject` "Your verification
+    /// code"); terraform-provider-aws `user_pool.go` marks them and the
+    /// template Optional + Computed, and its `TestAccCognitoIDPUserPool_basic`
+    /// checks `verification_message_template.0.default_email_option` =
+    /// CONFIRM_WITH_CODE, `admin_create_user_config.0.allow_admin_create_user_only`
+    /// = false, `email_configuration.0.email_sending_account` = COGNITO_DEFAULT,
+    /// the password policy's `temporary_password_validity_days` = 7,
+    /// `mfa_configuration` = OFF and `deletion_protection` = INACTIVE.
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        use aws_sdk_cognitoidentityprovider::types::{
+            AccountRecoverySettingType, DefaultEmailOptionType, MessageTemplateType,
+            RecoveryOptionNameType, RecoveryOptionType,
+        };
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[user_pool.users]\n",
+            "user_pool.users",
+            &[],
+        );
+        const CODE: &str = "Your verification code is {####}. ";
+        let pool = UserPoolType::builder()
+            .id(ID)
+            .name("demo-users")
+            .arn(ARN)
+            .set_schema_attributes(Some(standard_schema()))
+            .mfa_configuration(UserPoolMfaType::Off)
+            .policies(
+                UserPoolPolicyType::builder()
+                    .password_policy(
+                        PasswordPolicyType::builder()
+                            .minimum_length(8)
+                            .require_uppercase(true)
+                            .require_lowercase(true)
+                            .require_numbers(true)
+                            .require_symbols(true)
+                            .temporary_password_validity_days(7)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .lambda_config(LambdaConfigType::builder().build())
+            .deletion_protection(DeletionProtectionType::Inactive)
+            // Filled in by Cognito.
+            .email_verification_message(CODE)
+            .email_verification_subject("Your verification code")
+            .sms_verification_message(CODE)
+            .sms_authentication_message("Your authentication code is {####}. ")
+            .verification_message_template(
+                VerificationMessageTemplateType::builder()
+                    .sms_message(CODE)
+                    .email_message(CODE)
+                    .email_subject("Your verification code")
+                    .email_message_by_link(
+                        "Please click the link below to verify your email address. {##Verify Email##} ",
+                    )
+                    .email_subject_by_link("Your verification link")
+                    .default_email_option(DefaultEmailOptionType::ConfirmWithCode)
+                    .build(),
+            )
+            .admin_create_user_config(
+                AdminCreateUserConfigType::builder()
+                    .allow_admin_create_user_only(false)
+                    .unused_account_validity_days(7)
+                    .invite_message_template(
+                        MessageTemplateType::builder()
+                            .email_message(
+                                "Your username is {username} and temporary password is {####}. ",
+                            )
+                            .email_subject("Your temporary password")
+                            .sms_message(
+                                "Your username is {username} and temporary password is {####}. ",
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .email_configuration(
+                EmailConfigurationType::builder()
+                    .email_sending_account(EmailSendingAccountType::CognitoDefault)
+                    .build(),
+            )
+            .account_recovery_setting(
+                AccountRecoverySettingType::builder()
+                    .recovery_mechanisms(
+                        RecoveryOptionType::builder()
+                            .priority(1)
+                            .name(RecoveryOptionNameType::VerifiedEmail)
+                            .build()
+                            .unwrap(),
+                    )
+                    .recovery_mechanisms(
+                        RecoveryOptionType::builder()
+                            .priority(2)
+                            .name(RecoveryOptionNameType::VerifiedPhoneNumber)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .estimated_number_of_users(0)
+            .set_user_pool_tags(Some(hash_map(&m.tags())))
+            .build();
+        let list = mock!(Client::list_user_pools).then_output(|| {
+            ListUserPoolsOutput::builder()
+                .user_pools(
+                    UserPoolDescriptionType::builder()
+                        .id(ID)
+                        .name("demo-users")
+                        .build(),
+                )
+                .build()
+        });
+        let describe =
+            mock!(Client::describe_user_pool).then_output(move || described(pool.clone()));
+        let aws = Aws {
+            cognito_idp: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::MatchAny,
+                [&list, &describe]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, &m.target(None)).await.expect("read");
+        vec![m.case("a pool made from `[user_pool.users]`", live)]
     }
 }

@@ -41,6 +41,21 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("supported_identity_providers", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing. The desired value holds a
+/// value for every field AWS would default, and `create` sends it: the auth
+/// flows AWS allows when none are given (`ALLOW_REFRESH_TOKEN_AUTH`,
+/// `ALLOW_USER_SRP_AUTH`, `ALLOW_CUSTOM_AUTH`), token validities of 60
+/// minutes, 60 minutes and 30 days with their units, and
+/// `prevent_user_existence_errors` on (Cognito's recommendation; the API's
+/// default is `LEGACY`, which the stack then changes on purpose).
+/// `read_attributes`/`write_attributes` are empty for the default set
+/// because AWS reports nothing then ("Amazon Cognito only populates
+/// ReadAttributes in the API response if you have specified your own custom
+/// set", `UserPoolClientType` in the API reference); marking them would hide
+/// a custom set the stack no longer declares.
+pub const DEFAULTED: &[&str] = &[];
+
 /// The comparable shape of an app client (never its secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientConfig {
@@ -642,7 +657,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::aws::mock::mock_client;
     use aws_sdk_cognitoidentityprovider::operation::describe_user_pool_client::DescribeUserPoolClientOutput;
     use aws_sdk_cognitoidentityprovider::operation::list_user_pool_clients::ListUserPoolClientsOutput;
@@ -872,5 +887,74 @@ oauth_scopes = ["api/read"]"#)
             ..target
         };
         assert!(read(&aws, &orphan).await.expect("read").is_none());
+    }
+
+    // ------------------------------------------------- AWS's defaults ----
+
+    /// AWS's answer for `clients.ios = {}` (see `resource/aws_defaults.rs`):
+    /// `CreateUserPoolClient` is sent every field the stack compares, with
+    /// the desired value's defaults (the three auth flows Cognito allows
+    /// when none are given, `CreateUserPoolClient`'s `ExplicitAuthFlows`;
+    /// 60 minutes, 60 minutes and 30 days in minutes/minutes/days; existence
+    /// errors prevented; no secret), echoed. Cognito fills in the rest as
+    /// terraform-provider-aws `TestAccCognitoIDPUserPoolClient_basic` sees
+    /// it: `auth_session_validity` 3, `enable_token_revocation` true,
+    /// `enable_propagate_additional_user_context_data` false,
+    /// `allowed_oauth_flows_user_pool_client` false; no `ReadAttributes` or
+    /// `WriteAttributes` for the default set (`UserPoolClientType`: "Amazon
+    /// Cognito only populates ReadAttributes in the API response if you have
+    /// specified your own custom set").
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[user_pool.users]\nclients.ios = {}\n",
+            "user_pool.users.clients.ios",
+            &[],
+        );
+        let list = mock!(Client::list_user_pool_clients).then_output(|| {
+            ListUserPoolClientsOutput::builder()
+                .user_pool_clients(
+                    UserPoolClientDescription::builder()
+                        .client_id("client1")
+                        .client_name("ios")
+                        .user_pool_id(POOL)
+                        .build(),
+                )
+                .build()
+        });
+        let describe = mock!(Client::describe_user_pool_client).then_output(|| {
+            DescribeUserPoolClientOutput::builder()
+                .user_pool_client(
+                    UserPoolClientType::builder()
+                        .user_pool_id(POOL)
+                        .client_id("client1")
+                        .client_name("ios")
+                        .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth)
+                        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+                        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+                        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
+                        .access_token_validity(60)
+                        .id_token_validity(60)
+                        .refresh_token_validity(30)
+                        .token_validity_units(units())
+                        .allowed_o_auth_flows_user_pool_client(false)
+                        // Filled in by Cognito.
+                        .auth_session_validity(3)
+                        .enable_token_revocation(true)
+                        .enable_propagate_additional_user_context_data(false)
+                        .build(),
+                )
+                .build()
+        });
+        let aws = Aws {
+            cognito_idp: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::MatchAny,
+                [&list, &describe]
+            ),
+            ..Aws::for_tests()
+        };
+        let parent = Outputs::from([("id".to_string(), POOL.to_string())]);
+        let live = read(&aws, &m.target(Some(&parent))).await.expect("read");
+        vec![m.case("a client made from `clients.ios = {}`", live)]
     }
 }

@@ -31,6 +31,11 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("role_arn", Change::Update),
 ];
 
+/// What AWS fills in when the stack leaves it unset
+/// ([`super::ResourceType::defaulted`]): nothing; a group created without a
+/// description, precedence or role has none.
+pub const DEFAULTED: &[&str] = &[];
+
 /// The comparable shape of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupConfig {
@@ -291,7 +296,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! `UpdateGroup` is missing in MiniStack 1.5.33: its request shape is
     //! checked here, with mocked responses.
 
@@ -433,5 +438,39 @@ mod tests {
         delete(&aws, &live()).await.expect("gone is fine");
         assert_eq!(gone.num_calls(), 1);
         let _ = DeleteGroupOutput::builder().build();
+    }
+
+    // ------------------------------------------------- AWS's defaults ----
+
+    /// AWS's answer for `groups.admins = {}` (see `resource/aws_defaults.rs`):
+    /// `CreateGroup` is sent only the name and the pool; `ListGroups`
+    /// reports the group with its dates and nothing else (`GroupType`:
+    /// `Description`, `Precedence` and `RoleArn` are absent when not set).
+    pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        use aws_sdk_cognitoidentityprovider::operation::list_groups::ListGroupsOutput;
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[user_pool.users]\ngroups.admins = {}\n",
+            "user_pool.users.groups.admins",
+            &[],
+        );
+        let list = mock!(Client::list_groups).then_output(|| {
+            ListGroupsOutput::builder()
+                .groups(
+                    GroupType::builder()
+                        .group_name("admins")
+                        .user_pool_id(POOL)
+                        .creation_date(aws_smithy_types::DateTime::from_secs(0))
+                        .last_modified_date(aws_smithy_types::DateTime::from_secs(0))
+                        .build(),
+                )
+                .build()
+        });
+        let aws = Aws {
+            cognito_idp: mock_client!(aws_sdk_cognitoidentityprovider, RuleMode::MatchAny, [&list]),
+            ..Aws::for_tests()
+        };
+        let parent = Outputs::from([("id".to_string(), POOL.to_string())]);
+        let live = read(&aws, &m.target(Some(&parent))).await.expect("read");
+        vec![m.case("a group made from `groups.admins = {}`", live)]
     }
 }
