@@ -574,3 +574,46 @@ routes."POST /notes" = {{ integration = {{ lambda = "arn:aws:lambda:${{aws.regio
         Vec::<String>::new()
     );
 }
+
+#[tokio::test]
+async fn a_mock_route_without_a_response_and_a_cors_route_converge_and_go() {
+    // API Gateway stores the empty template such routes once sent as `null`
+    // (aws/aws-cli#1610); the tool sends none, and reads `null` as empty.
+    let w = World::new("nullmock");
+    w.write_stack(
+        r#"[api.notes]
+stage = "prod"
+routes."GET /health" = { integration = { mock = { status = 200 } } }
+routes."GET /notes" = { cors = true, integration = { http = "https://example.com/notes" } }
+"#,
+    );
+    w.run(&["up", "--auto-approve"]).code(0);
+    let name = w.name("notes");
+    let apis = apis_named(&w, &name).await;
+    assert_eq!(apis.len(), 1, "one API named {name}");
+    let id = apis[0].0.clone();
+    let resources = apigateway(&w)
+        .get_resources()
+        .rest_api_id(&id)
+        .embed("methods")
+        .send()
+        .await
+        .expect("apigateway:GetResources");
+    let methods: Vec<String> = resources
+        .items()
+        .iter()
+        .flat_map(|r| {
+            let path = r.path().unwrap_or_default().to_string();
+            r.resource_methods()
+                .into_iter()
+                .flatten()
+                .map(move |(verb, _)| format!("{verb} {path}"))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(methods, ["GET /health", "GET /notes", "OPTIONS /notes"]);
+    w.run(&["plan", "--detailed-exitcode"]).code(0);
+    w.run(&["destroy", "--auto-approve"]).code(0);
+    assert!(apis_named(&w, &name).await.is_empty(), "the API is gone");
+}
