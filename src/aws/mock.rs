@@ -7,6 +7,25 @@
 //! tests turn on makes `cargo build` after `cargo test` compile every SDK
 //! crate again (see Cargo.toml).
 
+/// A config builder of `$krate` with what every test client has: the
+/// latest behaviour, `us-east-1` and fixed credentials.
+macro_rules! test_config {
+    ($krate:ident) => {
+        $krate::Config::builder()
+            .behavior_version($krate::config::BehaviorVersion::latest())
+            .region($krate::config::Region::new("us-east-1"))
+            .credentials_provider($krate::config::Credentials::new(
+                "AKIDMOCKED",
+                "mocked-secret",
+                None,
+                None,
+                "mocked",
+            ))
+    };
+}
+
+pub(crate) use test_config;
+
 /// A client of `$krate` whose calls are answered by the rules, in `$mode`.
 macro_rules! mock_client {
     ($krate:ident, $mode:expr, $rules:expr) => {{
@@ -15,16 +34,7 @@ macro_rules! mock_client {
             interceptor = interceptor.with_rule(rule);
         }
         $krate::Client::from_conf(
-            $krate::Config::builder()
-                .behavior_version($krate::config::BehaviorVersion::latest())
-                .region($krate::config::Region::new("us-east-1"))
-                .credentials_provider($krate::config::Credentials::new(
-                    "AKIDMOCKED",
-                    "mocked-secret",
-                    None,
-                    None,
-                    "mocked",
-                ))
+            $crate::aws::mock::test_config!($krate)
                 .http_client(aws_smithy_mocks::create_mock_http_client())
                 .interceptor(interceptor)
                 .build(),
@@ -129,16 +139,7 @@ impl HttpConnector for WireAnswers {
 macro_rules! wire_client {
     ($krate:ident, $http:expr) => {
         $krate::Client::from_conf(
-            $krate::Config::builder()
-                .behavior_version($krate::config::BehaviorVersion::latest())
-                .region($krate::config::Region::new("us-east-1"))
-                .credentials_provider($krate::config::Credentials::new(
-                    "AKIDMOCKED",
-                    "mocked-secret",
-                    None,
-                    None,
-                    "mocked",
-                ))
+            $crate::aws::mock::test_config!($krate)
                 .retry_config($krate::config::retry::RetryConfig::disabled())
                 .http_client($http)
                 .build(),

@@ -2544,6 +2544,31 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
         }
     }
 
+    /// The tool's clients with API Gateway answering as `wire_api_gateway`
+    /// does, through the tool's own null-dropping layer.
+    fn wire_aws(label: Option<String>) -> Aws {
+        Aws {
+            apigateway: crate::aws::mock::wire_client!(
+                aws_sdk_apigateway,
+                crate::aws::nulls::NullsDropped::client(crate::aws::mock::WireAnswers::client(
+                    wire_api_gateway(label)
+                ))
+            ),
+            ..Aws::for_tests()
+        }
+    }
+
+    fn notes_target<'a>(address: &'a Address, adopt: Option<&'a str>) -> Target<'a> {
+        Target {
+            stack: "demo",
+            address,
+            name: "demo-notes",
+            parent: None,
+            spec: None,
+            adopt,
+        }
+    }
+
     #[tokio::test]
     async fn null_templates_on_the_wire_read_as_the_stack_that_made_them() {
         let desired = desired_of(NULLS_STACK, &Values(BTreeMap::new())).unwrap();
@@ -2552,26 +2577,9 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
             api_routes::DEPLOYMENT_PREFIX,
             deployment_hash(&desired.routes)
         );
-        let client = crate::aws::mock::wire_client!(
-            aws_sdk_apigateway,
-            crate::aws::nulls::NullsDropped::client(crate::aws::mock::WireAnswers::client(
-                wire_api_gateway(Some(label))
-            ))
-        );
-        let aws = Aws {
-            apigateway: client,
-            ..Aws::for_tests()
-        };
+        let aws = wire_aws(Some(label));
         let address = Address::new(Kind::Api, "notes");
-        let target = Target {
-            stack: "demo",
-            address: &address,
-            name: "demo-notes",
-            parent: None,
-            spec: None,
-            adopt: None,
-        };
-        let live = read(&aws, &target)
+        let live = read(&aws, &notes_target(&address, None))
             .await
             .unwrap_or_else(|e| panic!("the read failed: {e}"))
             .expect("the API is found");
@@ -2586,25 +2594,9 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
     #[tokio::test]
     async fn an_api_made_by_hand_with_null_templates_is_planned_for_adoption() {
         let desired = desired_of(NULLS_STACK, &Values(BTreeMap::new())).unwrap();
-        let aws = Aws {
-            apigateway: crate::aws::mock::wire_client!(
-                aws_sdk_apigateway,
-                crate::aws::nulls::NullsDropped::client(crate::aws::mock::WireAnswers::client(
-                    wire_api_gateway(None)
-                ))
-            ),
-            ..Aws::for_tests()
-        };
+        let aws = wire_aws(None);
         let address = Address::new(Kind::Api, "notes");
-        let target = Target {
-            stack: "demo",
-            address: &address,
-            name: "demo-notes",
-            parent: None,
-            spec: None,
-            adopt: Some("a1"),
-        };
-        let live = read(&aws, &target)
+        let live = read(&aws, &notes_target(&address, Some("a1")))
             .await
             .unwrap_or_else(|e| panic!("the read failed: {e}"))
             .expect("the API to adopt is found");
