@@ -1,11 +1,13 @@
-# Sourced by scripts/test.sh, bench.sh and demo.sh: gives the calling script a
-# MiniStack of its own, whose state directory is removed and whose process is
-# stopped when the script exits, whatever happens.
+# Sourced by scripts/test.sh, bench.sh and demo.sh: gives the calling script
+# emulators of its own (MiniStack, and moto for test.sh), whose state directory
+# is removed and whose processes are stopped when the script exits, whatever
+# happens.
 #
 #   source scripts/private-emulator.sh
 #   private_emulator LABEL      sets state_dir (and MOBILE_BACKEND_EMULATOR_DIR)
 #                               to a new temporary directory and the traps
 #   url=$("$emulator" start)    then starts it, once the script is ready
+#   moto_url=$("$emulator" moto start)   (test.sh) starts moto as well
 #
 # The caller sets `emulator` to scripts/emulator.sh first.
 
@@ -21,6 +23,8 @@ private_emulator() {
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 private_emulator_cleanup() {
+    # Each stop is a no-op when that emulator was not started here.
     "$emulator" stop || true
+    "$emulator" moto stop || true
     rm -rf "$state_dir"
 }

@@ -20,6 +20,9 @@ use tempfile::TempDir;
 
 /// Set by `scripts/test.sh` (the URL of the local emulator it started).
 pub const ENDPOINT_VAR: &str = "MOBILE_BACKEND_TEST_ENDPOINT";
+/// Set by `scripts/test.sh` too: the URL of moto, the second emulator the
+/// tests cross-check with (`tests/emulator_moto.rs`).
+pub const MOTO_ENDPOINT_VAR: &str = "MOBILE_BACKEND_TEST_MOTO_ENDPOINT";
 pub const REGION: &str = "us-east-1";
 pub const OWNER_STACK_TAG: &str = "mobile-backend:stack";
 pub const OWNER_ID_TAG: &str = "mobile-backend:id";
@@ -34,6 +37,20 @@ pub fn endpoint() -> String {
              Run them with `scripts/test.sh` (e.g. `scripts/test.sh --test emulator`), which starts \
              MiniStack and sets {ENDPOINT_VAR}; or start one with `scripts/emulator.sh start` and \
              set {ENDPOINT_VAR} to the URL it prints"
+        ),
+    }
+}
+
+/// moto's URL; a test that needs it fails loudly without it.
+#[track_caller]
+pub fn moto_endpoint() -> String {
+    match std::env::var(MOTO_ENDPOINT_VAR) {
+        Ok(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_string(),
+        _ => panic!(
+            "{MOTO_ENDPOINT_VAR} is not set: the moto cross-checks need moto's server. \
+             Run them with `scripts/test.sh --test emulator_moto`, which starts moto and sets \
+             {MOTO_ENDPOINT_VAR}; or start one with `scripts/emulator.sh moto start` and set \
+             {MOTO_ENDPOINT_VAR} to the URL it prints"
         ),
     }
 }
@@ -128,7 +145,10 @@ impl Run {
 /// One test's world: its account, its temp dir, its stack file, its clients.
 pub struct World {
     pub endpoint: String,
+    /// The AWS account id the emulator gives this world's access key.
     pub account: String,
+    /// The access key the tool and the clients use (on MiniStack: the account).
+    pub access_key: String,
     pub stack: String,
     pub dir: TempDir,
     pub stack_file: PathBuf,
@@ -144,9 +164,36 @@ impl World {
     /// starts with a letter, short enough for every service's names).
     #[track_caller]
     pub fn new(prefix: &str) -> World {
-        let endpoint = endpoint();
         let account = unique_account();
-        let stack = format!("{prefix}-{}", &account[account.len() - 6..]);
+        World::build(endpoint(), account.clone(), account, prefix)
+    }
+
+    /// A world on moto, the second emulator: moto has one account whatever
+    /// the access key (123456789012 unless `MOTO_ACCOUNT_ID` says otherwise;
+    /// asked with `sts:GetCallerIdentity`, never assumed), so the tests there
+    /// share it and keep apart by their stack names, `<prefix>-<6 digits>`
+    /// unique in the run as on MiniStack.
+    pub async fn on_moto(prefix: &str) -> World {
+        let key = unique_account();
+        let mut world = World::build(moto_endpoint(), key, String::new(), prefix);
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&world.sdk)
+                .endpoint_url(&world.endpoint)
+                .build(),
+        );
+        world.account = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .expect("sts:GetCallerIdentity on moto")
+            .account()
+            .expect("moto names the account")
+            .to_string();
+        world
+    }
+
+    fn build(endpoint: String, access_key: String, account: String, prefix: &str) -> World {
+        let stack = format!("{prefix}-{}", &access_key[access_key.len() - 6..]);
         let dir = tempfile::Builder::new()
             .prefix("mobile-backend-emulator-test.")
             .tempdir()
@@ -157,7 +204,7 @@ impl World {
             .http_client(mobile_backend::aws::limits::default_http_client())
             .region(Region::new(REGION))
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                account.clone(),
+                access_key.clone(),
                 "test",
                 None,
                 None,
@@ -178,6 +225,7 @@ impl World {
         World {
             endpoint,
             account,
+            access_key,
             stack,
             dir,
             stack_file,
@@ -675,7 +723,7 @@ impl World {
         }
         let nowhere = self.path("no-such-aws-config");
         cmd.current_dir(self.dir.path())
-            .env("AWS_ACCESS_KEY_ID", &self.account)
+            .env("AWS_ACCESS_KEY_ID", &self.access_key)
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", REGION)
             .env("AWS_CONFIG_FILE", &nowhere)
