@@ -412,22 +412,17 @@ const ADMINS: &str = r#"{
 "#;
 
 #[tokio::test]
-#[ignore = "moto fills a user pool's verification messages when none are sent, so the plan after \
-            `up` shows them changing to nothing (the only diff left); un-ignore once user pool \
-            verification messages are optional + computed (fixed on another branch)"]
 async fn user_pool_client_and_group_go_up_drift_back_and_are_destroyed_on_moto() {
     let w = World::on_moto("motopool").await;
     std::fs::write(w.path("admins-trust.json"), ADMINS_TRUST).expect("write the trust");
     std::fs::write(w.path("admins.json"), ADMINS).expect("write the policy");
     w.write_stack(USER_POOL_STACK);
     w.run(&["up", "--auto-approve"]).code(0);
-    // Fails today, with exactly this diff: `email_verification_subject`,
-    // `email_verification_message` and `sms_verification_message` → null.
     // moto stores its `DEFAULT_USER_POOL_CONFIG` verification template
     // ("Your verification code is {####}. ") for a pool created without
-    // messages and reads it back (moto/cognitoidp/models.py); the tool
-    // treats messages the stack does not set as "none" (see the `ignore`).
-    // With the three messages set in the stack, the whole test passes.
+    // messages and reads it back (moto/cognitoidp/models.py), as AWS fills
+    // its defaults: messages the stack leaves unset are AWS's to fill
+    // (`user_pool::DEFAULTED`), so this plan is empty.
     w.run(&["plan", "--detailed-exitcode"]).code(0);
 
     let s = &w.stack;
