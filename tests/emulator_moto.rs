@@ -309,42 +309,22 @@ async fn table_bucket_role_and_api_go_up_drift_back_and_are_destroyed_on_moto() 
         .await
         .expect("apigateway:PutIntegrationResponse");
     let keys = gw.get_api_keys().limit(500).send().await.expect("keys");
-    let key = keys
-        .items()
-        .iter()
-        .find(|k| k.name() == Some(format!("{s}-notes-ios").as_str()))
-        .and_then(|k| k.id())
-        .expect("the ios key")
-        .to_string();
+    let key = id_named(keys.items(), &format!("{s}-notes-ios"), |k| {
+        (k.name(), k.id())
+    });
     gw.update_api_key()
         .api_key(&key)
-        .patch_operations(
-            aws_sdk_apigateway::types::PatchOperation::builder()
-                .op(aws_sdk_apigateway::types::Op::Replace)
-                .path("/enabled")
-                .value("false")
-                .build(),
-        )
+        .patch_operations(replace("/enabled", "false"))
         .send()
         .await
         .expect("apigateway:UpdateApiKey");
     let plans = gw.get_usage_plans().limit(500).send().await.expect("plans");
-    let usage_plan = plans
-        .items()
-        .iter()
-        .find(|p| p.name() == Some(format!("{s}-notes-mobile").as_str()))
-        .and_then(|p| p.id())
-        .expect("the usage plan")
-        .to_string();
+    let usage_plan = id_named(plans.items(), &format!("{s}-notes-mobile"), |p| {
+        (p.name(), p.id())
+    });
     gw.update_usage_plan()
         .usage_plan_id(&usage_plan)
-        .patch_operations(
-            aws_sdk_apigateway::types::PatchOperation::builder()
-                .op(aws_sdk_apigateway::types::Op::Replace)
-                .path("/throttle/rateLimit")
-                .value("50")
-                .build(),
-        )
+        .patch_operations(replace("/throttle/rateLimit", "50"))
         .send()
         .await
         .expect("apigateway:UpdateUsagePlan");
@@ -532,4 +512,28 @@ async fn user_pool_client_and_group_go_up_drift_back_and_are_destroyed_on_moto()
     w.run(&["destroy", "--auto-approve"]).code(0);
     assert_eq!(of_the_stack(&w).await, Vec::<String>::new());
     w.run(&["plan", "--detailed-exitcode"]).code(2);
+}
+
+/// A patch operation that replaces `path` with `value`.
+fn replace(path: &str, value: &str) -> aws_sdk_apigateway::types::PatchOperation {
+    aws_sdk_apigateway::types::PatchOperation::builder()
+        .op(aws_sdk_apigateway::types::Op::Replace)
+        .path(path)
+        .value(value)
+        .build()
+}
+
+/// The id of the item named `name`, by its (name, id).
+fn id_named<T>(
+    items: &[T],
+    name: &str,
+    name_and_id: impl Fn(&T) -> (Option<&str>, Option<&str>),
+) -> String {
+    items
+        .iter()
+        .map(name_and_id)
+        .find(|(n, _)| *n == Some(name))
+        .and_then(|(_, id)| id)
+        .unwrap_or_else(|| panic!("no item named {name}"))
+        .to_string()
 }
