@@ -22,7 +22,7 @@ use crate::resource::{
     self, ApplyOptions, Desired, DesiredContext, Live, Ownership, ResourceType, Target,
 };
 use crate::stack::reference::{Reference, UNKNOWN};
-use crate::stack::{self, names, Address, Lookup, Spec, Stack};
+use crate::stack::{self, names, Address, Lookup, Stack};
 
 /// A user-facing error: printed as `error: ...`, exit code 1.
 #[derive(Debug)]
@@ -200,15 +200,6 @@ fn desired_for(
     values: &Values,
 ) -> std::result::Result<Desired, String> {
     let spec = stack.resolve_spec(&address.resource(), values)?;
-    let resource_tags = match &spec {
-        Spec::Table(t) => &t.tags,
-        Spec::Bucket(b) => &b.tags,
-        Spec::UserPool(u) => &u.tags,
-        Spec::IdentityPool(p) => &p.tags,
-        Spec::Role(r) => &r.tags,
-        Spec::Search(x) => &x.tags,
-        Spec::Api(a) => &a.tags,
-    };
     let ctx = DesiredContext {
         stack,
         lookup: values,
@@ -220,7 +211,7 @@ fn desired_for(
         address,
         &spec,
         name,
-        stack.tags_for(address, resource_tags),
+        stack.tags_for(address, spec.tags()),
         &ctx,
     )?;
     let depends_on: Vec<Address> = stack

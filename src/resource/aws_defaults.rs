@@ -74,16 +74,7 @@ impl Minimal {
         let spec = stack
             .resolve_spec(&address.resource(), &values)
             .expect("a spec");
-        let resource_tags = match &spec {
-            Spec::Table(t) => &t.tags,
-            Spec::Bucket(b) => &b.tags,
-            Spec::UserPool(u) => &u.tags,
-            Spec::IdentityPool(p) => &p.tags,
-            Spec::Role(r) => &r.tags,
-            Spec::Search(x) => &x.tags,
-            Spec::Api(a) => &a.tags,
-        };
-        let tags = stack.tags_for(&address, resource_tags);
+        let tags = stack.tags_for(&address, spec.tags());
         let ctx = DesiredContext {
             stack: &stack,
             lookup: &values,

@@ -224,6 +224,20 @@ impl Spec {
         }
     }
 
+    /// The resource's own `tags = { ... }` (the stack's are added by
+    /// [`Stack::tags_for`]).
+    pub fn tags(&self) -> &Tags {
+        match self {
+            Spec::Table(s) => &s.tags,
+            Spec::Bucket(s) => &s.tags,
+            Spec::UserPool(s) => &s.tags,
+            Spec::IdentityPool(s) => &s.tags,
+            Spec::Search(s) => &s.tags,
+            Spec::Api(s) => &s.tags,
+            Spec::Role(s) => &s.tags,
+        }
+    }
+
     /// `adopt = "<AWS id>"`: the existing resource to take as this one's.
     pub fn adopt(&self) -> Option<&str> {
         match self {
