@@ -18,7 +18,7 @@ use aws_sdk_s3::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{wait_for, ApplyOptions, Change, Desired, Error, Live, Ownership};
+use super::{retry, wait_for, ApplyOptions, Change, Desired, Error, Live, Ownership};
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{BucketSpec, Encryption, Tags};
 use crate::stack::Address;
@@ -337,56 +337,22 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, Str
     Ok(outputs(aws, name))
 }
 
-/// How many times a configuration call is sent while S3 answers
-/// `OperationAborted`.
-const CONFLICT_ATTEMPTS: u32 = 6;
-
-/// Sends a configuration call again, after a short and growing wait, while
-/// S3 answers one of the two "not yet"s of a bucket just created:
-/// `OperationAborted` (HTTP 409, "a conflicting conditional operation is
-/// currently in progress against this resource"), which S3 may say when
-/// configuration calls on one bucket overlap, as the ones after
-/// `CreateBucket` do (at most [`CONFLICT_ATTEMPTS`] tries, about 3 s in
-/// all); and `NoSuchBucket`, while the new bucket is not yet visible
-/// everywhere in S3 ([`super::retry::NEW_BUCKET`], about 2 minutes).
-async fn unless_conflicting<F, Fut>(mut call: F) -> Result<(), Error>
+/// Sends a configuration call of a bucket just created again, after a
+/// short and growing wait, while S3 answers one of its two "not yet"s:
+/// `OperationAborted` when the calls overlap, as the ones after
+/// `CreateBucket` do ([`retry::BUCKET_CALLS_OVERLAPPING`], about 3 s), and
+/// `NoSuchBucket` while the new bucket is not yet visible everywhere in S3
+/// ([`retry::NEW_BUCKET`], about 2 minutes).
+async fn unless_conflicting<F, Fut>(call: F) -> Result<(), Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), Error>>,
 {
-    let new_bucket = super::retry::NEW_BUCKET;
-    // Per answer: tries made, the next wait, the tries allowed, the longest wait.
-    let mut conflict = (
-        1,
-        Duration::from_millis(100),
-        CONFLICT_ATTEMPTS,
-        Duration::MAX,
-    );
-    let mut missing = (
-        1,
-        new_bucket.first_delay,
-        new_bucket.attempts,
-        new_bucket.max_delay,
-    );
-    loop {
-        let result = call().await;
-        let budget = match &result {
-            Err(Error::Aws {
-                code: Some(code), ..
-            }) if code == "OperationAborted" => &mut conflict,
-            Err(Error::Aws {
-                code: Some(code), ..
-            }) if code == "NoSuchBucket" => &mut missing,
-            _ => return result,
-        };
-        let (attempt, delay, attempts, max) = budget;
-        if *attempt >= *attempts {
-            return result;
-        }
-        tokio::time::sleep(*delay).await;
-        *delay = (*delay * 2).min(*max);
-        *attempt += 1;
-    }
+    retry::retry_errors(
+        &[&retry::BUCKET_CALLS_OVERLAPPING, &retry::NEW_BUCKET],
+        call,
+    )
+    .await
 }
 
 async fn put_tags(aws: &Aws, name: &str, tags: &Tags) -> Result<(), Error> {
@@ -749,7 +715,10 @@ pub(crate) mod tests {
         })
         .await;
         assert!(matches!(result, Err(Error::Aws { code: Some(c), .. }) if c == "OperationAborted"));
-        assert_eq!(tries.load(Ordering::SeqCst), CONFLICT_ATTEMPTS);
+        assert_eq!(
+            tries.load(Ordering::SeqCst),
+            retry::BUCKET_CALLS_OVERLAPPING.attempts
+        );
 
         let tries = AtomicU32::new(0);
         let result = unless_conflicting(|| async {
@@ -794,14 +763,8 @@ pub(crate) mod tests {
         })
         .await;
         assert!(matches!(result, Err(Error::Aws { code: Some(c), .. }) if c == "NoSuchBucket"));
-        assert_eq!(
-            tries.load(Ordering::SeqCst),
-            super::super::retry::NEW_BUCKET.attempts
-        );
-        assert_eq!(
-            started.elapsed(),
-            super::super::retry::patience(&super::super::retry::NEW_BUCKET)
-        );
+        assert_eq!(tries.load(Ordering::SeqCst), retry::NEW_BUCKET.attempts);
+        assert_eq!(started.elapsed(), retry::patience(&retry::NEW_BUCKET));
     }
 
     #[tokio::test]

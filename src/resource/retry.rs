@@ -14,6 +14,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::result::SdkError;
 
+use super::Error;
+
 /// One kind of "not yet": what it waits out, and for how long.
 #[derive(Debug, Clone, Copy)]
 pub struct Transient {
@@ -37,6 +39,18 @@ pub const NEW_BUCKET: Transient = Transient {
     attempts: 16,
     first_delay: Duration::from_millis(500),
     max_delay: Duration::from_secs(10),
+};
+
+/// S3 answers `OperationAborted` (HTTP 409, "a conflicting conditional
+/// operation is currently in progress against this resource") when
+/// configuration calls on one bucket overlap, as the ones after
+/// `CreateBucket` do: about 3 s in all.
+pub const BUCKET_CALLS_OVERLAPPING: Transient = Transient {
+    waiting_for: "the bucket's other configuration calls",
+    matches: |code, _| code == "OperationAborted",
+    attempts: 6,
+    first_delay: Duration::from_millis(100),
+    max_delay: Duration::MAX,
 };
 
 /// IAM answers `DeleteConflict` to `DeleteRole` while the detaching and
@@ -119,6 +133,39 @@ where
     }
 }
 
+/// [`retry`] for a call whose AWS errors are already [`Error`]s, and for
+/// several "not yet"s at once, each with its own count and waits. Quiet:
+/// for calls that go out together (one line each would say the same).
+pub async fn retry_errors<T, F, Fut>(transients: &[&Transient], mut call: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    // Per transient: tries made, and the next wait.
+    let mut made: Vec<(u32, Duration)> = transients.iter().map(|t| (1, t.first_delay)).collect();
+    loop {
+        let result = call().await;
+        let Err(Error::Aws {
+            code: Some(code),
+            detail,
+            ..
+        }) = &result
+        else {
+            return result;
+        };
+        let Some(i) = transients.iter().position(|t| (t.matches)(code, detail)) else {
+            return result;
+        };
+        let (attempt, delay) = &mut made[i];
+        if *attempt >= transients[i].attempts {
+            return result;
+        }
+        tokio::time::sleep(*delay).await;
+        *delay = (*delay * 2).min(transients[i].max_delay);
+        *attempt += 1;
+    }
+}
+
 /// How long `retry` waits in all before it gives up on `transient`.
 pub fn patience(transient: &Transient) -> Duration {
     let mut delay = transient.first_delay;
@@ -137,8 +184,10 @@ mod tests {
     #[test]
     fn each_retry_waits_about_as_long_as_terraform_does() {
         // Terraform: 2 minutes for buckets and roles; Lambda and OpenSearch
-        // are bounded too (a minute or more, never forever).
+        // are bounded too (a minute or more, never forever); overlapping
+        // bucket calls, seconds.
         for (t, at_least, at_most) in [
+            (BUCKET_CALLS_OVERLAPPING, 3, 4),
             (NEW_BUCKET, 100, 150),
             (ROLE_POLICIES_DETACHING, 100, 150),
             (FUNCTION_UPDATING, 60, 120),
