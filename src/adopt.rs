@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::resource::{self, role, Live, Outputs, Ownership, Target};
-use crate::stack::{names, Address, Kind, Part};
+use crate::stack::{Address, Kind, Part};
 
 /// What to scan for.
 #[derive(Debug, Clone, Default)]
@@ -347,7 +347,7 @@ impl Writer<'_> {
     }
 
     fn name(&self, section: &mut Section, address: &Address, name: &str) {
-        if names::default_name(address.kind, self.stack, &address.key) != name {
+        if address.kind.default_name(self.stack, &address.key) != name {
             section.string("name", name);
         }
     }
@@ -1446,8 +1446,7 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
     let mut chosen: Vec<(Address, Listed)> = Vec::new();
     for (address, id) in &includes {
         let Some(l) = listed.iter().find(|l| {
-            l.kind == address.kind
-                && (&l.id == id || (crate::stack::adopts_by_name(l.kind) && &l.name == id))
+            l.kind == address.kind && (&l.id == id || (l.kind.adopts_by_name() && &l.name == id))
         }) else {
             return Err(format!(
                 "--include {address}={id}: no {} with the id `{id}` exists in this account and region",

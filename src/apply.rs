@@ -106,14 +106,7 @@ fn edges(steps: &[&ResourceChange]) -> Vec<BTreeSet<usize>> {
 /// search domain waits minutes for its configuration; a table, a bucket or a
 /// role makes a few calls; a part makes one.
 fn cost(step: &ResourceChange) -> u64 {
-    match ResourceType::of(&step.address) {
-        ResourceType::Api | ResourceType::Search => 20,
-        ResourceType::Table | ResourceType::UserPool => 3,
-        ResourceType::Bucket | ResourceType::Role | ResourceType::IdentityPool => 2,
-        ResourceType::UserPoolClient
-        | ResourceType::UserPoolGroup
-        | ResourceType::IdentityPoolRoles => 1,
-    }
+    ResourceType::of(&step.address).cost()
 }
 
 /// Each step's priority: its own cost plus the costliest chain of steps that

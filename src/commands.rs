@@ -22,7 +22,7 @@ use crate::resource::{
     self, ApplyOptions, Desired, DesiredContext, Live, Ownership, ResourceType, Target,
 };
 use crate::stack::reference::{Reference, UNKNOWN};
-use crate::stack::{self, names, Address, Lookup, Stack};
+use crate::stack::{self, Address, Lookup, Stack};
 
 /// A user-facing error: printed as `error: ...`, exit code 1.
 #[derive(Debug)]
@@ -129,29 +129,6 @@ fn validate(g: &GlobalArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Refuses kinds this version validates but cannot provision yet.
-fn ensure_provisioned(stack: &Stack) -> Result<()> {
-    let missing: Vec<String> = stack
-        .steps
-        .keys()
-        .filter(|a| !ResourceType::of(a).provisioned())
-        .map(|a| format!("`{a}` ({})", stack.location(a)))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let kinds: Vec<&str> = ResourceType::ALL
-        .iter()
-        .filter(|t| t.provisioned())
-        .map(|t| t.noun())
-        .collect();
-    Err(Failure(format!(
-        "this version provisions only these: {}; the stack also declares {}, which pass `validate` but cannot be planned yet. Nothing was sent to AWS",
-        kinds.join(", "),
-        missing.join(", ")
-    )))
-}
-
 async fn connect(g: &GlobalArgs, stack: &Stack) -> Result<Aws> {
     let settings = Settings {
         region: g.region.clone(),
@@ -247,7 +224,7 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
             )));
         }
         if address.part.is_none() {
-            names::check(address.kind, &name).map_err(|why| {
+            address.kind.check_name(&name).map_err(|why| {
                 Failure(format!(
                     "{address} ({}): the name `{name}` {why}; set `name = \"...\"`",
                     stack.location(address)
@@ -338,7 +315,6 @@ async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(Plan, Reads)
         tagged
             .into_iter()
             .filter(|(address, name)| names_by_address.get(address) != Some(name))
-            .filter(|(address, _)| ResourceType::of(address).provisioned())
             .map(|(address, name)| async move {
                 let target = Target {
                     stack: &stack.name,
@@ -471,7 +447,6 @@ async fn plan_command(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode> {
 /// Loads and checks the stack, connects, reads live state and plans.
 async fn prepare(g: &GlobalArgs, mode: Mode) -> Result<(Stack, Aws, Plan, Reads)> {
     let stack = load(g)?;
-    ensure_provisioned(&stack)?;
     let aws = connect(g, &stack).await?;
     let (plan, reads) = make_plan(&stack, &aws, mode).await?;
     Ok((stack, aws, plan, reads))
@@ -631,7 +606,6 @@ where
 async fn up(g: &GlobalArgs, args: &UpArgs) -> Result<ExitCode> {
     let saved = read_saved(args.plan_file.as_deref())?;
     let stack = load(g)?;
-    ensure_provisioned(&stack)?;
     let aws = connect(g, &stack).await?;
     let work = up_locked(g, args, &stack, &aws, saved.as_ref());
     locked(&aws, &stack, "up", args.lock_timeout, work).await
@@ -699,7 +673,6 @@ async fn up_locked(
 async fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode> {
     let saved = read_saved(args.plan_file.as_deref())?;
     let stack = load(g)?;
-    ensure_provisioned(&stack)?;
     let aws = connect(g, &stack).await?;
     let work = destroy_locked(g, args, &stack, &aws, saved.as_ref());
     locked(&aws, &stack, "destroy", args.lock_timeout, work).await

@@ -341,12 +341,13 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
         && ResourceType::of(&d.address).holds_data()
         && c.conflict.is_none()
     {
-        c.requires_allow_replace = Some(data_loss(
-            ResourceType::of(&d.address),
-            c.previous_physical_name
-                .as_deref()
-                .unwrap_or(&d.physical_name),
-        ));
+        c.requires_allow_replace = Some(
+            ResourceType::of(&d.address).data_loss(
+                c.previous_physical_name
+                    .as_deref()
+                    .unwrap_or(&d.physical_name),
+            ),
+        );
     }
     c
 }
@@ -405,16 +406,6 @@ fn redeploy_reason(changes: &[AttributeChange]) -> Option<String> {
             routes.join(", ")
         )
     })
-}
-
-fn data_loss(kind: ResourceType, name: &str) -> String {
-    match kind {
-        ResourceType::Table => format!("replacing table `{name}` deletes every item in it"),
-        ResourceType::Bucket => format!("replacing bucket `{name}` deletes every object in it"),
-        ResourceType::UserPool => format!("replacing user pool `{name}` deletes every user in it; they would have to sign up again"),
-        ResourceType::IdentityPool => format!("replacing identity pool `{name}` gives every user a new identity id; data kept under the old ids becomes unreachable"),
-        other => format!("replacing {} `{name}` loses its data", other.noun()),
-    }
 }
 
 fn replace_paths(changes: &[AttributeChange]) -> Vec<String> {

@@ -38,6 +38,7 @@ use super::api_routes::{
     self, deployment_hash, parse_route, ApiConfig, Integration, Key, Quota, Route, RouteKey,
     Throttle, UsagePlan, CORS_TEMPLATE, DEPLOYMENT_PREFIX, JSON,
 };
+use super::registry::{ResourceKind, Step};
 use super::{
     tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
 };
@@ -70,6 +71,75 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// `quota.offset` reads as 0, the stack's value; the endpoint type is sent
 /// (`REGIONAL` unless the stack says otherwise).
 pub const DEFAULTED: &[&str] = &[];
+
+/// `[api.<key>]`: an API Gateway REST API.
+pub struct ApiKind;
+
+impl Step for ApiKind {
+    type Spec = crate::stack::schema::ApiSpec;
+    const NOUN: &'static str = "API Gateway REST API";
+    const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
+    const DEFAULTED: &'static [&'static str] = DEFAULTED;
+    const COST: u64 = 20;
+
+    fn desired(
+        spec: &Self::Spec,
+        _address: &Address,
+        name: &str,
+        tags: crate::stack::Tags,
+        ctx: &super::DesiredContext<'_>,
+    ) -> Result<Value, String> {
+        desired(spec, name, tags, ctx)
+    }
+
+    async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+        read(aws, target).await
+    }
+
+    async fn create(
+        aws: &Aws,
+        desired: &Desired,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        create(aws, desired).await
+    }
+
+    async fn update(
+        aws: &Aws,
+        desired: &Desired,
+        live: &Live,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        update(aws, desired, live).await
+    }
+
+    async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
+        delete(aws, live).await
+    }
+}
+
+impl ResourceKind for ApiKind {
+    const NAME: &'static str = "api";
+    const REFERENCES: &'static [&'static str] = &[
+        "id",
+        "name",
+        "root_resource_id",
+        "execute_arn",
+        "invoke_url",
+    ];
+
+    fn check_name(name: &str) -> Result<(), String> {
+        crate::stack::names::within(Self::NOUN, name, 1, 1024)
+    }
+
+    async fn find_owned(
+        aws: &Aws,
+        stack: &crate::stack::Stack,
+        declared_names: &[String],
+    ) -> Result<Vec<(Address, String)>, Error> {
+        find_owned(aws, stack, declared_names).await
+    }
+}
 
 /// How many times a call is made when API Gateway answers
 /// `ConflictException`, and the first wait

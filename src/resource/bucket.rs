@@ -18,6 +18,7 @@ use aws_sdk_s3::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::registry::{ResourceKind, Step};
 use super::{retry, wait_for, ApplyOptions, Change, Desired, Error, Live, Ownership};
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{BucketSpec, Encryption, Tags};
@@ -41,6 +42,107 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// (as emulators answer) as `AES256`. Object ownership (`BucketOwnerEnforced`),
 /// the bucket key and the SSE-C block of new buckets are not compared.
 pub const DEFAULTED: &[&str] = &[];
+
+/// `[bucket.<key>]`: an S3 bucket.
+pub struct BucketKind;
+
+impl Step for BucketKind {
+    type Spec = crate::stack::schema::BucketSpec;
+    const NOUN: &'static str = "S3 bucket";
+    const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
+    const DEFAULTED: &'static [&'static str] = DEFAULTED;
+    const COST: u64 = 2;
+    const HOLDS_DATA: bool = true;
+
+    fn data_loss(name: &str) -> String {
+        format!("replacing bucket `{name}` deletes every object in it")
+    }
+
+    fn desired(
+        spec: &Self::Spec,
+        _address: &Address,
+        name: &str,
+        tags: crate::stack::Tags,
+        _ctx: &super::DesiredContext<'_>,
+    ) -> Result<Value, String> {
+        desired(spec, name, tags)
+    }
+
+    async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+        read(aws, target.stack, target.address, target.name).await
+    }
+
+    async fn create(
+        aws: &Aws,
+        desired: &Desired,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        create(aws, desired).await
+    }
+
+    async fn update(
+        aws: &Aws,
+        desired: &Desired,
+        live: &Live,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        update(aws, desired, live).await
+    }
+
+    async fn delete(aws: &Aws, live: &Live, options: super::ApplyOptions) -> Result<(), Error> {
+        delete(aws, live, options).await
+    }
+}
+
+impl ResourceKind for BucketKind {
+    const NAME: &'static str = "bucket";
+    const REFERENCES: &'static [&'static str] = &["name", "arn", "regional_domain_name"];
+    const ADOPTS_BY_NAME: bool = true;
+
+    /// Bucket names allow no `_`.
+    fn default_name(stack: &str, key: &str) -> String {
+        format!("{stack}-{key}").replace('_', "-")
+    }
+
+    fn check_name(name: &str) -> Result<(), String> {
+        crate::stack::names::within(Self::NOUN, name, 3, 63)?;
+        crate::stack::names::only(
+            Self::NOUN,
+            name,
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'),
+            "lowercase letters, digits, `-` and `.`",
+        )?;
+        let first_last_ok =
+            |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !first_last_ok(name.chars().next()) || !first_last_ok(name.chars().last()) {
+            return Err("must begin and end with a lowercase letter or digit".into());
+        }
+        if name.contains("..") {
+            return Err("must not contain two adjacent periods".into());
+        }
+        if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
+            return Err("must not be formatted as an IP address".into());
+        }
+        for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
+            if name.starts_with(prefix) {
+                return Err(format!("must not start with `{prefix}` (reserved by S3)"));
+            }
+        }
+        for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] {
+            if name.ends_with(suffix) {
+                return Err(format!("must not end with `{suffix}` (reserved by S3)"));
+            }
+        }
+        Ok(())
+    }
+
+    fn tagged_name(arn: &str) -> Option<String> {
+        arn.strip_prefix("arn:").and_then(|rest| {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            (parts.len() == 5 && parts[1] == "s3").then(|| parts[4].to_string())
+        })
+    }
+}
 
 /// The comparable shape of a bucket, built from the stack or from AWS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::registry::{ResourceKind, Step};
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{IdentityPoolSpec, Tags};
@@ -40,6 +41,86 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// `identity_pool.go`: both Optional with `Default: false`); a provider's
 /// `ServerSideTokenCheck` is sent false.
 pub const DEFAULTED: &[&str] = &[];
+
+/// `[identity_pool.<key>]`: a Cognito identity pool.
+pub struct IdentityPoolKind;
+
+impl Step for IdentityPoolKind {
+    type Spec = crate::stack::schema::IdentityPoolSpec;
+    const NOUN: &'static str = "Cognito identity pool";
+    const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
+    const DEFAULTED: &'static [&'static str] = DEFAULTED;
+    const COST: u64 = 2;
+    // Identity ids key per-user data (`dynamodb:LeadingKeys`, S3 prefixes).
+    const HOLDS_DATA: bool = true;
+
+    fn data_loss(name: &str) -> String {
+        format!("replacing identity pool `{name}` gives every user a new identity id; data kept under the old ids becomes unreachable")
+    }
+
+    fn desired(
+        spec: &Self::Spec,
+        _address: &Address,
+        name: &str,
+        tags: crate::stack::Tags,
+        ctx: &super::DesiredContext<'_>,
+    ) -> Result<Value, String> {
+        desired(spec, name, tags, ctx)
+    }
+
+    async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+        read(aws, target).await
+    }
+
+    async fn create(
+        aws: &Aws,
+        desired: &Desired,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        create(aws, desired).await
+    }
+
+    async fn update(
+        aws: &Aws,
+        desired: &Desired,
+        live: &Live,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        update(aws, desired, live).await
+    }
+
+    async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
+        delete(aws, live).await
+    }
+}
+
+impl ResourceKind for IdentityPoolKind {
+    const NAME: &'static str = "identity_pool";
+    const REFERENCES: &'static [&'static str] = &["id", "name"];
+
+    /// Identity pool names allow only word characters and spaces.
+    fn default_name(stack: &str, key: &str) -> String {
+        format!("{stack}-{key}").replace('-', "_")
+    }
+
+    fn check_name(name: &str) -> Result<(), String> {
+        crate::stack::names::within(Self::NOUN, name, 1, 128)?;
+        crate::stack::names::only(
+            Self::NOUN,
+            name,
+            |c| c.is_alphanumeric() || c == '_' || c == ' ',
+            "letters, digits, `_` and spaces",
+        )
+    }
+
+    async fn find_owned(
+        aws: &Aws,
+        stack: &crate::stack::Stack,
+        declared_names: &[String],
+    ) -> Result<Vec<(Address, String)>, Error> {
+        find_owned(aws, stack, declared_names).await
+    }
+}
 
 /// The comparable shape of an identity pool, built from the stack or from AWS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

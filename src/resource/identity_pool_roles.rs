@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::identity_pool::provider;
+use super::registry::{PartStep, Step};
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{IdentityPoolSpec, MatchType, RoleResolution};
@@ -30,6 +31,56 @@ pub const ATTRIBUTES: &[(&str, Change)] =
 /// ([`super::ResourceType::defaulted`]): nothing; a pool has no roles and
 /// no role mappings until `SetIdentityPoolRoles` gives it some.
 pub const DEFAULTED: &[&str] = &[];
+
+/// `identity_pool.<key>.roles`: the pool's role attachment, one writer for all its roles.
+pub struct RolesPart;
+
+impl PartStep for RolesPart {
+    const PART: &'static str = "roles";
+}
+
+impl Step for RolesPart {
+    type Spec = crate::stack::schema::IdentityPoolSpec;
+    const NOUN: &'static str = "identity pool role attachment";
+    const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
+    const DEFAULTED: &'static [&'static str] = DEFAULTED;
+    const COST: u64 = 1;
+
+    fn desired(
+        spec: &Self::Spec,
+        _address: &Address,
+        _name: &str,
+        _tags: crate::stack::Tags,
+        ctx: &super::DesiredContext<'_>,
+    ) -> Result<Value, String> {
+        desired(spec, ctx)
+    }
+
+    async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+        read(aws, target).await
+    }
+
+    async fn create(
+        aws: &Aws,
+        desired: &Desired,
+        parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        set(aws, desired, parent).await
+    }
+
+    async fn update(
+        aws: &Aws,
+        desired: &Desired,
+        _live: &Live,
+        parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        set(aws, desired, parent).await
+    }
+
+    async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
+        delete(aws, live).await
+    }
+}
 
 /// The comparable shape of a role attachment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ mod flight;
 pub mod identity_pool;
 pub mod identity_pool_roles;
 pub mod lambda_permission;
+pub mod registry;
 pub mod retry;
 pub mod role;
 pub mod search;
@@ -30,7 +31,9 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::stack::reference::Reference;
-use crate::stack::{Address, Kind, Lookup, Part, Spec, Stack, Tags, OWNER_ID_TAG, OWNER_STACK_TAG};
+pub use registry::{desired_attributes, Kind, ResourceKind, ResourceType, Spec, Step};
+
+use crate::stack::{Address, Lookup, Stack, Tags, OWNER_ID_TAG, OWNER_STACK_TAG};
 
 /// How a change to one top-level attribute is carried out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,134 +47,7 @@ pub enum Change {
     Computed,
 }
 
-/// What AWS thing an address is: a declared resource or one of its parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ResourceType {
-    Table,
-    Bucket,
-    UserPool,
-    UserPoolClient,
-    UserPoolGroup,
-    IdentityPool,
-    IdentityPoolRoles,
-    Role,
-    Search,
-    Api,
-}
-
 impl ResourceType {
-    pub const ALL: &'static [ResourceType] = &[
-        ResourceType::Table,
-        ResourceType::Bucket,
-        ResourceType::UserPool,
-        ResourceType::UserPoolClient,
-        ResourceType::UserPoolGroup,
-        ResourceType::IdentityPool,
-        ResourceType::IdentityPoolRoles,
-        ResourceType::Role,
-        ResourceType::Search,
-        ResourceType::Api,
-    ];
-
-    pub fn of(address: &Address) -> ResourceType {
-        match (address.kind, &address.part) {
-            (Kind::Table, _) => ResourceType::Table,
-            (Kind::Bucket, _) => ResourceType::Bucket,
-            (Kind::UserPool, Some(Part::Client(_))) => ResourceType::UserPoolClient,
-            (Kind::UserPool, Some(Part::Group(_))) => ResourceType::UserPoolGroup,
-            (Kind::UserPool, _) => ResourceType::UserPool,
-            (Kind::IdentityPool, Some(Part::Roles)) => ResourceType::IdentityPoolRoles,
-            (Kind::IdentityPool, _) => ResourceType::IdentityPool,
-            (Kind::Role, _) => ResourceType::Role,
-            (Kind::Search, _) => ResourceType::Search,
-            (Kind::Api, _) => ResourceType::Api,
-        }
-    }
-
-    /// Whether this version can plan and apply it (the others are validated
-    /// offline only, until their provisioning lands).
-    pub fn provisioned(self) -> bool {
-        matches!(
-            self,
-            ResourceType::Table
-                | ResourceType::Bucket
-                | ResourceType::Role
-                | ResourceType::IdentityPool
-                | ResourceType::IdentityPoolRoles
-                | ResourceType::UserPool
-                | ResourceType::UserPoolClient
-                | ResourceType::UserPoolGroup
-                | ResourceType::Search
-                | ResourceType::Api
-        )
-    }
-
-    /// Replacing one of these loses data or users, so it needs `--allow-replace`.
-    pub fn holds_data(self) -> bool {
-        matches!(
-            self,
-            ResourceType::Table
-                | ResourceType::Bucket
-                | ResourceType::UserPool
-                // Identity ids key per-user data (`dynamodb:LeadingKeys`, S3 prefixes).
-                | ResourceType::IdentityPool
-                // A search domain holds its index (the documents sent to it).
-                | ResourceType::Search
-        )
-    }
-
-    /// What AWS calls it, for messages.
-    pub fn noun(self) -> &'static str {
-        match self {
-            ResourceType::Table => "DynamoDB table",
-            ResourceType::Bucket => "S3 bucket",
-            ResourceType::UserPool => "Cognito user pool",
-            ResourceType::UserPoolClient => "user pool app client",
-            ResourceType::UserPoolGroup => "user pool group",
-            ResourceType::IdentityPool => "Cognito identity pool",
-            ResourceType::IdentityPoolRoles => "identity pool role attachment",
-            ResourceType::Role => "IAM role",
-            ResourceType::Search => "search domain",
-            ResourceType::Api => "API Gateway REST API",
-        }
-    }
-
-    /// The attributes and how each one changes.
-    pub fn attribute_classes(self) -> &'static [(&'static str, Change)] {
-        match self {
-            ResourceType::Table => table::ATTRIBUTES,
-            ResourceType::Bucket => bucket::ATTRIBUTES,
-            ResourceType::Role => role::ATTRIBUTES,
-            ResourceType::IdentityPool => identity_pool::ATTRIBUTES,
-            ResourceType::IdentityPoolRoles => identity_pool_roles::ATTRIBUTES,
-            ResourceType::UserPool => user_pool::ATTRIBUTES,
-            ResourceType::UserPoolClient => user_pool_client::ATTRIBUTES,
-            ResourceType::UserPoolGroup => user_pool_group::ATTRIBUTES,
-            ResourceType::Search => search::ATTRIBUTES,
-            ResourceType::Api => api::ATTRIBUTES,
-        }
-    }
-
-    /// What AWS fills in when the stack leaves it unset (Terraform's
-    /// Optional + Computed): dotted attribute paths, `*` standing for any one
-    /// map key (`usage_plans.*.quota`). Each kind declares its list beside its
-    /// `ATTRIBUTES`; most kinds put AWS's default in the desired value
-    /// instead, and declare nothing here.
-    pub fn defaulted(self) -> &'static [&'static str] {
-        match self {
-            ResourceType::Table => table::DEFAULTED,
-            ResourceType::Bucket => bucket::DEFAULTED,
-            ResourceType::Role => role::DEFAULTED,
-            ResourceType::IdentityPool => identity_pool::DEFAULTED,
-            ResourceType::IdentityPoolRoles => identity_pool_roles::DEFAULTED,
-            ResourceType::UserPool => user_pool::DEFAULTED,
-            ResourceType::UserPoolClient => user_pool_client::DEFAULTED,
-            ResourceType::UserPoolGroup => user_pool_group::DEFAULTED,
-            ResourceType::Search => search::DEFAULTED,
-            ResourceType::Api => api::DEFAULTED,
-        }
-    }
-
     /// Whether the attribute at `path` (`scaling.instance_type`) is one AWS
     /// fills in when the stack leaves it unset: a plan never shows it
     /// changing to nothing.
@@ -438,73 +314,14 @@ impl Error {
     }
 }
 
-/// The attributes a step wants, as JSON, from its resource's resolved spec.
-pub fn desired_attributes(
-    address: &Address,
-    spec: &Spec,
-    name: &str,
-    tags: Tags,
-    ctx: &DesiredContext<'_>,
-) -> Result<Value, String> {
-    match (ResourceType::of(address), spec) {
-        (ResourceType::Table, Spec::Table(t)) => table::desired(t, name, tags),
-        (ResourceType::Bucket, Spec::Bucket(b)) => bucket::desired(b, name, tags),
-        (ResourceType::Role, Spec::Role(r)) => role::desired(r, name, tags, ctx),
-        (ResourceType::IdentityPool, Spec::IdentityPool(p)) => {
-            identity_pool::desired(p, name, tags, ctx)
-        }
-        (ResourceType::IdentityPoolRoles, Spec::IdentityPool(p)) => {
-            identity_pool_roles::desired(p, ctx)
-        }
-        (ResourceType::UserPool, Spec::UserPool(u)) => {
-            user_pool::desired(u, address, name, tags, ctx)
-        }
-        (ResourceType::UserPoolClient, Spec::UserPool(u)) => match &address.part {
-            Some(Part::Client(key)) => match u.clients.get(key) {
-                Some(c) => user_pool_client::desired(key, c, name),
-                None => Err(format!("`{address}` is not declared in the stack")),
-            },
-            _ => Err(format!("`{address}` is not an app client")),
-        },
-        (ResourceType::UserPoolGroup, Spec::UserPool(u)) => match &address.part {
-            Some(Part::Group(key)) => match u.groups.get(key) {
-                Some(g) => user_pool_group::desired(name, g, ctx),
-                None => Err(format!("`{address}` is not declared in the stack")),
-            },
-            _ => Err(format!("`{address}` is not a group")),
-        },
-        (ResourceType::Search, Spec::Search(s)) => search::desired(s, address, name, tags, ctx),
-        (ResourceType::Api, Spec::Api(a)) => api::desired(a, name, tags, ctx),
-        (t, _) => Err(format!(
-            "a {} cannot be provisioned by this version yet",
-            t.noun()
-        )),
-    }
-}
-
 /// Reads a step by its physical name (and its parent's outputs); `None`
 /// when it does not exist.
 pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
-    let live = read_kind(aws, target).await?;
-    if target.address.part.is_none() && crate::stack::adopts_by_name(target.address.kind) {
+    let live = registry::read_step(aws, target).await?;
+    if target.address.part.is_none() && target.address.kind.adopts_by_name() {
         return claim_by_name(target, live);
     }
     Ok(live)
-}
-
-async fn read_kind(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
-    match ResourceType::of(target.address) {
-        ResourceType::Table => table::read(aws, target.stack, target.address, target.name).await,
-        ResourceType::Bucket => bucket::read(aws, target.stack, target.address, target.name).await,
-        ResourceType::Role => role::read(aws, target).await,
-        ResourceType::IdentityPool => identity_pool::read(aws, target).await,
-        ResourceType::IdentityPoolRoles => identity_pool_roles::read(aws, target).await,
-        ResourceType::UserPool => user_pool::read(aws, target).await,
-        ResourceType::UserPoolClient => user_pool_client::read(aws, target).await,
-        ResourceType::UserPoolGroup => user_pool_group::read(aws, target).await,
-        ResourceType::Search => search::read(aws, target).await,
-        ResourceType::Api => api::read(aws, target).await,
-    }
 }
 
 /// Creates a step; returns its outputs.
@@ -513,18 +330,7 @@ pub async fn create(
     desired: &Desired,
     parent: Option<&Outputs>,
 ) -> Result<Outputs, Error> {
-    match ResourceType::of(&desired.address) {
-        ResourceType::Table => table::create(aws, desired).await,
-        ResourceType::Bucket => bucket::create(aws, desired).await,
-        ResourceType::Role => role::create(aws, desired).await,
-        ResourceType::IdentityPool => identity_pool::create(aws, desired).await,
-        ResourceType::IdentityPoolRoles => identity_pool_roles::set(aws, desired, parent).await,
-        ResourceType::UserPool => user_pool::create(aws, desired).await,
-        ResourceType::UserPoolClient => user_pool_client::create(aws, desired, parent).await,
-        ResourceType::UserPoolGroup => user_pool_group::create(aws, desired, parent).await,
-        ResourceType::Search => search::create(aws, desired).await,
-        ResourceType::Api => api::create(aws, desired).await,
-    }
+    registry::create_step(aws, desired, parent).await
 }
 
 /// Brings a live step to the desired attributes; returns its outputs.
@@ -534,18 +340,7 @@ pub async fn update(
     live: &Live,
     parent: Option<&Outputs>,
 ) -> Result<Outputs, Error> {
-    match ResourceType::of(&desired.address) {
-        ResourceType::Table => table::update(aws, desired, live).await,
-        ResourceType::Bucket => bucket::update(aws, desired, live).await,
-        ResourceType::Role => role::update(aws, desired, live).await,
-        ResourceType::IdentityPool => identity_pool::update(aws, desired, live).await,
-        ResourceType::IdentityPoolRoles => identity_pool_roles::set(aws, desired, parent).await,
-        ResourceType::UserPool => user_pool::update(aws, desired, live).await,
-        ResourceType::UserPoolClient => user_pool_client::update(aws, desired, live, parent).await,
-        ResourceType::UserPoolGroup => user_pool_group::update(aws, desired, live, parent).await,
-        ResourceType::Search => search::update(aws, desired, live).await,
-        ResourceType::Api => api::update(aws, desired, live).await,
-    }
+    registry::update_step(aws, desired, live, parent).await
 }
 
 /// Deletes a live step (which must be ours).
@@ -556,18 +351,7 @@ pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(),
             live.address, live.physical_name
         )));
     }
-    match ResourceType::of(&live.address) {
-        ResourceType::Table => table::delete(aws, live).await,
-        ResourceType::Bucket => bucket::delete(aws, live, options).await,
-        ResourceType::Role => role::delete(aws, live).await,
-        ResourceType::IdentityPool => identity_pool::delete(aws, live).await,
-        ResourceType::IdentityPoolRoles => identity_pool_roles::delete(aws, live).await,
-        ResourceType::UserPool => user_pool::delete(aws, live).await,
-        ResourceType::UserPoolClient => user_pool_client::delete(aws, live).await,
-        ResourceType::UserPoolGroup => user_pool_group::delete(aws, live).await,
-        ResourceType::Search => search::delete(aws, live).await,
-        ResourceType::Api => api::delete(aws, live).await,
-    }
+    registry::delete_step(aws, live, options).await
 }
 
 /// Every resource AWS reports as tagged with this stack's name, as
@@ -578,21 +362,21 @@ pub async fn find_tagged(
     stack: &Stack,
     declared_names: &[String],
 ) -> Result<Vec<(Address, String)>, Error> {
-    // The tagging API covers tables and buckets; identity pools are listed
-    // by their own service (the tagging API does not return them everywhere).
-    // IAM is not in the tagging API at all: roles are listed by name prefix.
-    let (tagged, identity_pools, user_pools, roles, apis) = tokio::join!(
+    // The tagging API covers tables, buckets and OpenSearch domains; the
+    // other kinds are listed by their own services (IAM is not in the tagging
+    // API at all; identity pools are not returned by it everywhere).
+    let (tagged, owned) = tokio::join!(
         find_by_tagging_api(aws, stack),
-        identity_pool::find_owned(aws, stack, declared_names),
-        user_pool::find_owned(aws, stack, declared_names),
-        role::find_owned(aws, stack, declared_names),
-        api::find_owned(aws, stack, declared_names)
+        futures::future::join_all(Kind::ALL.iter().map(|kind| kind.find_owned(
+            aws,
+            stack,
+            declared_names
+        )))
     );
     let mut found = tagged?;
-    found.extend(identity_pools?);
-    found.extend(user_pools?);
-    found.extend(roles?);
-    found.extend(apis?);
+    for of_kind in owned {
+        found.extend(of_kind?);
+    }
     found.sort();
     found.dedup();
     Ok(found)
@@ -627,19 +411,7 @@ async fn find_by_tagging_api(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, S
             let Some(Ok(address)) = id.map(|i| i.parse::<Address>()) else {
                 continue;
             };
-            let name = match address.kind {
-                Kind::Table => arn.split_once(":table/").map(|(_, n)| n.to_string()),
-                Kind::Bucket => arn.strip_prefix("arn:").and_then(|rest| {
-                    let parts: Vec<&str> = rest.splitn(5, ':').collect();
-                    (parts.len() == 5 && parts[1] == "s3").then(|| parts[4].to_string())
-                }),
-                // OpenSearch Service domains (CloudSearch has no tags).
-                Kind::Search => arn
-                    .split_once(":domain/")
-                    .filter(|(head, _)| head.contains(":es:"))
-                    .map(|(_, n)| n.to_string()),
-                _ => None,
-            };
+            let name = address.kind.tagged_name(arn);
             if let Some(name) = name.filter(|n| !n.is_empty() && !n.contains('/')) {
                 found.push((address, name));
             }
@@ -826,8 +598,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_provisioned_kind_classifies_unique_attributes_including_tags_and_name() {
-        for kind in ResourceType::ALL.iter().filter(|k| k.provisioned()) {
+    fn every_step_type_classifies_unique_attributes_including_tags_and_name() {
+        for kind in ResourceType::ALL {
             let classes = kind.attribute_classes();
             let mut names: Vec<&str> = classes.iter().map(|(n, _)| *n).collect();
             names.sort();
@@ -836,13 +608,7 @@ mod tests {
             assert_eq!(before, names.len(), "{kind}: duplicate attribute");
             assert!(!names.is_empty(), "{kind}: no attributes classified");
             // Parts (clients, groups, role attachments) cannot be tagged.
-            let part = matches!(
-                kind,
-                ResourceType::UserPoolClient
-                    | ResourceType::UserPoolGroup
-                    | ResourceType::IdentityPoolRoles
-            );
-            if !part {
+            if !kind.is_part() {
                 assert!(names.contains(&"tags"), "{kind}: tags");
                 assert_eq!(
                     kind.change_of("name"),

@@ -22,6 +22,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::registry::{ResourceKind, Step};
 use super::{
     tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
 };
@@ -46,6 +47,76 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// `MaxSessionDuration`: "If you do not specify a value ... the default
 /// maximum of one hour is applied"); IAM sets no description.
 pub const DEFAULTED: &[&str] = &[];
+
+/// `[role.<key>]`: an IAM role.
+pub struct RoleKind;
+
+impl Step for RoleKind {
+    type Spec = crate::stack::schema::RoleSpec;
+    const NOUN: &'static str = "IAM role";
+    const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
+    const DEFAULTED: &'static [&'static str] = DEFAULTED;
+    const COST: u64 = 2;
+
+    fn desired(
+        spec: &Self::Spec,
+        _address: &Address,
+        name: &str,
+        tags: crate::stack::Tags,
+        ctx: &super::DesiredContext<'_>,
+    ) -> Result<Value, String> {
+        desired(spec, name, tags, ctx)
+    }
+
+    async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+        read(aws, target).await
+    }
+
+    async fn create(
+        aws: &Aws,
+        desired: &Desired,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        create(aws, desired).await
+    }
+
+    async fn update(
+        aws: &Aws,
+        desired: &Desired,
+        live: &Live,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        update(aws, desired, live).await
+    }
+
+    async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
+        delete(aws, live).await
+    }
+}
+
+impl ResourceKind for RoleKind {
+    const NAME: &'static str = "role";
+    const REFERENCES: &'static [&'static str] = &["name", "arn"];
+    const ADOPTS_BY_NAME: bool = true;
+
+    fn check_name(name: &str) -> Result<(), String> {
+        crate::stack::names::within(Self::NOUN, name, 1, 64)?;
+        crate::stack::names::only(
+            Self::NOUN,
+            name,
+            |c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c),
+            "letters, digits and `_+=,.@-`",
+        )
+    }
+
+    async fn find_owned(
+        aws: &Aws,
+        stack: &crate::stack::Stack,
+        declared_names: &[String],
+    ) -> Result<Vec<(Address, String)>, Error> {
+        find_owned(aws, stack, declared_names).await
+    }
+}
 
 /// IAM's default and bounds for `MaxSessionDuration`, in seconds.
 pub const DEFAULT_MAX_SESSION_DURATION: i64 = 3600;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::registry::{ResourceKind, Step};
 use super::{search_cloudsearch, search_opensearch, Change, Desired, DesiredContext, Error, Live};
 use super::{Outputs, Target};
 use crate::aws::Aws;
@@ -50,6 +51,87 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// `desired_partition_count = 0`, `desired_replication_count = 0`), which
 /// the read takes as unset; `requires_index_documents` is false.
 pub const DEFAULTED: &[&str] = &[];
+
+/// `[search.<key>]`: a search domain (CloudSearch or OpenSearch Service).
+pub struct SearchKind;
+
+impl Step for SearchKind {
+    type Spec = crate::stack::schema::SearchSpec;
+    const NOUN: &'static str = "search domain";
+    const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
+    const DEFAULTED: &'static [&'static str] = DEFAULTED;
+    const COST: u64 = 20;
+    // A search domain holds its index (the documents sent to it).
+    const HOLDS_DATA: bool = true;
+
+    fn desired(
+        spec: &Self::Spec,
+        address: &Address,
+        name: &str,
+        tags: crate::stack::Tags,
+        ctx: &super::DesiredContext<'_>,
+    ) -> Result<Value, String> {
+        desired(spec, address, name, tags, ctx)
+    }
+
+    async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+        read(aws, target).await
+    }
+
+    async fn create(
+        aws: &Aws,
+        desired: &Desired,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        create(aws, desired).await
+    }
+
+    async fn update(
+        aws: &Aws,
+        desired: &Desired,
+        live: &Live,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        update(aws, desired, live).await
+    }
+
+    async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
+        delete(aws, live).await
+    }
+}
+
+impl ResourceKind for SearchKind {
+    const NAME: &'static str = "search";
+    const REFERENCES: &'static [&'static str] =
+        &["name", "arn", "search_endpoint", "document_endpoint"];
+    const ADOPTS_BY_NAME: bool = true;
+
+    /// Search-domain names allow no `_`.
+    fn default_name(stack: &str, key: &str) -> String {
+        format!("{stack}-{key}").replace('_', "-")
+    }
+
+    fn check_name(name: &str) -> Result<(), String> {
+        crate::stack::names::within(Self::NOUN, name, 3, 28)?;
+        crate::stack::names::only(
+            Self::NOUN,
+            name,
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+            "lowercase letters, digits and `-`",
+        )?;
+        if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return Err("must start with a lowercase letter".into());
+        }
+        Ok(())
+    }
+
+    /// OpenSearch Service domains (CloudSearch has no tags).
+    fn tagged_name(arn: &str) -> Option<String> {
+        arn.split_once(":domain/")
+            .filter(|(head, _)| head.contains(":es:"))
+            .map(|(_, n)| n.to_string())
+    }
+}
 
 /// How long `up` waits at most for a domain to finish processing a change.
 /// A new CloudSearch domain takes about 10 minutes, an OpenSearch Service

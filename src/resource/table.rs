@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::registry::{ResourceKind, Step};
 use super::{tag_changes, wait_for, Change, Desired, Error, Live, Ownership};
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{
@@ -52,6 +53,77 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// false). The table class (`TableClassSummary` absent = STANDARD) is not
 /// compared.
 pub const DEFAULTED: &[&str] = &[];
+
+/// `[table.<key>]`: a DynamoDB table.
+pub struct TableKind;
+
+impl Step for TableKind {
+    type Spec = crate::stack::schema::TableSpec;
+    const NOUN: &'static str = "DynamoDB table";
+    const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
+    const DEFAULTED: &'static [&'static str] = DEFAULTED;
+    const COST: u64 = 3;
+    const HOLDS_DATA: bool = true;
+
+    fn data_loss(name: &str) -> String {
+        format!("replacing table `{name}` deletes every item in it")
+    }
+
+    fn desired(
+        spec: &Self::Spec,
+        _address: &Address,
+        name: &str,
+        tags: crate::stack::Tags,
+        _ctx: &super::DesiredContext<'_>,
+    ) -> Result<Value, String> {
+        desired(spec, name, tags)
+    }
+
+    async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+        read(aws, target.stack, target.address, target.name).await
+    }
+
+    async fn create(
+        aws: &Aws,
+        desired: &Desired,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        create(aws, desired).await
+    }
+
+    async fn update(
+        aws: &Aws,
+        desired: &Desired,
+        live: &Live,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        update(aws, desired, live).await
+    }
+
+    async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
+        delete(aws, live).await
+    }
+}
+
+impl ResourceKind for TableKind {
+    const NAME: &'static str = "table";
+    const REFERENCES: &'static [&'static str] = &["name", "arn", "stream_arn"];
+    const ADOPTS_BY_NAME: bool = true;
+
+    fn check_name(name: &str) -> Result<(), String> {
+        crate::stack::names::within(Self::NOUN, name, 3, 255)?;
+        crate::stack::names::only(
+            Self::NOUN,
+            name,
+            |c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'),
+            "letters, digits, `_`, `-` and `.`",
+        )
+    }
+
+    fn tagged_name(arn: &str) -> Option<String> {
+        arn.split_once(":table/").map(|(_, n)| n.to_string())
+    }
+}
 
 const WAIT: Duration = Duration::from_secs(20 * 60);
 

@@ -40,6 +40,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::registry::{ResourceKind, Step};
 use super::{tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::nearest;
@@ -84,6 +85,80 @@ pub const DEFAULTED: &[&str] = &[
     "email_verification_message",
     "sms_verification_message",
 ];
+
+/// `[user_pool.<key>]`: a Cognito user pool.
+pub struct UserPoolKind;
+
+impl Step for UserPoolKind {
+    type Spec = crate::stack::schema::UserPoolSpec;
+    const NOUN: &'static str = "Cognito user pool";
+    const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
+    const DEFAULTED: &'static [&'static str] = DEFAULTED;
+    const COST: u64 = 3;
+    const HOLDS_DATA: bool = true;
+
+    fn data_loss(name: &str) -> String {
+        format!("replacing user pool `{name}` deletes every user in it; they would have to sign up again")
+    }
+
+    fn desired(
+        spec: &Self::Spec,
+        address: &Address,
+        name: &str,
+        tags: crate::stack::Tags,
+        ctx: &super::DesiredContext<'_>,
+    ) -> Result<Value, String> {
+        desired(spec, address, name, tags, ctx)
+    }
+
+    async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+        read(aws, target).await
+    }
+
+    async fn create(
+        aws: &Aws,
+        desired: &Desired,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        create(aws, desired).await
+    }
+
+    async fn update(
+        aws: &Aws,
+        desired: &Desired,
+        live: &Live,
+        _parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        update(aws, desired, live).await
+    }
+
+    async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
+        delete(aws, live).await
+    }
+}
+
+impl ResourceKind for UserPoolKind {
+    const NAME: &'static str = "user_pool";
+    const REFERENCES: &'static [&'static str] = &["id", "name", "arn", "provider_name", "endpoint"];
+
+    fn check_name(name: &str) -> Result<(), String> {
+        crate::stack::names::within(Self::NOUN, name, 1, 128)?;
+        crate::stack::names::only(
+            Self::NOUN,
+            name,
+            |c| c.is_alphanumeric() || c.is_whitespace() || "_+=,.@-".contains(c),
+            "letters, digits, spaces and `_+=,.@-`",
+        )
+    }
+
+    async fn find_owned(
+        aws: &Aws,
+        stack: &crate::stack::Stack,
+        declared_names: &[String],
+    ) -> Result<Vec<(Address, String)>, Error> {
+        find_owned(aws, stack, declared_names).await
+    }
+}
 
 /// The principal Cognito invokes Lambda triggers as.
 const COGNITO_PRINCIPAL: &str = "cognito-idp.amazonaws.com";

@@ -17,6 +17,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::registry::{PartStep, Step};
 use super::{Change, Desired, Error, Live, Outputs, Ownership, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::nearest;
@@ -55,6 +56,62 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// set", `UserPoolClientType` in the API reference); marking them would hide
 /// a custom set the stack no longer declares.
 pub const DEFAULTED: &[&str] = &[];
+
+/// `user_pool.<key>.clients.<name>`: an app client of a user pool.
+pub struct ClientPart;
+
+impl PartStep for ClientPart {
+    const PART: &'static str = "clients";
+}
+
+impl Step for ClientPart {
+    type Spec = crate::stack::schema::UserPoolSpec;
+    const NOUN: &'static str = "user pool app client";
+    const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
+    const DEFAULTED: &'static [&'static str] = DEFAULTED;
+    const COST: u64 = 1;
+
+    fn desired(
+        spec: &Self::Spec,
+        address: &Address,
+        name: &str,
+        _tags: crate::stack::Tags,
+        _ctx: &super::DesiredContext<'_>,
+    ) -> Result<Value, String> {
+        match &address.part {
+            Some(crate::stack::Part::Client(key)) => match spec.clients.get(key) {
+                Some(c) => desired(key, c, name),
+                None => Err(format!("`{address}` is not declared in the stack")),
+            },
+            _ => Err(format!("`{address}` is not an app client")),
+        }
+    }
+
+    async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+        read(aws, target).await
+    }
+
+    async fn create(
+        aws: &Aws,
+        desired: &Desired,
+        parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        create(aws, desired, parent).await
+    }
+
+    async fn update(
+        aws: &Aws,
+        desired: &Desired,
+        live: &Live,
+        parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        update(aws, desired, live, parent).await
+    }
+
+    async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
+        delete(aws, live).await
+    }
+}
 
 /// The comparable shape of an app client (never its secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

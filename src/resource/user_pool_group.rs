@@ -17,6 +17,7 @@ use aws_sdk_cognitoidentityprovider::types::GroupType;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::registry::{PartStep, Step};
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::UNKNOWN;
@@ -35,6 +36,62 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// ([`super::ResourceType::defaulted`]): nothing; a group created without a
 /// description, precedence or role has none.
 pub const DEFAULTED: &[&str] = &[];
+
+/// `user_pool.<key>.groups.<name>`: a group of a user pool.
+pub struct GroupPart;
+
+impl PartStep for GroupPart {
+    const PART: &'static str = "groups";
+}
+
+impl Step for GroupPart {
+    type Spec = crate::stack::schema::UserPoolSpec;
+    const NOUN: &'static str = "user pool group";
+    const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
+    const DEFAULTED: &'static [&'static str] = DEFAULTED;
+    const COST: u64 = 1;
+
+    fn desired(
+        spec: &Self::Spec,
+        address: &Address,
+        name: &str,
+        _tags: crate::stack::Tags,
+        ctx: &super::DesiredContext<'_>,
+    ) -> Result<Value, String> {
+        match &address.part {
+            Some(crate::stack::Part::Group(key)) => match spec.groups.get(key) {
+                Some(g) => desired(name, g, ctx),
+                None => Err(format!("`{address}` is not declared in the stack")),
+            },
+            _ => Err(format!("`{address}` is not a group")),
+        }
+    }
+
+    async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+        read(aws, target).await
+    }
+
+    async fn create(
+        aws: &Aws,
+        desired: &Desired,
+        parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        create(aws, desired, parent).await
+    }
+
+    async fn update(
+        aws: &Aws,
+        desired: &Desired,
+        live: &Live,
+        parent: Option<&super::Outputs>,
+    ) -> Result<super::Outputs, Error> {
+        update(aws, desired, live, parent).await
+    }
+
+    async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
+        delete(aws, live).await
+    }
+}
 
 /// The comparable shape of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,84 +24,7 @@ use reference::{Declared, Piece, Reference};
 pub use schema::Tags;
 use schema::*;
 
-/// The kinds of resource a stack can declare. Declaration order is the
-/// tutorials' order, the tie-break when the dependency graph leaves a choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    IdentityPool,
-    UserPool,
-    Table,
-    Bucket,
-    Search,
-    Api,
-    Role,
-}
-
-impl Kind {
-    pub const ALL: &'static [Kind] = &[
-        Kind::IdentityPool,
-        Kind::UserPool,
-        Kind::Table,
-        Kind::Bucket,
-        Kind::Search,
-        Kind::Api,
-        Kind::Role,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::IdentityPool => "identity_pool",
-            Kind::UserPool => "user_pool",
-            Kind::Table => "table",
-            Kind::Bucket => "bucket",
-            Kind::Search => "search",
-            Kind::Api => "api",
-            Kind::Role => "role",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.iter().copied().find(|k| k.as_str() == name)
-    }
-
-    /// Attributes other resources may reference as `${kind.key.attr}`.
-    pub fn attributes(self) -> &'static [&'static str] {
-        match self {
-            Kind::Table => &["name", "arn", "stream_arn"],
-            Kind::Bucket => &["name", "arn", "regional_domain_name"],
-            Kind::UserPool => &["id", "name", "arn", "provider_name", "endpoint"],
-            Kind::IdentityPool => &["id", "name"],
-            Kind::Role => &["name", "arn"],
-            Kind::Search => &["name", "arn", "search_endpoint", "document_endpoint"],
-            Kind::Api => &[
-                "id",
-                "name",
-                "root_resource_id",
-                "execute_arn",
-                "invoke_url",
-            ],
-        }
-    }
-
-    /// What AWS calls it, for messages.
-    pub fn service_noun(self) -> &'static str {
-        match self {
-            Kind::Table => "DynamoDB table",
-            Kind::Bucket => "S3 bucket",
-            Kind::UserPool => "Cognito user pool",
-            Kind::IdentityPool => "Cognito identity pool",
-            Kind::Role => "IAM role",
-            Kind::Search => "search domain",
-            Kind::Api => "API Gateway REST API",
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::resource::registry::{Kind, Spec};
 
 /// A step that belongs to a declared resource but is applied on its own:
 /// an app client or group of a user pool, or an identity pool's role
@@ -114,6 +37,17 @@ pub enum Part {
     Group(String),
     /// `identity_pool.<key>.roles`
     Roles,
+}
+
+impl Part {
+    /// Its name in addresses (`clients`, `groups`, `roles`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Part::Client(_) => "clients",
+            Part::Group(_) => "groups",
+            Part::Roles => "roles",
+        }
+    }
 }
 
 /// `kind.key` (or `kind.key.part`), the stable identity of a resource
@@ -196,62 +130,6 @@ impl<'de> serde::Deserialize<'de> for Address {
     }
 }
 
-/// A resource's settings as typed by the user, one variant per kind.
-#[derive(Debug, Clone)]
-// One value per declared resource: the size difference between kinds costs
-// nothing worth boxing for.
-#[allow(clippy::large_enum_variant)]
-pub enum Spec {
-    Table(TableSpec),
-    Bucket(BucketSpec),
-    UserPool(UserPoolSpec),
-    IdentityPool(IdentityPoolSpec),
-    Search(SearchSpec),
-    Api(ApiSpec),
-    Role(RoleSpec),
-}
-
-impl Spec {
-    fn name(&self) -> Option<&String> {
-        match self {
-            Spec::Table(s) => s.name.as_ref(),
-            Spec::Bucket(s) => s.name.as_ref(),
-            Spec::UserPool(s) => s.name.as_ref(),
-            Spec::IdentityPool(s) => s.name.as_ref(),
-            Spec::Search(s) => s.name.as_ref(),
-            Spec::Api(s) => s.name.as_ref(),
-            Spec::Role(s) => s.name.as_ref(),
-        }
-    }
-
-    /// The resource's own `tags = { ... }` (the stack's are added by
-    /// [`Stack::tags_for`]).
-    pub fn tags(&self) -> &Tags {
-        match self {
-            Spec::Table(s) => &s.tags,
-            Spec::Bucket(s) => &s.tags,
-            Spec::UserPool(s) => &s.tags,
-            Spec::IdentityPool(s) => &s.tags,
-            Spec::Search(s) => &s.tags,
-            Spec::Api(s) => &s.tags,
-            Spec::Role(s) => &s.tags,
-        }
-    }
-
-    /// `adopt = "<AWS id>"`: the existing resource to take as this one's.
-    pub fn adopt(&self) -> Option<&str> {
-        match self {
-            Spec::Table(s) => s.adopt.as_deref(),
-            Spec::Bucket(s) => s.adopt.as_deref(),
-            Spec::UserPool(s) => s.adopt.as_deref(),
-            Spec::IdentityPool(s) => s.adopt.as_deref(),
-            Spec::Search(s) => s.adopt.as_deref(),
-            Spec::Api(s) => s.adopt.as_deref(),
-            Spec::Role(s) => s.adopt.as_deref(),
-        }
-    }
-}
-
 /// One `[kind.key]` table of the stack file.
 #[derive(Debug, Clone)]
 pub struct ResourceDecl {
@@ -315,7 +193,10 @@ impl Stack {
             .get(address)
             .ok_or_else(|| format!("`{address}` is not declared in the stack"))?;
         let value = self.resolve_value(&decl.raw, lookup)?;
-        spec_from_value(address.kind, value).map_err(|e| format!("{address}: {e}"))
+        address
+            .kind
+            .deserialize_spec(value)
+            .map_err(|e| format!("{address}: {e}"))
     }
 
     /// The physical name: `name = ...` resolved, or the default. A client's
@@ -330,7 +211,7 @@ impl Stack {
         match (&address.part, &decl.spec) {
             (None, spec) => match spec.name() {
                 Some(template) => self.interpolate(template, lookup),
-                None => Ok(names::default_name(address.kind, &self.name, &address.key)),
+                None => Ok(address.kind.default_name(&self.name, &address.key)),
             },
             (Some(Part::Client(client)), Spec::UserPool(u)) => {
                 match u.clients.get(client).and_then(|c| c.name.as_ref()) {
@@ -387,25 +268,8 @@ impl Stack {
     }
 }
 
-/// Kinds whose `adopt` id is their physical name (names unique per account).
-pub fn adopts_by_name(kind: Kind) -> bool {
-    matches!(kind, Kind::Table | Kind::Bucket | Kind::Role | Kind::Search)
-}
-
 pub const OWNER_STACK_TAG: &str = "mobile-backend:stack";
 pub const OWNER_ID_TAG: &str = "mobile-backend:id";
-
-fn spec_from_value(kind: Kind, value: toml::Value) -> Result<Spec, toml::de::Error> {
-    Ok(match kind {
-        Kind::Table => Spec::Table(value.try_into()?),
-        Kind::Bucket => Spec::Bucket(value.try_into()?),
-        Kind::UserPool => Spec::UserPool(value.try_into()?),
-        Kind::IdentityPool => Spec::IdentityPool(value.try_into()?),
-        Kind::Search => Spec::Search(value.try_into()?),
-        Kind::Api => Spec::Api(value.try_into()?),
-        Kind::Role => Spec::Role(value.try_into()?),
-    })
-}
 
 /// Reads and validates a stack file. Every problem is reported at once.
 pub fn load(file: &Path) -> Result<Stack, Diagnostics> {
@@ -703,7 +567,7 @@ impl<'a> Loader<'a> {
                 if name.contains(reference::UNKNOWN) {
                     continue; // depends on another resource's value
                 }
-                if let Err(why) = names::check(address.kind, &name) {
+                if let Err(why) = address.kind.check_name(&name) {
                     self.error(
                         span.clone(),
                         format!("`{address}`: the name `{name}` {why}"),
@@ -714,7 +578,7 @@ impl<'a> Loader<'a> {
                 // adopt id that is not the name would rename (replace) it.
                 let adopt = probe.resources.get(&address).and_then(|r| r.spec.adopt());
                 if let Some(id) = adopt
-                    .filter(|id| adopts_by_name(address.kind) && *id != name && !id.contains("${"))
+                    .filter(|id| address.kind.adopts_by_name() && *id != name && !id.contains("${"))
                 {
                     self.error(
                         span,
@@ -762,8 +626,24 @@ impl<'a> Loader<'a> {
         what: &str,
         value: &Spanned<DeValue<'_>>,
     ) -> Option<T> {
-        let de = ValueDeserializer::from(value.clone());
-        match T::deserialize(de) {
+        let parsed = T::deserialize(ValueDeserializer::from(value.clone()));
+        self.reported(what, value, parsed)
+    }
+
+    /// Deserializes a `[kind.key]` table into its kind's spec, as [`Self::typed`].
+    fn spec(&mut self, what: &str, kind: Kind, value: &Spanned<DeValue<'_>>) -> Option<Spec> {
+        let parsed = kind.deserialize_spec(ValueDeserializer::from(value.clone()));
+        self.reported(what, value, parsed)
+    }
+
+    /// The value, or `None` with the error reported at its place.
+    fn reported<T>(
+        &mut self,
+        what: &str,
+        value: &Spanned<DeValue<'_>>,
+        parsed: Result<T, toml::de::Error>,
+    ) -> Option<T> {
+        match parsed {
             Ok(v) => Some(v),
             Err(e) => {
                 let span = e.span().or_else(|| Some(value.span()));
@@ -807,15 +687,7 @@ impl<'a> Loader<'a> {
             );
         }
         let what = format!("`{address}`");
-        let spec = match kind {
-            Kind::Table => Spec::Table(self.typed(&what, value)?),
-            Kind::Bucket => Spec::Bucket(self.typed(&what, value)?),
-            Kind::UserPool => Spec::UserPool(self.typed(&what, value)?),
-            Kind::IdentityPool => Spec::IdentityPool(self.typed(&what, value)?),
-            Kind::Search => Spec::Search(self.typed(&what, value)?),
-            Kind::Api => Spec::Api(self.typed(&what, value)?),
-            Kind::Role => Spec::Role(self.typed(&what, value)?),
-        };
+        let spec = self.spec(&what, kind, value)?;
         let raw: toml::Value =
             match toml::Value::deserialize(ValueDeserializer::from(value.clone())) {
                 Ok(v) => v,

@@ -926,3 +926,13 @@ pub enum Amr {
     Authenticated,
     Unauthenticated,
 }
+
+crate::spec_fields!(
+    TableSpec,
+    BucketSpec,
+    UserPoolSpec,
+    IdentityPoolSpec,
+    SearchSpec,
+    ApiSpec,
+    RoleSpec
+);

@@ -1,0 +1,436 @@
+//! The one list of resource kinds, in the tutorials' order (the tie-break
+//! when the dependency graph leaves a choice), and the two traits every kind
+//! implements in its own file.
+//!
+//! [`Step`] is what the plan and apply need of anything applied on its own: a
+//! declared resource, or one of its parts (a user pool's app clients and
+//! groups, an identity pool's role attachment). [`ResourceKind`] adds what
+//! the stack file and the generic layers need of a declared kind: its TOML
+//! name, the references it offers, its name rule.
+//!
+//! The `registry!` list below generates the enums the rest of the tool names
+//! kinds by ([`Kind`], [`ResourceType`], [`Spec`]) and every dispatch from
+//! them to the kinds' own files. Adding a kind is one file implementing the
+//! traits plus one line here; no `match` on a kind exists anywhere else.
+
+use std::future::Future;
+
+use serde::de::{DeserializeOwned, Deserializer};
+use serde_json::Value;
+
+use super::{
+    api, bucket, identity_pool, identity_pool_roles, role, search, table, user_pool,
+    user_pool_client, user_pool_group,
+};
+use super::{ApplyOptions, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
+use crate::aws::Aws;
+use crate::stack::{Address, Part, Stack, Tags};
+
+/// What every kind's spec (its `[kind.key]` table) has: the three settings
+/// the generic layers read.
+pub trait SpecFields {
+    /// `name = ...` as written (unresolved), when set.
+    fn name(&self) -> Option<&String>;
+    /// The resource's own `tags = { ... }`.
+    fn tags(&self) -> &Tags;
+    /// `adopt = "<AWS id>"`: the existing resource to take as this one's.
+    fn adopt(&self) -> Option<&str>;
+}
+
+/// Implements [`SpecFields`] for spec structs with `name`, `tags` and `adopt`
+/// fields of the usual types.
+#[macro_export]
+macro_rules! spec_fields {
+    ($($spec:ty),* $(,)?) => {$(
+        impl $crate::resource::registry::SpecFields for $spec {
+            fn name(&self) -> Option<&String> {
+                self.name.as_ref()
+            }
+            fn tags(&self) -> &$crate::stack::Tags {
+                &self.tags
+            }
+            fn adopt(&self) -> Option<&str> {
+                self.adopt.as_deref()
+            }
+        }
+    )*};
+}
+
+/// Anything applied on its own: a declared resource or one of its parts.
+pub trait Step: 'static {
+    /// The declared resource's settings (a part's are its resource's).
+    type Spec: SpecFields + DeserializeOwned + Clone + std::fmt::Debug + Send + Sync;
+    /// What AWS calls it, for messages.
+    const NOUN: &'static str;
+    /// Every top-level attribute of its desired and live configuration, and
+    /// how a change to it is made. An attribute missing here is an error
+    /// (see the registry's tests), never silently an update.
+    const ATTRIBUTES: &'static [(&'static str, Change)];
+    /// What AWS fills in when the stack leaves it unset (Terraform's
+    /// Optional + Computed): dotted attribute paths, `*` standing for any
+    /// one map key. Most kinds put AWS's default in the desired value
+    /// instead, and declare nothing here.
+    const DEFAULTED: &'static [&'static str] = &[];
+    /// About how long it runs, in calls made one after the other (waits and
+    /// client-side pacing counted as calls): apply starts the costliest
+    /// chains first.
+    const COST: u64;
+    /// Replacing it loses data or users, so it needs `--allow-replace`.
+    const HOLDS_DATA: bool = false;
+
+    /// What replacing the resource named `name` loses, for the plan.
+    fn data_loss(name: &str) -> String {
+        format!("replacing {} `{name}` loses its data", Self::NOUN)
+    }
+
+    /// The attributes the step wants, as JSON, from its resource's resolved spec.
+    fn desired(
+        spec: &Self::Spec,
+        address: &Address,
+        name: &str,
+        tags: Tags,
+        ctx: &DesiredContext<'_>,
+    ) -> Result<Value, String>;
+
+    /// Reads the step by its physical name (and its parent's outputs);
+    /// `None` when it does not exist.
+    fn read(
+        aws: &Aws,
+        target: &Target<'_>,
+    ) -> impl Future<Output = Result<Option<Live>, Error>> + Send;
+
+    /// Creates the step; returns its outputs.
+    fn create(
+        aws: &Aws,
+        desired: &Desired,
+        parent: Option<&Outputs>,
+    ) -> impl Future<Output = Result<Outputs, Error>> + Send;
+
+    /// Brings a live step to the desired attributes; returns its outputs.
+    fn update(
+        aws: &Aws,
+        desired: &Desired,
+        live: &Live,
+        parent: Option<&Outputs>,
+    ) -> impl Future<Output = Result<Outputs, Error>> + Send;
+
+    /// Deletes a live step (ownership is checked before this is called).
+    fn delete(
+        aws: &Aws,
+        live: &Live,
+        options: ApplyOptions,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// A part of a declared resource, applied on its own.
+pub trait PartStep: Step {
+    /// Its name in addresses: `user_pool.<key>.<PART>...`.
+    const PART: &'static str;
+}
+
+/// A kind of resource a stack declares as `[<NAME>.<key>]`.
+pub trait ResourceKind: Step {
+    /// The top-level table of the stack file.
+    const NAME: &'static str;
+    /// Attributes other resources may reference as `${kind.key.attr}`.
+    const REFERENCES: &'static [&'static str];
+    /// Whether its `adopt` id is its physical name (names unique per account).
+    const ADOPTS_BY_NAME: bool = false;
+
+    /// The default physical name, `<stack>-<key>` adapted to the service's rules.
+    fn default_name(stack: &str, key: &str) -> String {
+        format!("{stack}-{key}")
+    }
+
+    /// Why `name` can never be a valid physical name, if it cannot.
+    fn check_name(name: &str) -> Result<(), String>;
+
+    /// The name of a resource found by the tagging API with this ARN, for
+    /// kinds the tagging API lists (others find theirs in [`Self::find_owned`]).
+    fn tagged_name(_arn: &str) -> Option<String> {
+        None
+    }
+
+    /// Resources of this kind that this stack owns but no longer declares,
+    /// for kinds the tagging API does not list.
+    fn find_owned(
+        _aws: &Aws,
+        _stack: &Stack,
+        _declared_names: &[String],
+    ) -> impl Future<Output = Result<Vec<(Address, String)>, Error>> + Send {
+        async { Ok(Vec::new()) }
+    }
+}
+
+macro_rules! registry {
+    ($( $kind:ident => $imp:ty { $( $part:ident => $pimp:ty ),* } ),* $(,)?) => {
+        /// The kinds of resource a stack can declare, in the tutorials' order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Kind { $( $kind ),* }
+
+        /// What AWS thing an address is: a declared resource or one of its parts.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum ResourceType { $( $kind, $( $part, )* )* }
+
+        /// A resource's settings as typed by the user, one variant per kind.
+        #[derive(Debug, Clone)]
+        // One value per declared resource: the size difference between kinds
+        // costs nothing worth boxing for.
+        #[allow(clippy::large_enum_variant)]
+        pub enum Spec { $( $kind(<$imp as Step>::Spec) ),* }
+
+        impl Kind {
+            pub const ALL: &'static [Kind] = &[ $( Kind::$kind ),* ];
+
+            /// The top-level table of the stack file.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Kind::$kind => <$imp as ResourceKind>::NAME ),* }
+            }
+
+            /// Attributes other resources may reference as `${kind.key.attr}`.
+            pub fn attributes(self) -> &'static [&'static str] {
+                match self { $( Kind::$kind => <$imp as ResourceKind>::REFERENCES ),* }
+            }
+
+            /// What AWS calls it, for messages.
+            pub fn service_noun(self) -> &'static str {
+                match self { $( Kind::$kind => <$imp as Step>::NOUN ),* }
+            }
+
+            /// Whether its `adopt` id is its physical name.
+            pub fn adopts_by_name(self) -> bool {
+                match self { $( Kind::$kind => <$imp as ResourceKind>::ADOPTS_BY_NAME ),* }
+            }
+
+            /// The default physical name of `kind.key` in stack `stack`.
+            pub fn default_name(self, stack: &str, key: &str) -> String {
+                match self { $( Kind::$kind => <$imp as ResourceKind>::default_name(stack, key) ),* }
+            }
+
+            /// Why `name` can never be a valid physical name for the kind.
+            pub fn check_name(self, name: &str) -> Result<(), String> {
+                match self { $( Kind::$kind => <$imp as ResourceKind>::check_name(name) ),* }
+            }
+
+            /// The name of a resource the tagging API found with this ARN.
+            pub fn tagged_name(self, arn: &str) -> Option<String> {
+                match self { $( Kind::$kind => <$imp as ResourceKind>::tagged_name(arn) ),* }
+            }
+
+            /// Resources of the kind this stack owns but no longer declares,
+            /// when the tagging API does not list the kind.
+            pub async fn find_owned(
+                self,
+                aws: &Aws,
+                stack: &Stack,
+                declared_names: &[String],
+            ) -> Result<Vec<(Address, String)>, Error> {
+                match self {
+                    $( Kind::$kind => <$imp as ResourceKind>::find_owned(aws, stack, declared_names).await ),*
+                }
+            }
+
+            /// Deserializes a `[kind.key]` table into the kind's spec.
+            pub fn deserialize_spec<'de, D: Deserializer<'de>>(
+                self,
+                de: D,
+            ) -> Result<Spec, D::Error> {
+                match self {
+                    $( Kind::$kind => <<$imp as Step>::Spec as serde::Deserialize>::deserialize(de).map(Spec::$kind) ),*
+                }
+            }
+        }
+
+        impl Spec {
+            fn fields(&self) -> &dyn SpecFields {
+                match self { $( Spec::$kind(s) => s ),* }
+            }
+        }
+
+        impl ResourceType {
+            pub const ALL: &'static [ResourceType] = &[ $( ResourceType::$kind, $( ResourceType::$part, )* )* ];
+
+            /// The type of the step at `address`.
+            pub fn of(address: &Address) -> ResourceType {
+                let part = address.part.as_ref().map(Part::name);
+                match address.kind {
+                    $( Kind::$kind => {
+                        $( if part == Some(<$pimp as PartStep>::PART) {
+                            return ResourceType::$part;
+                        } )*
+                        ResourceType::$kind
+                    } )*
+                }
+            }
+
+            /// What AWS calls it, for messages.
+            pub fn noun(self) -> &'static str {
+                match self { $( ResourceType::$kind => <$imp as Step>::NOUN, $( ResourceType::$part => <$pimp as Step>::NOUN, )* )* }
+            }
+
+            /// Replacing one of these loses data or users, so it needs `--allow-replace`.
+            pub fn holds_data(self) -> bool {
+                match self { $( ResourceType::$kind => <$imp as Step>::HOLDS_DATA, $( ResourceType::$part => <$pimp as Step>::HOLDS_DATA, )* )* }
+            }
+
+            /// What replacing the one named `name` loses.
+            pub fn data_loss(self, name: &str) -> String {
+                match self { $( ResourceType::$kind => <$imp as Step>::data_loss(name), $( ResourceType::$part => <$pimp as Step>::data_loss(name), )* )* }
+            }
+
+            /// The attributes and how each one changes.
+            pub fn attribute_classes(self) -> &'static [(&'static str, Change)] {
+                match self { $( ResourceType::$kind => <$imp as Step>::ATTRIBUTES, $( ResourceType::$part => <$pimp as Step>::ATTRIBUTES, )* )* }
+            }
+
+            /// What AWS fills in when the stack leaves it unset.
+            pub fn defaulted(self) -> &'static [&'static str] {
+                match self { $( ResourceType::$kind => <$imp as Step>::DEFAULTED, $( ResourceType::$part => <$pimp as Step>::DEFAULTED, )* )* }
+            }
+
+            /// About how long the step runs, in calls one after the other.
+            pub fn cost(self) -> u64 {
+                match self { $( ResourceType::$kind => <$imp as Step>::COST, $( ResourceType::$part => <$pimp as Step>::COST, )* )* }
+            }
+
+            /// Whether it is a part of a declared resource.
+            pub fn is_part(self) -> bool {
+                match self { $( ResourceType::$kind => false, $( ResourceType::$part => true, )* )* }
+            }
+        }
+
+        /// The attributes a step wants, as JSON, from its resource's resolved spec.
+        pub fn desired_attributes(
+            address: &Address,
+            spec: &Spec,
+            name: &str,
+            tags: Tags,
+            ctx: &DesiredContext<'_>,
+        ) -> Result<Value, String> {
+            match (ResourceType::of(address), spec) {
+                $(
+                    (ResourceType::$kind, Spec::$kind(s)) => <$imp as Step>::desired(s, address, name, tags, ctx),
+                    $( (ResourceType::$part, Spec::$kind(s)) => <$pimp as Step>::desired(s, address, name, tags, ctx), )*
+                )*
+                #[allow(unreachable_patterns)]
+                (t, _) => Err(format!("`{address}` is declared as another kind than a {}", t.noun())),
+            }
+        }
+
+        pub(super) async fn read_step(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+            match ResourceType::of(target.address) {
+                $( ResourceType::$kind => <$imp as Step>::read(aws, target).await,
+                   $( ResourceType::$part => <$pimp as Step>::read(aws, target).await, )* )*
+            }
+        }
+
+        pub(super) async fn create_step(aws: &Aws, desired: &Desired, parent: Option<&Outputs>) -> Result<Outputs, Error> {
+            match ResourceType::of(&desired.address) {
+                $( ResourceType::$kind => <$imp as Step>::create(aws, desired, parent).await,
+                   $( ResourceType::$part => <$pimp as Step>::create(aws, desired, parent).await, )* )*
+            }
+        }
+
+        pub(super) async fn update_step(aws: &Aws, desired: &Desired, live: &Live, parent: Option<&Outputs>) -> Result<Outputs, Error> {
+            match ResourceType::of(&desired.address) {
+                $( ResourceType::$kind => <$imp as Step>::update(aws, desired, live, parent).await,
+                   $( ResourceType::$part => <$pimp as Step>::update(aws, desired, live, parent).await, )* )*
+            }
+        }
+
+        pub(super) async fn delete_step(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
+            match ResourceType::of(&live.address) {
+                $( ResourceType::$kind => <$imp as Step>::delete(aws, live, options).await,
+                   $( ResourceType::$part => <$pimp as Step>::delete(aws, live, options).await, )* )*
+            }
+        }
+    };
+}
+
+registry! {
+    IdentityPool => identity_pool::IdentityPoolKind { IdentityPoolRoles => identity_pool_roles::RolesPart },
+    UserPool => user_pool::UserPoolKind {
+        UserPoolClient => user_pool_client::ClientPart,
+        UserPoolGroup => user_pool_group::GroupPart
+    },
+    Table => table::TableKind {},
+    Bucket => bucket::BucketKind {},
+    Search => search::SearchKind {},
+    Api => api::ApiKind {},
+    Role => role::RoleKind {},
+}
+
+impl Spec {
+    /// `name = ...` as written (unresolved), when set.
+    pub fn name(&self) -> Option<&String> {
+        self.fields().name()
+    }
+
+    /// The resource's own `tags = { ... }` (the stack's are added by
+    /// [`Stack::tags_for`]).
+    pub fn tags(&self) -> &Tags {
+        self.fields().tags()
+    }
+
+    /// `adopt = "<AWS id>"`: the existing resource to take as this one's.
+    pub fn adopt(&self) -> Option<&str> {
+        self.fields().adopt()
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Kind {
+    /// The kind whose top-level table is `name`.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_follow_each_service_rules() {
+        assert_eq!(
+            Kind::IdentityPool.default_name("photo-notes", "app"),
+            "photo_notes_app"
+        );
+        assert_eq!(
+            Kind::Bucket.default_name("photo-notes", "my_files"),
+            "photo-notes-my-files"
+        );
+        assert_eq!(
+            Kind::Table.default_name("photo-notes", "notes"),
+            "photo-notes-notes"
+        );
+    }
+
+    #[test]
+    fn impossible_names_are_rejected() {
+        assert!(Kind::Bucket.check_name("Has_Upper").is_err());
+        assert!(Kind::Bucket.check_name("192.168.1.1").is_err());
+        assert!(Kind::Bucket.check_name("ab").is_err());
+        assert!(Kind::Bucket.check_name("a..b").is_err());
+        assert!(Kind::Table.check_name("no spaces").is_err());
+        assert!(Kind::Search.check_name("9lives").is_err());
+        assert!(Kind::Role.check_name(&"r".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn kinds_have_distinct_toml_names_and_nouns() {
+        let mut names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Kind::ALL.len());
+        let mut nouns: Vec<&str> = ResourceType::ALL.iter().map(|t| t.noun()).collect();
+        nouns.sort();
+        nouns.dedup();
+        assert_eq!(nouns.len(), ResourceType::ALL.len());
+    }
+}
