@@ -162,6 +162,18 @@ pub trait ResourceKind: Step {
     }
 }
 
+/// Code that works on any one kind, given its type: see [`Kind::visit`].
+pub trait KindVisitor {
+    type Output;
+    fn visit<K: ResourceKind>(self) -> Self::Output;
+}
+
+/// Code that works on any one kind's typed spec: see [`Spec::visit`].
+pub trait SpecVisitor {
+    type Output;
+    fn visit<K: ResourceKind>(self, spec: &K::Spec) -> Self::Output;
+}
+
 macro_rules! registry {
     ($( $kind:ident => $imp:ty { $( $part:ident => $pimp:ty ),* } ),* $(,)?) => {
         /// The kinds of resource a stack can declare, in the tutorials' order.
@@ -241,9 +253,22 @@ macro_rules! registry {
             }
         }
 
+        impl Kind {
+            /// Calls the visitor with the kind's type: how code outside the
+            /// registry reaches a kind's [`ResourceKind`] items.
+            pub fn visit<V: KindVisitor>(self, visitor: V) -> V::Output {
+                match self { $( Kind::$kind => visitor.visit::<$imp>() ),* }
+            }
+        }
+
         impl Spec {
             fn fields(&self) -> &dyn SpecFields {
                 match self { $( Spec::$kind(s) => s ),* }
+            }
+
+            /// Calls the visitor with the kind's type and its typed spec.
+            pub fn visit<V: SpecVisitor>(&self, visitor: V) -> V::Output {
+                match self { $( Spec::$kind(s) => visitor.visit::<$imp>(s) ),* }
             }
         }
 
