@@ -139,6 +139,26 @@ impl ResourceKind for ApiKind {
     ) -> Result<Vec<(Address, String)>, Error> {
         find_owned(aws, stack, declared_names).await
     }
+
+    fn check(spec: &Self::Spec, c: &mut crate::stack::Checks<'_, '_>) {
+        let address = c.address().clone();
+        let a = spec;
+        // The kind's own offline checks (route keys, integrations, ...).
+        if let Err(e) = crate::resource::api::check(a) {
+            c.error(c.key_span(), format!("`{address}`: {e}"), None);
+        }
+        for route in a.routes.values() {
+            if let Some(pool) = &route.user_pool {
+                c.link(
+                    address.clone(),
+                    Address::new(Kind::UserPool, pool.as_str()),
+                    c.span(&["routes"]),
+                    "a route's `user_pool`",
+                    true,
+                );
+            }
+        }
+    }
 }
 
 /// How many times a call is made when API Gateway answers

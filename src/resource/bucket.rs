@@ -142,6 +142,38 @@ impl ResourceKind for BucketKind {
             (parts.len() == 5 && parts[1] == "s3").then(|| parts[4].to_string())
         })
     }
+
+    fn check(spec: &Self::Spec, c: &mut crate::stack::Checks<'_, '_>) {
+        let address = c.address().clone();
+        let b = spec;
+        if b.kms_key_id.is_some() && b.encryption != Encryption::Kms {
+            c.error(
+                c.span(&["kms_key_id"]),
+                format!("`{address}`: `kms_key_id` needs `encryption = \"aws:kms\"`"),
+                None,
+            );
+        }
+        for rule in &b.cors {
+            for method in &rule.allowed_methods {
+                if !["GET", "PUT", "POST", "DELETE", "HEAD"].contains(&method.as_str()) {
+                    c.error(
+                        c.span(&["cors"]),
+                        format!("`{address}`: CORS method `{method}` is not one of GET, PUT, POST, DELETE, HEAD"),
+                        None,
+                    );
+                }
+            }
+            if rule.allowed_origins.is_empty() || rule.allowed_methods.is_empty() {
+                c.error(
+                    c.span(&["cors"]),
+                    format!(
+                        "`{address}`: each CORS rule needs at least one allowed method and origin"
+                    ),
+                    None,
+                );
+            }
+        }
+    }
 }
 
 /// The comparable shape of a bucket, built from the stack or from AWS.

@@ -98,6 +98,10 @@ impl ResourceKind for IdentityPoolKind {
     const NAME: &'static str = "identity_pool";
     const REFERENCES: &'static [&'static str] = &["id", "name"];
 
+    fn fixed_parts() -> Vec<Part> {
+        vec![Part::Roles]
+    }
+
     /// Identity pool names allow only word characters and spaces.
     fn default_name(stack: &str, key: &str) -> String {
         format!("{stack}-{key}").replace('-', "_")
@@ -119,6 +123,105 @@ impl ResourceKind for IdentityPoolKind {
         declared_names: &[String],
     ) -> Result<Vec<(Address, String)>, Error> {
         find_owned(aws, stack, declared_names).await
+    }
+
+    fn check(spec: &Self::Spec, c: &mut crate::stack::Checks<'_, '_>) {
+        let address = c.address().clone();
+        let p = spec;
+        for (i, provider) in p.providers.iter().enumerate() {
+            let span = c.span_index("providers", i).unwrap_or_else(|| c.key_span());
+            match provider.split_once('.') {
+                Some((pool, client)) => c.link(
+                    address.clone(),
+                    Address::new(Kind::UserPool, pool).with_part(Part::Client(client.into())),
+                    span,
+                    "a provider",
+                    true,
+                ),
+                None => c.error(
+                    span,
+                    format!("`{address}`: provider `{provider}` must be written `user_pool_key.client_key`"),
+                    None,
+                ),
+            }
+        }
+        let roles_step = address.with_part(Part::Roles);
+        let named_roles = p
+            .authenticated_role
+            .iter()
+            .map(|r| (r, "authenticated_role"))
+            .chain(
+                p.unauthenticated_role
+                    .iter()
+                    .map(|r| (r, "unauthenticated_role")),
+            )
+            .chain(p.role_rules.iter().map(|r| (&r.role, "role_rules")));
+        for (role, field) in named_roles {
+            if role.starts_with("arn:") || role.contains("${") {
+                continue;
+            }
+            c.link(
+                roles_step.clone(),
+                Address::new(Kind::Role, role.as_str()),
+                c.span(&[field]),
+                "a role",
+                true,
+            );
+        }
+        for rule in &p.role_rules {
+            if !p.providers.contains(&rule.provider) {
+                c.error(
+                    c.span(&["role_rules"]),
+                    format!(
+                        "`{address}`: a role rule names provider `{}`, which is not in `providers`",
+                        rule.provider
+                    ),
+                    Some(
+                        match crate::stack::reference::nearest(
+                            &rule.provider,
+                            p.providers.iter().map(String::as_str),
+                        ) {
+                            Some(n) => format!("did you mean `{n}`?"),
+                            None => format!("providers: {}", p.providers.join(", ")),
+                        },
+                    ),
+                );
+            } else if let Some((pool, client)) = rule.provider.split_once('.') {
+                // The rule is keyed by the client's provider name.
+                c.link(
+                    roles_step.clone(),
+                    Address::new(Kind::UserPool, pool).with_part(Part::Client(client.into())),
+                    c.span(&["role_rules"]),
+                    "a role rule's provider",
+                    true,
+                );
+            }
+        }
+        for token in &p.token_role_providers {
+            if !p.providers.contains(token) {
+                c.error(
+                    c.span(&["token_role_providers"]),
+                    format!("`{address}`: `token_role_providers` names `{token}`, which is not in `providers`"),
+                    None,
+                );
+            } else if p.role_rules.iter().any(|r| &r.provider == token) {
+                c.error(
+                    c.span(&["token_role_providers"]),
+                    format!("`{address}`: provider `{token}` has role rules and takes roles from its token; a provider has one role mapping"),
+                    Some("remove it from `token_role_providers` or drop its `role_rules`".into()),
+                );
+            }
+        }
+        if p.role_rules.len() > 25 {
+            c.error(
+                c.span(&["role_rules"]),
+                format!(
+                    "`{address}`: {} role rules; Cognito allows at most 25 per provider",
+                    p.role_rules.len()
+                ),
+                None,
+            );
+        }
     }
 }
 

@@ -126,6 +126,21 @@ pub trait Step: 'static {
 pub trait PartStep: Step {
     /// Its name in addresses: `user_pool.<key>.<PART>...`.
     const PART: &'static str;
+
+    /// How its physical name is found (by default its resource's name).
+    fn physical_name<'s>(_spec: &'s Self::Spec, _part: &Part) -> PartName<'s> {
+        PartName::Resource
+    }
+}
+
+/// Where a part's physical name comes from.
+pub enum PartName<'s> {
+    /// A `name = ...` template of its own, to resolve.
+    Template(&'s str),
+    /// Its key.
+    Key,
+    /// Its resource's physical name.
+    Resource,
 }
 
 /// A kind of resource a stack declares as `[<NAME>.<key>]`.
@@ -150,6 +165,22 @@ pub trait ResourceKind: Step {
     fn tagged_name(_arn: &str) -> Option<String> {
         None
     }
+
+    /// The part that the entry `key` of the sub-table `table` declares (a
+    /// user pool's `clients.<name>`), if that sub-table holds parts.
+    fn keyed_part(_table: &str, _key: &str) -> Option<Part> {
+        None
+    }
+
+    /// The parts every resource of the kind has (an identity pool's role
+    /// attachment).
+    fn fixed_parts() -> Vec<Part> {
+        Vec::new()
+    }
+
+    /// The kind's offline checks of its spec: errors at their keys, and the
+    /// other steps its settings name ([`crate::stack::Checks::link`]).
+    fn check(_spec: &Self::Spec, _checks: &mut crate::stack::Checks<'_, '_>) {}
 
     /// Resources of this kind that this stack owns but no longer declares,
     /// for kinds the tagging API does not list.
@@ -240,6 +271,16 @@ macro_rules! registry {
                 match self {
                     $( Kind::$kind => <$imp as ResourceKind>::find_owned(aws, stack, declared_names).await ),*
                 }
+            }
+
+            /// The part that the entry `key` of the sub-table `table` declares.
+            pub fn keyed_part(self, table: &str, key: &str) -> Option<Part> {
+                match self { $( Kind::$kind => <$imp as ResourceKind>::keyed_part(table, key) ),* }
+            }
+
+            /// The parts every resource of the kind has.
+            pub fn fixed_parts(self) -> Vec<Part> {
+                match self { $( Kind::$kind => <$imp as ResourceKind>::fixed_parts() ),* }
             }
 
             /// Deserializes a `[kind.key]` table into the kind's spec.
@@ -339,6 +380,17 @@ macro_rules! registry {
                 )*
                 #[allow(unreachable_patterns)]
                 (t, _) => Err(format!("`{address}` is declared as another kind than a {}", t.noun())),
+            }
+        }
+
+        /// Where the physical name of the part at `address` comes from;
+        /// `None` when `address` is not a part of a resource declared by `spec`.
+        pub fn part_name<'s>(address: &Address, spec: &'s Spec) -> Option<PartName<'s>> {
+            let part = address.part.as_ref()?;
+            match (ResourceType::of(address), spec) {
+                $( $( (ResourceType::$part, Spec::$kind(s)) => Some(<$pimp as PartStep>::physical_name(s, part)), )* )*
+                #[allow(unreachable_patterns)]
+                _ => None,
             }
         }
 

@@ -116,6 +116,99 @@ impl ResourceKind for RoleKind {
     ) -> Result<Vec<(Address, String)>, Error> {
         find_owned(aws, stack, declared_names).await
     }
+
+    fn check(spec: &Self::Spec, c: &mut crate::stack::Checks<'_, '_>) {
+        let address = c.address().clone();
+        let r = spec;
+        let trust_span = c.span(&["trust"]);
+        let set = [
+            r.trust.identity_pool.is_some(),
+            r.trust.service.is_some(),
+            r.trust.file.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if set != 1 {
+            c.error(
+                trust_span.clone(),
+                format!("`{address}`: `trust` needs exactly one of `identity_pool`, `service` or `file`"),
+                None,
+            );
+        }
+        if r.trust.amr.is_some() && r.trust.identity_pool.is_none() {
+            c.error(
+                trust_span.clone(),
+                format!("`{address}`: `trust.amr` only applies with `trust.identity_pool`"),
+                None,
+            );
+        }
+        if let Some(d) = r
+            .max_session_duration
+            .filter(|d| !(3600..=43200).contains(d))
+        {
+            c.error(
+                c.span(&["max_session_duration"]),
+                format!(
+                    "`{address}`: `max_session_duration = {d}`; IAM allows 3600 to 43200 seconds"
+                ),
+                None,
+            );
+        }
+        for arn in r
+            .managed_policies
+            .iter()
+            .filter(|a| !a.starts_with("arn:") && !a.contains("${"))
+        {
+            c.error(
+                c.span(&["managed_policies"]),
+                format!("`{address}`: managed policy `{arn}` is not an ARN"),
+                Some(format!("write it as `arn:aws:iam::aws:policy/{arn}` (AWS managed) or `arn:aws:iam::${{aws.account_id}}:policy/{arn}`")),
+            );
+        }
+        // Inline policies are named after their file's stem: one name, one policy.
+        let mut stems = std::collections::BTreeSet::new();
+        for policy in &r.policies {
+            let stem = std::path::Path::new(policy)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let valid = (1..=128).contains(&stem.len())
+                && stem
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "_+=,.@-".contains(ch));
+            if !valid {
+                c.error(
+                    c.span(&["policies"]),
+                    format!("`{address}`: policy file `{policy}` would name an inline policy `{stem}`, which IAM does not accept"),
+                    Some("rename the file: 1 to 128 letters, digits and `_+=,.@-`".into()),
+                );
+            } else if !stems.insert(stem.clone()) {
+                c.error(
+                    c.span(&["policies"]),
+                    format!(
+                        "`{address}`: two policy files would both be the inline policy `{stem}`"
+                    ),
+                    Some("inline policies are named after the file's stem; rename one".into()),
+                );
+            }
+        }
+        if let Some(pool) = &r.trust.identity_pool {
+            c.link(
+                address.clone(),
+                Address::new(Kind::IdentityPool, pool.as_str()),
+                trust_span,
+                "`trust.identity_pool`",
+                true,
+            );
+        }
+        for (i, policy) in r.policies.iter().chain(r.trust.file.iter()).enumerate() {
+            let span = c
+                .span_index("policies", i)
+                .unwrap_or_else(|| c.span(&["trust"]));
+            c.policy_file(policy, span);
+        }
+    }
 }
 
 /// IAM's default and bounds for `MaxSessionDuration`, in seconds.

@@ -131,6 +131,15 @@ impl ResourceKind for SearchKind {
             .filter(|(head, _)| head.contains(":es:"))
             .map(|(_, n)| n.to_string())
     }
+
+    fn check(spec: &Self::Spec, c: &mut crate::stack::Checks<'_, '_>) {
+        let address = c.address().clone();
+        let s = spec;
+        // The kind's own offline checks (field options, engine settings).
+        if let Err(e) = crate::resource::search::check(s) {
+            c.error(c.key_span(), format!("`{address}`: {e}"), None);
+        }
+    }
 }
 
 /// How long `up` waits at most for a domain to finish processing a change.

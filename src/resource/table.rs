@@ -123,6 +123,118 @@ impl ResourceKind for TableKind {
     fn tagged_name(arn: &str) -> Option<String> {
         arn.split_once(":table/").map(|(_, n)| n.to_string())
     }
+
+    fn check(spec: &Self::Spec, c: &mut crate::stack::Checks<'_, '_>) {
+        let address = c.address().clone();
+        let t = spec;
+        match t.billing {
+            Billing::PayPerRequest => {
+                for (field, v) in [
+                    ("read_capacity", t.read_capacity),
+                    ("write_capacity", t.write_capacity),
+                ] {
+                    if v.is_some() {
+                        c.error(
+                            c.span(&[field]),
+                            format!(
+                                "`{address}`: `{field}` is only for `billing = \"provisioned\"`"
+                            ),
+                            Some("remove it, or set `billing = \"provisioned\"`".into()),
+                        );
+                    }
+                }
+            }
+            Billing::Provisioned => {
+                for (field, v) in [
+                    ("read_capacity", t.read_capacity),
+                    ("write_capacity", t.write_capacity),
+                ] {
+                    match v {
+                        None => c.error(
+                            c.span(&["billing"]),
+                            format!("`{address}`: `billing = \"provisioned\"` needs `{field}`"),
+                            None,
+                        ),
+                        Some(n) if n < 1 => c.error(
+                            c.span(&[field]),
+                            format!("`{address}`: `{field}` must be at least 1"),
+                            None,
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let mut types: std::collections::BTreeMap<&str, KeyType> =
+            std::collections::BTreeMap::new();
+        let mut keys = vec![(vec!["hash_key"], &t.hash_key)];
+        if let Some(r) = &t.range_key {
+            keys.push((vec!["range_key"], r));
+        }
+        for (name, gsi) in &t.global_secondary_indexes {
+            if !(3..=255).contains(&name.len())
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            {
+                c.error(
+                    c.span(&["global_secondary_indexes", name]),
+                    format!("`{address}`: index name `{name}` must be 3 to 255 characters of letters, digits, `_`, `-` and `.`"),
+                    None,
+                );
+            }
+            if t.billing == Billing::PayPerRequest
+                && (gsi.read_capacity.is_some() || gsi.write_capacity.is_some())
+            {
+                c.error(
+                    c.span(&["global_secondary_indexes", name]),
+                    format!("`{address}`: index `{name}` sets capacity, but the table is `pay_per_request`"),
+                    None,
+                );
+            }
+            keys.push((
+                vec!["global_secondary_indexes", name.as_str(), "hash_key"],
+                &gsi.hash_key,
+            ));
+            if let Some(r) = &gsi.range_key {
+                keys.push((
+                    vec!["global_secondary_indexes", name.as_str(), "range_key"],
+                    r,
+                ));
+            }
+        }
+        for (path, key) in keys {
+            if key.name.is_empty() {
+                c.error(
+                    c.span(&path),
+                    format!("`{address}`: a key attribute needs a name"),
+                    None,
+                );
+                continue;
+            }
+            if let Some(prev) = types.insert(&key.name, key.attribute_type) {
+                if prev != key.attribute_type {
+                    c.error(
+                        c.span(&path),
+                        format!(
+                            "`{address}`: attribute `{}` is used as a key with type {:?} and {:?}",
+                            key.name, prev, key.attribute_type
+                        ),
+                        Some("DynamoDB stores one type per key attribute".into()),
+                    );
+                }
+            }
+        }
+        if let Some(ttl) = &t.ttl_attribute {
+            if ttl.is_empty() {
+                c.error(
+                    c.span(&["ttl_attribute"]),
+                    format!("`{address}`: `ttl_attribute` is empty"),
+                    None,
+                );
+            }
+        }
+    }
 }
 
 const WAIT: Duration = Duration::from_secs(20 * 60);

@@ -141,6 +141,14 @@ impl ResourceKind for UserPoolKind {
     const NAME: &'static str = "user_pool";
     const REFERENCES: &'static [&'static str] = &["id", "name", "arn", "provider_name", "endpoint"];
 
+    fn keyed_part(table: &str, key: &str) -> Option<crate::stack::Part> {
+        match table {
+            "clients" => Some(crate::stack::Part::Client(key.to_string())),
+            "groups" => Some(crate::stack::Part::Group(key.to_string())),
+            _ => None,
+        }
+    }
+
     fn check_name(name: &str) -> Result<(), String> {
         crate::stack::names::within(Self::NOUN, name, 1, 128)?;
         crate::stack::names::only(
@@ -157,6 +165,144 @@ impl ResourceKind for UserPoolKind {
         declared_names: &[String],
     ) -> Result<Vec<(Address, String)>, Error> {
         find_owned(aws, stack, declared_names).await
+    }
+
+    fn check(spec: &Self::Spec, c: &mut crate::stack::Checks<'_, '_>) {
+        let address = c.address().clone();
+        let u = spec;
+        if !u.username_attributes.is_empty() && !u.alias_attributes.is_empty() {
+            c.error(
+                c.span(&["alias_attributes"]),
+                format!("`{address}`: `username_attributes` and `alias_attributes` cannot both be set"),
+                Some("choose one: users sign in with email/phone as username, or with a username plus aliases".into()),
+            );
+        }
+        check_attribute_names(&address, u, c);
+        // The kind's own offline checks (messages, trigger ARNs, flows).
+        if let Err(e) = crate::resource::user_pool::check(u) {
+            c.error(c.key_span(), format!("`{address}`: {e}"), None);
+        }
+        for (client, spec) in &u.clients {
+            if let Err(e) = crate::resource::user_pool_client::check(client, spec) {
+                c.error(
+                    c.span(&["clients", client]),
+                    format!("`{address}`: {e}"),
+                    None,
+                );
+            }
+        }
+        // A group's role is a role of this stack when one has that key;
+        // otherwise it names an existing role.
+        for (group, g) in &u.groups {
+            if let Some(role) = g
+                .role
+                .as_deref()
+                .filter(|r| !r.starts_with("arn:") && !r.contains("${"))
+            {
+                c.link(
+                    address.with_part(crate::stack::Part::Group(group.clone())),
+                    Address::new(Kind::Role, role),
+                    c.span(&["groups", group]),
+                    "the group's `role`",
+                    false,
+                );
+            }
+        }
+    }
+}
+
+/// Cognito's standard attributes (OpenID Connect claims).
+const STANDARD_ATTRIBUTES: &[&str] = &[
+    "address",
+    "birthdate",
+    "email",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "picture",
+    "preferred_username",
+    "profile",
+    "updated_at",
+    "website",
+    "zoneinfo",
+    "email_verified",
+    "phone_number_verified",
+];
+
+/// Offline checks of the attribute names a user pool's settings use.
+fn check_attribute_names(
+    address: &Address,
+    u: &UserPoolSpec,
+    c: &mut crate::stack::Checks<'_, '_>,
+) {
+    let lists: [(&str, &Vec<String>, &[&str]); 3] = [
+        (
+            "username_attributes",
+            &u.username_attributes,
+            &["email", "phone_number"],
+        ),
+        (
+            "alias_attributes",
+            &u.alias_attributes,
+            &["email", "phone_number", "preferred_username"],
+        ),
+        (
+            "auto_verified_attributes",
+            &u.auto_verified_attributes,
+            &["email", "phone_number"],
+        ),
+    ];
+    for (field, values, allowed) in lists {
+        for v in values {
+            if !allowed.contains(&v.as_str()) {
+                c.error(
+                    c.span(&[field]),
+                    format!("`{address}`: `{v}` cannot be one of `{field}`"),
+                    Some(
+                        match crate::stack::reference::nearest(v, allowed.iter().copied()) {
+                            Some(n) => format!("did you mean `{n}`?"),
+                            None => format!("allowed: {}", allowed.join(", ")),
+                        },
+                    ),
+                );
+            }
+        }
+    }
+    let mut custom = 0;
+    for name in u.attributes.keys() {
+        let span = c.span(&["attributes", name]);
+        if let Some(rest) = name.strip_prefix("custom:") {
+            custom += 1;
+            let ok = (1..=20).contains(&rest.chars().count())
+                && rest
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+            if !ok {
+                c.error(
+                        span,
+                        format!("`{address}`: custom attribute `{name}` must be `custom:` and 1 to 20 letters, digits, `_` or `-`"),
+                        None,
+                    );
+            }
+        } else if !STANDARD_ATTRIBUTES.contains(&name.as_str()) {
+            c.error(
+                    span,
+                    format!("`{address}`: `{name}` is not a standard attribute; custom attributes are written `\"custom:{name}\"`"),
+                    crate::stack::reference::nearest(name, STANDARD_ATTRIBUTES.iter().copied()).map(|n| format!("did you mean `{n}`?")),
+                );
+        }
+    }
+    if custom > 50 {
+        c.error(
+            c.span(&["attributes"]),
+            format!("`{address}`: {custom} custom attributes; a user pool has at most 50"),
+            None,
+        );
     }
 }
 

@@ -62,6 +62,18 @@ pub struct ClientPart;
 
 impl PartStep for ClientPart {
     const PART: &'static str = "clients";
+
+    /// `name = ...` of the client, or its key.
+    fn physical_name<'s>(
+        spec: &'s Self::Spec,
+        part: &crate::stack::Part,
+    ) -> super::registry::PartName<'s> {
+        let declared = part.key().and_then(|key| spec.clients.get(key));
+        match declared.and_then(|c| c.name.as_deref()) {
+            Some(template) => super::registry::PartName::Template(template),
+            None => super::registry::PartName::Key,
+        }
+    }
 }
 
 impl Step for ClientPart {

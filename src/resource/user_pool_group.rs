@@ -42,6 +42,14 @@ pub struct GroupPart;
 
 impl PartStep for GroupPart {
     const PART: &'static str = "groups";
+
+    /// A group's name is its key.
+    fn physical_name<'s>(
+        _spec: &'s Self::Spec,
+        _part: &crate::stack::Part,
+    ) -> super::registry::PartName<'s> {
+        super::registry::PartName::Key
+    }
 }
 
 impl Step for GroupPart {

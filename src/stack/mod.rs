@@ -3,6 +3,7 @@
 //! checks done here (all errors at once, each with file and line), and later the
 //! resolution of `${...}` references against live state (`resolve_spec`).
 
+pub mod check;
 pub mod diagnostic;
 pub mod names;
 pub mod reference;
@@ -19,11 +20,13 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
+pub use check::Checks;
 pub use diagnostic::{Diagnostic, Diagnostics};
 use reference::{Declared, Piece, Reference};
 pub use schema::Tags;
 use schema::*;
 
+use crate::resource::registry::{self, PartName, ResourceKind, SpecVisitor};
 pub use crate::resource::registry::{Kind, Spec};
 
 /// A step that belongs to a declared resource but is applied on its own:
@@ -46,6 +49,14 @@ impl Part {
             Part::Client(_) => "clients",
             Part::Group(_) => "groups",
             Part::Roles => "roles",
+        }
+    }
+
+    /// Its key, for parts declared by key (`clients.<key>`).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Part::Client(key) | Part::Group(key) => Some(key),
+            Part::Roles => None,
         }
     }
 }
@@ -208,20 +219,22 @@ impl Stack {
             .resources
             .get(&resource)
             .ok_or_else(|| format!("`{resource}` is not declared in the stack"))?;
-        match (&address.part, &decl.spec) {
-            (None, spec) => match spec.name() {
+        if address.part.is_none() {
+            return match decl.spec.name() {
                 Some(template) => self.interpolate(template, lookup),
                 None => Ok(address.kind.default_name(&self.name, &address.key)),
-            },
-            (Some(Part::Client(client)), Spec::UserPool(u)) => {
-                match u.clients.get(client).and_then(|c| c.name.as_ref()) {
-                    Some(template) => self.interpolate(template, lookup),
-                    None => Ok(client.clone()),
-                }
-            }
-            (Some(Part::Group(group)), _) => Ok(group.clone()),
-            (Some(Part::Roles), _) => self.physical_name(&resource, lookup),
-            (Some(_), _) => Err(format!("`{address}` is not a part of `{resource}`")),
+            };
+        }
+        match registry::part_name(address, &decl.spec) {
+            Some(PartName::Template(template)) => self.interpolate(template, lookup),
+            Some(PartName::Key) => Ok(address
+                .part
+                .as_ref()
+                .and_then(Part::key)
+                .unwrap_or_default()
+                .to_string()),
+            Some(PartName::Resource) => self.physical_name(&resource, lookup),
+            None => Err(format!("`{address}` is not a part of `{resource}`")),
         }
     }
 
@@ -702,15 +715,14 @@ impl<'a> Loader<'a> {
         let mut references = Vec::new();
         let mut parts = Vec::new();
         for (k, v) in table.iter() {
-            let part = match (kind, k.get_ref().as_ref()) {
-                (Kind::UserPool, "clients") => Some(Part::Client as fn(String) -> Part),
-                (Kind::UserPool, "groups") => Some(Part::Group as fn(String) -> Part),
-                _ => None,
-            };
-            match (part, v.get_ref()) {
-                (Some(part), DeValue::Table(entries)) => {
+            let field = k.get_ref().as_ref();
+            match v.get_ref() {
+                DeValue::Table(entries) if kind.keyed_part(field, "").is_some() => {
                     for (name, entry) in entries.iter() {
-                        let step = address.with_part(part(name.get_ref().to_string()));
+                        let Some(part) = kind.keyed_part(field, name.get_ref()) else {
+                            continue;
+                        };
+                        let step = address.with_part(part);
                         collect_references(entry, self.file, &step, &mut references, self.diags);
                         parts.push(step);
                     }
@@ -718,9 +730,7 @@ impl<'a> Loader<'a> {
                 _ => collect_references(v, self.file, &address, &mut references, self.diags),
             }
         }
-        if kind == Kind::IdentityPool {
-            parts.push(address.with_part(Part::Roles));
-        }
+        parts.extend(kind.fixed_parts().into_iter().map(|p| address.with_part(p)));
         let span_of = |path: &[&str]| -> Range<usize> {
             find_span(table, path).unwrap_or_else(|| key_span.clone())
         };
@@ -733,250 +743,16 @@ impl<'a> Loader<'a> {
                 );
             }
         }
-        let mut links = Vec::new();
-        let c = &mut *self;
-        match &spec {
-            Spec::Table(t) => c.check_table(&address, t, &span_of),
-            Spec::Bucket(b) => c.check_bucket(&address, b, &span_of),
-            Spec::UserPool(u) => {
-                if !u.username_attributes.is_empty() && !u.alias_attributes.is_empty() {
-                    c.error(
-                        Some(span_of(&["alias_attributes"])),
-                        format!("`{address}`: `username_attributes` and `alias_attributes` cannot both be set"),
-                        Some("choose one: users sign in with email/phone as username, or with a username plus aliases".into()),
-                    );
-                }
-                c.check_user_pool(&address, u, &span_of);
-                // The kind's own offline checks (messages, trigger ARNs, flows).
-                if let Err(e) = crate::resource::user_pool::check(u) {
-                    c.error(Some(key_span.clone()), format!("`{address}`: {e}"), None);
-                }
-                for (client, spec) in &u.clients {
-                    if let Err(e) = crate::resource::user_pool_client::check(client, spec) {
-                        c.error(
-                            Some(span_of(&["clients", client])),
-                            format!("`{address}`: {e}"),
-                            None,
-                        );
-                    }
-                }
-                // A group's role is a role of this stack when one has that key;
-                // otherwise it names an existing role.
-                for (group, g) in &u.groups {
-                    if let Some(role) = g
-                        .role
-                        .as_deref()
-                        .filter(|r| !r.starts_with("arn:") && !r.contains("${"))
-                    {
-                        links.push(Link {
-                            from: address.with_part(Part::Group(group.clone())),
-                            to: Address::new(Kind::Role, role),
-                            span: span_of(&["groups", group]),
-                            what: "the group's `role`",
-                            required: false,
-                        });
-                    }
-                }
-            }
-            Spec::IdentityPool(p) => {
-                for (i, provider) in p.providers.iter().enumerate() {
-                    let span =
-                        find_span_index(table, "providers", i).unwrap_or_else(|| key_span.clone());
-                    match provider.split_once('.') {
-                        Some((pool, client)) => links.push(Link {
-                            from: address.clone(),
-                            to: Address::new(Kind::UserPool, pool).with_part(Part::Client(client.into())),
-                            span,
-                            what: "a provider",
-                            required: true,
-                        }),
-                        None => c.error(
-                            Some(span),
-                            format!("`{address}`: provider `{provider}` must be written `user_pool_key.client_key`"),
-                            None,
-                        ),
-                    }
-                }
-                let roles_step = address.with_part(Part::Roles);
-                let named_roles = p
-                    .authenticated_role
-                    .iter()
-                    .map(|r| (r, "authenticated_role"))
-                    .chain(
-                        p.unauthenticated_role
-                            .iter()
-                            .map(|r| (r, "unauthenticated_role")),
-                    )
-                    .chain(p.role_rules.iter().map(|r| (&r.role, "role_rules")));
-                for (role, field) in named_roles {
-                    if role.starts_with("arn:") || role.contains("${") {
-                        continue;
-                    }
-                    links.push(Link {
-                        from: roles_step.clone(),
-                        to: Address::new(Kind::Role, role.as_str()),
-                        span: span_of(&[field]),
-                        what: "a role",
-                        required: true,
-                    });
-                }
-                for rule in &p.role_rules {
-                    if !p.providers.contains(&rule.provider) {
-                        c.error(
-                            Some(span_of(&["role_rules"])),
-                            format!("`{address}`: a role rule names provider `{}`, which is not in `providers`", rule.provider),
-                            Some(match reference::nearest(&rule.provider, p.providers.iter().map(String::as_str)) {
-                                Some(n) => format!("did you mean `{n}`?"),
-                                None => format!("providers: {}", p.providers.join(", ")),
-                            }),
-                        );
-                    } else if let Some((pool, client)) = rule.provider.split_once('.') {
-                        // The rule is keyed by the client's provider name.
-                        links.push(Link {
-                            from: roles_step.clone(),
-                            to: Address::new(Kind::UserPool, pool)
-                                .with_part(Part::Client(client.into())),
-                            span: span_of(&["role_rules"]),
-                            what: "a role rule's provider",
-                            required: true,
-                        });
-                    }
-                }
-                for token in &p.token_role_providers {
-                    if !p.providers.contains(token) {
-                        c.error(
-                            Some(span_of(&["token_role_providers"])),
-                            format!("`{address}`: `token_role_providers` names `{token}`, which is not in `providers`"),
-                            None,
-                        );
-                    } else if p.role_rules.iter().any(|r| &r.provider == token) {
-                        c.error(
-                            Some(span_of(&["token_role_providers"])),
-                            format!("`{address}`: provider `{token}` has role rules and takes roles from its token; a provider has one role mapping"),
-                            Some("remove it from `token_role_providers` or drop its `role_rules`".into()),
-                        );
-                    }
-                }
-                if p.role_rules.len() > 25 {
-                    c.error(
-                        Some(span_of(&["role_rules"])),
-                        format!(
-                            "`{address}`: {} role rules; Cognito allows at most 25 per provider",
-                            p.role_rules.len()
-                        ),
-                        None,
-                    );
-                }
-            }
-            Spec::Role(r) => {
-                let trust_span = span_of(&["trust"]);
-                let set = [
-                    r.trust.identity_pool.is_some(),
-                    r.trust.service.is_some(),
-                    r.trust.file.is_some(),
-                ]
-                .iter()
-                .filter(|b| **b)
-                .count();
-                if set != 1 {
-                    c.error(
-                        Some(trust_span.clone()),
-                        format!("`{address}`: `trust` needs exactly one of `identity_pool`, `service` or `file`"),
-                        None,
-                    );
-                }
-                if r.trust.amr.is_some() && r.trust.identity_pool.is_none() {
-                    c.error(
-                        Some(trust_span.clone()),
-                        format!("`{address}`: `trust.amr` only applies with `trust.identity_pool`"),
-                        None,
-                    );
-                }
-                if let Some(d) = r
-                    .max_session_duration
-                    .filter(|d| !(3600..=43200).contains(d))
-                {
-                    c.error(
-                        Some(span_of(&["max_session_duration"])),
-                        format!("`{address}`: `max_session_duration = {d}`; IAM allows 3600 to 43200 seconds"),
-                        None,
-                    );
-                }
-                for arn in r
-                    .managed_policies
-                    .iter()
-                    .filter(|a| !a.starts_with("arn:") && !a.contains("${"))
-                {
-                    c.error(
-                        Some(span_of(&["managed_policies"])),
-                        format!("`{address}`: managed policy `{arn}` is not an ARN"),
-                        Some(format!("write it as `arn:aws:iam::aws:policy/{arn}` (AWS managed) or `arn:aws:iam::${{aws.account_id}}:policy/{arn}`")),
-                    );
-                }
-                // Inline policies are named after their file's stem: one name, one policy.
-                let mut stems = BTreeSet::new();
-                for policy in &r.policies {
-                    let stem = Path::new(policy)
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let valid = (1..=128).contains(&stem.len())
-                        && stem
-                            .chars()
-                            .all(|ch| ch.is_ascii_alphanumeric() || "_+=,.@-".contains(ch));
-                    if !valid {
-                        c.error(
-                            Some(span_of(&["policies"])),
-                            format!("`{address}`: policy file `{policy}` would name an inline policy `{stem}`, which IAM does not accept"),
-                            Some("rename the file: 1 to 128 letters, digits and `_+=,.@-`".into()),
-                        );
-                    } else if !stems.insert(stem.clone()) {
-                        c.error(
-                            Some(span_of(&["policies"])),
-                            format!("`{address}`: two policy files would both be the inline policy `{stem}`"),
-                            Some("inline policies are named after the file's stem; rename one".into()),
-                        );
-                    }
-                }
-                if let Some(pool) = &r.trust.identity_pool {
-                    links.push(Link {
-                        from: address.clone(),
-                        to: Address::new(Kind::IdentityPool, pool.as_str()),
-                        span: trust_span,
-                        what: "`trust.identity_pool`",
-                        required: true,
-                    });
-                }
-                for (i, policy) in r.policies.iter().chain(r.trust.file.iter()).enumerate() {
-                    let span = find_span_index(table, "policies", i)
-                        .unwrap_or_else(|| span_of(&["trust"]));
-                    c.policy_file(&address, policy, span, &mut references);
-                }
-            }
-            Spec::Api(a) => {
-                // The kind's own offline checks (route keys, integrations, ...).
-                if let Err(e) = crate::resource::api::check(a) {
-                    c.error(Some(key_span.clone()), format!("`{address}`: {e}"), None);
-                }
-                for route in a.routes.values() {
-                    if let Some(pool) = &route.user_pool {
-                        links.push(Link {
-                            from: address.clone(),
-                            to: Address::new(Kind::UserPool, pool.as_str()),
-                            span: span_of(&["routes"]),
-                            what: "a route's `user_pool`",
-                            required: true,
-                        });
-                    }
-                }
-            }
-            Spec::Search(s) => {
-                // The kind's own offline checks (field options, engine settings).
-                if let Err(e) = crate::resource::search::check(s) {
-                    c.error(Some(key_span.clone()), format!("`{address}`: {e}"), None);
-                }
-            }
-        }
+        let mut checks = Checks::new(
+            address.clone(),
+            self.file,
+            table,
+            key_span.clone(),
+            self.diags,
+        );
+        spec.visit(KindChecks(&mut checks));
+        references.append(&mut checks.references);
+        let links = checks.links;
         let name_span = find_span(table, &["name"]);
         Some(Parsed {
             decl: ResourceDecl {
@@ -991,290 +767,6 @@ impl<'a> Loader<'a> {
             links,
             name_span,
         })
-    }
-
-    fn check_table(
-        &mut self,
-        address: &Address,
-        t: &TableSpec,
-        span_of: &dyn Fn(&[&str]) -> Range<usize>,
-    ) {
-        match t.billing {
-            Billing::PayPerRequest => {
-                for (field, v) in [
-                    ("read_capacity", t.read_capacity),
-                    ("write_capacity", t.write_capacity),
-                ] {
-                    if v.is_some() {
-                        self.error(
-                            Some(span_of(&[field])),
-                            format!(
-                                "`{address}`: `{field}` is only for `billing = \"provisioned\"`"
-                            ),
-                            Some("remove it, or set `billing = \"provisioned\"`".into()),
-                        );
-                    }
-                }
-            }
-            Billing::Provisioned => {
-                for (field, v) in [
-                    ("read_capacity", t.read_capacity),
-                    ("write_capacity", t.write_capacity),
-                ] {
-                    match v {
-                        None => self.error(
-                            Some(span_of(&["billing"])),
-                            format!("`{address}`: `billing = \"provisioned\"` needs `{field}`"),
-                            None,
-                        ),
-                        Some(n) if n < 1 => self.error(
-                            Some(span_of(&[field])),
-                            format!("`{address}`: `{field}` must be at least 1"),
-                            None,
-                        ),
-                        _ => {}
-                    }
-                }
-            }
-        }
-        let mut types: BTreeMap<&str, KeyType> = BTreeMap::new();
-        let mut keys = vec![(vec!["hash_key"], &t.hash_key)];
-        if let Some(r) = &t.range_key {
-            keys.push((vec!["range_key"], r));
-        }
-        for (name, gsi) in &t.global_secondary_indexes {
-            if !(3..=255).contains(&name.len())
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-            {
-                self.error(
-                    Some(span_of(&["global_secondary_indexes", name])),
-                    format!("`{address}`: index name `{name}` must be 3 to 255 characters of letters, digits, `_`, `-` and `.`"),
-                    None,
-                );
-            }
-            if t.billing == Billing::PayPerRequest
-                && (gsi.read_capacity.is_some() || gsi.write_capacity.is_some())
-            {
-                self.error(
-                    Some(span_of(&["global_secondary_indexes", name])),
-                    format!("`{address}`: index `{name}` sets capacity, but the table is `pay_per_request`"),
-                    None,
-                );
-            }
-            keys.push((
-                vec!["global_secondary_indexes", name.as_str(), "hash_key"],
-                &gsi.hash_key,
-            ));
-            if let Some(r) = &gsi.range_key {
-                keys.push((
-                    vec!["global_secondary_indexes", name.as_str(), "range_key"],
-                    r,
-                ));
-            }
-        }
-        for (path, key) in keys {
-            if key.name.is_empty() {
-                self.error(
-                    Some(span_of(&path)),
-                    format!("`{address}`: a key attribute needs a name"),
-                    None,
-                );
-                continue;
-            }
-            if let Some(prev) = types.insert(&key.name, key.attribute_type) {
-                if prev != key.attribute_type {
-                    self.error(
-                        Some(span_of(&path)),
-                        format!(
-                            "`{address}`: attribute `{}` is used as a key with type {:?} and {:?}",
-                            key.name, prev, key.attribute_type
-                        ),
-                        Some("DynamoDB stores one type per key attribute".into()),
-                    );
-                }
-            }
-        }
-        if let Some(ttl) = &t.ttl_attribute {
-            if ttl.is_empty() {
-                self.error(
-                    Some(span_of(&["ttl_attribute"])),
-                    format!("`{address}`: `ttl_attribute` is empty"),
-                    None,
-                );
-            }
-        }
-    }
-
-    fn check_user_pool(
-        &mut self,
-        address: &Address,
-        u: &UserPoolSpec,
-        span_of: &dyn Fn(&[&str]) -> Range<usize>,
-    ) {
-        let lists: [(&str, &Vec<String>, &[&str]); 3] = [
-            (
-                "username_attributes",
-                &u.username_attributes,
-                &["email", "phone_number"],
-            ),
-            (
-                "alias_attributes",
-                &u.alias_attributes,
-                &["email", "phone_number", "preferred_username"],
-            ),
-            (
-                "auto_verified_attributes",
-                &u.auto_verified_attributes,
-                &["email", "phone_number"],
-            ),
-        ];
-        for (field, values, allowed) in lists {
-            for v in values {
-                if !allowed.contains(&v.as_str()) {
-                    self.error(
-                        Some(span_of(&[field])),
-                        format!("`{address}`: `{v}` cannot be one of `{field}`"),
-                        Some(match reference::nearest(v, allowed.iter().copied()) {
-                            Some(n) => format!("did you mean `{n}`?"),
-                            None => format!("allowed: {}", allowed.join(", ")),
-                        }),
-                    );
-                }
-            }
-        }
-        let mut custom = 0;
-        for name in u.attributes.keys() {
-            let span = Some(span_of(&["attributes", name]));
-            if let Some(rest) = name.strip_prefix("custom:") {
-                custom += 1;
-                let ok = (1..=20).contains(&rest.chars().count())
-                    && rest
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
-                if !ok {
-                    self.error(
-                        span,
-                        format!("`{address}`: custom attribute `{name}` must be `custom:` and 1 to 20 letters, digits, `_` or `-`"),
-                        None,
-                    );
-                }
-            } else if !STANDARD_ATTRIBUTES.contains(&name.as_str()) {
-                self.error(
-                    span,
-                    format!("`{address}`: `{name}` is not a standard attribute; custom attributes are written `\"custom:{name}\"`"),
-                    reference::nearest(name, STANDARD_ATTRIBUTES.iter().copied()).map(|n| format!("did you mean `{n}`?")),
-                );
-            }
-        }
-        if custom > 50 {
-            self.error(
-                Some(span_of(&["attributes"])),
-                format!("`{address}`: {custom} custom attributes; a user pool has at most 50"),
-                None,
-            );
-        }
-    }
-
-    fn check_bucket(
-        &mut self,
-        address: &Address,
-        b: &BucketSpec,
-        span_of: &dyn Fn(&[&str]) -> Range<usize>,
-    ) {
-        if b.kms_key_id.is_some() && b.encryption != Encryption::Kms {
-            self.error(
-                Some(span_of(&["kms_key_id"])),
-                format!("`{address}`: `kms_key_id` needs `encryption = \"aws:kms\"`"),
-                None,
-            );
-        }
-        for rule in &b.cors {
-            for method in &rule.allowed_methods {
-                if !["GET", "PUT", "POST", "DELETE", "HEAD"].contains(&method.as_str()) {
-                    self.error(
-                        Some(span_of(&["cors"])),
-                        format!("`{address}`: CORS method `{method}` is not one of GET, PUT, POST, DELETE, HEAD"),
-                        None,
-                    );
-                }
-            }
-            if rule.allowed_origins.is_empty() || rule.allowed_methods.is_empty() {
-                self.error(
-                    Some(span_of(&["cors"])),
-                    format!(
-                        "`{address}`: each CORS rule needs at least one allowed method and origin"
-                    ),
-                    None,
-                );
-            }
-        }
-    }
-
-    /// Checks a policy file named by a role: it exists, is JSON, and its
-    /// references are collected for validation.
-    fn policy_file(
-        &mut self,
-        address: &Address,
-        relative: &str,
-        span: Range<usize>,
-        out: &mut Vec<FoundReference>,
-    ) {
-        let dir = self.file.parent().unwrap_or(Path::new("."));
-        let path = dir.join(relative);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                self.error(
-                    Some(span),
-                    format!(
-                        "`{address}`: cannot read policy file `{}`: {e}",
-                        path.display()
-                    ),
-                    Some("policy paths are relative to the stack file's directory".into()),
-                );
-                return;
-            }
-        };
-        self.diags.add_source(&path, &text);
-        let document = match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(d) => d,
-            Err(e) => {
-                let offset = offset_of(&text, e.line(), e.column());
-                self.diags.error(
-                    &path,
-                    Some(offset..offset + 1),
-                    format!("policy document is not valid JSON: {e}"),
-                    None,
-                );
-                return;
-            }
-        };
-        if let Some(sid) = allows_everything(&document) {
-            let at = text.find("\"*\"").unwrap_or(0);
-            self.diags.warning(
-                &path,
-                Some(at..at + 3),
-                format!("`{address}`: statement {sid} allows every action on every resource"),
-                Some("name the actions and the resources (`${table.x.arn}`, `${bucket.y.arn}/private/${cognito-identity.amazonaws.com:sub}/*`) the app needs".into()),
-            );
-        }
-        for piece in reference::scan(&text) {
-            match piece {
-                Piece::Reference { inner, range } => out.push(FoundReference {
-                    step: address.clone(),
-                    inner: inner.to_string(),
-                    file: path.clone(),
-                    span: range,
-                }),
-                Piece::Unterminated(at) => {
-                    self.diags
-                        .error(&path, Some(at..at + 2), "`${` is not closed by `}`", None)
-                }
-                _ => {}
-            }
-        }
     }
 
     /// Reports each real cycle once, naming every member.
@@ -1299,6 +791,16 @@ impl<'a> Loader<'a> {
                 Some("a resource cannot need a value of a resource that needs its own; remove one of the references".into()),
             );
         }
+    }
+}
+
+/// Runs a kind's own offline checks on its typed spec.
+struct KindChecks<'c, 'a, 'de>(&'c mut Checks<'a, 'de>);
+
+impl SpecVisitor for KindChecks<'_, '_, '_> {
+    type Output = ();
+    fn visit<K: ResourceKind>(self, spec: &K::Spec) {
+        K::check(spec, self.0);
     }
 }
 
@@ -1390,29 +892,6 @@ fn allows_everything(document: &serde_json::Value) -> Option<String> {
         )
     })
 }
-
-/// Cognito's standard attributes (OpenID Connect claims).
-const STANDARD_ATTRIBUTES: &[&str] = &[
-    "address",
-    "birthdate",
-    "email",
-    "family_name",
-    "gender",
-    "given_name",
-    "locale",
-    "middle_name",
-    "name",
-    "nickname",
-    "phone_number",
-    "picture",
-    "preferred_username",
-    "profile",
-    "updated_at",
-    "website",
-    "zoneinfo",
-    "email_verified",
-    "phone_number_verified",
-];
 
 /// Offline stand-ins for values only AWS knows, to check names that use them.
 struct OfflineLookup;
