@@ -42,7 +42,7 @@ use super::{
     tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
 };
 use crate::aws::{error_code, Aws};
-use crate::stack::schema::{ApiSpec, Tags};
+use crate::stack::schema::{ApiSpec, RouteSpec, Tags};
 use crate::stack::{Address, Kind, Stack};
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
@@ -108,68 +108,11 @@ fn build(
     tags: Tags,
     pool_arn: &dyn Fn(&str) -> String,
 ) -> Result<ApiConfig, String> {
-    let endpoint_type = spec
-        .endpoint_type
-        .as_deref()
-        .unwrap_or("regional")
-        .to_ascii_uppercase();
-    if !["EDGE", "REGIONAL", "PRIVATE"].contains(&endpoint_type.as_str()) {
-        return Err(format!(
-            "`endpoint_type = \"{endpoint_type}\"` is not one of edge, regional, private"
-        ));
-    }
+    let endpoint_type = endpoint_type_of(spec)?;
     let mut routes = BTreeMap::new();
     for (key, r) in &spec.routes {
-        let parsed = parse_route(key)?;
-        let authorization = r
-            .authorization
-            .as_deref()
-            .unwrap_or("none")
-            .to_ascii_lowercase();
-        let user_pool = match (authorization.as_str(), &r.user_pool) {
-            ("cognito", Some(pool)) => Some(pool_arn(pool)),
-            ("cognito", None) => {
-                return Err(format!(
-                    "route `{key}`: `authorization = \"cognito\"` needs `user_pool = \"<user_pool key>\"`"
-                ))
-            }
-            ("none" | "aws_iam", None) => None,
-            ("none" | "aws_iam", Some(_)) => {
-                return Err(format!(
-                    "route `{key}`: `user_pool` is only for `authorization = \"cognito\"`"
-                ))
-            }
-            (other, _) => {
-                return Err(format!(
-                    "route `{key}`: authorization `{other}` is not one of none, aws_iam, cognito"
-                ))
-            }
-        };
-        let i = &r.integration;
-        let integration = match (&i.lambda, &i.http, &i.mock) {
-            (Some(f), None, None) => Integration::to("lambda", Some(f.clone())),
-            (None, Some(url), None) => Integration::to("http", Some(url.clone())),
-            (None, None, Some(m)) => Integration::mock(
-                m.status.unwrap_or(200),
-                m.response.clone().unwrap_or_default(),
-            ),
-            _ => {
-                return Err(format!(
-                    "route `{key}`: the integration needs exactly one of `lambda`, `http`, `mock`"
-                ))
-            }
-        };
-        routes.insert(
-            parsed.key(),
-            Route {
-                authorization,
-                user_pool,
-                api_key_required: r.api_key_required,
-                request_parameters: r.request_parameters.clone(),
-                cors: r.cors.unwrap_or(false),
-                integration,
-            },
-        );
+        let (key, route) = route_of(key, r, pool_arn)?;
+        routes.insert(key, route);
     }
     api_routes::normalise_cors(&mut routes);
     let mut keys: BTreeMap<String, Key> = spec
@@ -185,6 +128,107 @@ fn build(
             )
         })
         .collect();
+    let usage_plans = usage_plans_of(spec, &mut keys)?;
+    if spec.stage.is_none() && (!spec.stage_variables.is_empty() || spec.stage_throttle.is_some()) {
+        return Err(
+            "`stage_variables` and `stage_throttle` need a stage: set `stage = \"...\"`".into(),
+        );
+    }
+    let deployment = spec.stage.as_ref().map(|_| deployment_hash(&routes));
+    let config = ApiConfig {
+        name: name.to_string(),
+        description: spec.description.clone(),
+        endpoint_type,
+        routes,
+        stage: spec.stage.clone(),
+        stage_variables: spec.stage_variables.clone(),
+        stage_throttle: spec.stage_throttle.as_ref().map(|t| Throttle {
+            rate: t.rate,
+            burst: t.burst,
+        }),
+        deployment,
+        usage_plans,
+        keys,
+        tags,
+    };
+    Ok(config)
+}
+
+/// `EDGE`, `REGIONAL` (when unset) or `PRIVATE`.
+fn endpoint_type_of(spec: &ApiSpec) -> Result<String, String> {
+    let endpoint_type = spec
+        .endpoint_type
+        .as_deref()
+        .unwrap_or("regional")
+        .to_ascii_uppercase();
+    if !["EDGE", "REGIONAL", "PRIVATE"].contains(&endpoint_type.as_str()) {
+        return Err(format!(
+            "`endpoint_type = \"{endpoint_type}\"` is not one of edge, regional, private"
+        ));
+    }
+    Ok(endpoint_type)
+}
+
+/// One declared route, under its normalised key.
+fn route_of(
+    key: &str,
+    r: &RouteSpec,
+    pool_arn: &dyn Fn(&str) -> String,
+) -> Result<(String, Route), String> {
+    let parsed = parse_route(key)?;
+    let authorization = r
+        .authorization
+        .as_deref()
+        .unwrap_or("none")
+        .to_ascii_lowercase();
+    let user_pool = match (authorization.as_str(), &r.user_pool) {
+        ("cognito", Some(pool)) => Some(pool_arn(pool)),
+        ("cognito", None) => return Err(format!(
+            "route `{key}`: `authorization = \"cognito\"` needs `user_pool = \"<user_pool key>\"`"
+        )),
+        ("none" | "aws_iam", None) => None,
+        ("none" | "aws_iam", Some(_)) => {
+            return Err(format!(
+                "route `{key}`: `user_pool` is only for `authorization = \"cognito\"`"
+            ))
+        }
+        (other, _) => {
+            return Err(format!(
+                "route `{key}`: authorization `{other}` is not one of none, aws_iam, cognito"
+            ))
+        }
+    };
+    let i = &r.integration;
+    let integration = match (&i.lambda, &i.http, &i.mock) {
+        (Some(f), None, None) => Integration::to("lambda", Some(f.clone())),
+        (None, Some(url), None) => Integration::to("http", Some(url.clone())),
+        (None, None, Some(m)) => Integration::mock(
+            m.status.unwrap_or(200),
+            m.response.clone().unwrap_or_default(),
+        ),
+        _ => {
+            return Err(format!(
+                "route `{key}`: the integration needs exactly one of `lambda`, `http`, `mock`"
+            ))
+        }
+    };
+    let route = Route {
+        authorization,
+        user_pool,
+        api_key_required: r.api_key_required,
+        request_parameters: r.request_parameters.clone(),
+        cors: r.cors.unwrap_or(false),
+        integration,
+    };
+    Ok((parsed.key(), route))
+}
+
+/// The declared usage plans; the keys they name that are not declared are
+/// added to `keys` (enabled, without a description).
+fn usage_plans_of(
+    spec: &ApiSpec,
+    keys: &mut BTreeMap<String, Key>,
+) -> Result<BTreeMap<String, UsagePlan>, String> {
     let mut usage_plans = BTreeMap::new();
     for (plan_key, p) in &spec.usage_plans {
         if spec.stage.is_none() {
@@ -230,29 +274,7 @@ fn build(
             },
         );
     }
-    if spec.stage.is_none() && (!spec.stage_variables.is_empty() || spec.stage_throttle.is_some()) {
-        return Err(
-            "`stage_variables` and `stage_throttle` need a stage: set `stage = \"...\"`".into(),
-        );
-    }
-    let deployment = spec.stage.as_ref().map(|_| deployment_hash(&routes));
-    let config = ApiConfig {
-        name: name.to_string(),
-        description: spec.description.clone(),
-        endpoint_type,
-        routes,
-        stage: spec.stage.clone(),
-        stage_variables: spec.stage_variables.clone(),
-        stage_throttle: spec.stage_throttle.as_ref().map(|t| Throttle {
-            rate: t.rate,
-            burst: t.burst,
-        }),
-        deployment,
-        usage_plans,
-        keys,
-        tags,
-    };
-    Ok(config)
+    Ok(usage_plans)
 }
 
 // ----------------------------------------------------------------- calls ----
