@@ -26,9 +26,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
+use aws_sdk_apigateway::operation::get_usage_plan_keys::GetUsagePlanKeysOutput;
 use aws_sdk_apigateway::types::{
-    ApiStage, AuthorizerType, EndpointConfiguration, EndpointType, IntegrationType, Op,
-    PatchOperation, QuotaPeriodType, QuotaSettings, RestApi, ThrottleSettings,
+    ApiKey, ApiStage, Authorizer, AuthorizerType, EndpointConfiguration, EndpointType,
+    IntegrationType, Method, Op, PatchOperation, QuotaPeriodType, QuotaSettings, Resource, RestApi,
+    Stage, ThrottleSettings,
 };
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -183,9 +185,11 @@ fn route_of(
         .to_ascii_lowercase();
     let user_pool = match (authorization.as_str(), &r.user_pool) {
         ("cognito", Some(pool)) => Some(pool_arn(pool)),
-        ("cognito", None) => return Err(format!(
+        ("cognito", None) => {
+            return Err(format!(
             "route `{key}`: `authorization = \"cognito\"` needs `user_pool = \"<user_pool key>\"`"
-        )),
+        ))
+        }
         ("none" | "aws_iam", None) => None,
         ("none" | "aws_iam", Some(_)) => {
             return Err(format!(
@@ -572,8 +576,73 @@ async fn snapshot(
 ) -> Result<Snapshot, Error> {
     let id = api.id().unwrap_or_default();
     let mut snap = Snapshot::default();
-    let new = reading == Reading::KeysAndPlans;
+    let first = first_round(aws, id, reading).await?;
+    snap.authorizers = first
+        .authorizers
+        .iter()
+        .filter_map(|a| Some((a.id()?.to_string(), a.provider_arns().first()?.clone())))
+        .collect();
+    let methods = read_resources(&mut snap, &first.resources);
+    read_stages(&mut snap, &first.stages);
+    let deployment_id = snap
+        .stages
+        .first()
+        .map(|(_, d)| d.clone())
+        .filter(|d| !d.is_empty());
+    let (key_names, ours_plans) =
+        ours_keys_and_plans(aws, api, api_tags, &first.keys, &first.plans, &mut snap).await?;
 
+    // The second round trip: whatever the first one named.
+    let (methods, deployment, plan_keys) = tokio::join!(
+        futures::future::try_join_all(
+            methods
+                .into_iter()
+                .map(|(path, rid, verb, m)| full_method(aws, id, path, rid, verb, m))
+        ),
+        deployment_label(aws, id, deployment_id.as_deref()),
+        futures::future::try_join_all(
+            ours_plans
+                .iter()
+                .map(|(_, pid, _)| usage_plan_keys(aws, pid))
+        ),
+    );
+    let (methods, plan_keys) = (methods?, plan_keys?);
+    snap.deployment = deployment?;
+
+    read_methods(&mut snap, methods);
+    // A deployment made outside this tool (an adopted API): the stage's
+    // export says what it serves. If that is the API's routes, the stage is
+    // current, and `up` only labels the deployment with their hash.
+    if snap.deployment.as_deref() == Some(FOREIGN_DEPLOYMENT) {
+        if let (Some((stage, _)), Some(deployment_id)) = (snap.stages.first(), &deployment_id) {
+            if exported_routes(aws, id, stage).await?.as_ref() == Some(&snap.routes) {
+                snap.deployment = Some(deployment_hash(&snap.routes));
+                snap.relabel = Some(deployment_id.clone());
+            }
+        }
+    }
+
+    for ((key, pid, p), attached) in ours_plans.into_iter().zip(plan_keys) {
+        let plan = live_plan(id, pid, &p, attached.items(), &key_names);
+        snap.plans.insert(key, plan);
+    }
+    Ok(snap)
+}
+
+/// What the first round trip of a [`snapshot`] reads.
+struct FirstRound {
+    resources: Vec<Resource>,
+    authorizers: Vec<Authorizer>,
+    stages: Vec<Stage>,
+    keys: Vec<ApiKey>,
+    plans: Vec<aws_sdk_apigateway::types::UsagePlan>,
+}
+
+/// The API's resources (methods embedded), authorizers and stages, with the
+/// account's API keys and usage plans, all at once (only the latter two for
+/// [`Reading::KeysAndPlans`]).
+async fn first_round(aws: &Aws, id: &str, reading: Reading) -> Result<FirstRound, Error> {
+    let new = reading == Reading::KeysAndPlans;
     let (resources, authorizers, stages, keys, plans) = tokio::join!(
         async {
             if new {
@@ -618,36 +687,48 @@ async fn snapshot(
             .await?;
             Ok(out.item().to_vec())
         },
-        async {
-            match reading {
-                Reading::Plan => {
-                    super::flight::shared(aws, "apigateway:GetApiKeys", || api_keys(aws)).await
-                }
-                _ => api_keys(aws).await,
-            }
-        },
-        async {
-            match reading {
-                Reading::Plan => {
-                    super::flight::shared(aws, "apigateway:GetUsagePlans", || usage_plans(aws))
-                        .await
-                }
-                _ => usage_plans(aws).await,
-            }
-        },
+        account_list(aws, reading, "apigateway:GetApiKeys", || api_keys(aws)),
+        account_list(aws, reading, "apigateway:GetUsagePlans", || usage_plans(
+            aws
+        )),
     );
-    let (resources, authorizers, stages, keys, plans) =
-        (resources?, authorizers?, stages?, keys?, plans?);
+    Ok(FirstRound {
+        resources: resources?,
+        authorizers: authorizers?,
+        stages: stages?,
+        keys: keys?,
+        plans: plans?,
+    })
+}
 
-    for a in &authorizers {
-        if let (Some(aid), Some(arn)) = (a.id(), a.provider_arns().first()) {
-            snap.authorizers.push((aid.to_string(), arn.clone()));
-        }
+/// One of the account-wide lists (API keys, usage plans): for a plan's read,
+/// shared with the other APIs' reads in flight; otherwise read afresh.
+async fn account_list<T, F, Fut>(
+    aws: &Aws,
+    reading: Reading,
+    operation: &str,
+    list: F,
+) -> Result<Vec<T>, Error>
+where
+    T: Clone + Send + Sync + 'static,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Vec<T>, Error>>,
+{
+    match reading {
+        Reading::Plan => super::flight::shared(aws, operation, list).await,
+        _ => list().await,
     }
+}
 
+/// Records the resource ids by path; returns every method found, as (path,
+/// resource id, verb, method).
+fn read_resources(
+    snap: &mut Snapshot,
+    resources: &[Resource],
+) -> Vec<(String, String, String, Method)> {
     // Methods: embedded in GetResources on AWS; asked for one by one when not.
     let mut methods = Vec::new();
-    for r in &resources {
+    for r in resources {
         let (Some(rid), Some(path)) = (r.id(), r.path()) else {
             continue;
         };
@@ -656,7 +737,12 @@ async fn snapshot(
             methods.push((path.to_string(), rid.to_string(), verb.clone(), m.clone()));
         }
     }
+    methods
+}
 
+/// Records the stages (sorted by name), and the variables and default
+/// throttling of the first one.
+fn read_stages(snap: &mut Snapshot, stages: &[Stage]) {
     let mut stage_list: Vec<(String, String)> = stages
         .iter()
         .filter_map(|s| {
@@ -682,15 +768,24 @@ async fn snapshot(
             });
     }
     snap.stages = stage_list;
-    let deployment_id = snap
-        .stages
-        .first()
-        .map(|(_, d)| d.clone())
-        .filter(|d| !d.is_empty());
+}
 
+/// A usage plan of the API as listed: (key, id, plan).
+type ListedPlan = (String, String, aws_sdk_apigateway::types::UsagePlan);
+
+/// Records the API's keys among the account's; returns their names by id
+/// and the API's usage plans. They are named `<api name>-<key>` and carry
+/// the API's ownership tags, or, of an API made outside the tool (being
+/// adopted), no ownership tags either.
+async fn ours_keys_and_plans(
+    aws: &Aws,
+    api: &RestApi,
+    api_tags: &Tags,
+    keys: &[ApiKey],
+    plans: &[aws_sdk_apigateway::types::UsagePlan],
+    snap: &mut Snapshot,
+) -> Result<(BTreeMap<String, String>, Vec<ListedPlan>), Error> {
     let api_name = api.name().unwrap_or_default();
-    // An API made outside the tool (being adopted): its keys and plans are
-    // matched by name, when they have no ownership tags either.
     let adopting = super::untagged(api_tags);
     let ours = |t: &Tags| {
         if adopting {
@@ -706,31 +801,24 @@ async fn snapshot(
             .map(str::to_string)
     };
     let mut key_names = BTreeMap::new();
-    for k in &keys {
+    for k in keys {
         if let (Some(kid), Some(key)) = (k.id(), part(k.name())) {
             if ours(&tags_with_store(aws, &format!("/apikeys/{kid}"), k.tags()).await?) {
                 if adopting {
                     snap.untagged.push(format!("/apikeys/{kid}"));
                 }
                 key_names.insert(kid.to_string(), key.clone());
-                snap.keys.insert(
-                    key,
-                    (
-                        kid.to_string(),
-                        Key {
-                            description: k
-                                .description()
-                                .filter(|d| !d.is_empty())
-                                .map(str::to_string),
-                            enabled: k.enabled(),
-                        },
-                    ),
-                );
+                let description = k.description().filter(|d| !d.is_empty());
+                let live = Key {
+                    description: description.map(str::to_string),
+                    enabled: k.enabled(),
+                };
+                snap.keys.insert(key, (kid.to_string(), live));
             }
         }
     }
     let mut ours_plans = Vec::new();
-    for p in &plans {
+    for p in plans {
         if let (Some(pid), Some(key)) = (p.id(), part(p.name())) {
             if ours(&tags_with_store(aws, &format!("/usageplans/{pid}"), p.tags()).await?) {
                 if adopting {
@@ -740,166 +828,184 @@ async fn snapshot(
             }
         }
     }
+    Ok((key_names, ours_plans))
+}
 
-    // The second round trip: whatever the first one named.
-    let (methods, deployment, plan_keys) = tokio::join!(
-        futures::future::try_join_all(methods.into_iter().map(|(path, rid, verb, m)| async move {
-            if m.method_integration().is_some() {
-                return Ok((path, verb, m));
-            }
-            let full = call("apigateway:GetMethod", || {
-                aws.apigateway
-                    .get_method()
-                    .rest_api_id(id)
-                    .resource_id(&rid)
-                    .http_method(&verb)
-                    .send()
-            })
-            .await?;
-            let method = aws_sdk_apigateway::types::Method::builder()
-                .set_http_method(full.http_method().map(str::to_string))
-                .set_authorization_type(full.authorization_type().map(str::to_string))
-                .set_authorizer_id(full.authorizer_id().map(str::to_string))
-                .set_api_key_required(full.api_key_required())
-                .set_request_parameters(full.request_parameters().cloned())
-                .set_method_integration(full.method_integration().cloned())
-                .build();
-            Ok::<_, Error>((path, verb, method))
-        })),
-        async {
-            let Some(deployment_id) = &deployment_id else {
-                return Ok(None);
-            };
-            match call("apigateway:GetDeployment", || {
-                aws.apigateway
-                    .get_deployment()
-                    .rest_api_id(id)
-                    .deployment_id(deployment_id)
-                    .send()
-            })
-            .await
-            {
-                Ok(d) => Ok(Some(
-                    d.description()
-                        .and_then(|s| s.strip_prefix(DEPLOYMENT_PREFIX))
-                        .unwrap_or(FOREIGN_DEPLOYMENT)
-                        .to_string(),
-                )),
-                Err(e) if is_not_found(&e) => Ok(None),
-                Err(e) => Err(e),
-            }
-        },
-        futures::future::try_join_all(ours_plans.iter().map(|(_, pid, _)| async move {
-            call("apigateway:GetUsagePlanKeys", || {
-                aws.apigateway
-                    .get_usage_plan_keys()
-                    .usage_plan_id(pid)
-                    .limit(500)
-                    .send()
-            })
-            .await
-        })),
-    );
-    let (methods, plan_keys) = (methods?, plan_keys?);
-    snap.deployment = deployment?;
+/// A method with its integration: as embedded when AWS embedded that, else
+/// asked for (`GetMethod`).
+async fn full_method(
+    aws: &Aws,
+    id: &str,
+    path: String,
+    rid: String,
+    verb: String,
+    m: Method,
+) -> Result<(String, String, Method), Error> {
+    if m.method_integration().is_some() {
+        return Ok((path, verb, m));
+    }
+    let full = call("apigateway:GetMethod", || {
+        aws.apigateway
+            .get_method()
+            .rest_api_id(id)
+            .resource_id(&rid)
+            .http_method(&verb)
+            .send()
+    })
+    .await?;
+    let method = Method::builder()
+        .set_http_method(full.http_method().map(str::to_string))
+        .set_authorization_type(full.authorization_type().map(str::to_string))
+        .set_authorizer_id(full.authorizer_id().map(str::to_string))
+        .set_api_key_required(full.api_key_required())
+        .set_request_parameters(full.request_parameters().cloned())
+        .set_method_integration(full.method_integration().cloned())
+        .build();
+    Ok((path, verb, method))
+}
 
-    let pool_of = |authorizer: Option<&str>| {
-        authorizer.and_then(|a| {
-            snap.authorizers
-                .iter()
-                .find(|(i, _)| i == a)
-                .map(|(_, arn)| arn.clone())
-        })
+/// The routes hash a deployment was made from, [`FOREIGN_DEPLOYMENT`] for
+/// one made outside this tool; `None` without a deployment.
+async fn deployment_label(
+    aws: &Aws,
+    id: &str,
+    deployment_id: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let Some(deployment_id) = deployment_id else {
+        return Ok(None);
     };
+    match call("apigateway:GetDeployment", || {
+        aws.apigateway
+            .get_deployment()
+            .rest_api_id(id)
+            .deployment_id(deployment_id)
+            .send()
+    })
+    .await
+    {
+        Ok(d) => Ok(Some(
+            d.description()
+                .and_then(|s| s.strip_prefix(DEPLOYMENT_PREFIX))
+                .unwrap_or(FOREIGN_DEPLOYMENT)
+                .to_string(),
+        )),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn usage_plan_keys(aws: &Aws, pid: &str) -> Result<GetUsagePlanKeysOutput, Error> {
+    call("apigateway:GetUsagePlanKeys", || {
+        aws.apigateway
+            .get_usage_plan_keys()
+            .usage_plan_id(pid)
+            .limit(500)
+            .send()
+    })
+    .await
+}
+
+/// Records the routes of the methods found, and the paths with this tool's
+/// CORS preflight.
+fn read_methods(snap: &mut Snapshot, methods: Vec<(String, String, Method)>) {
     for (path, verb, m) in methods {
         if verb == "OPTIONS" && is_cors_method(&m) {
             snap.cors_paths.insert(path);
             continue;
         }
-        let authorization = match m.authorization_type().unwrap_or("NONE") {
-            "AWS_IAM" => "aws_iam",
-            "COGNITO_USER_POOLS" => "cognito",
-            "NONE" => "none",
-            other => other,
-        }
-        .to_string();
-        let route = Route {
-            user_pool: if authorization == "cognito" {
-                pool_of(m.authorizer_id())
-            } else {
-                None
-            },
-            authorization,
-            api_key_required: m.api_key_required().unwrap_or(false),
-            request_parameters: m
-                .request_parameters()
-                .map(|p| p.iter().map(|(k, v)| (k.clone(), *v)).collect())
-                .unwrap_or_default(),
-            cors: false,
-            integration: integration_of(&m),
-        };
+        let route = route_of_method(&m, &snap.authorizers);
         snap.routes.insert(format!("{verb} {path}"), route);
     }
     api_routes::mark_cors(&mut snap.routes, &snap.cors_paths);
-    // A deployment made outside this tool (an adopted API): the stage's
-    // export says what it serves. If that is the API's routes, the stage is
-    // current, and `up` only labels the deployment with their hash.
-    if snap.deployment.as_deref() == Some(FOREIGN_DEPLOYMENT) {
-        if let (Some((stage, _)), Some(deployment_id)) = (snap.stages.first(), &deployment_id) {
-            if exported_routes(aws, id, stage).await?.as_ref() == Some(&snap.routes) {
-                snap.deployment = Some(deployment_hash(&snap.routes));
-                snap.relabel = Some(deployment_id.clone());
-            }
-        }
-    }
+}
 
-    for ((key, pid, p), attached) in ours_plans.into_iter().zip(plan_keys) {
-        let attached: BTreeMap<String, String> = attached
-            .items()
-            .iter()
-            .filter_map(|k| {
-                let kid = k.id()?;
-                let name = key_names
-                    .get(kid)
-                    .cloned()
-                    .or_else(|| k.name().map(str::to_string))?;
-                Some((kid.to_string(), name))
-            })
-            .collect();
-        let mut names: Vec<String> = attached.values().cloned().collect();
-        names.sort();
-        let config = UsagePlan {
-            keys: names,
-            // An emulator reports "no throttle" as an all-zero one.
-            throttle: p
-                .throttle()
-                .filter(|t| t.rate_limit() > 0.0 || t.burst_limit() > 0)
-                .map(|t| Throttle {
-                    rate: t.rate_limit(),
-                    burst: i64::from(t.burst_limit()),
-                }),
-            // An emulator reports "no quota" as an empty one.
-            quota: p
-                .quota()
-                .filter(|q| q.period().is_some_and(|p| !p.as_str().is_empty()))
-                .map(|q| Quota {
-                    limit: i64::from(q.limit()),
-                    period: q
-                        .period()
-                        .map(|p| p.as_str().to_string())
-                        .unwrap_or_default(),
-                    offset: i64::from(q.offset()),
-                }),
-        };
-        let stages: Vec<String> = p
-            .api_stages()
-            .iter()
-            .filter(|s| s.api_id() == Some(id))
-            .filter_map(|s| s.stage().map(str::to_string))
-            .collect();
-        snap.plans.insert(key, (pid, config, stages, attached));
+/// A method as a route (its `cors` is marked later); `authorizers` are the
+/// API's (id, user pool ARN).
+fn route_of_method(m: &Method, authorizers: &[(String, String)]) -> Route {
+    let authorization = match m.authorization_type().unwrap_or("NONE") {
+        "AWS_IAM" => "aws_iam",
+        "COGNITO_USER_POOLS" => "cognito",
+        "NONE" => "none",
+        other => other,
     }
-    Ok(snap)
+    .to_string();
+    let pool_of = |authorizer: Option<&str>| {
+        authorizer.and_then(|a| {
+            authorizers
+                .iter()
+                .find(|(i, _)| i == a)
+                .map(|(_, arn)| arn.clone())
+        })
+    };
+    Route {
+        user_pool: if authorization == "cognito" {
+            pool_of(m.authorizer_id())
+        } else {
+            None
+        },
+        authorization,
+        api_key_required: m.api_key_required().unwrap_or(false),
+        request_parameters: m
+            .request_parameters()
+            .map(|p| p.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default(),
+        cors: false,
+        integration: integration_of(m),
+    }
+}
+
+/// A usage plan of the API as found, with the keys attached to it
+/// (`attached`; named by `key_names` when they are the API's).
+fn live_plan(
+    id: &str,
+    pid: String,
+    p: &aws_sdk_apigateway::types::UsagePlan,
+    attached: &[aws_sdk_apigateway::types::UsagePlanKey],
+    key_names: &BTreeMap<String, String>,
+) -> LivePlan {
+    let attached: BTreeMap<String, String> = attached
+        .iter()
+        .filter_map(|k| {
+            let kid = k.id()?;
+            let name = key_names
+                .get(kid)
+                .cloned()
+                .or_else(|| k.name().map(str::to_string))?;
+            Some((kid.to_string(), name))
+        })
+        .collect();
+    let mut names: Vec<String> = attached.values().cloned().collect();
+    names.sort();
+    let config = UsagePlan {
+        keys: names,
+        // An emulator reports "no throttle" as an all-zero one.
+        throttle: p
+            .throttle()
+            .filter(|t| t.rate_limit() > 0.0 || t.burst_limit() > 0)
+            .map(|t| Throttle {
+                rate: t.rate_limit(),
+                burst: i64::from(t.burst_limit()),
+            }),
+        // An emulator reports "no quota" as an empty one.
+        quota: p
+            .quota()
+            .filter(|q| q.period().is_some_and(|p| !p.as_str().is_empty()))
+            .map(|q| Quota {
+                limit: i64::from(q.limit()),
+                period: q
+                    .period()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_default(),
+                offset: i64::from(q.offset()),
+            }),
+    };
+    let stages: Vec<String> = p
+        .api_stages()
+        .iter()
+        .filter(|s| s.api_id() == Some(id))
+        .filter_map(|s| s.stage().map(str::to_string))
+        .collect();
+    (pid, config, stages, attached)
 }
 
 /// The routes a stage serves, from its OpenAPI 3 export with API Gateway's
