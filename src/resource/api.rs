@@ -1354,49 +1354,254 @@ async fn reconcile(
     let id = api.id().unwrap_or_default().to_string();
     let id = id.as_str();
     let snap = snapshot(aws, api, api_tags, reading).await?;
-    // Adopting never deletes: an API made outside the tool keeps its other
-    // stages, old deployments, keys, plans and plan keys on this first `up`.
-    let adopting = super::untagged(api_tags);
-    // Keys and usage plans of an adopted API get the ownership tags too, so
-    // they are found by their tags from now on.
-    for path in &snap.untagged {
-        let arn = format!("arn:{}:apigateway:{}::{path}", aws.partition, aws.region);
-        call("apigateway:TagResource", || {
-            aws.apigateway
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(hash_map(&want.tags)))
-                .send()
-        })
-        .await?;
-    }
+    let step = Reconcile {
+        aws,
+        id,
+        want,
+        snap: &snap,
+        // Adopting never deletes: an API made outside the tool keeps its other
+        // stages, old deployments, keys, plans and plan keys on this first `up`.
+        adopting: super::untagged(api_tags),
+    };
+    step.tag_untagged().await?;
     let mut resources = snap.resources.clone();
     let root = match resources.get("/") {
         Some(r) => r.clone(),
         None => api.root_resource_id().unwrap_or_default().to_string(),
     };
     resources.insert("/".to_string(), root.clone());
-    let execute_arn = format!(
-        "arn:{}:execute-api:{}:{}:{id}",
-        aws.partition, aws.region, aws.account_id
-    );
     let hash = deployment_hash(&want.routes);
-    let routes_changed = snap.routes != want.routes
+    let routes_changed = routes_changed(want, &snap);
+    if routes_changed {
+        step.write_routes(&mut resources).await?;
+    }
+    let redeploy = want.stage.as_ref().is_some_and(|stage| {
+        routes_changed
+            || !snap.stages.iter().any(|(s, _)| s == stage)
+            || snap.deployment.as_deref() != Some(hash.as_str())
+            || snap.stages.first().map(|(s, _)| s) != Some(stage)
+    });
+    step.update_invoke_permissions(routes_changed || redeploy)
+        .await?;
+    let mut stage_now: Option<String> = None;
+    if let Some(stage) = &want.stage {
+        step.update_stage(stage, &hash, redeploy).await?;
+        stage_now = Some(stage.clone());
+    }
+    let key_ids = step.update_keys().await?;
+    let stage = stage_now.clone().unwrap_or_default();
+    for (plan_key, plan) in &want.usage_plans {
+        step.update_usage_plan(plan_key, plan, &key_ids, &stage)
+            .await?;
+    }
+    step.delete_undeclared().await?;
+    let _ = desired;
+    Ok(outputs(
+        aws,
+        id,
+        &want.name,
+        &root,
+        stage_now.as_deref(),
+        &key_ids,
+    ))
+}
+
+/// Whether the methods differ from the declared routes, or a declared CORS
+/// preflight is missing.
+fn routes_changed(want: &ApiConfig, snap: &Snapshot) -> bool {
+    snap.routes != want.routes
         || want
             .routes
             .iter()
             .filter(|(_, r)| r.cors)
             .filter_map(|(k, _)| parse_route(k).ok())
-            .any(|k| !snap.cors_paths.contains(&k.path));
+            .any(|k| !snap.cors_paths.contains(&k.path))
+}
 
-    if routes_changed {
-        // Cognito authorizers, one per user pool.
-        let mut authorizers: BTreeMap<String, String> = snap
+/// Makes the call and takes "not found" as done (for deleting).
+async fn call_unless_gone<T, E, R, F, Fut>(operation: &'static str, f: F) -> Result<(), Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    ok_if_gone(call(operation, f).await.map(|_| ()))
+}
+
+/// The patch operations that set a throttle (`<base>/rateLimit`,
+/// `<base>/burstLimit`) or, for none, remove `remove`.
+fn throttle_ops(base: &str, remove: &str, throttle: Option<&Throttle>) -> Vec<PatchOperation> {
+    match throttle {
+        Some(t) => vec![
+            patch(
+                Op::Replace,
+                &format!("{base}/rateLimit"),
+                Some(t.rate.to_string()),
+            ),
+            patch(
+                Op::Replace,
+                &format!("{base}/burstLimit"),
+                Some(t.burst.to_string()),
+            ),
+        ],
+        None => vec![patch(Op::Remove, remove, None)],
+    }
+}
+
+/// The patch operations that bring the stage's variables and default
+/// throttling to `want` (they change in place, with no new deployment).
+fn stage_settings_ops(want: &ApiConfig, snap: &Snapshot, stage: &str) -> Vec<PatchOperation> {
+    let same_stage = snap.stages.first().map(|(s, _)| s.as_str()) == Some(stage);
+    let (live_vars, live_throttle) = if same_stage {
+        (snap.stage_variables.clone(), snap.stage_throttle.clone())
+    } else {
+        (BTreeMap::new(), None)
+    };
+    let mut ops = Vec::new();
+    for (k, v) in &want.stage_variables {
+        if live_vars.get(k) != Some(v) {
+            ops.push(patch(
+                Op::Replace,
+                &format!("/variables/{k}"),
+                Some(v.clone()),
+            ));
+        }
+    }
+    for k in live_vars.keys() {
+        if !want.stage_variables.contains_key(k) {
+            ops.push(patch(Op::Remove, &format!("/variables/{k}"), None));
+        }
+    }
+    if live_throttle != want.stage_throttle {
+        ops.extend(throttle_ops(
+            "/*/*/throttling",
+            "/*/*",
+            want.stage_throttle.as_ref(),
+        ));
+    }
+    ops
+}
+
+/// The patch operations that bring an API key to `want`.
+fn key_ops(live: &Key, want: &Key) -> Vec<PatchOperation> {
+    let mut ops = Vec::new();
+    if live.enabled != want.enabled {
+        ops.push(patch(
+            Op::Replace,
+            "/enabled",
+            Some(want.enabled.to_string()),
+        ));
+    }
+    if live.description != want.description {
+        ops.push(patch(
+            Op::Replace,
+            "/description",
+            Some(want.description.clone().unwrap_or_default()),
+        ));
+    }
+    ops
+}
+
+/// The patch operations that bring a usage plan to `want`, attached to the
+/// API's `stage` only (`stages`: those it is attached to now).
+fn usage_plan_ops(
+    id: &str,
+    live: &UsagePlan,
+    want: &UsagePlan,
+    stages: &[String],
+    stage: &str,
+) -> Vec<PatchOperation> {
+    let mut ops = Vec::new();
+    if live.throttle != want.throttle {
+        ops.extend(throttle_ops(
+            "/throttle",
+            "/throttle",
+            want.throttle.as_ref(),
+        ));
+    }
+    if live.quota != want.quota {
+        match &want.quota {
+            Some(q) => {
+                ops.push(patch(
+                    Op::Replace,
+                    "/quota/limit",
+                    Some(q.limit.to_string()),
+                ));
+                ops.push(patch(Op::Replace, "/quota/period", Some(q.period.clone())));
+                ops.push(patch(
+                    Op::Replace,
+                    "/quota/offset",
+                    Some(q.offset.to_string()),
+                ));
+            }
+            None => ops.push(patch(Op::Remove, "/quota", None)),
+        }
+    }
+    if !stages.iter().any(|s| s == stage) {
+        ops.push(patch(Op::Add, "/apiStages", Some(format!("{id}:{stage}"))));
+    }
+    for s in stages.iter().filter(|s| *s != stage) {
+        ops.push(patch(Op::Remove, "/apiStages", Some(format!("{id}:{s}"))));
+    }
+    ops
+}
+
+/// One [`reconcile`]: the API, what the stack wants of it and what was found.
+struct Reconcile<'a> {
+    aws: &'a Aws,
+    id: &'a str,
+    want: &'a ApiConfig,
+    snap: &'a Snapshot,
+    /// The API was made outside the tool (it has no ownership tags yet).
+    adopting: bool,
+}
+
+impl Reconcile<'_> {
+    /// Keys and usage plans of an adopted API get the ownership tags too, so
+    /// they are found by their tags from now on.
+    async fn tag_untagged(&self) -> Result<(), Error> {
+        let aws = self.aws;
+        for path in &self.snap.untagged {
+            let arn = format!("arn:{}:apigateway:{}::{path}", aws.partition, aws.region);
+            call("apigateway:TagResource", || {
+                aws.apigateway
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .set_tags(Some(hash_map(&self.want.tags)))
+                    .send()
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Authorizers, resources, methods with their integrations and CORS
+    /// preflights, then the resources no route needs any more.
+    async fn write_routes(&self, resources: &mut BTreeMap<String, String>) -> Result<(), Error> {
+        let authorizers = self.create_authorizers().await?;
+        let keys: Vec<(String, RouteKey)> = self
+            .want
+            .routes
+            .keys()
+            .filter_map(|k| parse_route(k).ok().map(|p| (k.clone(), p)))
+            .collect();
+        let needed = api_routes::resource_paths(keys.iter().map(|(_, k)| k.path.as_str()));
+        self.create_resources(&needed, resources).await?;
+        self.write_methods(&keys, resources, &authorizers).await?;
+        self.write_cors(&keys, resources).await?;
+        self.delete_unneeded_resources(&needed, resources).await
+    }
+
+    /// Cognito authorizers, one per user pool; returns their ids by pool ARN.
+    async fn create_authorizers(&self) -> Result<BTreeMap<String, String>, Error> {
+        let mut authorizers: BTreeMap<String, String> = self
+            .snap
             .authorizers
             .iter()
             .map(|(i, arn)| (arn.clone(), i.clone()))
             .collect();
-        for route in want.routes.values() {
+        for route in self.want.routes.values() {
             let Some(pool) = &route.user_pool else {
                 continue;
             };
@@ -1405,9 +1610,10 @@ async fn reconcile(
             }
             let pool_name = pool.rsplit('/').next().unwrap_or("pool");
             let out = call("apigateway:CreateAuthorizer", || {
-                aws.apigateway
+                self.aws
+                    .apigateway
                     .create_authorizer()
-                    .rest_api_id(id)
+                    .rest_api_id(self.id)
                     .name(format!("cognito-{pool_name}"))
                     .r#type(AuthorizerType::CognitoUserPools)
                     .provider_arns(pool)
@@ -1417,15 +1623,16 @@ async fn reconcile(
             .await?;
             authorizers.insert(pool.clone(), out.id().unwrap_or_default().to_string());
         }
+        Ok(authorizers)
+    }
 
-        // The resource tree, parents first.
-        let keys: Vec<(String, RouteKey)> = want
-            .routes
-            .keys()
-            .filter_map(|k| parse_route(k).ok().map(|p| (k.clone(), p)))
-            .collect();
-        let needed = api_routes::resource_paths(keys.iter().map(|(_, k)| k.path.as_str()));
-        for path in &needed {
+    /// The resource tree, parents first.
+    async fn create_resources(
+        &self,
+        needed: &[String],
+        resources: &mut BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        for path in needed {
             if resources.contains_key(path) {
                 continue;
             }
@@ -1434,9 +1641,10 @@ async fn reconcile(
                 Error::Unexpected(format!("the parent of resource `{path}` was not created"))
             })?;
             let out = call("apigateway:CreateResource", || {
-                aws.apigateway
+                self.aws
+                    .apigateway
                     .create_resource()
-                    .rest_api_id(id)
+                    .rest_api_id(self.id)
                     .parent_id(&parent_id)
                     .path_part(&part)
                     .send()
@@ -1444,8 +1652,18 @@ async fn reconcile(
             .await?;
             resources.insert(path.clone(), out.id().unwrap_or_default().to_string());
         }
+        Ok(())
+    }
 
-        // Methods no longer declared.
+    /// Deletes the methods no longer declared; makes those that are new or
+    /// changed again from scratch.
+    async fn write_methods(
+        &self,
+        keys: &[(String, RouteKey)],
+        resources: &BTreeMap<String, String>,
+        authorizers: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        let (aws, id, want, snap) = (self.aws, self.id, self.want, self.snap);
         for key in snap.routes.keys() {
             if want.routes.contains_key(key) {
                 continue;
@@ -1455,8 +1673,7 @@ async fn reconcile(
                 delete_method(aws, id, rid, &k.method).await?;
             }
         }
-        // Methods that are new or changed: made again from scratch.
-        for (key, k) in &keys {
+        for (key, k) in keys {
             let route = &want.routes[key];
             if snap.routes.get(key) == Some(route) {
                 continue;
@@ -1471,10 +1688,19 @@ async fn reconcile(
                 .and_then(|p| authorizers.get(p).cloned());
             put_route(aws, id, &rid, k, route, authorizer).await?;
         }
-        // CORS preflights, per path, made again so that they list every method.
+        Ok(())
+    }
+
+    /// CORS preflights, per path, made again so that they list every method.
+    async fn write_cors(
+        &self,
+        keys: &[(String, RouteKey)],
+        resources: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        let (aws, id, snap) = (self.aws, self.id, self.snap);
         let cors_paths: BTreeSet<String> = keys
             .iter()
-            .filter(|(key, _)| want.routes[key].cors)
+            .filter(|(key, _)| self.want.routes[key].cors)
             .map(|(_, k)| k.path.clone())
             .collect();
         for path in snap.cors_paths.iter().chain(cors_paths.iter()) {
@@ -1495,7 +1721,15 @@ async fn reconcile(
             methods.dedup();
             put_cors(aws, id, &resources[path], &methods.join(",")).await?;
         }
-        // Resources no route needs any more: the topmost of each subtree.
+        Ok(())
+    }
+
+    /// Resources no route needs any more: the topmost of each subtree.
+    async fn delete_unneeded_resources(
+        &self,
+        needed: &[String],
+        resources: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
         let needed: BTreeSet<&String> = needed.iter().collect();
         let unneeded: Vec<(&String, &String)> = resources
             .iter()
@@ -1506,110 +1740,59 @@ async fn reconcile(
             })
             .collect();
         for (_, rid) in unneeded {
-            ok_if_gone(
-                call("apigateway:DeleteResource", || {
-                    aws.apigateway
-                        .delete_resource()
-                        .rest_api_id(id)
-                        .resource_id(rid)
-                        .send()
-                })
-                .await
-                .map(|_| ()),
-            )?;
-        }
-    }
-
-    let redeploy = want.stage.as_ref().is_some_and(|stage| {
-        routes_changed
-            || !snap.stages.iter().any(|(s, _)| s == stage)
-            || snap.deployment.as_deref() != Some(hash.as_str())
-            || snap.stages.first().map(|(s, _)| s) != Some(stage)
-    });
-    // Lambda may be invoked by this API for each Lambda route (again after
-    // an `up` that stopped half-way, since that leaves a deployment to make),
-    // and no longer by routes that are gone or call another function.
-    for (key, old) in &snap.routes {
-        let still = want.routes.get(key).is_some_and(|r| {
-            r.integration.kind == "lambda" && r.integration.target == old.integration.target
-        });
-        if !still {
-            revoke_invoke(aws, id, key, old).await;
-        }
-    }
-    if routes_changed || redeploy {
-        for key in want.routes.keys() {
-            let route = &want.routes[key];
-            let Ok(k) = parse_route(key) else { continue };
-            if route.integration.kind == "lambda" {
-                allow_invoke(aws, id, &execute_arn, key, &k, route).await?;
-            }
-        }
-    }
-
-    // The stage and its deployment.
-    let mut stage_now: Option<String> = None;
-    if let Some(stage) = &want.stage {
-        let current = snap.stages.iter().find(|(s, _)| s == stage);
-        if redeploy {
-            let deployment = call("apigateway:CreateDeployment", || {
-                aws.apigateway
-                    .create_deployment()
-                    .rest_api_id(id)
-                    .description(format!("{DEPLOYMENT_PREFIX}{hash}"))
+            call_unless_gone("apigateway:DeleteResource", || {
+                self.aws
+                    .apigateway
+                    .delete_resource()
+                    .rest_api_id(self.id)
+                    .resource_id(rid)
                     .send()
             })
             .await?;
-            let new_id = deployment.id().unwrap_or_default().to_string();
-            match current {
-                Some(_) => {
-                    call("apigateway:UpdateStage", || {
-                        aws.apigateway
-                            .update_stage()
-                            .rest_api_id(id)
-                            .stage_name(stage)
-                            .patch_operations(patch(
-                                Op::Replace,
-                                "/deploymentId",
-                                Some(new_id.clone()),
-                            ))
-                            .send()
-                    })
-                    .await?;
-                }
-                None => {
-                    call("apigateway:CreateStage", || {
-                        aws.apigateway
-                            .create_stage()
-                            .rest_api_id(id)
-                            .stage_name(stage)
-                            .deployment_id(&new_id)
-                            .send()
-                    })
-                    .await?;
-                }
+        }
+        Ok(())
+    }
+
+    /// Lambda may be invoked by this API for each Lambda route (again after
+    /// an `up` that stopped half-way, since that leaves a deployment to
+    /// make, when `allow`), and no longer by routes that are gone or call
+    /// another function.
+    async fn update_invoke_permissions(&self, allow: bool) -> Result<(), Error> {
+        let (aws, id, want) = (self.aws, self.id, self.want);
+        for (key, old) in &self.snap.routes {
+            let still = want.routes.get(key).is_some_and(|r| {
+                r.integration.kind == "lambda" && r.integration.target == old.integration.target
+            });
+            if !still {
+                revoke_invoke(aws, id, key, old).await;
             }
-            // The superseded deployment, unless another stage still uses it.
-            if let Some((_, old)) = current.filter(|_| !adopting) {
-                let used_elsewhere = snap.stages.iter().any(|(s, d)| s != stage && d == old);
-                if !old.is_empty() && *old != new_id && !used_elsewhere {
-                    ok_if_gone(
-                        call("apigateway:DeleteDeployment", || {
-                            aws.apigateway
-                                .delete_deployment()
-                                .rest_api_id(id)
-                                .deployment_id(old)
-                                .send()
-                        })
-                        .await
-                        .map(|_| ()),
-                    )?;
+        }
+        if allow {
+            let execute_arn = format!(
+                "arn:{}:execute-api:{}:{}:{id}",
+                aws.partition, aws.region, aws.account_id
+            );
+            for key in want.routes.keys() {
+                let route = &want.routes[key];
+                let Ok(k) = parse_route(key) else { continue };
+                if route.integration.kind == "lambda" {
+                    allow_invoke(aws, id, &execute_arn, key, &k, route).await?;
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The stage and its deployment (`redeploy`: a new one), its variables
+    /// and throttling.
+    async fn update_stage(&self, stage: &str, hash: &str, redeploy: bool) -> Result<(), Error> {
+        let (aws, id) = (self.aws, self.id);
+        if redeploy {
+            self.deploy(stage, hash).await?;
+        }
         // A deployment made outside this tool that serves these routes keeps
         // serving them; it is labelled with their hash, so it is known next time.
-        if let Some(current) = snap.relabel.as_ref().filter(|_| !redeploy) {
+        if let Some(current) = self.snap.relabel.as_ref().filter(|_| !redeploy) {
             call("apigateway:UpdateDeployment", || {
                 aws.apigateway
                     .update_deployment()
@@ -1624,45 +1807,7 @@ async fn reconcile(
             })
             .await?;
         }
-        // Variables and throttling change in place, with no new deployment.
-        let same_stage = snap.stages.first().map(|(s, _)| s) == Some(stage);
-        let (live_vars, live_throttle) = if same_stage {
-            (snap.stage_variables.clone(), snap.stage_throttle.clone())
-        } else {
-            (BTreeMap::new(), None)
-        };
-        let mut ops = Vec::new();
-        for (k, v) in &want.stage_variables {
-            if live_vars.get(k) != Some(v) {
-                ops.push(patch(
-                    Op::Replace,
-                    &format!("/variables/{k}"),
-                    Some(v.clone()),
-                ));
-            }
-        }
-        for k in live_vars.keys() {
-            if !want.stage_variables.contains_key(k) {
-                ops.push(patch(Op::Remove, &format!("/variables/{k}"), None));
-            }
-        }
-        if live_throttle != want.stage_throttle {
-            match &want.stage_throttle {
-                Some(t) => {
-                    ops.push(patch(
-                        Op::Replace,
-                        "/*/*/throttling/rateLimit",
-                        Some(t.rate.to_string()),
-                    ));
-                    ops.push(patch(
-                        Op::Replace,
-                        "/*/*/throttling/burstLimit",
-                        Some(t.burst.to_string()),
-                    ));
-                }
-                None => ops.push(patch(Op::Remove, "/*/*", None)),
-            }
-        }
+        let ops = stage_settings_ops(self.want, self.snap, stage);
         if !ops.is_empty() {
             call("apigateway:UpdateStage", || {
                 aws.apigateway
@@ -1674,105 +1819,120 @@ async fn reconcile(
             })
             .await?;
         }
-        stage_now = Some(stage.clone());
+        Ok(())
     }
 
-    // API keys (never with their values).
-    let mut key_ids: BTreeMap<String, String> = BTreeMap::new();
-    for (key, k) in &want.keys {
-        match snap.keys.get(key) {
-            Some((kid, live)) => {
-                let mut ops = Vec::new();
-                if live.enabled != k.enabled {
-                    ops.push(patch(Op::Replace, "/enabled", Some(k.enabled.to_string())));
-                }
-                if live.description != k.description {
-                    ops.push(patch(
-                        Op::Replace,
-                        "/description",
-                        Some(k.description.clone().unwrap_or_default()),
-                    ));
-                }
-                if !ops.is_empty() {
-                    call("apigateway:UpdateApiKey", || {
-                        aws.apigateway
-                            .update_api_key()
-                            .api_key(kid)
-                            .set_patch_operations(Some(ops.clone()))
-                            .send()
-                    })
-                    .await?;
-                }
-                key_ids.insert(key.clone(), kid.clone());
-            }
-            None => {
-                let out = call("apigateway:CreateApiKey", || {
+    /// A new deployment of the routes (`hash`), the stage moved to it (or
+    /// made), and the superseded deployment deleted unless another stage
+    /// still uses it.
+    async fn deploy(&self, stage: &str, hash: &str) -> Result<(), Error> {
+        let (aws, id, snap) = (self.aws, self.id, self.snap);
+        let current = snap.stages.iter().find(|(s, _)| s == stage);
+        let deployment = call("apigateway:CreateDeployment", || {
+            aws.apigateway
+                .create_deployment()
+                .rest_api_id(id)
+                .description(format!("{DEPLOYMENT_PREFIX}{hash}"))
+                .send()
+        })
+        .await?;
+        let new_id = deployment.id().unwrap_or_default().to_string();
+        match current {
+            Some(_) => {
+                call("apigateway:UpdateStage", || {
                     aws.apigateway
-                        .create_api_key()
-                        .name(format!("{}-{key}", want.name))
-                        .set_description(k.description.clone())
-                        .enabled(k.enabled)
-                        .set_tags(Some(hash_map(&want.tags)))
+                        .update_stage()
+                        .rest_api_id(id)
+                        .stage_name(stage)
+                        .patch_operations(patch(Op::Replace, "/deploymentId", Some(new_id.clone())))
                         .send()
                 })
                 .await?;
-                key_ids.insert(key.clone(), out.id().unwrap_or_default().to_string());
+            }
+            None => {
+                call("apigateway:CreateStage", || {
+                    aws.apigateway
+                        .create_stage()
+                        .rest_api_id(id)
+                        .stage_name(stage)
+                        .deployment_id(&new_id)
+                        .send()
+                })
+                .await?;
             }
         }
+        if let Some((_, old)) = current.filter(|_| !self.adopting) {
+            let used_elsewhere = snap.stages.iter().any(|(s, d)| s != stage && d == old);
+            if !old.is_empty() && *old != new_id && !used_elsewhere {
+                call_unless_gone("apigateway:DeleteDeployment", || {
+                    aws.apigateway
+                        .delete_deployment()
+                        .rest_api_id(id)
+                        .deployment_id(old)
+                        .send()
+                })
+                .await?;
+            }
+        }
+        Ok(())
     }
 
-    // Usage plans.
-    for (plan_key, plan) in &want.usage_plans {
-        let stage = stage_now.clone().unwrap_or_default();
+    /// API keys (never with their values); returns their ids by key name.
+    async fn update_keys(&self) -> Result<BTreeMap<String, String>, Error> {
+        let (aws, want) = (self.aws, self.want);
+        let mut key_ids: BTreeMap<String, String> = BTreeMap::new();
+        for (key, k) in &want.keys {
+            match self.snap.keys.get(key) {
+                Some((kid, live)) => {
+                    let ops = key_ops(live, k);
+                    if !ops.is_empty() {
+                        call("apigateway:UpdateApiKey", || {
+                            aws.apigateway
+                                .update_api_key()
+                                .api_key(kid)
+                                .set_patch_operations(Some(ops.clone()))
+                                .send()
+                        })
+                        .await?;
+                    }
+                    key_ids.insert(key.clone(), kid.clone());
+                }
+                None => {
+                    let out = call("apigateway:CreateApiKey", || {
+                        aws.apigateway
+                            .create_api_key()
+                            .name(format!("{}-{key}", want.name))
+                            .set_description(k.description.clone())
+                            .enabled(k.enabled)
+                            .set_tags(Some(hash_map(&want.tags)))
+                            .send()
+                    })
+                    .await?;
+                    key_ids.insert(key.clone(), out.id().unwrap_or_default().to_string());
+                }
+            }
+        }
+        Ok(key_ids)
+    }
+
+    /// One usage plan, on `stage`, with the keys it names (`key_ids`: the
+    /// keys' ids by name) attached and no others.
+    async fn update_usage_plan(
+        &self,
+        plan_key: &str,
+        plan: &UsagePlan,
+        key_ids: &BTreeMap<String, String>,
+        stage: &str,
+    ) -> Result<(), Error> {
+        let (aws, id) = (self.aws, self.id);
         let want_keys: BTreeSet<String> = plan
             .keys
             .iter()
             .filter_map(|k| key_ids.get(k).cloned())
             .collect();
-        let (pid, attached) = match snap.plans.get(plan_key) {
+        let (pid, attached) = match self.snap.plans.get(plan_key) {
             Some((pid, live, stages, attached)) => {
-                let mut ops = Vec::new();
-                if live.throttle != plan.throttle {
-                    match &plan.throttle {
-                        Some(t) => {
-                            ops.push(patch(
-                                Op::Replace,
-                                "/throttle/rateLimit",
-                                Some(t.rate.to_string()),
-                            ));
-                            ops.push(patch(
-                                Op::Replace,
-                                "/throttle/burstLimit",
-                                Some(t.burst.to_string()),
-                            ));
-                        }
-                        None => ops.push(patch(Op::Remove, "/throttle", None)),
-                    }
-                }
-                if live.quota != plan.quota {
-                    match &plan.quota {
-                        Some(q) => {
-                            ops.push(patch(
-                                Op::Replace,
-                                "/quota/limit",
-                                Some(q.limit.to_string()),
-                            ));
-                            ops.push(patch(Op::Replace, "/quota/period", Some(q.period.clone())));
-                            ops.push(patch(
-                                Op::Replace,
-                                "/quota/offset",
-                                Some(q.offset.to_string()),
-                            ));
-                        }
-                        None => ops.push(patch(Op::Remove, "/quota", None)),
-                    }
-                }
-                if !stages.contains(&stage) {
-                    ops.push(patch(Op::Add, "/apiStages", Some(format!("{id}:{stage}"))));
-                }
-                for s in stages.iter().filter(|s| **s != stage) {
-                    ops.push(patch(Op::Remove, "/apiStages", Some(format!("{id}:{s}"))));
-                }
+                let ops = usage_plan_ops(id, live, plan, stages, stage);
                 if !ops.is_empty() {
                     call("apigateway:UpdateUsagePlan", || {
                         aws.apigateway
@@ -1788,31 +1948,10 @@ async fn reconcile(
                     attached.keys().cloned().collect::<BTreeSet<_>>(),
                 )
             }
-            None => {
-                let out = call("apigateway:CreateUsagePlan", || {
-                    aws.apigateway
-                        .create_usage_plan()
-                        .name(format!("{}-{plan_key}", want.name))
-                        .api_stages(ApiStage::builder().api_id(id).stage(&stage).build())
-                        .set_throttle(plan.throttle.as_ref().map(|t| {
-                            ThrottleSettings::builder()
-                                .rate_limit(t.rate)
-                                .burst_limit(t.burst as i32)
-                                .build()
-                        }))
-                        .set_quota(plan.quota.as_ref().map(|q| {
-                            QuotaSettings::builder()
-                                .limit(q.limit as i32)
-                                .offset(q.offset as i32)
-                                .period(QuotaPeriodType::from(q.period.as_str()))
-                                .build()
-                        }))
-                        .set_tags(Some(hash_map(&want.tags)))
-                        .send()
-                })
-                .await?;
-                (out.id().unwrap_or_default().to_string(), BTreeSet::new())
-            }
+            None => (
+                self.create_usage_plan(plan_key, plan, stage).await?,
+                BTreeSet::new(),
+            ),
         };
         for kid in want_keys.difference(&attached) {
             call("apigateway:CreateUsagePlanKey", || {
@@ -1825,68 +1964,91 @@ async fn reconcile(
             })
             .await?;
         }
-        for kid in attached.difference(&want_keys).filter(|_| !adopting) {
-            ok_if_gone(
-                call("apigateway:DeleteUsagePlanKey", || {
-                    aws.apigateway
-                        .delete_usage_plan_key()
-                        .usage_plan_id(&pid)
-                        .key_id(kid)
-                        .send()
-                })
-                .await
-                .map(|_| ()),
-            )?;
+        for kid in attached.difference(&want_keys).filter(|_| !self.adopting) {
+            call_unless_gone("apigateway:DeleteUsagePlanKey", || {
+                aws.apigateway
+                    .delete_usage_plan_key()
+                    .usage_plan_id(&pid)
+                    .key_id(kid)
+                    .send()
+            })
+            .await?;
         }
+        Ok(())
     }
-    for (plan_key, (pid, _, stages, _)) in &snap.plans {
-        if !want.usage_plans.contains_key(plan_key) && !adopting {
-            delete_usage_plan(aws, id, pid, stages).await?;
+
+    /// A new usage plan on `stage`; returns its id.
+    async fn create_usage_plan(
+        &self,
+        plan_key: &str,
+        plan: &UsagePlan,
+        stage: &str,
+    ) -> Result<String, Error> {
+        let want = self.want;
+        let out = call("apigateway:CreateUsagePlan", || {
+            self.aws
+                .apigateway
+                .create_usage_plan()
+                .name(format!("{}-{plan_key}", want.name))
+                .api_stages(ApiStage::builder().api_id(self.id).stage(stage).build())
+                .set_throttle(plan.throttle.as_ref().map(|t| {
+                    ThrottleSettings::builder()
+                        .rate_limit(t.rate)
+                        .burst_limit(t.burst as i32)
+                        .build()
+                }))
+                .set_quota(plan.quota.as_ref().map(|q| {
+                    QuotaSettings::builder()
+                        .limit(q.limit as i32)
+                        .offset(q.offset as i32)
+                        .period(QuotaPeriodType::from(q.period.as_str()))
+                        .build()
+                }))
+                .set_tags(Some(hash_map(&want.tags)))
+                .send()
+        })
+        .await?;
+        Ok(out.id().unwrap_or_default().to_string())
+    }
+
+    /// Usage plans, keys and stages no longer declared (unless adopting),
+    /// in that order: the stages after the usage plans left them.
+    async fn delete_undeclared(&self) -> Result<(), Error> {
+        let (aws, id, want, snap) = (self.aws, self.id, self.want, self.snap);
+        for (plan_key, (pid, _, stages, _)) in &snap.plans {
+            if !want.usage_plans.contains_key(plan_key) && !self.adopting {
+                delete_usage_plan(aws, id, pid, stages).await?;
+            }
         }
-    }
-    for (key, (kid, _)) in &snap.keys {
-        if !want.keys.contains_key(key) && !adopting {
-            delete_api_key(aws, kid).await?;
+        for (key, (kid, _)) in &snap.keys {
+            if !want.keys.contains_key(key) && !self.adopting {
+                delete_api_key(aws, kid).await?;
+            }
         }
-    }
-    // Stages no longer declared (after the usage plans left them).
-    for (stage, deployment) in &snap.stages {
-        if Some(stage) != want.stage.as_ref() && !adopting {
-            ok_if_gone(
-                call("apigateway:DeleteStage", || {
+        for (stage, deployment) in &snap.stages {
+            if Some(stage) != want.stage.as_ref() && !self.adopting {
+                call_unless_gone("apigateway:DeleteStage", || {
                     aws.apigateway
                         .delete_stage()
                         .rest_api_id(id)
                         .stage_name(stage)
                         .send()
                 })
-                .await
-                .map(|_| ()),
-            )?;
-            if !deployment.is_empty() {
-                ok_if_gone(
-                    call("apigateway:DeleteDeployment", || {
+                .await?;
+                if !deployment.is_empty() {
+                    call_unless_gone("apigateway:DeleteDeployment", || {
                         aws.apigateway
                             .delete_deployment()
                             .rest_api_id(id)
                             .deployment_id(deployment)
                             .send()
                     })
-                    .await
-                    .map(|_| ()),
-                )?;
+                    .await?;
+                }
             }
         }
+        Ok(())
     }
-    let _ = desired;
-    Ok(outputs(
-        aws,
-        id,
-        &want.name,
-        &root,
-        stage_now.as_deref(),
-        &key_ids,
-    ))
 }
 
 async fn delete_method(aws: &Aws, id: &str, rid: &str, verb: &str) -> Result<(), Error> {
