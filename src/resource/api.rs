@@ -347,9 +347,7 @@ pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
 }
 
 async fn list_apis(aws: &Aws) -> Result<Vec<RestApi>, Error> {
-    let mut apis = Vec::new();
-    let mut position = None;
-    loop {
+    all_pages(|position| async move {
         let out = call("apigateway:GetRestApis", || {
             aws.apigateway
                 .get_rest_apis()
@@ -358,12 +356,9 @@ async fn list_apis(aws: &Aws) -> Result<Vec<RestApi>, Error> {
                 .send()
         })
         .await?;
-        apis.extend(out.items().iter().cloned());
-        position = out.position().filter(|p| !p.is_empty()).map(str::to_string);
-        if position.is_none() || out.items().is_empty() {
-            return Ok(apis);
-        }
-    }
+        Ok((out.items().to_vec(), out.position().map(str::to_string)))
+    })
+    .await
 }
 
 fn listed(apis: &[RestApi]) -> Vec<(String, String)> {
@@ -2052,18 +2047,15 @@ impl Reconcile<'_> {
 }
 
 async fn delete_method(aws: &Aws, id: &str, rid: &str, verb: &str) -> Result<(), Error> {
-    ok_if_gone(
-        call("apigateway:DeleteMethod", || {
-            aws.apigateway
-                .delete_method()
-                .rest_api_id(id)
-                .resource_id(rid)
-                .http_method(verb)
-                .send()
-        })
-        .await
-        .map(|_| ()),
-    )
+    call_unless_gone("apigateway:DeleteMethod", || {
+        aws.apigateway
+            .delete_method()
+            .rest_api_id(id)
+            .resource_id(rid)
+            .http_method(verb)
+            .send()
+    })
+    .await
 }
 
 async fn put_route(
@@ -2288,35 +2280,26 @@ async fn delete_usage_plan(
             .iter()
             .map(|s| patch(Op::Remove, "/apiStages", Some(format!("{api_id}:{s}"))))
             .collect();
-        ok_if_gone(
-            call("apigateway:UpdateUsagePlan", || {
-                aws.apigateway
-                    .update_usage_plan()
-                    .usage_plan_id(pid)
-                    .set_patch_operations(Some(ops.clone()))
-                    .send()
-            })
-            .await
-            .map(|_| ()),
-        )?;
-    }
-    ok_if_gone(
-        call("apigateway:DeleteUsagePlan", || {
-            aws.apigateway.delete_usage_plan().usage_plan_id(pid).send()
+        call_unless_gone("apigateway:UpdateUsagePlan", || {
+            aws.apigateway
+                .update_usage_plan()
+                .usage_plan_id(pid)
+                .set_patch_operations(Some(ops.clone()))
+                .send()
         })
-        .await
-        .map(|_| ()),
-    )
+        .await?;
+    }
+    call_unless_gone("apigateway:DeleteUsagePlan", || {
+        aws.apigateway.delete_usage_plan().usage_plan_id(pid).send()
+    })
+    .await
 }
 
 async fn delete_api_key(aws: &Aws, kid: &str) -> Result<(), Error> {
-    ok_if_gone(
-        call("apigateway:DeleteApiKey", || {
-            aws.apigateway.delete_api_key().api_key(kid).send()
-        })
-        .await
-        .map(|_| ()),
-    )
+    call_unless_gone("apigateway:DeleteApiKey", || {
+        aws.apigateway.delete_api_key().api_key(kid).send()
+    })
+    .await
 }
 
 pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
@@ -2343,13 +2326,10 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     for (kid, _) in snap.keys.values() {
         delete_api_key(aws, kid).await?;
     }
-    ok_if_gone(
-        call("apigateway:DeleteRestApi", || {
-            aws.apigateway.delete_rest_api().rest_api_id(id).send()
-        })
-        .await
-        .map(|_| ()),
-    )
+    call_unless_gone("apigateway:DeleteRestApi", || {
+        aws.apigateway.delete_rest_api().rest_api_id(id).send()
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -2438,6 +2418,83 @@ usage_plans.mobile = { keys = ["ios"], throttle = { rate = 100, burst = 200 } }
         // Usage plans and keys do not change the deployment.
         let other = desired_of(&EXAMPLE.replace("rate = 100", "rate = 5"), &aws).unwrap();
         assert_eq!(other.deployment, c.deployment);
+    }
+
+    fn shown(ops: &[PatchOperation]) -> Vec<String> {
+        ops.iter()
+            .map(|o| {
+                let op = o.op().map(|o| o.as_str()).unwrap_or_default();
+                let value = o.value().map(|v| format!(" {v}")).unwrap_or_default();
+                format!("{op} {}{value}", o.path().unwrap_or_default())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn patch_operations_of_a_stage_and_a_usage_plan() {
+        let throttle = Throttle {
+            rate: 10.0,
+            burst: 20,
+        };
+        let quota = Quota {
+            limit: 1000,
+            period: "DAY".to_string(),
+            offset: 0,
+        };
+        // The stage: variables set and removed, the throttle set.
+        let want = ApiConfig {
+            name: "demo-notes".to_string(),
+            description: None,
+            endpoint_type: "REGIONAL".to_string(),
+            routes: BTreeMap::new(),
+            stage: Some("prod".to_string()),
+            stage_variables: BTreeMap::from([("a".to_string(), "1".to_string())]),
+            stage_throttle: Some(throttle.clone()),
+            deployment: None,
+            usage_plans: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            tags: Tags::new(),
+        };
+        let snap = Snapshot {
+            stages: vec![("prod".to_string(), "d1".to_string())],
+            stage_variables: BTreeMap::from([("b".to_string(), "2".to_string())]),
+            ..Snapshot::default()
+        };
+        assert_eq!(
+            shown(&stage_settings_ops(&want, &snap, "prod")),
+            [
+                "replace /variables/a 1",
+                "remove /variables/b",
+                "replace /*/*/throttling/rateLimit 10",
+                "replace /*/*/throttling/burstLimit 20",
+            ]
+        );
+        // Another stage than the one found: nothing of the live one's is removed.
+        assert_eq!(shown(&stage_settings_ops(&want, &snap, "beta")).len(), 3);
+        // A usage plan: throttle removed, quota set, moved to the one stage.
+        let live = UsagePlan {
+            keys: Vec::new(),
+            throttle: Some(throttle),
+            quota: None,
+        };
+        let plan = UsagePlan {
+            keys: Vec::new(),
+            throttle: None,
+            quota: Some(quota),
+        };
+        let stages = ["old".to_string()];
+        assert_eq!(
+            shown(&usage_plan_ops("api1", &live, &plan, &stages, "prod")),
+            [
+                "remove /throttle",
+                "replace /quota/limit 1000",
+                "replace /quota/period DAY",
+                "replace /quota/offset 0",
+                "add /apiStages api1:prod",
+                "remove /apiStages api1:old",
+            ]
+        );
+        assert!(usage_plan_ops("api1", &plan, &plan, &["prod".to_string()], "prod").is_empty());
     }
 
     #[test]
