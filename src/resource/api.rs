@@ -26,9 +26,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
+use aws_sdk_apigateway::operation::get_usage_plan_keys::GetUsagePlanKeysOutput;
 use aws_sdk_apigateway::types::{
-    ApiStage, AuthorizerType, EndpointConfiguration, EndpointType, IntegrationType, Op,
-    PatchOperation, QuotaPeriodType, QuotaSettings, RestApi, ThrottleSettings,
+    ApiKey, ApiStage, Authorizer, AuthorizerType, EndpointConfiguration, EndpointType,
+    IntegrationType, Method, Op, PatchOperation, QuotaPeriodType, QuotaSettings, Resource, RestApi,
+    Stage, ThrottleSettings,
 };
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -43,7 +45,7 @@ use super::{
     tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
 };
 use crate::aws::{error_code, Aws};
-use crate::stack::schema::{ApiSpec, Tags};
+use crate::stack::schema::{ApiSpec, RouteSpec, Tags};
 use crate::stack::{Address, Kind, Stack};
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
@@ -198,68 +200,11 @@ fn build(
     tags: Tags,
     pool_arn: &dyn Fn(&str) -> String,
 ) -> Result<ApiConfig, String> {
-    let endpoint_type = spec
-        .endpoint_type
-        .as_deref()
-        .unwrap_or("regional")
-        .to_ascii_uppercase();
-    if !["EDGE", "REGIONAL", "PRIVATE"].contains(&endpoint_type.as_str()) {
-        return Err(format!(
-            "`endpoint_type = \"{endpoint_type}\"` is not one of edge, regional, private"
-        ));
-    }
+    let endpoint_type = endpoint_type_of(spec)?;
     let mut routes = BTreeMap::new();
     for (key, r) in &spec.routes {
-        let parsed = parse_route(key)?;
-        let authorization = r
-            .authorization
-            .as_deref()
-            .unwrap_or("none")
-            .to_ascii_lowercase();
-        let user_pool = match (authorization.as_str(), &r.user_pool) {
-            ("cognito", Some(pool)) => Some(pool_arn(pool)),
-            ("cognito", None) => {
-                return Err(format!(
-                    "route `{key}`: `authorization = \"cognito\"` needs `user_pool = \"<user_pool key>\"`"
-                ))
-            }
-            ("none" | "aws_iam", None) => None,
-            ("none" | "aws_iam", Some(_)) => {
-                return Err(format!(
-                    "route `{key}`: `user_pool` is only for `authorization = \"cognito\"`"
-                ))
-            }
-            (other, _) => {
-                return Err(format!(
-                    "route `{key}`: authorization `{other}` is not one of none, aws_iam, cognito"
-                ))
-            }
-        };
-        let i = &r.integration;
-        let integration = match (&i.lambda, &i.http, &i.mock) {
-            (Some(f), None, None) => Integration::to("lambda", Some(f.clone())),
-            (None, Some(url), None) => Integration::to("http", Some(url.clone())),
-            (None, None, Some(m)) => Integration::mock(
-                m.status.unwrap_or(200),
-                m.response.clone().unwrap_or_default(),
-            ),
-            _ => {
-                return Err(format!(
-                    "route `{key}`: the integration needs exactly one of `lambda`, `http`, `mock`"
-                ))
-            }
-        };
-        routes.insert(
-            parsed.key(),
-            Route {
-                authorization,
-                user_pool,
-                api_key_required: r.api_key_required,
-                request_parameters: r.request_parameters.clone(),
-                cors: r.cors.unwrap_or(false),
-                integration,
-            },
-        );
+        let (key, route) = route_of(key, r, pool_arn)?;
+        routes.insert(key, route);
     }
     api_routes::normalise_cors(&mut routes);
     let mut keys: BTreeMap<String, Key> = spec
@@ -275,6 +220,109 @@ fn build(
             )
         })
         .collect();
+    let usage_plans = usage_plans_of(spec, &mut keys)?;
+    if spec.stage.is_none() && (!spec.stage_variables.is_empty() || spec.stage_throttle.is_some()) {
+        return Err(
+            "`stage_variables` and `stage_throttle` need a stage: set `stage = \"...\"`".into(),
+        );
+    }
+    let deployment = spec.stage.as_ref().map(|_| deployment_hash(&routes));
+    let config = ApiConfig {
+        name: name.to_string(),
+        description: spec.description.clone(),
+        endpoint_type,
+        routes,
+        stage: spec.stage.clone(),
+        stage_variables: spec.stage_variables.clone(),
+        stage_throttle: spec.stage_throttle.as_ref().map(|t| Throttle {
+            rate: t.rate,
+            burst: t.burst,
+        }),
+        deployment,
+        usage_plans,
+        keys,
+        tags,
+    };
+    Ok(config)
+}
+
+/// `EDGE`, `REGIONAL` (when unset) or `PRIVATE`.
+fn endpoint_type_of(spec: &ApiSpec) -> Result<String, String> {
+    let endpoint_type = spec
+        .endpoint_type
+        .as_deref()
+        .unwrap_or("regional")
+        .to_ascii_uppercase();
+    if !["EDGE", "REGIONAL", "PRIVATE"].contains(&endpoint_type.as_str()) {
+        return Err(format!(
+            "`endpoint_type = \"{endpoint_type}\"` is not one of edge, regional, private"
+        ));
+    }
+    Ok(endpoint_type)
+}
+
+/// One declared route, under its normalised key.
+fn route_of(
+    key: &str,
+    r: &RouteSpec,
+    pool_arn: &dyn Fn(&str) -> String,
+) -> Result<(String, Route), String> {
+    let parsed = parse_route(key)?;
+    let authorization = r
+        .authorization
+        .as_deref()
+        .unwrap_or("none")
+        .to_ascii_lowercase();
+    let user_pool = match (authorization.as_str(), &r.user_pool) {
+        ("cognito", Some(pool)) => Some(pool_arn(pool)),
+        ("cognito", None) => {
+            return Err(format!(
+            "route `{key}`: `authorization = \"cognito\"` needs `user_pool = \"<user_pool key>\"`"
+        ))
+        }
+        ("none" | "aws_iam", None) => None,
+        ("none" | "aws_iam", Some(_)) => {
+            return Err(format!(
+                "route `{key}`: `user_pool` is only for `authorization = \"cognito\"`"
+            ))
+        }
+        (other, _) => {
+            return Err(format!(
+                "route `{key}`: authorization `{other}` is not one of none, aws_iam, cognito"
+            ))
+        }
+    };
+    let i = &r.integration;
+    let integration = match (&i.lambda, &i.http, &i.mock) {
+        (Some(f), None, None) => Integration::to("lambda", Some(f.clone())),
+        (None, Some(url), None) => Integration::to("http", Some(url.clone())),
+        (None, None, Some(m)) => Integration::mock(
+            m.status.unwrap_or(200),
+            m.response.clone().unwrap_or_default(),
+        ),
+        _ => {
+            return Err(format!(
+                "route `{key}`: the integration needs exactly one of `lambda`, `http`, `mock`"
+            ))
+        }
+    };
+    let route = Route {
+        authorization,
+        user_pool,
+        api_key_required: r.api_key_required,
+        request_parameters: r.request_parameters.clone(),
+        cors: r.cors.unwrap_or(false),
+        integration,
+    };
+    Ok((parsed.key(), route))
+}
+
+/// The declared usage plans; the keys they name that are not declared are
+/// added to `keys` (enabled, without a description).
+fn usage_plans_of(
+    spec: &ApiSpec,
+    keys: &mut BTreeMap<String, Key>,
+) -> Result<BTreeMap<String, UsagePlan>, String> {
     let mut usage_plans = BTreeMap::new();
     for (plan_key, p) in &spec.usage_plans {
         if spec.stage.is_none() {
@@ -320,29 +368,7 @@ fn build(
             },
         );
     }
-    if spec.stage.is_none() && (!spec.stage_variables.is_empty() || spec.stage_throttle.is_some()) {
-        return Err(
-            "`stage_variables` and `stage_throttle` need a stage: set `stage = \"...\"`".into(),
-        );
-    }
-    let deployment = spec.stage.as_ref().map(|_| deployment_hash(&routes));
-    let config = ApiConfig {
-        name: name.to_string(),
-        description: spec.description.clone(),
-        endpoint_type,
-        routes,
-        stage: spec.stage.clone(),
-        stage_variables: spec.stage_variables.clone(),
-        stage_throttle: spec.stage_throttle.as_ref().map(|t| Throttle {
-            rate: t.rate,
-            burst: t.burst,
-        }),
-        deployment,
-        usage_plans,
-        keys,
-        tags,
-    };
-    Ok(config)
+    Ok(usage_plans)
 }
 
 // ----------------------------------------------------------------- calls ----
@@ -411,9 +437,7 @@ pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
 }
 
 async fn list_apis(aws: &Aws) -> Result<Vec<RestApi>, Error> {
-    let mut apis = Vec::new();
-    let mut position = None;
-    loop {
+    all_pages(|position| async move {
         let out = call("apigateway:GetRestApis", || {
             aws.apigateway
                 .get_rest_apis()
@@ -422,12 +446,9 @@ async fn list_apis(aws: &Aws) -> Result<Vec<RestApi>, Error> {
                 .send()
         })
         .await?;
-        apis.extend(out.items().iter().cloned());
-        position = out.position().filter(|p| !p.is_empty()).map(str::to_string);
-        if position.is_none() || out.items().is_empty() {
-            return Ok(apis);
-        }
-    }
+        Ok((out.items().to_vec(), out.position().map(str::to_string)))
+    })
+    .await
 }
 
 fn listed(apis: &[RestApi]) -> Vec<(String, String)> {
@@ -640,8 +661,73 @@ async fn snapshot(
 ) -> Result<Snapshot, Error> {
     let id = api.id().unwrap_or_default();
     let mut snap = Snapshot::default();
-    let new = reading == Reading::KeysAndPlans;
+    let first = first_round(aws, id, reading).await?;
+    snap.authorizers = first
+        .authorizers
+        .iter()
+        .filter_map(|a| Some((a.id()?.to_string(), a.provider_arns().first()?.clone())))
+        .collect();
+    let methods = read_resources(&mut snap, &first.resources);
+    read_stages(&mut snap, &first.stages);
+    let deployment_id = snap
+        .stages
+        .first()
+        .map(|(_, d)| d.clone())
+        .filter(|d| !d.is_empty());
+    let (key_names, ours_plans) =
+        ours_keys_and_plans(aws, api, api_tags, &first.keys, &first.plans, &mut snap).await?;
 
+    // The second round trip: whatever the first one named.
+    let (methods, deployment, plan_keys) = tokio::join!(
+        futures::future::try_join_all(
+            methods
+                .into_iter()
+                .map(|(path, rid, verb, m)| full_method(aws, id, path, rid, verb, m))
+        ),
+        deployment_label(aws, id, deployment_id.as_deref()),
+        futures::future::try_join_all(
+            ours_plans
+                .iter()
+                .map(|(_, pid, _)| usage_plan_keys(aws, pid))
+        ),
+    );
+    let (methods, plan_keys) = (methods?, plan_keys?);
+    snap.deployment = deployment?;
+
+    read_methods(&mut snap, methods);
+    // A deployment made outside this tool (an adopted API): the stage's
+    // export says what it serves. If that is the API's routes, the stage is
+    // current, and `up` only labels the deployment with their hash.
+    if snap.deployment.as_deref() == Some(FOREIGN_DEPLOYMENT) {
+        if let (Some((stage, _)), Some(deployment_id)) = (snap.stages.first(), &deployment_id) {
+            if exported_routes(aws, id, stage).await?.as_ref() == Some(&snap.routes) {
+                snap.deployment = Some(deployment_hash(&snap.routes));
+                snap.relabel = Some(deployment_id.clone());
+            }
+        }
+    }
+
+    for ((key, pid, p), attached) in ours_plans.into_iter().zip(plan_keys) {
+        let plan = live_plan(id, pid, &p, attached.items(), &key_names);
+        snap.plans.insert(key, plan);
+    }
+    Ok(snap)
+}
+
+/// What the first round trip of a [`snapshot`] reads.
+struct FirstRound {
+    resources: Vec<Resource>,
+    authorizers: Vec<Authorizer>,
+    stages: Vec<Stage>,
+    keys: Vec<ApiKey>,
+    plans: Vec<aws_sdk_apigateway::types::UsagePlan>,
+}
+
+/// The API's resources (methods embedded), authorizers and stages, with the
+/// account's API keys and usage plans, all at once (only the latter two for
+/// [`Reading::KeysAndPlans`]).
+async fn first_round(aws: &Aws, id: &str, reading: Reading) -> Result<FirstRound, Error> {
+    let new = reading == Reading::KeysAndPlans;
     let (resources, authorizers, stages, keys, plans) = tokio::join!(
         async {
             if new {
@@ -686,36 +772,48 @@ async fn snapshot(
             .await?;
             Ok(out.item().to_vec())
         },
-        async {
-            match reading {
-                Reading::Plan => {
-                    super::flight::shared(aws, "apigateway:GetApiKeys", || api_keys(aws)).await
-                }
-                _ => api_keys(aws).await,
-            }
-        },
-        async {
-            match reading {
-                Reading::Plan => {
-                    super::flight::shared(aws, "apigateway:GetUsagePlans", || usage_plans(aws))
-                        .await
-                }
-                _ => usage_plans(aws).await,
-            }
-        },
+        account_list(aws, reading, "apigateway:GetApiKeys", || api_keys(aws)),
+        account_list(aws, reading, "apigateway:GetUsagePlans", || usage_plans(
+            aws
+        )),
     );
-    let (resources, authorizers, stages, keys, plans) =
-        (resources?, authorizers?, stages?, keys?, plans?);
+    Ok(FirstRound {
+        resources: resources?,
+        authorizers: authorizers?,
+        stages: stages?,
+        keys: keys?,
+        plans: plans?,
+    })
+}
 
-    for a in &authorizers {
-        if let (Some(aid), Some(arn)) = (a.id(), a.provider_arns().first()) {
-            snap.authorizers.push((aid.to_string(), arn.clone()));
-        }
+/// One of the account-wide lists (API keys, usage plans): for a plan's read,
+/// shared with the other APIs' reads in flight; otherwise read afresh.
+async fn account_list<T, F, Fut>(
+    aws: &Aws,
+    reading: Reading,
+    operation: &str,
+    list: F,
+) -> Result<Vec<T>, Error>
+where
+    T: Clone + Send + Sync + 'static,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Vec<T>, Error>>,
+{
+    match reading {
+        Reading::Plan => super::flight::shared(aws, operation, list).await,
+        _ => list().await,
     }
+}
 
+/// Records the resource ids by path; returns every method found, as (path,
+/// resource id, verb, method).
+fn read_resources(
+    snap: &mut Snapshot,
+    resources: &[Resource],
+) -> Vec<(String, String, String, Method)> {
     // Methods: embedded in GetResources on AWS; asked for one by one when not.
     let mut methods = Vec::new();
-    for r in &resources {
+    for r in resources {
         let (Some(rid), Some(path)) = (r.id(), r.path()) else {
             continue;
         };
@@ -724,7 +822,12 @@ async fn snapshot(
             methods.push((path.to_string(), rid.to_string(), verb.clone(), m.clone()));
         }
     }
+    methods
+}
 
+/// Records the stages (sorted by name), and the variables and default
+/// throttling of the first one.
+fn read_stages(snap: &mut Snapshot, stages: &[Stage]) {
     let mut stage_list: Vec<(String, String)> = stages
         .iter()
         .filter_map(|s| {
@@ -750,15 +853,24 @@ async fn snapshot(
             });
     }
     snap.stages = stage_list;
-    let deployment_id = snap
-        .stages
-        .first()
-        .map(|(_, d)| d.clone())
-        .filter(|d| !d.is_empty());
+}
 
+/// A usage plan of the API as listed: (key, id, plan).
+type ListedPlan = (String, String, aws_sdk_apigateway::types::UsagePlan);
+
+/// Records the API's keys among the account's; returns their names by id
+/// and the API's usage plans. They are named `<api name>-<key>` and carry
+/// the API's ownership tags, or, of an API made outside the tool (being
+/// adopted), no ownership tags either.
+async fn ours_keys_and_plans(
+    aws: &Aws,
+    api: &RestApi,
+    api_tags: &Tags,
+    keys: &[ApiKey],
+    plans: &[aws_sdk_apigateway::types::UsagePlan],
+    snap: &mut Snapshot,
+) -> Result<(BTreeMap<String, String>, Vec<ListedPlan>), Error> {
     let api_name = api.name().unwrap_or_default();
-    // An API made outside the tool (being adopted): its keys and plans are
-    // matched by name, when they have no ownership tags either.
     let adopting = super::untagged(api_tags);
     let ours = |t: &Tags| {
         if adopting {
@@ -774,31 +886,24 @@ async fn snapshot(
             .map(str::to_string)
     };
     let mut key_names = BTreeMap::new();
-    for k in &keys {
+    for k in keys {
         if let (Some(kid), Some(key)) = (k.id(), part(k.name())) {
             if ours(&tags_with_store(aws, &format!("/apikeys/{kid}"), k.tags()).await?) {
                 if adopting {
                     snap.untagged.push(format!("/apikeys/{kid}"));
                 }
                 key_names.insert(kid.to_string(), key.clone());
-                snap.keys.insert(
-                    key,
-                    (
-                        kid.to_string(),
-                        Key {
-                            description: k
-                                .description()
-                                .filter(|d| !d.is_empty())
-                                .map(str::to_string),
-                            enabled: k.enabled(),
-                        },
-                    ),
-                );
+                let description = k.description().filter(|d| !d.is_empty());
+                let live = Key {
+                    description: description.map(str::to_string),
+                    enabled: k.enabled(),
+                };
+                snap.keys.insert(key, (kid.to_string(), live));
             }
         }
     }
     let mut ours_plans = Vec::new();
-    for p in &plans {
+    for p in plans {
         if let (Some(pid), Some(key)) = (p.id(), part(p.name())) {
             if ours(&tags_with_store(aws, &format!("/usageplans/{pid}"), p.tags()).await?) {
                 if adopting {
@@ -808,166 +913,184 @@ async fn snapshot(
             }
         }
     }
+    Ok((key_names, ours_plans))
+}
 
-    // The second round trip: whatever the first one named.
-    let (methods, deployment, plan_keys) = tokio::join!(
-        futures::future::try_join_all(methods.into_iter().map(|(path, rid, verb, m)| async move {
-            if m.method_integration().is_some() {
-                return Ok((path, verb, m));
-            }
-            let full = call("apigateway:GetMethod", || {
-                aws.apigateway
-                    .get_method()
-                    .rest_api_id(id)
-                    .resource_id(&rid)
-                    .http_method(&verb)
-                    .send()
-            })
-            .await?;
-            let method = aws_sdk_apigateway::types::Method::builder()
-                .set_http_method(full.http_method().map(str::to_string))
-                .set_authorization_type(full.authorization_type().map(str::to_string))
-                .set_authorizer_id(full.authorizer_id().map(str::to_string))
-                .set_api_key_required(full.api_key_required())
-                .set_request_parameters(full.request_parameters().cloned())
-                .set_method_integration(full.method_integration().cloned())
-                .build();
-            Ok::<_, Error>((path, verb, method))
-        })),
-        async {
-            let Some(deployment_id) = &deployment_id else {
-                return Ok(None);
-            };
-            match call("apigateway:GetDeployment", || {
-                aws.apigateway
-                    .get_deployment()
-                    .rest_api_id(id)
-                    .deployment_id(deployment_id)
-                    .send()
-            })
-            .await
-            {
-                Ok(d) => Ok(Some(
-                    d.description()
-                        .and_then(|s| s.strip_prefix(DEPLOYMENT_PREFIX))
-                        .unwrap_or(FOREIGN_DEPLOYMENT)
-                        .to_string(),
-                )),
-                Err(e) if is_not_found(&e) => Ok(None),
-                Err(e) => Err(e),
-            }
-        },
-        futures::future::try_join_all(ours_plans.iter().map(|(_, pid, _)| async move {
-            call("apigateway:GetUsagePlanKeys", || {
-                aws.apigateway
-                    .get_usage_plan_keys()
-                    .usage_plan_id(pid)
-                    .limit(500)
-                    .send()
-            })
-            .await
-        })),
-    );
-    let (methods, plan_keys) = (methods?, plan_keys?);
-    snap.deployment = deployment?;
+/// A method with its integration: as embedded when AWS embedded that, else
+/// asked for (`GetMethod`).
+async fn full_method(
+    aws: &Aws,
+    id: &str,
+    path: String,
+    rid: String,
+    verb: String,
+    m: Method,
+) -> Result<(String, String, Method), Error> {
+    if m.method_integration().is_some() {
+        return Ok((path, verb, m));
+    }
+    let full = call("apigateway:GetMethod", || {
+        aws.apigateway
+            .get_method()
+            .rest_api_id(id)
+            .resource_id(&rid)
+            .http_method(&verb)
+            .send()
+    })
+    .await?;
+    let method = Method::builder()
+        .set_http_method(full.http_method().map(str::to_string))
+        .set_authorization_type(full.authorization_type().map(str::to_string))
+        .set_authorizer_id(full.authorizer_id().map(str::to_string))
+        .set_api_key_required(full.api_key_required())
+        .set_request_parameters(full.request_parameters().cloned())
+        .set_method_integration(full.method_integration().cloned())
+        .build();
+    Ok((path, verb, method))
+}
 
-    let pool_of = |authorizer: Option<&str>| {
-        authorizer.and_then(|a| {
-            snap.authorizers
-                .iter()
-                .find(|(i, _)| i == a)
-                .map(|(_, arn)| arn.clone())
-        })
+/// The routes hash a deployment was made from, [`FOREIGN_DEPLOYMENT`] for
+/// one made outside this tool; `None` without a deployment.
+async fn deployment_label(
+    aws: &Aws,
+    id: &str,
+    deployment_id: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let Some(deployment_id) = deployment_id else {
+        return Ok(None);
     };
+    match call("apigateway:GetDeployment", || {
+        aws.apigateway
+            .get_deployment()
+            .rest_api_id(id)
+            .deployment_id(deployment_id)
+            .send()
+    })
+    .await
+    {
+        Ok(d) => Ok(Some(
+            d.description()
+                .and_then(|s| s.strip_prefix(DEPLOYMENT_PREFIX))
+                .unwrap_or(FOREIGN_DEPLOYMENT)
+                .to_string(),
+        )),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn usage_plan_keys(aws: &Aws, pid: &str) -> Result<GetUsagePlanKeysOutput, Error> {
+    call("apigateway:GetUsagePlanKeys", || {
+        aws.apigateway
+            .get_usage_plan_keys()
+            .usage_plan_id(pid)
+            .limit(500)
+            .send()
+    })
+    .await
+}
+
+/// Records the routes of the methods found, and the paths with this tool's
+/// CORS preflight.
+fn read_methods(snap: &mut Snapshot, methods: Vec<(String, String, Method)>) {
     for (path, verb, m) in methods {
         if verb == "OPTIONS" && is_cors_method(&m) {
             snap.cors_paths.insert(path);
             continue;
         }
-        let authorization = match m.authorization_type().unwrap_or("NONE") {
-            "AWS_IAM" => "aws_iam",
-            "COGNITO_USER_POOLS" => "cognito",
-            "NONE" => "none",
-            other => other,
-        }
-        .to_string();
-        let route = Route {
-            user_pool: if authorization == "cognito" {
-                pool_of(m.authorizer_id())
-            } else {
-                None
-            },
-            authorization,
-            api_key_required: m.api_key_required().unwrap_or(false),
-            request_parameters: m
-                .request_parameters()
-                .map(|p| p.iter().map(|(k, v)| (k.clone(), *v)).collect())
-                .unwrap_or_default(),
-            cors: false,
-            integration: integration_of(&m),
-        };
+        let route = route_of_method(&m, &snap.authorizers);
         snap.routes.insert(format!("{verb} {path}"), route);
     }
     api_routes::mark_cors(&mut snap.routes, &snap.cors_paths);
-    // A deployment made outside this tool (an adopted API): the stage's
-    // export says what it serves. If that is the API's routes, the stage is
-    // current, and `up` only labels the deployment with their hash.
-    if snap.deployment.as_deref() == Some(FOREIGN_DEPLOYMENT) {
-        if let (Some((stage, _)), Some(deployment_id)) = (snap.stages.first(), &deployment_id) {
-            if exported_routes(aws, id, stage).await?.as_ref() == Some(&snap.routes) {
-                snap.deployment = Some(deployment_hash(&snap.routes));
-                snap.relabel = Some(deployment_id.clone());
-            }
-        }
-    }
+}
 
-    for ((key, pid, p), attached) in ours_plans.into_iter().zip(plan_keys) {
-        let attached: BTreeMap<String, String> = attached
-            .items()
-            .iter()
-            .filter_map(|k| {
-                let kid = k.id()?;
-                let name = key_names
-                    .get(kid)
-                    .cloned()
-                    .or_else(|| k.name().map(str::to_string))?;
-                Some((kid.to_string(), name))
-            })
-            .collect();
-        let mut names: Vec<String> = attached.values().cloned().collect();
-        names.sort();
-        let config = UsagePlan {
-            keys: names,
-            // An emulator reports "no throttle" as an all-zero one.
-            throttle: p
-                .throttle()
-                .filter(|t| t.rate_limit() > 0.0 || t.burst_limit() > 0)
-                .map(|t| Throttle {
-                    rate: t.rate_limit(),
-                    burst: i64::from(t.burst_limit()),
-                }),
-            // An emulator reports "no quota" as an empty one.
-            quota: p
-                .quota()
-                .filter(|q| q.period().is_some_and(|p| !p.as_str().is_empty()))
-                .map(|q| Quota {
-                    limit: i64::from(q.limit()),
-                    period: q
-                        .period()
-                        .map(|p| p.as_str().to_string())
-                        .unwrap_or_default(),
-                    offset: i64::from(q.offset()),
-                }),
-        };
-        let stages: Vec<String> = p
-            .api_stages()
-            .iter()
-            .filter(|s| s.api_id() == Some(id))
-            .filter_map(|s| s.stage().map(str::to_string))
-            .collect();
-        snap.plans.insert(key, (pid, config, stages, attached));
+/// A method as a route (its `cors` is marked later); `authorizers` are the
+/// API's (id, user pool ARN).
+fn route_of_method(m: &Method, authorizers: &[(String, String)]) -> Route {
+    let authorization = match m.authorization_type().unwrap_or("NONE") {
+        "AWS_IAM" => "aws_iam",
+        "COGNITO_USER_POOLS" => "cognito",
+        "NONE" => "none",
+        other => other,
     }
-    Ok(snap)
+    .to_string();
+    let pool_of = |authorizer: Option<&str>| {
+        authorizer.and_then(|a| {
+            authorizers
+                .iter()
+                .find(|(i, _)| i == a)
+                .map(|(_, arn)| arn.clone())
+        })
+    };
+    Route {
+        user_pool: if authorization == "cognito" {
+            pool_of(m.authorizer_id())
+        } else {
+            None
+        },
+        authorization,
+        api_key_required: m.api_key_required().unwrap_or(false),
+        request_parameters: m
+            .request_parameters()
+            .map(|p| p.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default(),
+        cors: false,
+        integration: integration_of(m),
+    }
+}
+
+/// A usage plan of the API as found, with the keys attached to it
+/// (`attached`; named by `key_names` when they are the API's).
+fn live_plan(
+    id: &str,
+    pid: String,
+    p: &aws_sdk_apigateway::types::UsagePlan,
+    attached: &[aws_sdk_apigateway::types::UsagePlanKey],
+    key_names: &BTreeMap<String, String>,
+) -> LivePlan {
+    let attached: BTreeMap<String, String> = attached
+        .iter()
+        .filter_map(|k| {
+            let kid = k.id()?;
+            let name = key_names
+                .get(kid)
+                .cloned()
+                .or_else(|| k.name().map(str::to_string))?;
+            Some((kid.to_string(), name))
+        })
+        .collect();
+    let mut names: Vec<String> = attached.values().cloned().collect();
+    names.sort();
+    let config = UsagePlan {
+        keys: names,
+        // An emulator reports "no throttle" as an all-zero one.
+        throttle: p
+            .throttle()
+            .filter(|t| t.rate_limit() > 0.0 || t.burst_limit() > 0)
+            .map(|t| Throttle {
+                rate: t.rate_limit(),
+                burst: i64::from(t.burst_limit()),
+            }),
+        // An emulator reports "no quota" as an empty one.
+        quota: p
+            .quota()
+            .filter(|q| q.period().is_some_and(|p| !p.as_str().is_empty()))
+            .map(|q| Quota {
+                limit: i64::from(q.limit()),
+                period: q
+                    .period()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_default(),
+                offset: i64::from(q.offset()),
+            }),
+    };
+    let stages: Vec<String> = p
+        .api_stages()
+        .iter()
+        .filter(|s| s.api_id() == Some(id))
+        .filter_map(|s| s.stage().map(str::to_string))
+        .collect();
+    (pid, config, stages, attached)
 }
 
 /// The routes a stage serves, from its OpenAPI 3 export with API Gateway's
@@ -1316,49 +1439,254 @@ async fn reconcile(
     let id = api.id().unwrap_or_default().to_string();
     let id = id.as_str();
     let snap = snapshot(aws, api, api_tags, reading).await?;
-    // Adopting never deletes: an API made outside the tool keeps its other
-    // stages, old deployments, keys, plans and plan keys on this first `up`.
-    let adopting = super::untagged(api_tags);
-    // Keys and usage plans of an adopted API get the ownership tags too, so
-    // they are found by their tags from now on.
-    for path in &snap.untagged {
-        let arn = format!("arn:{}:apigateway:{}::{path}", aws.partition, aws.region);
-        call("apigateway:TagResource", || {
-            aws.apigateway
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(hash_map(&want.tags)))
-                .send()
-        })
-        .await?;
-    }
+    let step = Reconcile {
+        aws,
+        id,
+        want,
+        snap: &snap,
+        // Adopting never deletes: an API made outside the tool keeps its other
+        // stages, old deployments, keys, plans and plan keys on this first `up`.
+        adopting: super::untagged(api_tags),
+    };
+    step.tag_untagged().await?;
     let mut resources = snap.resources.clone();
     let root = match resources.get("/") {
         Some(r) => r.clone(),
         None => api.root_resource_id().unwrap_or_default().to_string(),
     };
     resources.insert("/".to_string(), root.clone());
-    let execute_arn = format!(
-        "arn:{}:execute-api:{}:{}:{id}",
-        aws.partition, aws.region, aws.account_id
-    );
     let hash = deployment_hash(&want.routes);
-    let routes_changed = snap.routes != want.routes
+    let routes_changed = routes_changed(want, &snap);
+    if routes_changed {
+        step.write_routes(&mut resources).await?;
+    }
+    let redeploy = want.stage.as_ref().is_some_and(|stage| {
+        routes_changed
+            || !snap.stages.iter().any(|(s, _)| s == stage)
+            || snap.deployment.as_deref() != Some(hash.as_str())
+            || snap.stages.first().map(|(s, _)| s) != Some(stage)
+    });
+    step.update_invoke_permissions(routes_changed || redeploy)
+        .await?;
+    let mut stage_now: Option<String> = None;
+    if let Some(stage) = &want.stage {
+        step.update_stage(stage, &hash, redeploy).await?;
+        stage_now = Some(stage.clone());
+    }
+    let key_ids = step.update_keys().await?;
+    let stage = stage_now.clone().unwrap_or_default();
+    for (plan_key, plan) in &want.usage_plans {
+        step.update_usage_plan(plan_key, plan, &key_ids, &stage)
+            .await?;
+    }
+    step.delete_undeclared().await?;
+    let _ = desired;
+    Ok(outputs(
+        aws,
+        id,
+        &want.name,
+        &root,
+        stage_now.as_deref(),
+        &key_ids,
+    ))
+}
+
+/// Whether the methods differ from the declared routes, or a declared CORS
+/// preflight is missing.
+fn routes_changed(want: &ApiConfig, snap: &Snapshot) -> bool {
+    snap.routes != want.routes
         || want
             .routes
             .iter()
             .filter(|(_, r)| r.cors)
             .filter_map(|(k, _)| parse_route(k).ok())
-            .any(|k| !snap.cors_paths.contains(&k.path));
+            .any(|k| !snap.cors_paths.contains(&k.path))
+}
 
-    if routes_changed {
-        // Cognito authorizers, one per user pool.
-        let mut authorizers: BTreeMap<String, String> = snap
+/// Makes the call and takes "not found" as done (for deleting).
+async fn call_unless_gone<T, E, R, F, Fut>(operation: &'static str, f: F) -> Result<(), Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    ok_if_gone(call(operation, f).await.map(|_| ()))
+}
+
+/// The patch operations that set a throttle (`<base>/rateLimit`,
+/// `<base>/burstLimit`) or, for none, remove `remove`.
+fn throttle_ops(base: &str, remove: &str, throttle: Option<&Throttle>) -> Vec<PatchOperation> {
+    match throttle {
+        Some(t) => vec![
+            patch(
+                Op::Replace,
+                &format!("{base}/rateLimit"),
+                Some(t.rate.to_string()),
+            ),
+            patch(
+                Op::Replace,
+                &format!("{base}/burstLimit"),
+                Some(t.burst.to_string()),
+            ),
+        ],
+        None => vec![patch(Op::Remove, remove, None)],
+    }
+}
+
+/// The patch operations that bring the stage's variables and default
+/// throttling to `want` (they change in place, with no new deployment).
+fn stage_settings_ops(want: &ApiConfig, snap: &Snapshot, stage: &str) -> Vec<PatchOperation> {
+    let same_stage = snap.stages.first().map(|(s, _)| s.as_str()) == Some(stage);
+    let (live_vars, live_throttle) = if same_stage {
+        (snap.stage_variables.clone(), snap.stage_throttle.clone())
+    } else {
+        (BTreeMap::new(), None)
+    };
+    let mut ops = Vec::new();
+    for (k, v) in &want.stage_variables {
+        if live_vars.get(k) != Some(v) {
+            ops.push(patch(
+                Op::Replace,
+                &format!("/variables/{k}"),
+                Some(v.clone()),
+            ));
+        }
+    }
+    for k in live_vars.keys() {
+        if !want.stage_variables.contains_key(k) {
+            ops.push(patch(Op::Remove, &format!("/variables/{k}"), None));
+        }
+    }
+    if live_throttle != want.stage_throttle {
+        ops.extend(throttle_ops(
+            "/*/*/throttling",
+            "/*/*",
+            want.stage_throttle.as_ref(),
+        ));
+    }
+    ops
+}
+
+/// The patch operations that bring an API key to `want`.
+fn key_ops(live: &Key, want: &Key) -> Vec<PatchOperation> {
+    let mut ops = Vec::new();
+    if live.enabled != want.enabled {
+        ops.push(patch(
+            Op::Replace,
+            "/enabled",
+            Some(want.enabled.to_string()),
+        ));
+    }
+    if live.description != want.description {
+        ops.push(patch(
+            Op::Replace,
+            "/description",
+            Some(want.description.clone().unwrap_or_default()),
+        ));
+    }
+    ops
+}
+
+/// The patch operations that bring a usage plan to `want`, attached to the
+/// API's `stage` only (`stages`: those it is attached to now).
+fn usage_plan_ops(
+    id: &str,
+    live: &UsagePlan,
+    want: &UsagePlan,
+    stages: &[String],
+    stage: &str,
+) -> Vec<PatchOperation> {
+    let mut ops = Vec::new();
+    if live.throttle != want.throttle {
+        ops.extend(throttle_ops(
+            "/throttle",
+            "/throttle",
+            want.throttle.as_ref(),
+        ));
+    }
+    if live.quota != want.quota {
+        match &want.quota {
+            Some(q) => {
+                ops.push(patch(
+                    Op::Replace,
+                    "/quota/limit",
+                    Some(q.limit.to_string()),
+                ));
+                ops.push(patch(Op::Replace, "/quota/period", Some(q.period.clone())));
+                ops.push(patch(
+                    Op::Replace,
+                    "/quota/offset",
+                    Some(q.offset.to_string()),
+                ));
+            }
+            None => ops.push(patch(Op::Remove, "/quota", None)),
+        }
+    }
+    if !stages.iter().any(|s| s == stage) {
+        ops.push(patch(Op::Add, "/apiStages", Some(format!("{id}:{stage}"))));
+    }
+    for s in stages.iter().filter(|s| *s != stage) {
+        ops.push(patch(Op::Remove, "/apiStages", Some(format!("{id}:{s}"))));
+    }
+    ops
+}
+
+/// One [`reconcile`]: the API, what the stack wants of it and what was found.
+struct Reconcile<'a> {
+    aws: &'a Aws,
+    id: &'a str,
+    want: &'a ApiConfig,
+    snap: &'a Snapshot,
+    /// The API was made outside the tool (it has no ownership tags yet).
+    adopting: bool,
+}
+
+impl Reconcile<'_> {
+    /// Keys and usage plans of an adopted API get the ownership tags too, so
+    /// they are found by their tags from now on.
+    async fn tag_untagged(&self) -> Result<(), Error> {
+        let aws = self.aws;
+        for path in &self.snap.untagged {
+            let arn = format!("arn:{}:apigateway:{}::{path}", aws.partition, aws.region);
+            call("apigateway:TagResource", || {
+                aws.apigateway
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .set_tags(Some(hash_map(&self.want.tags)))
+                    .send()
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Authorizers, resources, methods with their integrations and CORS
+    /// preflights, then the resources no route needs any more.
+    async fn write_routes(&self, resources: &mut BTreeMap<String, String>) -> Result<(), Error> {
+        let authorizers = self.create_authorizers().await?;
+        let keys: Vec<(String, RouteKey)> = self
+            .want
+            .routes
+            .keys()
+            .filter_map(|k| parse_route(k).ok().map(|p| (k.clone(), p)))
+            .collect();
+        let needed = api_routes::resource_paths(keys.iter().map(|(_, k)| k.path.as_str()));
+        self.create_resources(&needed, resources).await?;
+        self.write_methods(&keys, resources, &authorizers).await?;
+        self.write_cors(&keys, resources).await?;
+        self.delete_unneeded_resources(&needed, resources).await
+    }
+
+    /// Cognito authorizers, one per user pool; returns their ids by pool ARN.
+    async fn create_authorizers(&self) -> Result<BTreeMap<String, String>, Error> {
+        let mut authorizers: BTreeMap<String, String> = self
+            .snap
             .authorizers
             .iter()
             .map(|(i, arn)| (arn.clone(), i.clone()))
             .collect();
-        for route in want.routes.values() {
+        for route in self.want.routes.values() {
             let Some(pool) = &route.user_pool else {
                 continue;
             };
@@ -1367,9 +1695,10 @@ async fn reconcile(
             }
             let pool_name = pool.rsplit('/').next().unwrap_or("pool");
             let out = call("apigateway:CreateAuthorizer", || {
-                aws.apigateway
+                self.aws
+                    .apigateway
                     .create_authorizer()
-                    .rest_api_id(id)
+                    .rest_api_id(self.id)
                     .name(format!("cognito-{pool_name}"))
                     .r#type(AuthorizerType::CognitoUserPools)
                     .provider_arns(pool)
@@ -1379,15 +1708,16 @@ async fn reconcile(
             .await?;
             authorizers.insert(pool.clone(), out.id().unwrap_or_default().to_string());
         }
+        Ok(authorizers)
+    }
 
-        // The resource tree, parents first.
-        let keys: Vec<(String, RouteKey)> = want
-            .routes
-            .keys()
-            .filter_map(|k| parse_route(k).ok().map(|p| (k.clone(), p)))
-            .collect();
-        let needed = api_routes::resource_paths(keys.iter().map(|(_, k)| k.path.as_str()));
-        for path in &needed {
+    /// The resource tree, parents first.
+    async fn create_resources(
+        &self,
+        needed: &[String],
+        resources: &mut BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        for path in needed {
             if resources.contains_key(path) {
                 continue;
             }
@@ -1396,9 +1726,10 @@ async fn reconcile(
                 Error::Unexpected(format!("the parent of resource `{path}` was not created"))
             })?;
             let out = call("apigateway:CreateResource", || {
-                aws.apigateway
+                self.aws
+                    .apigateway
                     .create_resource()
-                    .rest_api_id(id)
+                    .rest_api_id(self.id)
                     .parent_id(&parent_id)
                     .path_part(&part)
                     .send()
@@ -1406,8 +1737,18 @@ async fn reconcile(
             .await?;
             resources.insert(path.clone(), out.id().unwrap_or_default().to_string());
         }
+        Ok(())
+    }
 
-        // Methods no longer declared.
+    /// Deletes the methods no longer declared; makes those that are new or
+    /// changed again from scratch.
+    async fn write_methods(
+        &self,
+        keys: &[(String, RouteKey)],
+        resources: &BTreeMap<String, String>,
+        authorizers: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        let (aws, id, want, snap) = (self.aws, self.id, self.want, self.snap);
         for key in snap.routes.keys() {
             if want.routes.contains_key(key) {
                 continue;
@@ -1417,8 +1758,7 @@ async fn reconcile(
                 delete_method(aws, id, rid, &k.method).await?;
             }
         }
-        // Methods that are new or changed: made again from scratch.
-        for (key, k) in &keys {
+        for (key, k) in keys {
             let route = &want.routes[key];
             if snap.routes.get(key) == Some(route) {
                 continue;
@@ -1433,10 +1773,19 @@ async fn reconcile(
                 .and_then(|p| authorizers.get(p).cloned());
             put_route(aws, id, &rid, k, route, authorizer).await?;
         }
-        // CORS preflights, per path, made again so that they list every method.
+        Ok(())
+    }
+
+    /// CORS preflights, per path, made again so that they list every method.
+    async fn write_cors(
+        &self,
+        keys: &[(String, RouteKey)],
+        resources: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        let (aws, id, snap) = (self.aws, self.id, self.snap);
         let cors_paths: BTreeSet<String> = keys
             .iter()
-            .filter(|(key, _)| want.routes[key].cors)
+            .filter(|(key, _)| self.want.routes[key].cors)
             .map(|(_, k)| k.path.clone())
             .collect();
         for path in snap.cors_paths.iter().chain(cors_paths.iter()) {
@@ -1457,7 +1806,15 @@ async fn reconcile(
             methods.dedup();
             put_cors(aws, id, &resources[path], &methods.join(",")).await?;
         }
-        // Resources no route needs any more: the topmost of each subtree.
+        Ok(())
+    }
+
+    /// Resources no route needs any more: the topmost of each subtree.
+    async fn delete_unneeded_resources(
+        &self,
+        needed: &[String],
+        resources: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
         let needed: BTreeSet<&String> = needed.iter().collect();
         let unneeded: Vec<(&String, &String)> = resources
             .iter()
@@ -1468,110 +1825,59 @@ async fn reconcile(
             })
             .collect();
         for (_, rid) in unneeded {
-            ok_if_gone(
-                call("apigateway:DeleteResource", || {
-                    aws.apigateway
-                        .delete_resource()
-                        .rest_api_id(id)
-                        .resource_id(rid)
-                        .send()
-                })
-                .await
-                .map(|_| ()),
-            )?;
-        }
-    }
-
-    let redeploy = want.stage.as_ref().is_some_and(|stage| {
-        routes_changed
-            || !snap.stages.iter().any(|(s, _)| s == stage)
-            || snap.deployment.as_deref() != Some(hash.as_str())
-            || snap.stages.first().map(|(s, _)| s) != Some(stage)
-    });
-    // Lambda may be invoked by this API for each Lambda route (again after
-    // an `up` that stopped half-way, since that leaves a deployment to make),
-    // and no longer by routes that are gone or call another function.
-    for (key, old) in &snap.routes {
-        let still = want.routes.get(key).is_some_and(|r| {
-            r.integration.kind == "lambda" && r.integration.target == old.integration.target
-        });
-        if !still {
-            revoke_invoke(aws, id, key, old).await;
-        }
-    }
-    if routes_changed || redeploy {
-        for key in want.routes.keys() {
-            let route = &want.routes[key];
-            let Ok(k) = parse_route(key) else { continue };
-            if route.integration.kind == "lambda" {
-                allow_invoke(aws, id, &execute_arn, key, &k, route).await?;
-            }
-        }
-    }
-
-    // The stage and its deployment.
-    let mut stage_now: Option<String> = None;
-    if let Some(stage) = &want.stage {
-        let current = snap.stages.iter().find(|(s, _)| s == stage);
-        if redeploy {
-            let deployment = call("apigateway:CreateDeployment", || {
-                aws.apigateway
-                    .create_deployment()
-                    .rest_api_id(id)
-                    .description(format!("{DEPLOYMENT_PREFIX}{hash}"))
+            call_unless_gone("apigateway:DeleteResource", || {
+                self.aws
+                    .apigateway
+                    .delete_resource()
+                    .rest_api_id(self.id)
+                    .resource_id(rid)
                     .send()
             })
             .await?;
-            let new_id = deployment.id().unwrap_or_default().to_string();
-            match current {
-                Some(_) => {
-                    call("apigateway:UpdateStage", || {
-                        aws.apigateway
-                            .update_stage()
-                            .rest_api_id(id)
-                            .stage_name(stage)
-                            .patch_operations(patch(
-                                Op::Replace,
-                                "/deploymentId",
-                                Some(new_id.clone()),
-                            ))
-                            .send()
-                    })
-                    .await?;
-                }
-                None => {
-                    call("apigateway:CreateStage", || {
-                        aws.apigateway
-                            .create_stage()
-                            .rest_api_id(id)
-                            .stage_name(stage)
-                            .deployment_id(&new_id)
-                            .send()
-                    })
-                    .await?;
-                }
+        }
+        Ok(())
+    }
+
+    /// Lambda may be invoked by this API for each Lambda route (again after
+    /// an `up` that stopped half-way, since that leaves a deployment to
+    /// make, when `allow`), and no longer by routes that are gone or call
+    /// another function.
+    async fn update_invoke_permissions(&self, allow: bool) -> Result<(), Error> {
+        let (aws, id, want) = (self.aws, self.id, self.want);
+        for (key, old) in &self.snap.routes {
+            let still = want.routes.get(key).is_some_and(|r| {
+                r.integration.kind == "lambda" && r.integration.target == old.integration.target
+            });
+            if !still {
+                revoke_invoke(aws, id, key, old).await;
             }
-            // The superseded deployment, unless another stage still uses it.
-            if let Some((_, old)) = current.filter(|_| !adopting) {
-                let used_elsewhere = snap.stages.iter().any(|(s, d)| s != stage && d == old);
-                if !old.is_empty() && *old != new_id && !used_elsewhere {
-                    ok_if_gone(
-                        call("apigateway:DeleteDeployment", || {
-                            aws.apigateway
-                                .delete_deployment()
-                                .rest_api_id(id)
-                                .deployment_id(old)
-                                .send()
-                        })
-                        .await
-                        .map(|_| ()),
-                    )?;
+        }
+        if allow {
+            let execute_arn = format!(
+                "arn:{}:execute-api:{}:{}:{id}",
+                aws.partition, aws.region, aws.account_id
+            );
+            for key in want.routes.keys() {
+                let route = &want.routes[key];
+                let Ok(k) = parse_route(key) else { continue };
+                if route.integration.kind == "lambda" {
+                    allow_invoke(aws, id, &execute_arn, key, &k, route).await?;
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The stage and its deployment (`redeploy`: a new one), its variables
+    /// and throttling.
+    async fn update_stage(&self, stage: &str, hash: &str, redeploy: bool) -> Result<(), Error> {
+        let (aws, id) = (self.aws, self.id);
+        if redeploy {
+            self.deploy(stage, hash).await?;
+        }
         // A deployment made outside this tool that serves these routes keeps
         // serving them; it is labelled with their hash, so it is known next time.
-        if let Some(current) = snap.relabel.as_ref().filter(|_| !redeploy) {
+        if let Some(current) = self.snap.relabel.as_ref().filter(|_| !redeploy) {
             call("apigateway:UpdateDeployment", || {
                 aws.apigateway
                     .update_deployment()
@@ -1586,45 +1892,7 @@ async fn reconcile(
             })
             .await?;
         }
-        // Variables and throttling change in place, with no new deployment.
-        let same_stage = snap.stages.first().map(|(s, _)| s) == Some(stage);
-        let (live_vars, live_throttle) = if same_stage {
-            (snap.stage_variables.clone(), snap.stage_throttle.clone())
-        } else {
-            (BTreeMap::new(), None)
-        };
-        let mut ops = Vec::new();
-        for (k, v) in &want.stage_variables {
-            if live_vars.get(k) != Some(v) {
-                ops.push(patch(
-                    Op::Replace,
-                    &format!("/variables/{k}"),
-                    Some(v.clone()),
-                ));
-            }
-        }
-        for k in live_vars.keys() {
-            if !want.stage_variables.contains_key(k) {
-                ops.push(patch(Op::Remove, &format!("/variables/{k}"), None));
-            }
-        }
-        if live_throttle != want.stage_throttle {
-            match &want.stage_throttle {
-                Some(t) => {
-                    ops.push(patch(
-                        Op::Replace,
-                        "/*/*/throttling/rateLimit",
-                        Some(t.rate.to_string()),
-                    ));
-                    ops.push(patch(
-                        Op::Replace,
-                        "/*/*/throttling/burstLimit",
-                        Some(t.burst.to_string()),
-                    ));
-                }
-                None => ops.push(patch(Op::Remove, "/*/*", None)),
-            }
-        }
+        let ops = stage_settings_ops(self.want, self.snap, stage);
         if !ops.is_empty() {
             call("apigateway:UpdateStage", || {
                 aws.apigateway
@@ -1636,105 +1904,120 @@ async fn reconcile(
             })
             .await?;
         }
-        stage_now = Some(stage.clone());
+        Ok(())
     }
 
-    // API keys (never with their values).
-    let mut key_ids: BTreeMap<String, String> = BTreeMap::new();
-    for (key, k) in &want.keys {
-        match snap.keys.get(key) {
-            Some((kid, live)) => {
-                let mut ops = Vec::new();
-                if live.enabled != k.enabled {
-                    ops.push(patch(Op::Replace, "/enabled", Some(k.enabled.to_string())));
-                }
-                if live.description != k.description {
-                    ops.push(patch(
-                        Op::Replace,
-                        "/description",
-                        Some(k.description.clone().unwrap_or_default()),
-                    ));
-                }
-                if !ops.is_empty() {
-                    call("apigateway:UpdateApiKey", || {
-                        aws.apigateway
-                            .update_api_key()
-                            .api_key(kid)
-                            .set_patch_operations(Some(ops.clone()))
-                            .send()
-                    })
-                    .await?;
-                }
-                key_ids.insert(key.clone(), kid.clone());
-            }
-            None => {
-                let out = call("apigateway:CreateApiKey", || {
+    /// A new deployment of the routes (`hash`), the stage moved to it (or
+    /// made), and the superseded deployment deleted unless another stage
+    /// still uses it.
+    async fn deploy(&self, stage: &str, hash: &str) -> Result<(), Error> {
+        let (aws, id, snap) = (self.aws, self.id, self.snap);
+        let current = snap.stages.iter().find(|(s, _)| s == stage);
+        let deployment = call("apigateway:CreateDeployment", || {
+            aws.apigateway
+                .create_deployment()
+                .rest_api_id(id)
+                .description(format!("{DEPLOYMENT_PREFIX}{hash}"))
+                .send()
+        })
+        .await?;
+        let new_id = deployment.id().unwrap_or_default().to_string();
+        match current {
+            Some(_) => {
+                call("apigateway:UpdateStage", || {
                     aws.apigateway
-                        .create_api_key()
-                        .name(format!("{}-{key}", want.name))
-                        .set_description(k.description.clone())
-                        .enabled(k.enabled)
-                        .set_tags(Some(hash_map(&want.tags)))
+                        .update_stage()
+                        .rest_api_id(id)
+                        .stage_name(stage)
+                        .patch_operations(patch(Op::Replace, "/deploymentId", Some(new_id.clone())))
                         .send()
                 })
                 .await?;
-                key_ids.insert(key.clone(), out.id().unwrap_or_default().to_string());
+            }
+            None => {
+                call("apigateway:CreateStage", || {
+                    aws.apigateway
+                        .create_stage()
+                        .rest_api_id(id)
+                        .stage_name(stage)
+                        .deployment_id(&new_id)
+                        .send()
+                })
+                .await?;
             }
         }
+        if let Some((_, old)) = current.filter(|_| !self.adopting) {
+            let used_elsewhere = snap.stages.iter().any(|(s, d)| s != stage && d == old);
+            if !old.is_empty() && *old != new_id && !used_elsewhere {
+                call_unless_gone("apigateway:DeleteDeployment", || {
+                    aws.apigateway
+                        .delete_deployment()
+                        .rest_api_id(id)
+                        .deployment_id(old)
+                        .send()
+                })
+                .await?;
+            }
+        }
+        Ok(())
     }
 
-    // Usage plans.
-    for (plan_key, plan) in &want.usage_plans {
-        let stage = stage_now.clone().unwrap_or_default();
+    /// API keys (never with their values); returns their ids by key name.
+    async fn update_keys(&self) -> Result<BTreeMap<String, String>, Error> {
+        let (aws, want) = (self.aws, self.want);
+        let mut key_ids: BTreeMap<String, String> = BTreeMap::new();
+        for (key, k) in &want.keys {
+            match self.snap.keys.get(key) {
+                Some((kid, live)) => {
+                    let ops = key_ops(live, k);
+                    if !ops.is_empty() {
+                        call("apigateway:UpdateApiKey", || {
+                            aws.apigateway
+                                .update_api_key()
+                                .api_key(kid)
+                                .set_patch_operations(Some(ops.clone()))
+                                .send()
+                        })
+                        .await?;
+                    }
+                    key_ids.insert(key.clone(), kid.clone());
+                }
+                None => {
+                    let out = call("apigateway:CreateApiKey", || {
+                        aws.apigateway
+                            .create_api_key()
+                            .name(format!("{}-{key}", want.name))
+                            .set_description(k.description.clone())
+                            .enabled(k.enabled)
+                            .set_tags(Some(hash_map(&want.tags)))
+                            .send()
+                    })
+                    .await?;
+                    key_ids.insert(key.clone(), out.id().unwrap_or_default().to_string());
+                }
+            }
+        }
+        Ok(key_ids)
+    }
+
+    /// One usage plan, on `stage`, with the keys it names (`key_ids`: the
+    /// keys' ids by name) attached and no others.
+    async fn update_usage_plan(
+        &self,
+        plan_key: &str,
+        plan: &UsagePlan,
+        key_ids: &BTreeMap<String, String>,
+        stage: &str,
+    ) -> Result<(), Error> {
+        let (aws, id) = (self.aws, self.id);
         let want_keys: BTreeSet<String> = plan
             .keys
             .iter()
             .filter_map(|k| key_ids.get(k).cloned())
             .collect();
-        let (pid, attached) = match snap.plans.get(plan_key) {
+        let (pid, attached) = match self.snap.plans.get(plan_key) {
             Some((pid, live, stages, attached)) => {
-                let mut ops = Vec::new();
-                if live.throttle != plan.throttle {
-                    match &plan.throttle {
-                        Some(t) => {
-                            ops.push(patch(
-                                Op::Replace,
-                                "/throttle/rateLimit",
-                                Some(t.rate.to_string()),
-                            ));
-                            ops.push(patch(
-                                Op::Replace,
-                                "/throttle/burstLimit",
-                                Some(t.burst.to_string()),
-                            ));
-                        }
-                        None => ops.push(patch(Op::Remove, "/throttle", None)),
-                    }
-                }
-                if live.quota != plan.quota {
-                    match &plan.quota {
-                        Some(q) => {
-                            ops.push(patch(
-                                Op::Replace,
-                                "/quota/limit",
-                                Some(q.limit.to_string()),
-                            ));
-                            ops.push(patch(Op::Replace, "/quota/period", Some(q.period.clone())));
-                            ops.push(patch(
-                                Op::Replace,
-                                "/quota/offset",
-                                Some(q.offset.to_string()),
-                            ));
-                        }
-                        None => ops.push(patch(Op::Remove, "/quota", None)),
-                    }
-                }
-                if !stages.contains(&stage) {
-                    ops.push(patch(Op::Add, "/apiStages", Some(format!("{id}:{stage}"))));
-                }
-                for s in stages.iter().filter(|s| **s != stage) {
-                    ops.push(patch(Op::Remove, "/apiStages", Some(format!("{id}:{s}"))));
-                }
+                let ops = usage_plan_ops(id, live, plan, stages, stage);
                 if !ops.is_empty() {
                     call("apigateway:UpdateUsagePlan", || {
                         aws.apigateway
@@ -1750,31 +2033,10 @@ async fn reconcile(
                     attached.keys().cloned().collect::<BTreeSet<_>>(),
                 )
             }
-            None => {
-                let out = call("apigateway:CreateUsagePlan", || {
-                    aws.apigateway
-                        .create_usage_plan()
-                        .name(format!("{}-{plan_key}", want.name))
-                        .api_stages(ApiStage::builder().api_id(id).stage(&stage).build())
-                        .set_throttle(plan.throttle.as_ref().map(|t| {
-                            ThrottleSettings::builder()
-                                .rate_limit(t.rate)
-                                .burst_limit(t.burst as i32)
-                                .build()
-                        }))
-                        .set_quota(plan.quota.as_ref().map(|q| {
-                            QuotaSettings::builder()
-                                .limit(q.limit as i32)
-                                .offset(q.offset as i32)
-                                .period(QuotaPeriodType::from(q.period.as_str()))
-                                .build()
-                        }))
-                        .set_tags(Some(hash_map(&want.tags)))
-                        .send()
-                })
-                .await?;
-                (out.id().unwrap_or_default().to_string(), BTreeSet::new())
-            }
+            None => (
+                self.create_usage_plan(plan_key, plan, stage).await?,
+                BTreeSet::new(),
+            ),
         };
         for kid in want_keys.difference(&attached) {
             call("apigateway:CreateUsagePlanKey", || {
@@ -1787,83 +2049,103 @@ async fn reconcile(
             })
             .await?;
         }
-        for kid in attached.difference(&want_keys).filter(|_| !adopting) {
-            ok_if_gone(
-                call("apigateway:DeleteUsagePlanKey", || {
-                    aws.apigateway
-                        .delete_usage_plan_key()
-                        .usage_plan_id(&pid)
-                        .key_id(kid)
-                        .send()
-                })
-                .await
-                .map(|_| ()),
-            )?;
+        for kid in attached.difference(&want_keys).filter(|_| !self.adopting) {
+            call_unless_gone("apigateway:DeleteUsagePlanKey", || {
+                aws.apigateway
+                    .delete_usage_plan_key()
+                    .usage_plan_id(&pid)
+                    .key_id(kid)
+                    .send()
+            })
+            .await?;
         }
+        Ok(())
     }
-    for (plan_key, (pid, _, stages, _)) in &snap.plans {
-        if !want.usage_plans.contains_key(plan_key) && !adopting {
-            delete_usage_plan(aws, id, pid, stages).await?;
+
+    /// A new usage plan on `stage`; returns its id.
+    async fn create_usage_plan(
+        &self,
+        plan_key: &str,
+        plan: &UsagePlan,
+        stage: &str,
+    ) -> Result<String, Error> {
+        let want = self.want;
+        let out = call("apigateway:CreateUsagePlan", || {
+            self.aws
+                .apigateway
+                .create_usage_plan()
+                .name(format!("{}-{plan_key}", want.name))
+                .api_stages(ApiStage::builder().api_id(self.id).stage(stage).build())
+                .set_throttle(plan.throttle.as_ref().map(|t| {
+                    ThrottleSettings::builder()
+                        .rate_limit(t.rate)
+                        .burst_limit(t.burst as i32)
+                        .build()
+                }))
+                .set_quota(plan.quota.as_ref().map(|q| {
+                    QuotaSettings::builder()
+                        .limit(q.limit as i32)
+                        .offset(q.offset as i32)
+                        .period(QuotaPeriodType::from(q.period.as_str()))
+                        .build()
+                }))
+                .set_tags(Some(hash_map(&want.tags)))
+                .send()
+        })
+        .await?;
+        Ok(out.id().unwrap_or_default().to_string())
+    }
+
+    /// Usage plans, keys and stages no longer declared (unless adopting),
+    /// in that order: the stages after the usage plans left them.
+    async fn delete_undeclared(&self) -> Result<(), Error> {
+        let (aws, id, want, snap) = (self.aws, self.id, self.want, self.snap);
+        for (plan_key, (pid, _, stages, _)) in &snap.plans {
+            if !want.usage_plans.contains_key(plan_key) && !self.adopting {
+                delete_usage_plan(aws, id, pid, stages).await?;
+            }
         }
-    }
-    for (key, (kid, _)) in &snap.keys {
-        if !want.keys.contains_key(key) && !adopting {
-            delete_api_key(aws, kid).await?;
+        for (key, (kid, _)) in &snap.keys {
+            if !want.keys.contains_key(key) && !self.adopting {
+                delete_api_key(aws, kid).await?;
+            }
         }
-    }
-    // Stages no longer declared (after the usage plans left them).
-    for (stage, deployment) in &snap.stages {
-        if Some(stage) != want.stage.as_ref() && !adopting {
-            ok_if_gone(
-                call("apigateway:DeleteStage", || {
+        for (stage, deployment) in &snap.stages {
+            if Some(stage) != want.stage.as_ref() && !self.adopting {
+                call_unless_gone("apigateway:DeleteStage", || {
                     aws.apigateway
                         .delete_stage()
                         .rest_api_id(id)
                         .stage_name(stage)
                         .send()
                 })
-                .await
-                .map(|_| ()),
-            )?;
-            if !deployment.is_empty() {
-                ok_if_gone(
-                    call("apigateway:DeleteDeployment", || {
+                .await?;
+                if !deployment.is_empty() {
+                    call_unless_gone("apigateway:DeleteDeployment", || {
                         aws.apigateway
                             .delete_deployment()
                             .rest_api_id(id)
                             .deployment_id(deployment)
                             .send()
                     })
-                    .await
-                    .map(|_| ()),
-                )?;
+                    .await?;
+                }
             }
         }
+        Ok(())
     }
-    let _ = desired;
-    Ok(outputs(
-        aws,
-        id,
-        &want.name,
-        &root,
-        stage_now.as_deref(),
-        &key_ids,
-    ))
 }
 
 async fn delete_method(aws: &Aws, id: &str, rid: &str, verb: &str) -> Result<(), Error> {
-    ok_if_gone(
-        call("apigateway:DeleteMethod", || {
-            aws.apigateway
-                .delete_method()
-                .rest_api_id(id)
-                .resource_id(rid)
-                .http_method(verb)
-                .send()
-        })
-        .await
-        .map(|_| ()),
-    )
+    call_unless_gone("apigateway:DeleteMethod", || {
+        aws.apigateway
+            .delete_method()
+            .rest_api_id(id)
+            .resource_id(rid)
+            .http_method(verb)
+            .send()
+    })
+    .await
 }
 
 async fn put_route(
@@ -2088,35 +2370,26 @@ async fn delete_usage_plan(
             .iter()
             .map(|s| patch(Op::Remove, "/apiStages", Some(format!("{api_id}:{s}"))))
             .collect();
-        ok_if_gone(
-            call("apigateway:UpdateUsagePlan", || {
-                aws.apigateway
-                    .update_usage_plan()
-                    .usage_plan_id(pid)
-                    .set_patch_operations(Some(ops.clone()))
-                    .send()
-            })
-            .await
-            .map(|_| ()),
-        )?;
-    }
-    ok_if_gone(
-        call("apigateway:DeleteUsagePlan", || {
-            aws.apigateway.delete_usage_plan().usage_plan_id(pid).send()
+        call_unless_gone("apigateway:UpdateUsagePlan", || {
+            aws.apigateway
+                .update_usage_plan()
+                .usage_plan_id(pid)
+                .set_patch_operations(Some(ops.clone()))
+                .send()
         })
-        .await
-        .map(|_| ()),
-    )
+        .await?;
+    }
+    call_unless_gone("apigateway:DeleteUsagePlan", || {
+        aws.apigateway.delete_usage_plan().usage_plan_id(pid).send()
+    })
+    .await
 }
 
 async fn delete_api_key(aws: &Aws, kid: &str) -> Result<(), Error> {
-    ok_if_gone(
-        call("apigateway:DeleteApiKey", || {
-            aws.apigateway.delete_api_key().api_key(kid).send()
-        })
-        .await
-        .map(|_| ()),
-    )
+    call_unless_gone("apigateway:DeleteApiKey", || {
+        aws.apigateway.delete_api_key().api_key(kid).send()
+    })
+    .await
 }
 
 pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
@@ -2143,13 +2416,10 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     for (kid, _) in snap.keys.values() {
         delete_api_key(aws, kid).await?;
     }
-    ok_if_gone(
-        call("apigateway:DeleteRestApi", || {
-            aws.apigateway.delete_rest_api().rest_api_id(id).send()
-        })
-        .await
-        .map(|_| ()),
-    )
+    call_unless_gone("apigateway:DeleteRestApi", || {
+        aws.apigateway.delete_rest_api().rest_api_id(id).send()
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -2238,6 +2508,83 @@ usage_plans.mobile = { keys = ["ios"], throttle = { rate = 100, burst = 200 } }
         // Usage plans and keys do not change the deployment.
         let other = desired_of(&EXAMPLE.replace("rate = 100", "rate = 5"), &aws).unwrap();
         assert_eq!(other.deployment, c.deployment);
+    }
+
+    fn shown(ops: &[PatchOperation]) -> Vec<String> {
+        ops.iter()
+            .map(|o| {
+                let op = o.op().map(|o| o.as_str()).unwrap_or_default();
+                let value = o.value().map(|v| format!(" {v}")).unwrap_or_default();
+                format!("{op} {}{value}", o.path().unwrap_or_default())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn patch_operations_of_a_stage_and_a_usage_plan() {
+        let throttle = Throttle {
+            rate: 10.0,
+            burst: 20,
+        };
+        let quota = Quota {
+            limit: 1000,
+            period: "DAY".to_string(),
+            offset: 0,
+        };
+        // The stage: variables set and removed, the throttle set.
+        let want = ApiConfig {
+            name: "demo-notes".to_string(),
+            description: None,
+            endpoint_type: "REGIONAL".to_string(),
+            routes: BTreeMap::new(),
+            stage: Some("prod".to_string()),
+            stage_variables: BTreeMap::from([("a".to_string(), "1".to_string())]),
+            stage_throttle: Some(throttle.clone()),
+            deployment: None,
+            usage_plans: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            tags: Tags::new(),
+        };
+        let snap = Snapshot {
+            stages: vec![("prod".to_string(), "d1".to_string())],
+            stage_variables: BTreeMap::from([("b".to_string(), "2".to_string())]),
+            ..Snapshot::default()
+        };
+        assert_eq!(
+            shown(&stage_settings_ops(&want, &snap, "prod")),
+            [
+                "replace /variables/a 1",
+                "remove /variables/b",
+                "replace /*/*/throttling/rateLimit 10",
+                "replace /*/*/throttling/burstLimit 20",
+            ]
+        );
+        // Another stage than the one found: nothing of the live one's is removed.
+        assert_eq!(shown(&stage_settings_ops(&want, &snap, "beta")).len(), 3);
+        // A usage plan: throttle removed, quota set, moved to the one stage.
+        let live = UsagePlan {
+            keys: Vec::new(),
+            throttle: Some(throttle),
+            quota: None,
+        };
+        let plan = UsagePlan {
+            keys: Vec::new(),
+            throttle: None,
+            quota: Some(quota),
+        };
+        let stages = ["old".to_string()];
+        assert_eq!(
+            shown(&usage_plan_ops("api1", &live, &plan, &stages, "prod")),
+            [
+                "remove /throttle",
+                "replace /quota/limit 1000",
+                "replace /quota/period DAY",
+                "replace /quota/offset 0",
+                "add /apiStages api1:prod",
+                "remove /apiStages api1:old",
+            ]
+        );
+        assert!(usage_plan_ops("api1", &plan, &plan, &["prod".to_string()], "prod").is_empty());
     }
 
     #[test]

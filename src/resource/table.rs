@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
@@ -866,7 +867,69 @@ pub async fn update(
         .cloned()
         .unwrap_or_else(|| arn(aws, name));
 
-    // Indexes whose shape changed are deleted first, then created again.
+    delete_reshaped_indexes(aws, &want, &have).await?;
+    update_capacity(aws, &want, &have).await?;
+    create_indexes(aws, &want, &have).await?;
+    update_stream(aws, name, have.stream, want.stream).await?;
+    if want.deletion_protection != have.deletion_protection {
+        let request = aws
+            .dynamodb
+            .update_table()
+            .table_name(name)
+            .deletion_protection_enabled(want.deletion_protection);
+        update_and_wait(aws, name, request).await?;
+    }
+    update_tags(aws, &arn, &want.tags, &have.tags).await?;
+    // Last: a TTL rename ends the run (see `change_ttl`).
+    if want.ttl_attribute != have.ttl_attribute {
+        change_ttl(
+            aws,
+            name,
+            have.ttl_attribute.as_deref(),
+            want.ttl_attribute.as_deref(),
+        )
+        .await?;
+    }
+    Ok(outputs(&describe_existing(aws, name).await?))
+}
+
+/// Sends one `UpdateTable`.
+async fn send_update(request: UpdateTableFluentBuilder) -> Result<(), Error> {
+    request
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))
+}
+
+/// Sends one `UpdateTable` and waits until the table and its indexes are
+/// ACTIVE again.
+async fn update_and_wait(
+    aws: &Aws,
+    name: &str,
+    request: UpdateTableFluentBuilder,
+) -> Result<(), Error> {
+    send_update(request).await?;
+    wait_active(aws, name).await?;
+    Ok(())
+}
+
+/// Whether the live table has the index `index` in the shape `g` wants (so
+/// it is kept, with at most its capacity changed).
+fn keeps_index(have: &TableConfig, index: &str, g: &IndexConfig) -> bool {
+    have.global_secondary_indexes
+        .get(index)
+        .is_some_and(|h| h.same_shape(g))
+}
+
+/// Indexes whose shape changed are deleted first (then created again by
+/// [`create_indexes`]), one per call.
+async fn delete_reshaped_indexes(
+    aws: &Aws,
+    want: &TableConfig,
+    have: &TableConfig,
+) -> Result<(), Error> {
+    let name = want.name.as_str();
     let removed: Vec<&String> = have
         .global_secondary_indexes
         .iter()
@@ -878,7 +941,8 @@ pub async fn update(
         .map(|(n, _)| n)
         .collect();
     for index in removed {
-        aws.dynamodb
+        let request = aws
+            .dynamodb
             .update_table()
             .table_name(name)
             .global_secondary_index_updates(
@@ -890,14 +954,17 @@ pub async fn update(
                             .expect("name is set"),
                     )
                     .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
+            );
+        send_update(request).await?;
         wait_index_gone(aws, name, index).await?;
     }
+    Ok(())
+}
 
-    // Billing and capacity, with every kept index's capacity when provisioned.
+/// Billing and capacity, with every kept index's capacity when provisioned;
+/// with the same billing, only the indexes whose capacity alone changed.
+async fn update_capacity(aws: &Aws, want: &TableConfig, have: &TableConfig) -> Result<(), Error> {
+    let name = want.name.as_str();
     if want.billing != have.billing
         || want.read_capacity != have.read_capacity
         || want.write_capacity != have.write_capacity
@@ -910,11 +977,7 @@ pub async fn update(
             .set_provisioned_throughput(throughput(want.read_capacity, want.write_capacity));
         if want.billing == Billing::Provisioned {
             for (index, g) in &want.global_secondary_indexes {
-                if have
-                    .global_secondary_indexes
-                    .get(index)
-                    .is_some_and(|h| h.same_shape(g))
-                {
+                if keeps_index(have, index, g) {
                     if let Some(t) = throughput(g.read_capacity, g.write_capacity) {
                         request =
                             request.global_secondary_index_updates(index_capacity_update(index, t));
@@ -922,13 +985,8 @@ pub async fn update(
                 }
             }
         }
-        request
-            .send()
-            .await
-            .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
-        wait_active(aws, name).await?;
+        update_and_wait(aws, name, request).await?;
     } else if want.billing == Billing::Provisioned {
-        // Same billing: only indexes whose capacity alone changed.
         for (index, g) in &want.global_secondary_indexes {
             let Some(h) = have.global_secondary_indexes.get(index) else {
                 continue;
@@ -937,32 +995,31 @@ pub async fn update(
                 && (h.read_capacity != g.read_capacity || h.write_capacity != g.write_capacity)
             {
                 if let Some(t) = throughput(g.read_capacity, g.write_capacity) {
-                    aws.dynamodb
+                    let request = aws
+                        .dynamodb
                         .update_table()
                         .table_name(name)
-                        .global_secondary_index_updates(index_capacity_update(index, t))
-                        .send()
-                        .await
-                        .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
-                    wait_active(aws, name).await?;
+                        .global_secondary_index_updates(index_capacity_update(index, t));
+                    update_and_wait(aws, name, request).await?;
                 }
             }
         }
     }
+    Ok(())
+}
 
-    // New (or rebuilt) indexes, one per call.
+/// New (or rebuilt) indexes, one per call.
+async fn create_indexes(aws: &Aws, want: &TableConfig, have: &TableConfig) -> Result<(), Error> {
+    let name = want.name.as_str();
     for (index, g) in &want.global_secondary_indexes {
-        if have
-            .global_secondary_indexes
-            .get(index)
-            .is_some_and(|h| h.same_shape(g))
-        {
+        if keeps_index(have, index, g) {
             continue;
         }
-        aws.dynamodb
+        let request = aws
+            .dynamodb
             .update_table()
             .table_name(name)
-            .set_attribute_definitions(Some(attribute_definitions(&want, std::iter::once(g))))
+            .set_attribute_definitions(Some(attribute_definitions(want, std::iter::once(g))))
             .global_secondary_index_updates(
                 GlobalSecondaryIndexUpdate::builder()
                     .create(
@@ -978,53 +1035,47 @@ pub async fn update(
                             .expect("name and key schema are set"),
                     )
                     .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
-        wait_active(aws, name).await?;
+            );
+        update_and_wait(aws, name, request).await?;
     }
+    Ok(())
+}
 
-    // A stream's view type cannot change while it is enabled: disable, then enable.
-    if want.stream != have.stream {
-        if have.stream != StreamView::Off {
-            aws.dynamodb
-                .update_table()
-                .table_name(name)
-                .stream_specification(stream_specification(StreamView::Off))
-                .send()
-                .await
-                .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
-            wait_active(aws, name).await?;
-        }
-        if want.stream != StreamView::Off {
-            aws.dynamodb
-                .update_table()
-                .table_name(name)
-                .stream_specification(stream_specification(want.stream))
-                .send()
-                .await
-                .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
-            wait_active(aws, name).await?;
-        }
+/// A stream's view type cannot change while it is enabled: disable, then enable.
+async fn update_stream(
+    aws: &Aws,
+    name: &str,
+    have: StreamView,
+    want: StreamView,
+) -> Result<(), Error> {
+    if want == have {
+        return Ok(());
     }
-
-    if want.deletion_protection != have.deletion_protection {
-        aws.dynamodb
+    if have != StreamView::Off {
+        let request = aws
+            .dynamodb
             .update_table()
             .table_name(name)
-            .deletion_protection_enabled(want.deletion_protection)
-            .send()
-            .await
-            .map_err(|e| Error::aws("dynamodb:UpdateTable", &e))?;
-        wait_active(aws, name).await?;
+            .stream_specification(stream_specification(StreamView::Off));
+        update_and_wait(aws, name, request).await?;
     }
+    if want != StreamView::Off {
+        let request = aws
+            .dynamodb
+            .update_table()
+            .table_name(name)
+            .stream_specification(stream_specification(want));
+        update_and_wait(aws, name, request).await?;
+    }
+    Ok(())
+}
 
-    let (set, remove) = tag_changes(&want.tags, &have.tags);
+async fn update_tags(aws: &Aws, arn: &str, want: &Tags, have: &Tags) -> Result<(), Error> {
+    let (set, remove) = tag_changes(want, have);
     if !set.is_empty() {
         aws.dynamodb
             .tag_resource()
-            .resource_arn(&arn)
+            .resource_arn(arn)
             .set_tags(Some(sdk_tags(&set)))
             .send()
             .await
@@ -1033,23 +1084,13 @@ pub async fn update(
     if !remove.is_empty() {
         aws.dynamodb
             .untag_resource()
-            .resource_arn(&arn)
+            .resource_arn(arn)
             .set_tag_keys(Some(remove))
             .send()
             .await
             .map_err(|e| Error::aws("dynamodb:UntagResource", &e))?;
     }
-    // Last: a TTL rename ends the run (see `change_ttl`).
-    if want.ttl_attribute != have.ttl_attribute {
-        change_ttl(
-            aws,
-            name,
-            have.ttl_attribute.as_deref(),
-            want.ttl_attribute.as_deref(),
-        )
-        .await?;
-    }
-    Ok(outputs(&describe_existing(aws, name).await?))
+    Ok(())
 }
 
 async fn wait_index_gone(aws: &Aws, name: &str, index: &str) -> Result<(), Error> {
