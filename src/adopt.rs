@@ -542,11 +542,11 @@ impl Writer<'_> {
             for (amr, written) in [
                 (None, None),
                 (
-                    Some(crate::stack::schema::Amr::Authenticated),
+                    Some(crate::resource::role::Amr::Authenticated),
                     Some("authenticated"),
                 ),
                 (
-                    Some(crate::stack::schema::Amr::Unauthenticated),
+                    Some(crate::resource::role::Amr::Unauthenticated),
                     Some("unauthenticated"),
                 ),
             ] {
@@ -1901,7 +1901,7 @@ mod tests {
             p
         };
         let trust = role::canonical_trust_policy(
-            role::cognito_trust_policy(pool_id, Some(crate::stack::schema::Amr::Unauthenticated)),
+            role::cognito_trust_policy(pool_id, Some(crate::resource::role::Amr::Unauthenticated)),
             "aws",
         );
         let guest = found(

@@ -8,76 +8,72 @@
 //! the one the schema describes. `deny_unknown_fields` becomes
 //! `additionalProperties: false`; doc comments become descriptions. Only the
 //! top level is spelled out here, because the loader walks it by hand rather
-//! than through one serde type: `[stack]` plus one table per kind, each holding
-//! resources by key. A test checks that its kinds are exactly `Kind::ALL`.
+//! than through one serde type: `[stack]` plus one table per kind of the
+//! registry, each holding resources by key in the kind's spec type.
 //!
 //! Draft-07, not 2020-12: it is the newest draft that the TOML editors'
 //! validators all read. There is no `$id`: the schema is a local file, and a
 //! made-up URL would change how editors resolve its `$ref`s.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
-use schemars::generate::SchemaSettings;
+use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::transform::RecursiveTransform;
-use schemars::{JsonSchema, Schema};
+use schemars::{json_schema, JsonSchema, Schema};
 use serde_json::{json, Value};
 
-use crate::stack::schema::{
-    ApiSpec, BucketSpec, IdentityPoolSpec, RoleSpec, SearchSpec, StackSection, TableSpec,
-    UserPoolSpec,
-};
+use crate::resource::registry::{KindVisitor, ResourceKind};
+use crate::stack::schema::StackSection;
+use crate::stack::Kind;
 
 /// A resource key (`[table.<key>]`): the loader's rule, 1 to 64 characters of
 /// `[a-z0-9_-]`, starting with a letter.
 pub const RESOURCE_KEY_PATTERN: &str = "^[a-z][a-z0-9_-]{0,63}$";
 
 /// The whole stack file. Shape only: the loader reads the top level itself
-/// (`stack::load`), and every table below it with the types named here.
-#[derive(JsonSchema)]
-#[schemars(
-    title = "mobile-backend stack file",
-    description = "One TOML file that describes an AWS mobile backend: `[stack]`, then one table per resource, `[<kind>.<key>]`. Strings may hold references, `${kind.key.attr}`, `${stack.name}`, `${aws.account_id}` and `${aws.region}`; file paths are relative to the stack file.",
-    deny_unknown_fields
-)]
-#[allow(dead_code)] // never built: it only describes the file
-struct StackFile {
-    stack: StackSection,
-    /// Cognito identity pools (federated identities), by key.
-    #[serde(default)]
-    #[schemars(transform = resource_keys)]
-    identity_pool: BTreeMap<String, IdentityPoolSpec>,
-    /// Cognito user pools, with their app clients and groups, by key.
-    #[serde(default)]
-    #[schemars(transform = resource_keys)]
-    user_pool: BTreeMap<String, UserPoolSpec>,
-    /// DynamoDB tables, by key.
-    #[serde(default)]
-    #[schemars(transform = resource_keys)]
-    table: BTreeMap<String, TableSpec>,
-    /// S3 buckets, by key.
-    #[serde(default)]
-    #[schemars(transform = resource_keys)]
-    bucket: BTreeMap<String, BucketSpec>,
-    /// Search domains (CloudSearch or OpenSearch Service), by key.
-    #[serde(default)]
-    #[schemars(transform = resource_keys)]
-    search: BTreeMap<String, SearchSpec>,
-    /// API Gateway REST APIs, by key.
-    #[serde(default)]
-    #[schemars(transform = resource_keys)]
-    api: BTreeMap<String, ApiSpec>,
-    /// IAM roles, by key.
-    #[serde(default)]
-    #[schemars(transform = resource_keys)]
-    role: BTreeMap<String, RoleSpec>,
+/// (`stack::load`): `[stack]`, then one table per kind of the registry, each
+/// holding resources by key in the kind's spec type.
+struct StackFile;
+
+impl JsonSchema for StackFile {
+    fn schema_name() -> Cow<'static, str> {
+        "StackFile".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut properties = serde_json::Map::new();
+        properties.insert(
+            "stack".into(),
+            generator.subschema_for::<StackSection>().to_value(),
+        );
+        for kind in Kind::ALL {
+            properties.insert(kind.as_str().into(), kind.visit(KindTable(generator)));
+        }
+        json_schema!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": properties,
+            "required": ["stack"],
+            "title": "mobile-backend stack file",
+            "description": "One TOML file that describes an AWS mobile backend: `[stack]`, then one table per resource, `[<kind>.<key>]`. Strings may hold references, `${kind.key.attr}`, `${stack.name}`, `${aws.account_id}` and `${aws.region}`; file paths are relative to the stack file."
+        })
+    }
 }
 
-/// Resource keys follow the loader's rule.
-fn resource_keys(schema: &mut Schema) {
-    schema.insert(
-        "propertyNames".into(),
-        json!({ "pattern": RESOURCE_KEY_PATTERN }),
-    );
+/// The schema of one kind's top-level table: its resources by key, each in
+/// the kind's spec type; keys follow the loader's rule.
+struct KindTable<'g>(&'g mut SchemaGenerator);
+
+impl KindVisitor for KindTable<'_> {
+    type Output = Value;
+    fn visit<K: ResourceKind>(self) -> Value {
+        json!({
+            "type": "object",
+            "additionalProperties": self.0.subschema_for::<K::Spec>(),
+            "description": K::DESCRIPTION,
+            "propertyNames": { "pattern": RESOURCE_KEY_PATTERN },
+        })
+    }
 }
 
 /// TOML has no null: an optional key is left out, never written as null, so

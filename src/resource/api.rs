@@ -22,6 +22,8 @@
 //! API key values are secrets: they are never read (`includeValues` is never
 //! set), so they cannot reach the plan, errors or outputs.
 
+use schemars::JsonSchema;
+use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
@@ -45,8 +47,156 @@ use super::{
     tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
 };
 use crate::aws::{error_code, Aws};
-use crate::stack::schema::{ApiSpec, RouteSpec, Tags};
+use crate::stack::Tags;
 use crate::stack::{Address, Kind, Stack};
+
+// ------------------------------------------------------------ schema ----
+
+/// `[api.<key>]` — an API Gateway REST API.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSpec {
+    /// Physical name; default `<stack>-<key>`. REST APIs are found by their tags: names
+    /// are not unique.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Adopt an existing REST API made outside this tool: the REST API's id, like `a1b2c3d4e5`. When the stack
+    /// owns no REST API for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
+    /// The API's description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `regional` (the default), `edge` or `private`.
+    #[serde(default)]
+    pub endpoint_type: Option<String>,
+    /// The stage the API is deployed to, like `prod`. Without one the API is not
+    /// deployed.
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// Variables of the stage (`${stageVariables.name}` in integrations).
+    #[serde(default)]
+    pub stage_variables: BTreeMap<String, String>,
+    /// Default method throttling of the stage (every method, `*/*`).
+    #[serde(default)]
+    pub stage_throttle: Option<ThrottleSpec>,
+    /// Routes by `"<METHOD> <path>"`, like `"POST /notes"` or `"GET /notes/{id}"`.
+    #[serde(default)]
+    pub routes: BTreeMap<String, RouteSpec>,
+    /// Usage plans by key: throttling and quotas for the API keys they list.
+    #[serde(default)]
+    pub usage_plans: BTreeMap<String, UsagePlanSpec>,
+    /// API keys by key. Their values are secrets: they never appear in plans.
+    #[serde(default)]
+    pub keys: BTreeMap<String, ApiKeySpec>,
+    /// Tags of this API, added to the stack's.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// A route: one method on one path.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// `none` (the default), `aws_iam` or `cognito` (with `user_pool`).
+    #[serde(default)]
+    pub authorization: Option<String>,
+    /// Callers must send an API key (`x-api-key`).
+    #[serde(default)]
+    pub api_key_required: bool,
+    /// With `authorization = "cognito"`: the `[user_pool.<key>]` whose tokens are
+    /// accepted.
+    #[serde(default)]
+    pub user_pool: Option<String>,
+    /// Request parameters by name (`method.request.querystring.q`), `true` when
+    /// required.
+    #[serde(default)]
+    pub request_parameters: BTreeMap<String, bool>,
+    /// Also answer the browser's preflight: an OPTIONS method on the path.
+    #[serde(default)]
+    pub cors: Option<bool>,
+    /// What serves the route: `lambda`, `http` or `mock`.
+    pub integration: IntegrationSpec,
+}
+
+/// What serves a route: exactly one of `lambda`, `http` or `mock`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationSpec {
+    /// A Lambda function ARN (proxy integration; `up` adds the invoke permission).
+    #[serde(default)]
+    pub lambda: Option<String>,
+    /// An HTTP URL (proxy integration).
+    #[serde(default)]
+    pub http: Option<String>,
+    /// A fixed answer.
+    #[serde(default)]
+    pub mock: Option<MockIntegrationSpec>,
+}
+
+/// A fixed answer of a mock integration.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MockIntegrationSpec {
+    /// The HTTP status code.
+    #[serde(default)]
+    pub status: Option<i64>,
+    /// The response body.
+    #[serde(default)]
+    pub response: Option<String>,
+}
+
+/// A usage plan: throttling and a quota for the keys it lists.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsagePlanSpec {
+    /// Keys of the API's `keys` this plan applies to.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Request rate and burst limits.
+    #[serde(default)]
+    pub throttle: Option<ThrottleSpec>,
+    /// Most requests per day, week or month.
+    #[serde(default)]
+    pub quota: Option<QuotaSpec>,
+}
+
+/// Throttling: a steady rate and a burst.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSpec {
+    /// Requests per second, on average.
+    pub rate: f64,
+    /// Requests at once, at most.
+    pub burst: i64,
+}
+
+/// A quota: at most `limit` requests per `period`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSpec {
+    /// Requests allowed per period.
+    pub limit: i64,
+    /// `day`, `week` or `month`.
+    pub period: String,
+}
+
+/// An API key; its value is made by API Gateway and is a secret.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeySpec {
+    /// What the key is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Whether the key works (default `true`).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+crate::spec_fields!(ApiSpec);
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
@@ -78,7 +228,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct ApiKind;
 
 impl Step for ApiKind {
-    type Spec = crate::stack::schema::ApiSpec;
+    type Spec = ApiSpec;
     const NOUN: &'static str = "API Gateway REST API";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
     const DEFAULTED: &'static [&'static str] = DEFAULTED;
@@ -122,6 +272,7 @@ impl Step for ApiKind {
 
 impl ResourceKind for ApiKind {
     const NAME: &'static str = "api";
+    const DESCRIPTION: &'static str = "API Gateway REST APIs, by key.";
     const REFERENCES: &'static [&'static str] = &[
         "id",
         "name",

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::stack::reference::UNKNOWN;
-use crate::stack::schema::Tags;
+use crate::stack::Tags;
 
 /// What a deployment's description starts with; the rest is the hash of the
 /// routes it was made from.

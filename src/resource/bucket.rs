@@ -5,6 +5,7 @@
 //! tags change in place. A bucket that still holds objects, versions or delete
 //! markers is deleted only with `--empty-buckets`.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -21,8 +22,81 @@ use serde_json::{json, Value};
 use super::registry::{ResourceKind, Step};
 use super::{retry, wait_for, ApplyOptions, Change, Desired, Error, Live, Ownership};
 use crate::aws::{error_code, Aws};
-use crate::stack::schema::{BucketSpec, Encryption, Tags};
 use crate::stack::Address;
+use crate::stack::Tags;
+
+// ------------------------------------------------------------ schema ----
+
+/// `[bucket.<key>]` — an S3 bucket.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSpec {
+    /// Physical name; default `<stack>-<key>`. Bucket names are unique across all of
+    /// AWS: `${aws.account_id}` in it helps. Changing it replaces the bucket.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Adopt an existing bucket made outside this tool: the bucket's name. When the stack
+    /// owns no bucket for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
+    /// Keep every version of every object.
+    #[serde(default)]
+    pub versioning: bool,
+    /// CORS rules, for browsers and web views.
+    #[serde(default)]
+    pub cors: Vec<CorsRuleSpec>,
+    /// All four S3 public-access blocks (on by default, as AWS does for new buckets).
+    #[serde(default = "default_true")]
+    pub block_public_access: bool,
+    /// Default encryption: `aes256` (S3-managed keys, the default) or `aws:kms` (with
+    /// `kms_key_id`).
+    #[serde(default)]
+    pub encryption: Encryption,
+    /// KMS key id or ARN, with `encryption = "aws:kms"`.
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    /// Tags of this bucket, added to the stack's.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A CORS rule of a bucket.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorsRuleSpec {
+    /// HTTP methods allowed: `GET`, `PUT`, `POST`, `DELETE`, `HEAD`.
+    pub allowed_methods: Vec<String>,
+    /// Origins allowed, like `https://example.com`, or `*`.
+    pub allowed_origins: Vec<String>,
+    /// Request headers a preflight request may ask for.
+    #[serde(default)]
+    pub allowed_headers: Vec<String>,
+    /// Response headers a browser may read.
+    #[serde(default)]
+    pub expose_headers: Vec<String>,
+    /// How long a browser may cache the preflight answer, in seconds.
+    #[serde(default)]
+    pub max_age_seconds: Option<i32>,
+}
+
+/// A bucket's default encryption: `aes256` or `aws:kms`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum Encryption {
+    #[default]
+    #[serde(rename = "aes256")]
+    Aes256,
+    #[serde(rename = "aws:kms")]
+    Kms,
+}
+
+crate::spec_fields!(BucketSpec);
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
@@ -47,7 +121,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct BucketKind;
 
 impl Step for BucketKind {
-    type Spec = crate::stack::schema::BucketSpec;
+    type Spec = BucketSpec;
     const NOUN: &'static str = "S3 bucket";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
     const DEFAULTED: &'static [&'static str] = DEFAULTED;
@@ -96,6 +170,7 @@ impl Step for BucketKind {
 
 impl ResourceKind for BucketKind {
     const NAME: &'static str = "bucket";
+    const DESCRIPTION: &'static str = "S3 buckets, by key.";
     const REFERENCES: &'static [&'static str] = &["name", "arn", "regional_domain_name"];
     const ADOPTS_BY_NAME: bool = true;
 

@@ -8,6 +8,7 @@
 //! fresh `DescribeIdentityPool`. The role attachment is its own step
 //! (`identity_pool.<key>.roles`, see `identity_pool_roles.rs`).
 
+use schemars::JsonSchema;
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
@@ -18,8 +19,107 @@ use serde_json::Value;
 use super::registry::{ResourceKind, Step};
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Target};
 use crate::aws::{error_code, Aws};
-use crate::stack::schema::{IdentityPoolSpec, Tags};
+use crate::stack::Tags;
 use crate::stack::{Address, Kind, Part, Stack};
+
+// ------------------------------------------------------------ schema ----
+
+/// `[identity_pool.<key>]` — a Cognito identity pool.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityPoolSpec {
+    /// Physical name; default `<stack>_<key>` (identity pool names allow no `-`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Adopt an existing identity pool made outside this tool: the identity pool's id, like `us-east-1:1a2b...`. When the stack
+    /// owns no identity pool for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
+    /// Give guests (identities that did not sign in) credentials of
+    /// `unauthenticated_role`.
+    #[serde(default)]
+    pub allow_unauthenticated: bool,
+    /// Allow the basic (classic) authentication flow.
+    #[serde(default)]
+    pub allow_classic_flow: bool,
+    /// Sign-in providers: `<user_pool key>.<client key>` pairs of this stack.
+    #[serde(default)]
+    pub providers: Vec<String>,
+    /// Public login providers: domain to app id, like `"graph.facebook.com" = "<app
+    /// id>"`.
+    #[serde(default)]
+    pub supported_logins: BTreeMap<String, String>,
+    /// ARNs of IAM OpenID Connect providers.
+    #[serde(default)]
+    pub openid_connect_providers: Vec<String>,
+    /// ARNs of IAM SAML providers.
+    #[serde(default)]
+    pub saml_providers: Vec<String>,
+    /// Role of signed-in identities: a `[role.<key>]` of this stack, or a role ARN.
+    #[serde(default)]
+    pub authenticated_role: Option<String>,
+    /// Role of guests: a `[role.<key>]` of this stack, or a role ARN.
+    #[serde(default)]
+    pub unauthenticated_role: Option<String>,
+    /// Fine-grained role rules: the first that matches a claim of the token chooses the
+    /// role. At most 25.
+    #[serde(default)]
+    pub role_rules: Vec<RoleRuleSpec>,
+    /// Providers whose tokens choose the role (`cognito:preferred_role`).
+    #[serde(default)]
+    pub token_role_providers: Vec<String>,
+    /// When no rule matches (or the token names no role): `authenticated_role` (the
+    /// default) or `deny`.
+    #[serde(default)]
+    pub role_resolution: RoleResolution,
+    /// Tags of this pool, added to the stack's.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// What happens when no role rule matches: `authenticated_role` or `deny`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleResolution {
+    /// Fall back to the pool's authenticated role.
+    #[default]
+    AuthenticatedRole,
+    /// Refuse credentials.
+    Deny,
+}
+
+/// A role rule: when `claim` of a token from `provider` matches `value`, the identity
+/// gets `role`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRuleSpec {
+    /// The provider whose tokens the rule reads: one of the pool's `providers`.
+    pub provider: String,
+    /// The token claim to test, like `custom:department` or `cognito:groups`.
+    pub claim: String,
+    /// How the claim is compared: `equals`, `contains`, `starts_with` or `not_equal`.
+    #[serde(rename = "match")]
+    pub match_type: MatchType,
+    /// The value the claim is compared with.
+    pub value: String,
+    /// The role given: a `[role.<key>]` of this stack, or a role ARN.
+    pub role: String,
+}
+
+/// How a role rule compares: `equals`, `contains`, `starts_with` or `not_equal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchType {
+    Equals,
+    Contains,
+    StartsWith,
+    NotEqual,
+}
+
+crate::spec_fields!(IdentityPoolSpec);
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     // Found by name first: a new name would find no pool and make a new one,
@@ -46,7 +146,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct IdentityPoolKind;
 
 impl Step for IdentityPoolKind {
-    type Spec = crate::stack::schema::IdentityPoolSpec;
+    type Spec = IdentityPoolSpec;
     const NOUN: &'static str = "Cognito identity pool";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
     const DEFAULTED: &'static [&'static str] = DEFAULTED;
@@ -96,6 +196,7 @@ impl Step for IdentityPoolKind {
 
 impl ResourceKind for IdentityPoolKind {
     const NAME: &'static str = "identity_pool";
+    const DESCRIPTION: &'static str = "Cognito identity pools (federated identities), by key.";
     const REFERENCES: &'static [&'static str] = &["id", "name"];
 
     fn fixed_parts() -> Vec<Part> {

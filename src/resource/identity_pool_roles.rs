@@ -21,7 +21,9 @@ use super::identity_pool::provider;
 use super::registry::{PartStep, Step};
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
 use crate::aws::{error_code, Aws};
-use crate::stack::schema::{IdentityPoolSpec, MatchType, RoleResolution};
+use crate::resource::identity_pool::IdentityPoolSpec;
+use crate::resource::identity_pool::MatchType;
+use crate::resource::identity_pool::RoleResolution;
 use crate::stack::{Address, Kind};
 
 pub const ATTRIBUTES: &[(&str, Change)] =
@@ -40,7 +42,7 @@ impl PartStep for RolesPart {
 }
 
 impl Step for RolesPart {
-    type Spec = crate::stack::schema::IdentityPoolSpec;
+    type Spec = crate::resource::identity_pool::IdentityPoolSpec;
     const NOUN: &'static str = "identity pool role attachment";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
     const DEFAULTED: &'static [&'static str] = DEFAULTED;

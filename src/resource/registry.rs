@@ -59,7 +59,13 @@ macro_rules! spec_fields {
 /// Anything applied on its own: a declared resource or one of its parts.
 pub trait Step: 'static {
     /// The declared resource's settings (a part's are its resource's).
-    type Spec: SpecFields + DeserializeOwned + Clone + std::fmt::Debug + Send + Sync;
+    type Spec: SpecFields
+        + DeserializeOwned
+        + schemars::JsonSchema
+        + Clone
+        + std::fmt::Debug
+        + Send
+        + Sync;
     /// What AWS calls it, for messages.
     const NOUN: &'static str;
     /// Every top-level attribute of its desired and live configuration, and
@@ -147,6 +153,8 @@ pub enum PartName<'s> {
 pub trait ResourceKind: Step {
     /// The top-level table of the stack file.
     const NAME: &'static str;
+    /// What its top-level table holds, for the stack file's JSON Schema.
+    const DESCRIPTION: &'static str;
     /// Attributes other resources may reference as `${kind.key.attr}`.
     const REFERENCES: &'static [&'static str];
     /// Whether its `adopt` id is its physical name (names unique per account).

@@ -11,6 +11,7 @@
 //! [`retry_while_role_propagates`] retries a call that hands one to Cognito
 //! or Lambda while the answer means "not usable yet".
 
+use schemars::JsonSchema;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::Path;
@@ -28,8 +29,72 @@ use super::{
 };
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::UNKNOWN;
-use crate::stack::schema::{Amr, RoleSpec, Tags, TrustSpec};
+use crate::stack::Tags;
 use crate::stack::{Address, Kind, Stack, OWNER_ID_TAG, OWNER_STACK_TAG};
+
+// ------------------------------------------------------------ schema ----
+
+/// `[role.<key>]` — an IAM role.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    /// Physical name; default `<stack>-<key>`. Changing it replaces the role.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Adopt an existing role made outside this tool: the role's name. When the stack
+    /// owns no role for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
+    /// Who may assume the role: exactly one of `identity_pool`, `service` or `file`.
+    pub trust: TrustSpec,
+    /// Inline policy documents: JSON files relative to the stack file, each named after
+    /// its file's stem. `${...}` references in them are resolved.
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// ARNs of managed policies to attach.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Longest session, 3600 to 43200 seconds.
+    #[serde(default)]
+    pub max_session_duration: Option<i64>,
+    /// What the role is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Tags of this role, added to the stack's.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Who may assume a role: exactly one of `identity_pool`, `service` or `file`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSpec {
+    /// An `[identity_pool.<key>]` of this stack.
+    #[serde(default)]
+    pub identity_pool: Option<String>,
+    /// With `identity_pool`: only `authenticated` or only `unauthenticated` identities.
+    #[serde(default)]
+    pub amr: Option<Amr>,
+    /// A service principal such as `lambda.amazonaws.com`.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// A trust-policy document (JSON file, relative to the stack file).
+    #[serde(default)]
+    pub file: Option<String>,
+}
+
+/// Which identities of an identity pool: `authenticated` or `unauthenticated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Amr {
+    Authenticated,
+    Unauthenticated,
+}
+
+crate::spec_fields!(RoleSpec);
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
@@ -52,7 +117,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct RoleKind;
 
 impl Step for RoleKind {
-    type Spec = crate::stack::schema::RoleSpec;
+    type Spec = RoleSpec;
     const NOUN: &'static str = "IAM role";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
     const DEFAULTED: &'static [&'static str] = DEFAULTED;
@@ -96,6 +161,7 @@ impl Step for RoleKind {
 
 impl ResourceKind for RoleKind {
     const NAME: &'static str = "role";
+    const DESCRIPTION: &'static str = "IAM roles, by key.";
     const REFERENCES: &'static [&'static str] = &["name", "arn"];
     const ADOPTS_BY_NAME: bool = true;
 

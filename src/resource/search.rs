@@ -8,6 +8,8 @@
 //! never be sent where there is no CloudSearch), so it comes from the
 //! declared spec ([`Target::spec`]).
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -17,8 +19,125 @@ use super::registry::{ResourceKind, Step};
 use super::{search_cloudsearch, search_opensearch, Change, Desired, DesiredContext, Error, Live};
 use super::{Outputs, Target};
 use crate::aws::Aws;
-use crate::stack::schema::{SearchEngine, SearchField, SearchFieldType, SearchSpec, Tags};
+use crate::stack::Tags;
 use crate::stack::{Address, Spec};
+
+// ------------------------------------------------------------ schema ----
+
+/// `[search.<key>]` — a CloudSearch (or OpenSearch Service) domain.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSpec {
+    /// Physical name; default `<stack>-<key>` (3 to 28 characters). Changing it
+    /// replaces the domain.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Adopt an existing domain made outside this tool: the domain's name. When the stack
+    /// owns no domain for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
+    /// `cloudsearch` (the default; closed to new AWS accounts since 2024-07-25) or
+    /// `opensearch` (OpenSearch Service).
+    #[serde(default)]
+    pub engine: SearchEngine,
+    /// Index fields by name: a type (`text`, `literal`, ...) or `{ type = ..., facet =
+    /// ..., sort = ... }`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, SearchField>,
+    /// The domain's access policy document (JSON).
+    #[serde(default)]
+    pub access_policy: Option<String>,
+    /// OpenSearch Service engine version, like `OpenSearch_2.13`.
+    #[serde(default)]
+    pub engine_version: Option<String>,
+    /// Instance type: `search.small`, ... for CloudSearch; like `t3.small.search` for
+    /// OpenSearch Service.
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    /// OpenSearch Service: number of data nodes.
+    #[serde(default)]
+    pub instance_count: Option<i64>,
+    /// OpenSearch Service: EBS volume size per node, in GiB.
+    #[serde(default)]
+    pub ebs_volume_size: Option<i64>,
+    /// CloudSearch scaling: search instances per partition.
+    #[serde(default)]
+    pub replication_count: Option<i64>,
+    /// CloudSearch scaling: index partitions (only for the largest instance type).
+    #[serde(default)]
+    pub partition_count: Option<i64>,
+    /// Whether `up` waits until the domain has finished processing a change
+    /// (default true); with `false` it returns once AWS accepted the change.
+    #[serde(default)]
+    pub wait: Option<bool>,
+    /// Tags of this domain, added to the stack's.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// The search service: `cloudsearch` or `opensearch`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchEngine {
+    #[default]
+    Cloudsearch,
+    Opensearch,
+}
+
+/// An index field: its type, or a table with its type and options.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SearchField {
+    Type(SearchFieldType),
+    Detailed(SearchFieldSpec),
+}
+
+/// An index field with options; which options a type allows is checked offline.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchFieldSpec {
+    /// The field's type.
+    #[serde(rename = "type")]
+    pub field_type: SearchFieldType,
+    /// Facet information can be returned for it.
+    #[serde(default)]
+    pub facet: Option<bool>,
+    /// It can be returned in search results.
+    #[serde(default, rename = "return")]
+    pub return_enabled: Option<bool>,
+    /// Results can be sorted by it.
+    #[serde(default)]
+    pub sort: Option<bool>,
+    /// It can be searched.
+    #[serde(default)]
+    pub search: Option<bool>,
+    /// Highlights can be returned for it (text fields).
+    #[serde(default)]
+    pub highlight: Option<bool>,
+}
+
+/// A search field type: `text`, `literal`, `int`, `double`, `date`, `latlon`, or an
+/// `-array` of the first five.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchFieldType {
+    Text,
+    Literal,
+    Int,
+    Double,
+    Date,
+    Latlon,
+    TextArray,
+    LiteralArray,
+    IntArray,
+    DoubleArray,
+    DateArray,
+}
+
+crate::spec_fields!(SearchSpec);
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
@@ -56,7 +175,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct SearchKind;
 
 impl Step for SearchKind {
-    type Spec = crate::stack::schema::SearchSpec;
+    type Spec = SearchSpec;
     const NOUN: &'static str = "search domain";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
     const DEFAULTED: &'static [&'static str] = DEFAULTED;
@@ -102,6 +221,7 @@ impl Step for SearchKind {
 
 impl ResourceKind for SearchKind {
     const NAME: &'static str = "search";
+    const DESCRIPTION: &'static str = "Search domains (CloudSearch or OpenSearch Service), by key.";
     const REFERENCES: &'static [&'static str] =
         &["name", "arn", "search_endpoint", "document_endpoint"];
     const ADOPTS_BY_NAME: bool = true;
@@ -438,7 +558,7 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::stack::schema::SearchFieldSpec;
+    use SearchFieldSpec;
 
     fn detailed(t: SearchFieldType) -> SearchFieldSpec {
         SearchFieldSpec {

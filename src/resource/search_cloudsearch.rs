@@ -25,7 +25,8 @@ use serde_json::{json, Value};
 use super::search::{allowed_options, field_options, parse_policy, type_name, waits, WAIT};
 use super::{wait_for, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
 use crate::aws::{error_code, Aws};
-use crate::stack::schema::{SearchSpec, Tags};
+use crate::resource::search::SearchSpec;
+use crate::stack::Tags;
 use crate::stack::{Address, OWNER_ID_TAG, OWNER_STACK_TAG};
 
 const MARKER_PREFIX: &str = "mb_owner_";

@@ -17,7 +17,8 @@ use super::search::{parse_policy, waits, WAIT};
 use super::Target;
 use super::{tag_changes, wait_for, Desired, DesiredContext, Error, Live, Outputs, Ownership};
 use crate::aws::{error_code, Aws};
-use crate::stack::schema::{SearchSpec, Tags};
+use crate::resource::search::SearchSpec;
+use crate::stack::Tags;
 
 pub const DEFAULT_ENGINE_VERSION: &str = "OpenSearch_2.19";
 pub const DEFAULT_INSTANCE_TYPE: &str = "t3.small.search";

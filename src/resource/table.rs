@@ -6,6 +6,7 @@
 //! `UpdateTable` at a time with a wait for ACTIVE in between (DynamoDB accepts
 //! one index creation or deletion per call).
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -25,10 +26,146 @@ use serde_json::Value;
 use super::registry::{ResourceKind, Step};
 use super::{tag_changes, wait_for, Change, Desired, Error, Live, Ownership};
 use crate::aws::{error_code, Aws};
-use crate::stack::schema::{
-    Billing, KeyAttribute, KeyType, Projection, ProjectionName, StreamView, TableSpec, Tags,
-};
 use crate::stack::Address;
+use crate::stack::Tags;
+
+// ------------------------------------------------------------ schema ----
+
+/// `[table.<key>]` — a DynamoDB table.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    /// Physical name; default `<stack>-<key>`. Changing it replaces the table.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Adopt an existing table made outside this tool: the table's name. When the stack
+    /// owns no table for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
+    /// The partition key. Changing it replaces the table, whose items are lost.
+    pub hash_key: KeyAttribute,
+    /// The sort key, if any. Changing it replaces the table.
+    #[serde(default)]
+    pub range_key: Option<KeyAttribute>,
+    /// `pay_per_request` (on demand, the default) or `provisioned` (with
+    /// `read_capacity` and `write_capacity`).
+    #[serde(default)]
+    pub billing: Billing,
+    /// Read capacity units, with `billing = "provisioned"`.
+    #[serde(default)]
+    pub read_capacity: Option<i64>,
+    /// Write capacity units, with `billing = "provisioned"`.
+    #[serde(default)]
+    pub write_capacity: Option<i64>,
+    /// The table's stream: `off` (the default), `keys_only`, `new_image`, `old_image`
+    /// or `new_and_old_images`.
+    #[serde(default)]
+    pub stream: StreamView,
+    /// Global secondary indexes, by index name.
+    #[serde(default)]
+    pub global_secondary_indexes: BTreeMap<String, GlobalSecondaryIndexSpec>,
+    /// Name of the attribute that holds each item's expiry time (epoch seconds).
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
+    /// A protected table is never deleted: `destroy` stops and says to turn this off
+    /// first.
+    #[serde(default)]
+    pub deletion_protection: bool,
+    /// Tags of this table, added to the stack's.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// A key attribute: its name and its DynamoDB type.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyAttribute {
+    /// The attribute's name.
+    pub name: String,
+    /// `S` (string), `N` (number) or `B` (binary).
+    #[serde(rename = "type")]
+    pub attribute_type: KeyType,
+}
+
+/// A DynamoDB key type: `S` (string), `N` (number) or `B` (binary).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+pub enum KeyType {
+    S,
+    N,
+    B,
+}
+
+/// How a table is billed: `pay_per_request` (on demand) or `provisioned`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Billing {
+    #[default]
+    PayPerRequest,
+    Provisioned,
+}
+
+/// What a table's stream records: `off`, `keys_only`, `new_image`, `old_image` or
+/// `new_and_old_images`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamView {
+    #[default]
+    Off,
+    KeysOnly,
+    NewImage,
+    OldImage,
+    NewAndOldImages,
+}
+
+/// A global secondary index.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalSecondaryIndexSpec {
+    /// The index's partition key.
+    pub hash_key: KeyAttribute,
+    /// The index's sort key, if any.
+    #[serde(default)]
+    pub range_key: Option<KeyAttribute>,
+    /// `all` (default), `keys_only`, or a list of non-key attributes to include.
+    #[serde(default)]
+    pub projection: Projection,
+    /// Read capacity units of the index, on a provisioned table.
+    #[serde(default)]
+    pub read_capacity: Option<i64>,
+    /// Write capacity units of the index, on a provisioned table.
+    #[serde(default)]
+    pub write_capacity: Option<i64>,
+}
+
+/// What an index holds besides the keys: `all`, `keys_only`, or a list of non-key
+/// attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Projection {
+    Named(ProjectionName),
+    Include(Vec<String>),
+}
+
+impl Default for Projection {
+    fn default() -> Self {
+        Projection::Named(ProjectionName::All)
+    }
+}
+
+/// `all` attributes, or `keys_only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectionName {
+    All,
+    KeysOnly,
+}
+
+crate::spec_fields!(TableSpec);
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
@@ -59,7 +196,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct TableKind;
 
 impl Step for TableKind {
-    type Spec = crate::stack::schema::TableSpec;
+    type Spec = TableSpec;
     const NOUN: &'static str = "DynamoDB table";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
     const DEFAULTED: &'static [&'static str] = DEFAULTED;
@@ -108,6 +245,7 @@ impl Step for TableKind {
 
 impl ResourceKind for TableKind {
     const NAME: &'static str = "table";
+    const DESCRIPTION: &'static str = "DynamoDB tables, by key.";
     const REFERENCES: &'static [&'static str] = &["name", "arn", "stream_arn"];
     const ADOPTS_BY_NAME: bool = true;
 

@@ -27,6 +27,10 @@
 //!   not have yet; always empty in AWS. Adding one differs only here and is
 //!   applied with `AddCustomAttributes`.
 
+use schemars::JsonSchema;
+
+use super::user_pool_client::UserPoolClientSpec;
+use super::user_pool_group::UserPoolGroupSpec;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder;
@@ -44,8 +48,210 @@ use super::registry::{ResourceKind, Step};
 use super::{tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::nearest;
-use crate::stack::schema::{AttributeType, Mfa, Tags, UserPoolAttributeSpec, UserPoolSpec};
+use crate::stack::Tags;
 use crate::stack::{Address, Kind, Stack};
+
+// ------------------------------------------------------------ schema ----
+
+// Shape only: provisioning arrives with the Cognito issue.
+
+/// `[user_pool.<key>]` — a Cognito user pool.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPoolSpec {
+    /// Physical name; default `<stack>-<key>`. User pools are found by their tags:
+    /// names are not unique.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Adopt an existing user pool made outside this tool: the user pool's id, like `us-east-1_AbC123`. When the stack
+    /// owns no user pool for this address, the one with this id is taken as this
+    /// address's (only if it has no `mobile-backend:*` tags), and `up` adds the
+    /// ownership tags. It is never replaced or deleted by adopting; once tagged,
+    /// the key changes nothing.
+    #[serde(default)]
+    pub adopt: Option<String>,
+    /// What people sign in with instead of a username: `email`, `phone_number`. Not
+    /// together with `alias_attributes`; changing it replaces the pool.
+    #[serde(default)]
+    pub username_attributes: Vec<String>,
+    /// What people may sign in with besides their username: `email`, `phone_number`,
+    /// `preferred_username`. Changing it replaces the pool.
+    #[serde(default)]
+    pub alias_attributes: Vec<String>,
+    /// Attributes Cognito verifies by sending a code: `email`, `phone_number`.
+    #[serde(default)]
+    pub auto_verified_attributes: Vec<String>,
+    /// Multi-factor authentication: `off`, `optional` or `on` (authenticator apps).
+    #[serde(default)]
+    pub mfa: Option<Mfa>,
+    /// Rules for passwords.
+    #[serde(default)]
+    pub password_policy: Option<PasswordPolicySpec>,
+    /// Standard (`email`) and custom (`custom:<name>`) attributes, by name. Adding a
+    /// custom attribute is done in place; requiring, retyping or removing one replaces
+    /// the pool.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, UserPoolAttributeSpec>,
+    /// Lambda triggers by their Cognito name (`pre_sign_up = "<function arn>"`).
+    #[serde(default)]
+    pub triggers: TriggersSpec,
+    /// App clients, by key. Each is a step of its own after the pool
+    /// (`user_pool.<key>.clients.<client>`).
+    #[serde(default)]
+    pub clients: BTreeMap<String, UserPoolClientSpec>,
+    /// Groups, by name. Each is a step of its own after the pool.
+    #[serde(default)]
+    pub groups: BTreeMap<String, UserPoolGroupSpec>,
+    /// Subject of the verification email.
+    #[serde(default)]
+    pub email_verification_subject: Option<String>,
+    /// Body of the verification email; it holds the code as `{####}`.
+    #[serde(default)]
+    pub email_verification_message: Option<String>,
+    /// Text of the verification SMS; it holds the code as `{####}`.
+    #[serde(default)]
+    pub sms_verification_message: Option<String>,
+    /// A protected pool is never deleted: `destroy` stops and says to turn this off
+    /// first.
+    #[serde(default)]
+    pub deletion_protection: bool,
+    /// Tags of this pool, added to the stack's.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// `triggers.<name> = "<lambda function arn>"`: one key per Cognito trigger,
+/// so a misspelt trigger name is an offline error.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggersSpec {
+    /// Lambda function ARN run before a sign-up (e.g. to confirm users automatically).
+    #[serde(default)]
+    pub pre_sign_up: Option<String>,
+    /// Lambda function ARN run after a user is confirmed.
+    #[serde(default)]
+    pub post_confirmation: Option<String>,
+    /// Lambda function ARN run before a sign-in.
+    #[serde(default)]
+    pub pre_authentication: Option<String>,
+    /// Lambda function ARN run after a sign-in.
+    #[serde(default)]
+    pub post_authentication: Option<String>,
+    /// Lambda function ARN that may change the claims of the tokens.
+    #[serde(default)]
+    pub pre_token_generation: Option<String>,
+    /// Lambda function ARN that writes the verification and invitation messages.
+    #[serde(default)]
+    pub custom_message: Option<String>,
+    /// Lambda function ARN that moves users in from another directory at sign-in.
+    #[serde(default)]
+    pub user_migration: Option<String>,
+    /// Custom authentication flow: Lambda function ARN that decides the next challenge.
+    #[serde(default)]
+    pub define_auth_challenge: Option<String>,
+    /// Custom authentication flow: Lambda function ARN that creates a challenge.
+    #[serde(default)]
+    pub create_auth_challenge: Option<String>,
+    /// Custom authentication flow: Lambda function ARN that checks an answer.
+    #[serde(default)]
+    pub verify_auth_challenge_response: Option<String>,
+}
+
+impl TriggersSpec {
+    /// The triggers that are set, by their stack-file name.
+    pub fn set(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("pre_sign_up", &self.pre_sign_up),
+            ("post_confirmation", &self.post_confirmation),
+            ("pre_authentication", &self.pre_authentication),
+            ("post_authentication", &self.post_authentication),
+            ("pre_token_generation", &self.pre_token_generation),
+            ("custom_message", &self.custom_message),
+            ("user_migration", &self.user_migration),
+            ("define_auth_challenge", &self.define_auth_challenge),
+            ("create_auth_challenge", &self.create_auth_challenge),
+            (
+                "verify_auth_challenge_response",
+                &self.verify_auth_challenge_response,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, arn)| arn.as_deref().map(|a| (name, a)))
+        .collect()
+    }
+}
+
+/// Multi-factor authentication: `off`, `optional` or `on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mfa {
+    Off,
+    Optional,
+    On,
+}
+
+/// Rules for the passwords of a user pool.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicySpec {
+    /// Minimum length.
+    #[serde(default)]
+    pub min_length: Option<i64>,
+    /// Require a digit.
+    #[serde(default)]
+    pub require_numbers: Option<bool>,
+    /// Require a symbol.
+    #[serde(default)]
+    pub require_symbols: Option<bool>,
+    /// Require an uppercase letter.
+    #[serde(default)]
+    pub require_uppercase: Option<bool>,
+    /// Require a lowercase letter.
+    #[serde(default)]
+    pub require_lowercase: Option<bool>,
+    /// Days a temporary password (of a user an administrator created) stays valid.
+    #[serde(default)]
+    pub temporary_password_validity_days: Option<i64>,
+}
+
+/// A user attribute: `email`, or `custom:<name>`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPoolAttributeSpec {
+    /// `string`, `number`, `datetime` or `boolean`.
+    #[serde(default, rename = "type")]
+    pub attribute_type: Option<AttributeType>,
+    /// Every user must have it (standard attributes only).
+    #[serde(default)]
+    pub required: bool,
+    /// Whether it may change after sign-up.
+    #[serde(default)]
+    pub mutable: Option<bool>,
+    /// Shortest value of a string attribute.
+    #[serde(default)]
+    pub min_length: Option<i64>,
+    /// Longest value of a string attribute.
+    #[serde(default)]
+    pub max_length: Option<i64>,
+    /// Smallest value of a number attribute.
+    #[serde(default)]
+    pub min_value: Option<i64>,
+    /// Largest value of a number attribute.
+    #[serde(default)]
+    pub max_value: Option<i64>,
+}
+
+/// The type of a user attribute: `string`, `number`, `datetime` or `boolean`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeType {
+    String,
+    Number,
+    Datetime,
+    Boolean,
+}
+
+crate::spec_fields!(UserPoolSpec);
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     // Found by name: a new name finds no pool, and the users stay behind.
@@ -90,7 +296,7 @@ pub const DEFAULTED: &[&str] = &[
 pub struct UserPoolKind;
 
 impl Step for UserPoolKind {
-    type Spec = crate::stack::schema::UserPoolSpec;
+    type Spec = UserPoolSpec;
     const NOUN: &'static str = "Cognito user pool";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
     const DEFAULTED: &'static [&'static str] = DEFAULTED;
@@ -139,6 +345,8 @@ impl Step for UserPoolKind {
 
 impl ResourceKind for UserPoolKind {
     const NAME: &'static str = "user_pool";
+    const DESCRIPTION: &'static str =
+        "Cognito user pools, with their app clients and groups, by key.";
     const REFERENCES: &'static [&'static str] = &["id", "name", "arn", "provider_name", "endpoint"];
 
     fn keyed_part(table: &str, key: &str) -> Option<crate::stack::Part> {

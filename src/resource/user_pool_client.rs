@@ -14,6 +14,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     ExplicitAuthFlowsType, OAuthFlowType, PreventUserExistenceErrorTypes, TimeUnitsType,
     TokenValidityUnitsType, UserPoolClientType,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -21,8 +22,60 @@ use super::registry::{PartStep, Step};
 use super::{Change, Desired, Error, Live, Outputs, Ownership, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::nearest;
-use crate::stack::schema::UserPoolClientSpec;
 use crate::stack::Address;
+
+// ------------------------------------------------------------ schema ----
+
+/// An app client of a user pool.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPoolClientSpec {
+    /// The client's name; default its key.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Give the client a secret. An app on a phone cannot keep one: leave it `false`
+    /// there. Changing it replaces the client.
+    #[serde(default)]
+    pub generate_secret: bool,
+    /// Sign-in flows allowed, like `ALLOW_USER_SRP_AUTH` and
+    /// `ALLOW_REFRESH_TOKEN_AUTH`.
+    #[serde(default)]
+    pub auth_flows: Vec<String>,
+    /// User attributes the client may read.
+    #[serde(default)]
+    pub read_attributes: Vec<String>,
+    /// User attributes the client may write.
+    #[serde(default)]
+    pub write_attributes: Vec<String>,
+    /// Answer a failed sign-in the same way whether or not the user exists (default
+    /// `true`).
+    #[serde(default)]
+    pub prevent_user_existence_errors: Option<bool>,
+    /// Lifetime of access tokens, 5 to 1440 minutes.
+    #[serde(default)]
+    pub access_token_validity_minutes: Option<i64>,
+    /// Lifetime of ID tokens, 5 to 1440 minutes.
+    #[serde(default)]
+    pub id_token_validity_minutes: Option<i64>,
+    /// Lifetime of refresh tokens, 1 to 3650 days.
+    #[serde(default)]
+    pub refresh_token_validity_days: Option<i64>,
+    /// Where the hosted sign-in may send people back to (OAuth).
+    #[serde(default)]
+    pub callback_urls: Vec<String>,
+    /// Where the hosted sign-out may send people back to (OAuth).
+    #[serde(default)]
+    pub logout_urls: Vec<String>,
+    /// OAuth flows: `code`, `implicit`, `client_credentials`.
+    #[serde(default)]
+    pub oauth_flows: Vec<String>,
+    /// OAuth scopes, like `openid`, `email`, `profile`.
+    #[serde(default)]
+    pub oauth_scopes: Vec<String>,
+    /// Identity providers of the client, like `COGNITO`.
+    #[serde(default)]
+    pub supported_identity_providers: Vec<String>,
+}
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     // Found by name within the pool: a new name is a new client.
@@ -77,7 +130,7 @@ impl PartStep for ClientPart {
 }
 
 impl Step for ClientPart {
-    type Spec = crate::stack::schema::UserPoolSpec;
+    type Spec = crate::resource::user_pool::UserPoolSpec;
     const NOUN: &'static str = "user pool app client";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
     const DEFAULTED: &'static [&'static str] = DEFAULTED;

@@ -11,6 +11,7 @@
 //! existing role by name.
 
 use aws_sdk_cognitoidentityprovider::operation::update_group::builders::UpdateGroupFluentBuilder;
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use aws_sdk_cognitoidentityprovider::types::GroupType;
@@ -21,8 +22,24 @@ use super::registry::{PartStep, Step};
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::UNKNOWN;
-use crate::stack::schema::UserPoolGroupSpec;
 use crate::stack::{Address, Kind};
+
+// ------------------------------------------------------------ schema ----
+
+/// A group of a user pool.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPoolGroupSpec {
+    /// What the group is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Which group's role wins when a user is in several: the lowest number.
+    #[serde(default)]
+    pub precedence: Option<i64>,
+    /// A `[role.<key>]` of this stack, or the name or ARN of an existing role.
+    #[serde(default)]
+    pub role: Option<String>,
+}
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     // A group's name cannot change.
@@ -53,7 +70,7 @@ impl PartStep for GroupPart {
 }
 
 impl Step for GroupPart {
-    type Spec = crate::stack::schema::UserPoolSpec;
+    type Spec = crate::resource::user_pool::UserPoolSpec;
     const NOUN: &'static str = "user pool group";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
     const DEFAULTED: &'static [&'static str] = DEFAULTED;
