@@ -88,11 +88,38 @@ pub(super) async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(P
         region: aws.region.clone(),
         outputs: BTreeMap::new(),
     };
-    // Physical names may use only the context, never another resource's value.
+    let names_by_address = physical_names(stack, &values)?;
+    let (mut found, tagged) = read_declared(stack, aws, mode, &names_by_address, &mut values).await;
+    let tagged = tagged_or_warning(tagged)?;
+    let tagged_elsewhere =
+        read_tagged_elsewhere(stack, aws, tagged, &names_by_address, &mut found).await;
+    if !found.errors.is_empty() {
+        return Err(Failure(format!(
+            "reading live state failed:\n  {}",
+            found.errors.join("\n  ")
+        )));
+    }
+
+    let desired = desired_all(stack, aws, &names_by_address, &values)?;
+    let Found { live, lives, .. } = found;
+    let fingerprint = fingerprint_of(stack, aws, &live, &tagged_elsewhere);
+    let input = Input {
+        stack: stack.name.clone(),
+        mode,
+        desired,
+        live,
+        tagged_elsewhere,
+    };
+    Ok((plan::plan(&input), Reads { lives, fingerprint }))
+}
+
+/// Every address's physical name, checked. Physical names may use only the
+/// context, never another resource's value.
+fn physical_names(stack: &Stack, values: &Values) -> Result<BTreeMap<Address, String>> {
     let mut names_by_address = BTreeMap::new();
     for address in stack.steps.keys() {
         let name = stack
-            .physical_name(address, &values)
+            .physical_name(address, values)
             .map_err(|e| Failure(format!("{address} ({}): {e}", stack.location(address))))?;
         if name.contains(UNKNOWN) {
             return Err(Failure(format!(
@@ -110,12 +137,34 @@ pub(super) async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(P
         }
         names_by_address.insert(address.clone(), name);
     }
+    Ok(names_by_address)
+}
 
-    // Resources first (all at once, with the search for tagged leftovers),
-    // then their parts, which need the resource's id.
-    let mut errors = Vec::new();
-    let mut live: BTreeMap<Address, Option<Live>> = BTreeMap::new();
-    let mut lives = BTreeMap::new();
+/// What the live reads found so far.
+#[derive(Default)]
+struct Found {
+    /// At the name the stack wants, by address: what the plan compares.
+    live: BTreeMap<Address, Option<Live>>,
+    /// Every resource read, by (address, physical name).
+    lives: BTreeMap<(Address, String), Live>,
+    /// The reads that failed, each with where it is declared.
+    errors: Vec<String>,
+}
+
+/// The search for resources tagged as the stack's: (address, physical name).
+type Tagged = std::result::Result<Vec<(Address, String)>, resource::Error>;
+
+/// Reads every declared resource at its name: resources first (all at once,
+/// with the search for tagged leftovers), then their parts, which need the
+/// resource's id. The outputs of what is claimed go into `values`.
+async fn read_declared(
+    stack: &Stack,
+    aws: &Aws,
+    mode: Mode,
+    names_by_address: &BTreeMap<Address, String>,
+    values: &mut Values,
+) -> (Found, Tagged) {
+    let mut found = Found::default();
     let mut tagged = Ok(Vec::new());
     for parts in [false, true] {
         let batch: Vec<(&Address, &String, Option<resource::Outputs>)> = names_by_address
@@ -123,29 +172,11 @@ pub(super) async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(P
             .filter(|(a, _)| a.part.is_some() == parts)
             .map(|(a, n)| (a, n, values.outputs.get(&a.resource()).cloned()))
             .collect();
-        let reads = join_all(batch.into_iter().map(|(address, name, parent)| async move {
-            // A part of a resource that does not exist yet does not exist either.
-            let result = if address.part.is_some() && parent.is_none() {
-                Ok(None)
-            } else {
-                let target = Target {
-                    stack: &stack.name,
-                    address,
-                    name,
-                    parent: parent.as_ref(),
-                    spec: stack.resources.get(&address.resource()).map(|d| &d.spec),
-                    // Adopting is for `up`: a destroy leaves what it never owned alone.
-                    adopt: match (mode, &address.part) {
-                        (Mode::Apply, None) => {
-                            stack.resources.get(address).and_then(|d| d.spec.adopt())
-                        }
-                        _ => None,
-                    },
-                };
-                resource::read(aws, &target).await
-            };
-            (address.clone(), name.clone(), result)
-        }));
+        let reads = join_all(
+            batch
+                .into_iter()
+                .map(|(address, name, parent)| read_one(stack, aws, mode, address, name, parent)),
+        );
         let reads = if parts {
             reads.await
         } else {
@@ -158,19 +189,63 @@ pub(super) async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(P
             match result {
                 Ok(l) => {
                     if let Some(l) = &l {
-                        lives.insert((address.clone(), name.clone()), l.clone());
+                        found
+                            .lives
+                            .insert((address.clone(), name.clone()), l.clone());
                         if l.ownership.claimed() {
                             values.outputs.insert(address.clone(), l.outputs.clone());
                         }
                     }
-                    live.insert(address, l);
+                    found.live.insert(address, l);
                 }
-                Err(e) => errors.push(format!("{address} ({}): {e}", stack.location(&address))),
+                Err(e) => found
+                    .errors
+                    .push(format!("{address} ({}): {e}", stack.location(&address))),
             }
         }
     }
-    let tagged = match tagged {
-        Ok(t) => t,
+    (found, tagged)
+}
+
+/// Reads one declared resource or part at the name the stack wants.
+async fn read_one(
+    stack: &Stack,
+    aws: &Aws,
+    mode: Mode,
+    address: &Address,
+    name: &String,
+    parent: Option<resource::Outputs>,
+) -> (
+    Address,
+    String,
+    std::result::Result<Option<Live>, resource::Error>,
+) {
+    // A part of a resource that does not exist yet does not exist either.
+    let result = if address.part.is_some() && parent.is_none() {
+        Ok(None)
+    } else {
+        let target = Target {
+            stack: &stack.name,
+            address,
+            name,
+            parent: parent.as_ref(),
+            spec: stack.resources.get(&address.resource()).map(|d| &d.spec),
+            // Adopting is for `up`: a destroy leaves what it never owned alone.
+            adopt: match (mode, &address.part) {
+                (Mode::Apply, None) => stack.resources.get(address).and_then(|d| d.spec.adopt()),
+                _ => None,
+            },
+        };
+        resource::read(aws, &target).await
+    };
+    (address.clone(), name.clone(), result)
+}
+
+/// The tagged resources found, or none with a warning when the search was
+/// denied.
+fn tagged_or_warning(tagged: Tagged) -> Result<Vec<(Address, String)>> {
+    match tagged {
+        Ok(t) => Ok(t),
         // Without tag:GetResources the declared resources can still be planned;
         // only resources removed from the stack file go unseen, so say so.
         Err(resource::Error::Aws {
@@ -179,15 +254,23 @@ pub(super) async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(P
             eprintln!(
                 "warning: tag:GetResources was denied ({code}); resources this stack owns but no longer declares cannot be found, so they are not planned for deletion"
             );
-            Vec::new()
+            Ok(Vec::new())
         }
-        Err(e) => {
-            return Err(Failure(format!(
-                "cannot list the stack's tagged resources: {e}"
-            )))
-        }
-    };
-    // Tagged as ours somewhere other than the desired name: read each and check.
+        Err(e) => Err(Failure(format!(
+            "cannot list the stack's tagged resources: {e}"
+        ))),
+    }
+}
+
+/// Tagged as ours somewhere other than the desired name: reads each and
+/// keeps what is really ours.
+async fn read_tagged_elsewhere(
+    stack: &Stack,
+    aws: &Aws,
+    tagged: Vec<(Address, String)>,
+    names_by_address: &BTreeMap<Address, String>,
+    found: &mut Found,
+) -> Vec<Live> {
     let elsewhere = join_all(
         tagged
             .into_iter()
@@ -211,36 +294,31 @@ pub(super) async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(P
     for (address, name, result) in elsewhere {
         match result {
             Ok(Some(l)) if l.ownership == Ownership::Ours => {
-                lives.insert((address, name), l.clone());
+                found.lives.insert((address, name), l.clone());
                 tagged_elsewhere.push(l);
             }
             Ok(_) => {}
-            Err(e) => errors.push(format!("{address} ({name}): {e}")),
+            Err(e) => found.errors.push(format!("{address} ({name}): {e}")),
         }
     }
-    if !errors.is_empty() {
-        return Err(Failure(format!(
-            "reading live state failed:\n  {}",
-            errors.join("\n  ")
-        )));
-    }
+    tagged_elsewhere
+}
 
+/// The desired state of every address, references resolved with what was read.
+fn desired_all(
+    stack: &Stack,
+    aws: &Aws,
+    names_by_address: &BTreeMap<Address, String>,
+    values: &Values,
+) -> Result<Vec<Desired>> {
     let mut desired = Vec::new();
-    for (address, name) in &names_by_address {
+    for (address, name) in names_by_address {
         desired.push(
-            desired_for(stack, aws, address, name, &values)
+            desired_for(stack, aws, address, name, values)
                 .map_err(|e| Failure(format!("{address} ({}): {e}", stack.location(address))))?,
         );
     }
-    let fingerprint = fingerprint_of(stack, aws, &live, &tagged_elsewhere);
-    let input = Input {
-        stack: stack.name.clone(),
-        mode,
-        desired,
-        live,
-        tagged_elsewhere,
-    };
-    Ok((plan::plan(&input), Reads { lives, fingerprint }))
+    Ok(desired)
 }
 
 /// The digests of everything a plan is made from: the stack's files, where
