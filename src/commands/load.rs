@@ -17,7 +17,7 @@ fn stack_path(g: &GlobalArgs) -> Result<PathBuf> {
         return Ok(p.clone());
     }
     let dir = Path::new("stacks");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -25,6 +25,12 @@ fn stack_path(g: &GlobalArgs) -> Result<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
+    only_stack_file(found)
+}
+
+/// The one stack file found in `stacks/`; none, or several, is an error
+/// that says what to do.
+fn only_stack_file(mut found: Vec<PathBuf>) -> Result<PathBuf> {
     found.sort();
     match found.len() {
         1 => Ok(found.remove(0)),
@@ -61,16 +67,22 @@ pub(super) fn ensure_provisioned(stack: &Stack) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let kinds: Vec<&str> = ResourceType::ALL
-        .iter()
-        .filter(|t| t.provisioned())
-        .map(|t| t.noun())
-        .collect();
+    let kinds = provisioned_kinds();
     Err(Failure(format!(
         "this version provisions only these: {}; the stack also declares {}, which pass `validate` but cannot be planned yet. Nothing was sent to AWS",
         kinds.join(", "),
         missing.join(", ")
     )))
+}
+
+/// The nouns of the kinds this version can plan and apply, in the
+/// registry's order.
+fn provisioned_kinds() -> Vec<&'static str> {
+    ResourceType::ALL
+        .iter()
+        .filter(|t| t.provisioned())
+        .map(|t| t.noun())
+        .collect()
 }
 
 pub(super) async fn connect(g: &GlobalArgs, stack: &Stack) -> Result<Aws> {
@@ -81,4 +93,53 @@ pub(super) async fn connect(g: &GlobalArgs, stack: &Stack) -> Result<Aws> {
         endpoint_url: g.endpoint_url.clone(),
     };
     Aws::connect(&settings).await.map_err(Failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_only_stack_file_in_stacks_is_the_one_used() {
+        let only = only_stack_file(vec![PathBuf::from("stacks/demo.toml")]).unwrap();
+        assert_eq!(only, Path::new("stacks/demo.toml"));
+    }
+
+    #[test]
+    fn no_stack_file_says_the_three_ways_to_name_one() {
+        let e = only_stack_file(Vec::new()).unwrap_err();
+        assert_eq!(
+            e.0,
+            "no stack file: pass --stack FILE, set MOBILE_BACKEND_STACK, or put one *.toml in stacks/"
+        );
+    }
+
+    #[test]
+    fn several_stack_files_are_listed_in_order_and_none_is_guessed() {
+        let e = only_stack_file(vec![
+            PathBuf::from("stacks/prod.toml"),
+            PathBuf::from("stacks/dev.toml"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.0,
+            "stacks/ holds 2 stack files (stacks/dev.toml, stacks/prod.toml); pass --stack FILE to choose one"
+        );
+    }
+
+    #[test]
+    fn stack_flag_wins_over_the_stacks_directory() {
+        let g = GlobalArgs {
+            stack: Some(PathBuf::from("elsewhere/mine.toml")),
+            ..GlobalArgs::default()
+        };
+        assert_eq!(stack_path(&g).unwrap(), Path::new("elsewhere/mine.toml"));
+    }
+
+    #[test]
+    fn a_stack_of_provisioned_kinds_may_be_planned() {
+        let (_dir, _, stack) = crate::commands::fixtures::stack(crate::commands::fixtures::DEMO);
+        assert!(ensure_provisioned(&stack).is_ok());
+        assert!(provisioned_kinds().contains(&"DynamoDB table"));
+    }
 }

@@ -15,6 +15,8 @@ mod completions;
 mod confirm;
 mod destroy;
 mod execute;
+#[cfg(test)]
+mod fixtures;
 mod init;
 mod live;
 mod load;
