@@ -20,11 +20,16 @@ fn confirm(auto_approve: bool, question: &str) -> Result<()> {
     std::io::stdin()
         .read_line(&mut answer)
         .map_err(|e| Failure(format!("cannot read the answer: {e}")))?;
-    if answer.trim() == "yes" {
+    if accepted(&answer) {
         Ok(())
     } else {
         Err(Failure("cancelled; nothing was changed".into()))
     }
+}
+
+/// Only `yes` goes ahead (surrounding spaces and the newline aside).
+fn accepted(answer: &str) -> bool {
+    answer.trim() == "yes"
 }
 
 /// [`confirm`] off the async threads, so Ctrl-C during the question is seen.
@@ -32,4 +37,23 @@ pub(super) async fn ask(auto_approve: bool, question: String) -> Result<()> {
     tokio::task::spawn_blocking(move || confirm(auto_approve, &question))
         .await
         .map_err(|e| Failure(format!("cannot ask for confirmation: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_yes_goes_ahead() {
+        assert!(accepted("yes\n"));
+        assert!(accepted("  yes  \r\n"));
+        for answer in ["y\n", "YES\n", "Yes\n", "yes please\n", "\n", ""] {
+            assert!(!accepted(answer), "{answer:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn auto_approve_never_asks() {
+        assert!(confirm(true, "Apply?").is_ok());
+    }
 }

@@ -23,16 +23,17 @@ pub(super) fn finish(report: &Report, g: &GlobalArgs, command: &str) -> Result<E
     if report.succeeded() {
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(Failure(format!(
-            "{} step{} failed; see above",
-            report.failed().count(),
-            if report.failed().count() == 1 {
-                ""
-            } else {
-                "s"
-            }
-        )))
+        Err(failed_steps(report.failed().count()))
     }
+}
+
+/// The error after a run in which steps failed (their errors are above it).
+fn failed_steps(failed: usize) -> Failure {
+    Failure(format!(
+        "{} step{} failed; see above",
+        failed,
+        if failed == 1 { "" } else { "s" }
+    ))
 }
 
 /// Carries out the plan's steps through the resource layer, resolving each
@@ -187,5 +188,28 @@ async fn step(
                 .await
                 .map_err(|e| e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_steps_are_counted_in_the_error() {
+        assert_eq!(failed_steps(1).0, "1 step failed; see above");
+        assert_eq!(failed_steps(2).0, "2 steps failed; see above");
+    }
+
+    #[test]
+    fn progress_lines_say_what_each_action_does() {
+        assert_eq!(progressive(Action::Create), "creating");
+        assert_eq!(progressive(Action::Update), "updating");
+        assert_eq!(
+            progressive(Action::Replace),
+            "replacing (delete, then create)"
+        );
+        assert_eq!(progressive(Action::Delete), "deleting");
+        assert_eq!(progressive(Action::NoOp), "checking");
     }
 }

@@ -45,16 +45,56 @@ pub(super) async fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode> {
             out.display()
         );
     }
-    let conflicts = plan.conflicts().count();
+    refuse_conflicts(plan.conflicts().count())?;
+    Ok(exit_code(args.detailed_exitcode, plan.has_changes()))
+}
+
+/// A plan with conflicts is an error: `up` would refuse it.
+fn refuse_conflicts(conflicts: usize) -> Result<()> {
     if conflicts > 0 {
         return Err(Failure(format!(
             "{conflicts} conflict{} with resources this stack does not own (see `! conflict` above); `up` would refuse this plan",
             if conflicts == 1 { "" } else { "s" }
         )));
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    Ok(())
+}
+
+/// 0, or with `--detailed-exitcode` 2 when there are changes.
+fn exit_code(detailed_exitcode: bool, has_changes: bool) -> ExitCode {
+    if detailed_exitcode && has_changes {
         ExitCode::from(EXIT_CHANGES)
     } else {
         ExitCode::SUCCESS
-    })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detailed_exitcode_is_2_only_when_there_are_changes() {
+        assert_eq!(exit_code(true, true), ExitCode::from(2));
+        assert_eq!(exit_code(true, false), ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn without_detailed_exitcode_changes_still_exit_0() {
+        assert_eq!(exit_code(false, true), ExitCode::SUCCESS);
+        assert_eq!(exit_code(false, false), ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn conflicts_fail_the_plan_and_are_counted() {
+        assert!(refuse_conflicts(0).is_ok());
+        assert_eq!(
+            refuse_conflicts(1).unwrap_err().0,
+            "1 conflict with resources this stack does not own (see `! conflict` above); `up` would refuse this plan"
+        );
+        assert!(refuse_conflicts(3)
+            .unwrap_err()
+            .0
+            .starts_with("3 conflicts with "));
+    }
 }

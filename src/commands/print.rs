@@ -40,3 +40,39 @@ pub(super) fn shell_word(word: &str) -> String {
         format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_word_is_left_unquoted() {
+        assert_eq!(shell_word("stacks/my-app_1.toml"), "stacks/my-app_1.toml");
+        assert_eq!(shell_word("../a+b:c@d%e"), "../a+b:c@d%e");
+    }
+
+    #[test]
+    fn a_word_the_shell_would_split_or_expand_is_single_quoted() {
+        assert_eq!(shell_word("my app"), "'my app'");
+        assert_eq!(shell_word("$HOME"), "'$HOME'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn a_single_quote_inside_survives_the_quoting() {
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn no_outputs_print_nothing_and_some_start_on_a_fresh_line() {
+        assert_eq!(summary(&BTreeMap::new()), "");
+        let mut outputs = BTreeMap::new();
+        outputs.insert(
+            "table.notes".parse().unwrap(),
+            BTreeMap::from([("name".to_string(), "demo-notes".to_string())]),
+        );
+        let text = summary(&outputs);
+        assert!(text.starts_with("\nOutputs:\n"), "{text:?}");
+        assert!(text.contains("name=demo-notes"), "{text:?}");
+    }
+}
