@@ -35,7 +35,7 @@ mod validate;
 
 /// A user-facing error: printed as `error: ...`, exit code 1.
 #[derive(Debug)]
-pub struct Failure(pub String);
+pub struct Failure(pub(crate) String);
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
