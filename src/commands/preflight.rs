@@ -5,8 +5,8 @@ use futures::future::join_all;
 use super::{Failure, Result};
 use crate::aws::Aws;
 use crate::plan::{Action, Mode, Plan, ResourceChange};
-use crate::resource;
-use crate::stack::{self, Stack};
+use crate::resource::{self, ApplyOptions};
+use crate::stack::Stack;
 
 /// Everything that would stop a step half-way, checked before the first
 /// change: protected tables and (unless they may be emptied) buckets that
@@ -18,7 +18,7 @@ pub(super) async fn preflight(
     empty_buckets: bool,
 ) -> Result<()> {
     let mut blockers = protection_blockers(plan);
-    blockers.extend(bucket_blockers(aws, plan, empty_buckets).await);
+    blockers.extend(delete_blockers(aws, plan, empty_buckets).await);
     refusal(plan.mode, &stack.name, &blockers)
 }
 
@@ -45,37 +45,26 @@ fn protection_blockers(plan: &Plan) -> Vec<String> {
     blockers
 }
 
-/// Buckets the plan deletes that still hold objects (unless they may be
-/// emptied), asked of AWS all at once.
-async fn bucket_blockers(aws: &Aws, plan: &Plan, empty_buckets: bool) -> Vec<String> {
-    let mut blockers = Vec::new();
-    // A replace was accepted with --allow-replace and empties its bucket.
-    let buckets: Vec<&ResourceChange> = plan
+/// What would stop a deletion half-way (a bucket that still holds objects,
+/// unless it may be emptied), asked of AWS for every deletion at once.
+async fn delete_blockers(aws: &Aws, plan: &Plan, empty_buckets: bool) -> Vec<String> {
+    let options = ApplyOptions { empty_buckets };
+    let destroying = plan.mode == Mode::Destroy;
+    let deleting: Vec<&ResourceChange> = plan
         .resource_changes
         .iter()
-        .filter(|c| c.action == Action::Delete && c.address.kind == stack::Kind::Bucket)
-        .filter(|_| !empty_buckets)
+        .filter(|c| c.action == Action::Delete)
         .collect();
-    let probes = join_all(buckets.iter().map(|c| async move {
-        (
-            c,
-            resource::bucket::holds_objects(aws, &c.physical_name).await,
-        )
-    }))
-    .await;
-    for (c, probe) in probes {
+    let probes =
+        join_all(deleting.iter().map(|c| {
+            resource::delete_blocker(aws, &c.address, &c.physical_name, destroying, options)
+        }))
+        .await;
+    let mut blockers = Vec::new();
+    for (c, probe) in deleting.into_iter().zip(probes) {
         match probe {
-            Ok(Some(true)) => blockers.push(match plan.mode {
-                Mode::Destroy => format!(
-                    "{} ({}) still holds objects; pass --empty-buckets to delete every object, version and delete marker in it (this cannot be undone)",
-                    c.address, c.physical_name
-                ),
-                Mode::Apply => format!(
-                    "{} ({}) is no longer in the stack file but still holds objects, and `up` never deletes objects: put `[{}]` back to keep it, or empty it yourself and run `up` again",
-                    c.address, c.physical_name, c.address
-                ),
-            }),
-            Ok(_) => {}
+            Ok(Some(blocker)) => blockers.push(blocker),
+            Ok(None) => {}
             Err(e) => blockers.push(format!("{} ({}): {e}", c.address, c.physical_name)),
         }
     }

@@ -163,6 +163,28 @@ impl Step for BucketKind {
         update(aws, desired, live).await
     }
 
+    async fn delete_blocker(
+        aws: &Aws,
+        address: &Address,
+        name: &str,
+        destroying: bool,
+        options: ApplyOptions,
+    ) -> Result<Option<String>, Error> {
+        // A replace was accepted with --allow-replace and empties its bucket.
+        if options.empty_buckets || holds_objects(aws, name).await? != Some(true) {
+            return Ok(None);
+        }
+        Ok(Some(if destroying {
+            format!(
+                "{address} ({name}) still holds objects; pass --empty-buckets to delete every object, version and delete marker in it (this cannot be undone)"
+            )
+        } else {
+            format!(
+                "{address} ({name}) is no longer in the stack file but still holds objects, and `up` never deletes objects: put `[{address}]` back to keep it, or empty it yourself and run `up` again"
+            )
+        }))
+    }
+
     async fn delete(aws: &Aws, live: &Live, options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live, options).await
     }

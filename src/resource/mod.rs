@@ -31,7 +31,9 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::stack::reference::Reference;
-pub use registry::{desired_attributes, Kind, ResourceKind, ResourceType, Spec, Step};
+pub use registry::{
+    delete_blocker, desired_attributes, Kind, ResourceKind, ResourceType, Spec, Step,
+};
 
 use crate::stack::{Address, Lookup, Stack, Tags, OWNER_ID_TAG, OWNER_STACK_TAG};
 

@@ -24,7 +24,39 @@ use super::{
 };
 use super::{ApplyOptions, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
 use crate::aws::Aws;
-use crate::stack::{Address, Part, Stack, Tags};
+use crate::stack::{Address, Stack, Tags};
+
+/// A step that belongs to a declared resource but is applied on its own:
+/// an app client or group of a user pool, or an identity pool's role
+/// attachment (a single writer, after both the pool and its roles exist).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    /// `user_pool.<key>.clients.<name>`
+    Client(String),
+    /// `user_pool.<key>.groups.<name>`
+    Group(String),
+    /// `identity_pool.<key>.roles`
+    Roles,
+}
+
+impl Part {
+    /// Its name in addresses (`clients`, `groups`, `roles`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Part::Client(_) => "clients",
+            Part::Group(_) => "groups",
+            Part::Roles => "roles",
+        }
+    }
+
+    /// Its key, for parts declared by key (`clients.<key>`).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Part::Client(key) | Part::Group(key) => Some(key),
+            Part::Roles => None,
+        }
+    }
+}
 
 /// What every kind's spec (its `[kind.key]` table) has: the three settings
 /// the generic layers read.
@@ -119,6 +151,20 @@ pub trait Step: 'static {
         live: &Live,
         parent: Option<&Outputs>,
     ) -> impl Future<Output = Result<Outputs, Error>> + Send;
+
+    /// What would stop deleting the one named `name` half-way, asked of AWS
+    /// before the first change of a plan (a bucket that still holds
+    /// objects); `None` when nothing would. `destroying` says whether the
+    /// plan is a `destroy` (otherwise the resource left the stack file).
+    fn delete_blocker(
+        _aws: &Aws,
+        _address: &Address,
+        _name: &str,
+        _destroying: bool,
+        _options: ApplyOptions,
+    ) -> impl Future<Output = Result<Option<String>, Error>> + Send {
+        async { Ok(None) }
+    }
 
     /// Deletes a live step (ownership is checked before this is called).
     fn delete(
@@ -420,6 +466,20 @@ macro_rules! registry {
             match ResourceType::of(&desired.address) {
                 $( ResourceType::$kind => <$imp as Step>::update(aws, desired, live, parent).await,
                    $( ResourceType::$part => <$pimp as Step>::update(aws, desired, live, parent).await, )* )*
+            }
+        }
+
+        /// What would stop deleting the step named `name` half-way.
+        pub async fn delete_blocker(
+            aws: &Aws,
+            address: &Address,
+            name: &str,
+            destroying: bool,
+            options: ApplyOptions,
+        ) -> Result<Option<String>, Error> {
+            match ResourceType::of(address) {
+                $( ResourceType::$kind => <$imp as Step>::delete_blocker(aws, address, name, destroying, options).await,
+                   $( ResourceType::$part => <$pimp as Step>::delete_blocker(aws, address, name, destroying, options).await, )* )*
             }
         }
 

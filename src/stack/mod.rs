@@ -27,39 +27,7 @@ pub use schema::Tags;
 use schema::*;
 
 use crate::resource::registry::{self, PartName, ResourceKind, SpecVisitor};
-pub use crate::resource::registry::{Kind, Spec};
-
-/// A step that belongs to a declared resource but is applied on its own:
-/// an app client or group of a user pool, or an identity pool's role
-/// attachment (a single writer, after both the pool and its roles exist).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Part {
-    /// `user_pool.<key>.clients.<name>`
-    Client(String),
-    /// `user_pool.<key>.groups.<name>`
-    Group(String),
-    /// `identity_pool.<key>.roles`
-    Roles,
-}
-
-impl Part {
-    /// Its name in addresses (`clients`, `groups`, `roles`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Part::Client(_) => "clients",
-            Part::Group(_) => "groups",
-            Part::Roles => "roles",
-        }
-    }
-
-    /// Its key, for parts declared by key (`clients.<key>`).
-    pub fn key(&self) -> Option<&str> {
-        match self {
-            Part::Client(key) | Part::Group(key) => Some(key),
-            Part::Roles => None,
-        }
-    }
-}
+pub use crate::resource::registry::{Kind, Part, Spec};
 
 /// `kind.key` (or `kind.key.part`), the stable identity of a resource
 /// within a stack.
@@ -96,12 +64,13 @@ impl Address {
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.kind, self.key)?;
-        match &self.part {
-            None => Ok(()),
-            Some(Part::Client(name)) => write!(f, ".clients.{name}"),
-            Some(Part::Group(name)) => write!(f, ".groups.{name}"),
-            Some(Part::Roles) => f.write_str(".roles"),
+        if let Some(part) = &self.part {
+            write!(f, ".{}", part.name())?;
+            if let Some(key) = part.key() {
+                write!(f, ".{key}")?;
+            }
         }
+        Ok(())
     }
 }
 
@@ -114,16 +83,14 @@ impl FromStr for Address {
         };
         let kind = Kind::from_name(kind).ok_or_else(|| format!("unknown kind `{kind}`"))?;
         let address = Address::new(kind, key);
-        match (kind, pieces.next(), pieces.next()) {
-            (_, None, _) => Ok(address),
-            (Kind::UserPool, Some("clients"), Some(name)) => {
-                Ok(address.with_part(Part::Client(name.into())))
-            }
-            (Kind::UserPool, Some("groups"), Some(name)) => {
-                Ok(address.with_part(Part::Group(name.into())))
-            }
-            (Kind::IdentityPool, Some("roles"), None) => Ok(address.with_part(Part::Roles)),
-            _ => Err(format!("`{s}` is not a resource address")),
+        let part = match (pieces.next(), pieces.next()) {
+            (None, _) => return Ok(address),
+            (Some(table), Some(name)) => kind.keyed_part(table, name),
+            (Some(table), None) => kind.fixed_parts().into_iter().find(|p| p.name() == table),
+        };
+        match part {
+            Some(part) => Ok(address.with_part(part)),
+            None => Err(format!("`{s}` is not a resource address")),
         }
     }
 }
