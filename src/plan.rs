@@ -302,7 +302,12 @@ fn plan_resource(d: &Desired, at_name: Option<&Live>, previous: &[&Live]) -> Res
                         .join(", ")
                 ));
             } else if c.action == Action::Update {
-                c.reason = redeploy_reason(&c.attribute_changes);
+                let paths: Vec<&str> = c
+                    .attribute_changes
+                    .iter()
+                    .map(|a| a.path.as_str())
+                    .collect();
+                c.reason = ResourceType::of(&d.address).update_reason(&paths);
             }
             if let Ownership::Adopting { id } = &l.ownership {
                 adopting(&mut c, id, ResourceType::of(&d.address));
@@ -380,32 +385,6 @@ fn adopting(c: &mut ResourceChange, id: &str, kind: ResourceType) {
         }
         _ => {}
     }
-}
-
-/// A REST API whose routes or integrations changed is deployed again: a
-/// deployment is an immutable snapshot, so the stage moves to a new one.
-fn redeploy_reason(changes: &[AttributeChange]) -> Option<String> {
-    if !changes.iter().any(|a| top_level(&a.path) == "deployment") {
-        return None;
-    }
-    let mut routes: Vec<&str> = changes
-        .iter()
-        .filter(|a| top_level(&a.path) == "routes")
-        .filter_map(|a| {
-            a.path
-                .strip_prefix("routes.")
-                .map(|rest| rest.split('.').next().unwrap_or(rest))
-        })
-        .collect();
-    routes.dedup();
-    Some(if routes.is_empty() {
-        "redeploy: the deployed routes differ from the stack's; a new deployment is made and the stage moved to it".to_string()
-    } else {
-        format!(
-            "redeploy: routes changed ({}); a new deployment is made and the stage moved to it",
-            routes.join(", ")
-        )
-    })
 }
 
 fn replace_paths(changes: &[AttributeChange]) -> Vec<String> {

@@ -1024,15 +1024,15 @@ struct Fixed;
 impl Declared for Fixed {
     fn has(&self, address: &Address) -> bool {
         matches!(
-            (address.kind, address.key.as_str()),
-            (Kind::Table, "notes") | (Kind::Bucket, "uploads") | (Kind::Role, "x")
+            (address.kind.as_str(), address.key.as_str()),
+            ("table", "notes") | ("bucket", "uploads") | ("role", "x")
         )
     }
     fn keys_of(&self, kind: Kind) -> Vec<String> {
-        match kind {
-            Kind::Table => vec!["notes".into()],
-            Kind::Bucket => vec!["uploads".into()],
-            Kind::Role => vec!["x".into()],
+        match kind.as_str() {
+            "table" => vec!["notes".into()],
+            "bucket" => vec!["uploads".into()],
+            "role" => vec!["x".into()],
             _ => vec![],
         }
     }

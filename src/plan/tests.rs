@@ -668,7 +668,7 @@ fn an_adopted_resource_is_never_replaced() {
 
 #[test]
 fn an_attribute_aws_fills_in_is_no_change_while_the_stack_leaves_it_unset() {
-    let kind = ResourceType::UserPool;
+    let kind = ResourceType::of(&"user_pool.users".parse().unwrap());
     assert!(kind.is_defaulted("email_verification_message"));
     let live = json!({
         "email_verification_message": "Your verification code is {####}. ",

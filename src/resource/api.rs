@@ -234,6 +234,32 @@ impl Step for ApiKind {
     const DEFAULTED: &'static [&'static str] = DEFAULTED;
     const COST: u64 = 20;
 
+    /// A REST API whose routes or integrations changed is deployed again:
+    /// a deployment is an immutable snapshot, so the stage moves to a new one.
+    fn update_reason(changed: &[&str]) -> Option<String> {
+        let top = |path: &str| path.split('.').next().unwrap_or(path).to_string();
+        if !changed.iter().any(|p| top(p) == "deployment") {
+            return None;
+        }
+        let mut routes: Vec<&str> = changed
+            .iter()
+            .filter(|p| top(p) == "routes")
+            .filter_map(|p| {
+                p.strip_prefix("routes.")
+                    .map(|rest| rest.split('.').next().unwrap_or(rest))
+            })
+            .collect();
+        routes.dedup();
+        Some(if routes.is_empty() {
+            "redeploy: the deployed routes differ from the stack's; a new deployment is made and the stage moved to it".to_string()
+        } else {
+            format!(
+                "redeploy: routes changed ({}); a new deployment is made and the stage moved to it",
+                routes.join(", ")
+            )
+        })
+    }
+
     fn desired(
         spec: &Self::Spec,
         _address: &Address,

@@ -121,6 +121,12 @@ pub trait Step: 'static {
         format!("replacing {} `{name}` loses its data", Self::NOUN)
     }
 
+    /// Why an update in place does more than set the changed attributes
+    /// (a REST API is deployed again), given the changed attribute paths.
+    fn update_reason(_changed: &[&str]) -> Option<String> {
+        None
+    }
+
     /// The attributes the step wants, as JSON, from its resource's resolved spec.
     fn desired(
         spec: &Self::Spec,
@@ -406,6 +412,11 @@ macro_rules! registry {
             /// What AWS fills in when the stack leaves it unset.
             pub fn defaulted(self) -> &'static [&'static str] {
                 match self { $( ResourceType::$kind => <$imp as Step>::DEFAULTED, $( ResourceType::$part => <$pimp as Step>::DEFAULTED, )* )* }
+            }
+
+            /// Why an update in place does more than set the changed attributes.
+            pub fn update_reason(self, changed: &[&str]) -> Option<String> {
+                match self { $( ResourceType::$kind => <$imp as Step>::update_reason(changed), $( ResourceType::$part => <$pimp as Step>::update_reason(changed), )* )* }
             }
 
             /// About how long the step runs, in calls one after the other.
