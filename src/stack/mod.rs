@@ -345,6 +345,76 @@ impl<'a> Loader<'a> {
     }
 
     fn load(mut self) -> Option<Stack> {
+        let root = self.parse_root()?;
+        let (section, parsed) = self.top_level(&root);
+        let Some(section) = section else {
+            if self.diags.is_empty() {
+                self.error(
+                    Some(0..0),
+                    "the stack file has no `[stack]` table",
+                    Some("add `[stack]` with `name = \"my-app\"`".into()),
+                );
+            }
+            return None;
+        };
+        let stack_span = root
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == "stack")
+            .map(|(k, _)| k.span());
+        self.check_section(&section, stack_span);
+
+        let mut resources: BTreeMap<Address, ResourceDecl> = BTreeMap::new();
+        let mut found = Vec::new();
+        let mut links = Vec::new();
+        let mut name_spans = Vec::new();
+        // Every step, with its dependencies; a part depends on its resource.
+        let mut steps: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
+        let mut step_spans: BTreeMap<Address, Range<usize>> = BTreeMap::new();
+        for p in parsed {
+            steps.insert(p.decl.address.clone(), BTreeSet::new());
+            step_spans.insert(p.decl.address.clone(), p.decl.span.clone());
+            for part in p.parts {
+                steps.insert(part.clone(), BTreeSet::from([p.decl.address.clone()]));
+                step_spans.insert(part, p.decl.span.clone());
+            }
+            found.extend(p.references);
+            links.extend(p.links);
+            name_spans.push((p.decl.address.clone(), p.name_span));
+            resources.insert(p.decl.address.clone(), p.decl);
+        }
+
+        // References and links: checked against what is declared; they are the graph.
+        self.add_references(found, &resources, &mut steps);
+        self.add_links(links, &mut steps);
+        for (address, decl) in resources.iter_mut() {
+            decl.depends_on = steps.get(address).cloned().unwrap_or_default();
+        }
+        self.check_cycles(&steps, &step_spans);
+        self.check_adopt_ids(&resources);
+
+        let probe = Stack {
+            file: self.file.to_path_buf(),
+            name: section.name.clone(),
+            region: section.region.clone(),
+            tags: section.tags.clone(),
+            resources,
+            steps,
+            sources: Diagnostics::default(),
+        };
+        self.check_names(&probe, name_spans);
+        if !self.diags.is_empty() {
+            return None;
+        }
+        let sources = Diagnostics {
+            sources: self.diags.sources.clone(),
+            items: Vec::new(),
+            warnings: self.diags.warnings.clone(),
+        };
+        Some(Stack { sources, ..probe })
+    }
+
+    /// The file's top-level table, or `None` with every syntax error reported.
+    fn parse_root(&mut self) -> Option<DeTable<'a>> {
         if self.source.trim().is_empty() {
             self.error(
                 Some(0..0),
@@ -374,6 +444,11 @@ impl<'a> Loader<'a> {
         }
         let root = root.into_inner();
 
+        Some(root)
+    }
+
+    /// `[stack]` and every `[kind.key]` table, each parsed and checked alone.
+    fn top_level(&mut self, root: &DeTable<'a>) -> (Option<StackSection>, Vec<Parsed>) {
         let mut stack_section: Option<StackSection> = None;
         let mut parsed: Vec<Parsed> = Vec::new();
         for (key, value) in root.iter() {
@@ -418,20 +493,11 @@ impl<'a> Loader<'a> {
             }
         }
 
-        let Some(section) = stack_section else {
-            if self.diags.is_empty() {
-                self.error(
-                    Some(0..0),
-                    "the stack file has no `[stack]` table",
-                    Some("add `[stack]` with `name = \"my-app\"`".into()),
-                );
-            }
-            return None;
-        };
-        let stack_span = root
-            .iter()
-            .find(|(k, _)| k.get_ref().as_ref() == "stack")
-            .map(|(k, _)| k.span());
+        (stack_section, parsed)
+    }
+
+    /// The `[stack]` table's own rules: its name and region.
+    fn check_section(&mut self, section: &StackSection, stack_span: Option<Range<usize>>) {
         self.check_stack_name(&section.name, stack_span.clone());
         if let Some(region) = &section.region {
             if !is_region(region) {
@@ -442,30 +508,18 @@ impl<'a> Loader<'a> {
                 );
             }
         }
+    }
 
-        let mut resources: BTreeMap<Address, ResourceDecl> = BTreeMap::new();
-        let mut found = Vec::new();
-        let mut links = Vec::new();
-        let mut name_spans = Vec::new();
-        // Every step, with its dependencies; a part depends on its resource.
-        let mut steps: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
-        let mut step_spans: BTreeMap<Address, Range<usize>> = BTreeMap::new();
-        for p in parsed {
-            steps.insert(p.decl.address.clone(), BTreeSet::new());
-            step_spans.insert(p.decl.address.clone(), p.decl.span.clone());
-            for part in p.parts {
-                steps.insert(part.clone(), BTreeSet::from([p.decl.address.clone()]));
-                step_spans.insert(part, p.decl.span.clone());
-            }
-            found.extend(p.references);
-            links.extend(p.links);
-            name_spans.push((p.decl.address.clone(), p.name_span));
-            resources.insert(p.decl.address.clone(), p.decl);
-        }
-
-        // References and links: checked against what is declared; they are the graph.
+    /// Each `${...}` must name something declared; a resource reference is
+    /// an edge of the graph.
+    fn add_references(
+        &mut self,
+        found: Vec<FoundReference>,
+        resources: &BTreeMap<Address, ResourceDecl>,
+        steps: &mut BTreeMap<Address, BTreeSet<Address>>,
+    ) {
         for r in found {
-            match reference::parse(&r.inner, &resources) {
+            match reference::parse(&r.inner, resources) {
                 Ok(Reference::Resource {
                     address: target, ..
                 }) => {
@@ -480,6 +534,11 @@ impl<'a> Loader<'a> {
                 ),
             }
         }
+    }
+
+    /// Each named link is an edge of the graph; a required one must name a
+    /// declared step.
+    fn add_links(&mut self, links: Vec<Link>, steps: &mut BTreeMap<Address, BTreeSet<Address>>) {
         for link in links {
             if steps.contains_key(&link.to) {
                 steps.entry(link.from).or_default().insert(link.to);
@@ -510,14 +569,12 @@ impl<'a> Loader<'a> {
                 );
             }
         }
-        for (address, decl) in resources.iter_mut() {
-            decl.depends_on = steps.get(address).cloned().unwrap_or_default();
-        }
-        self.check_cycles(&steps, &step_spans);
+    }
 
-        // One AWS resource can be adopted by one address only.
+    /// One AWS resource can be adopted by one address only.
+    fn check_adopt_ids(&mut self, resources: &BTreeMap<Address, ResourceDecl>) {
         let mut adopted: BTreeMap<(Kind, &str), &Address> = BTreeMap::new();
-        for (address, decl) in &resources {
+        for (address, decl) in resources {
             let Some(id) = decl.spec.adopt() else {
                 continue;
             };
@@ -529,18 +586,11 @@ impl<'a> Loader<'a> {
                 );
             }
         }
+    }
 
-        // Physical names that can never be valid.
+    /// Physical names that can never be valid, and adopt ids that would rename.
+    fn check_names(&mut self, probe: &Stack, name_spans: Vec<(Address, Option<Range<usize>>)>) {
         let lookup = OfflineLookup;
-        let probe = Stack {
-            file: self.file.to_path_buf(),
-            name: section.name.clone(),
-            region: section.region.clone(),
-            tags: section.tags.clone(),
-            resources,
-            steps,
-            sources: Diagnostics::default(),
-        };
         for (address, span) in name_spans {
             let span = span.or_else(|| probe.resources.get(&address).map(|r| r.span.clone()));
             if let Ok(name) = probe.physical_name(&address, &lookup) {
@@ -570,15 +620,6 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        if !self.diags.is_empty() {
-            return None;
-        }
-        let sources = Diagnostics {
-            sources: self.diags.sources.clone(),
-            items: Vec::new(),
-            warnings: self.diags.warnings.clone(),
-        };
-        Some(Stack { sources, ..probe })
     }
 
     fn check_stack_name(&mut self, name: &str, span: Option<Range<usize>>) {
