@@ -1423,7 +1423,29 @@ pub struct Scan {
 /// Lists, filters and reads every resource to adopt.
 pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
     let prefix = request.name_prefix.clone().unwrap_or_default();
-    let stack = match (&request.stack_name, request.name_prefix.as_deref()) {
+    let stack = stack_name(request)?;
+    let includes = request
+        .includes
+        .iter()
+        .map(|s| parse_include(s))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let listed = list_all(aws).await?;
+    let mut chosen = included(&listed, &includes)?;
+    by_prefix(&listed, &stack, &prefix, &mut chosen)?;
+    let mut notes = Vec::new();
+    let mut found = read_chosen(aws, &stack, &chosen, &mut notes).await?;
+    read_parts(aws, &stack, &mut found, &mut notes).await?;
+    Ok(Scan {
+        stack,
+        found,
+        notes,
+    })
+}
+
+/// The stack's name: `--stack-name`, else made from `--name-prefix`.
+fn stack_name(request: &Request) -> Result<String, String> {
+    Ok(match (&request.stack_name, request.name_prefix.as_deref()) {
         (Some(name), _) if crate::templates::is_stack_name(name) => name.clone(),
         (Some(name), _) => {
             return Err(format!(
@@ -1434,17 +1456,16 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
             format!("no stack name can be made from --name-prefix `{p}`; pass --stack-name")
         })?,
         (None, None) => return Err("pass --stack-name NAME (or --name-prefix, which it is made from)".into()),
-    };
-    let includes = request
-        .includes
-        .iter()
-        .map(|s| parse_include(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    })
+}
 
-    let listed = list_all(aws).await?;
-    let mut notes = Vec::new();
-    let mut chosen: Vec<(Address, Listed)> = Vec::new();
-    for (address, id) in &includes {
+/// The resources `--include` names, each found among the listed.
+fn included(
+    listed: &[Listed],
+    includes: &[(Address, String)],
+) -> Result<Vec<(Address, Listed)>, String> {
+    let mut chosen = Vec::new();
+    for (address, id) in includes {
         let Some(l) = listed.iter().find(|l| {
             l.kind == address.kind && (&l.id == id || (l.kind.adopts_by_name() && &l.name == id))
         }) else {
@@ -1455,9 +1476,21 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
         };
         chosen.push((address.clone(), l.clone()));
     }
-    // By prefix: every kind, names grouped (names of some kinds are not unique).
+    Ok(chosen)
+}
+
+/// Adds to `chosen` the listed resources whose names start with `prefix`,
+/// each under a key made from its name (one of several same-named ones
+/// chosen by [`choose`]).
+fn by_prefix(
+    listed: &[Listed],
+    stack: &str,
+    prefix: &str,
+    chosen: &mut Vec<(Address, Listed)>,
+) -> Result<(), String> {
+    // Every kind, names grouped (names of some kinds are not unique).
     let mut by_name: BTreeMap<(Kind, String), Vec<Listed>> = BTreeMap::new();
-    for l in listed.iter().filter(|l| l.name.starts_with(&prefix)) {
+    for l in listed.iter().filter(|l| l.name.starts_with(prefix)) {
         if chosen.iter().any(|(_, c)| c.kind == l.kind && c.id == l.id) {
             continue;
         }
@@ -1481,7 +1514,7 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
             choose(kind, &name, &candidates)?
         };
         let Some(pick) = pick else { continue };
-        let base = key_from_name(&pick.name, &stack, Some(&prefix));
+        let base = key_from_name(&pick.name, stack, Some(prefix));
         let mut key = base.clone();
         let mut n = 2;
         while keys.contains(&(kind, key.clone())) {
@@ -1491,12 +1524,20 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
         keys.insert((kind, key.clone()));
         chosen.push((Address::new(kind, key), pick));
     }
+    Ok(())
+}
 
-    // Read each as the tool reads its own, then the parts.
-    let stack_name = stack.as_str();
+/// Reads each chosen resource as the tool reads its own; the ones another
+/// stack owns are left out with a note.
+async fn read_chosen(
+    aws: &Aws,
+    stack: &str,
+    chosen: &[(Address, Listed)],
+    notes: &mut Vec<String>,
+) -> Result<Vec<Found>, String> {
     let reads = futures::future::join_all(chosen.iter().map(|(address, l)| async move {
         let target = Target {
-            stack: stack_name,
+            stack,
             address,
             name: &l.name,
             parent: None,
@@ -1536,6 +1577,44 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
             parts: BTreeMap::new(),
         });
     }
+    Ok(found)
+}
+
+/// Reads the part at `address` of the found resource `f` (named `name`)
+/// into `f.parts`; an error names the part and `shown`.
+pub(crate) async fn read_part(
+    aws: &Aws,
+    stack: &str,
+    f: &mut Found,
+    address: Address,
+    name: &str,
+    shown: &str,
+) -> Result<(), String> {
+    let target = Target {
+        stack,
+        address: &address,
+        name,
+        parent: Some(&f.outputs),
+        spec: None,
+        adopt: None,
+    };
+    match resource::read(aws, &target).await {
+        Ok(Some(live)) => {
+            f.parts.insert(address, (live.attributes, live.outputs));
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(format!("{address} (`{shown}`): {e}")),
+    }
+}
+
+/// Reads the found resources' parts; notes what the stack format cannot say.
+async fn read_parts(
+    aws: &Aws,
+    stack: &str,
+    found: &mut [Found],
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
     for f in found
         .iter_mut()
         .filter(|f| f.address.kind == Kind::IdentityPool)
@@ -1545,21 +1624,8 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let target = Target {
-            stack: &stack,
-            address: &roles,
-            name: &name,
-            parent: Some(&f.outputs),
-            spec: None,
-            adopt: None,
-        };
-        match resource::read(aws, &target).await {
-            Ok(Some(live)) => {
-                f.parts.insert(roles, (live.attributes, live.outputs));
-            }
-            Ok(None) => {}
-            Err(e) => return Err(format!("{roles} (`{}`): {e}", f.id)),
-        }
+        let id = f.id.clone();
+        read_part(aws, stack, f, roles, &name, &id).await?;
     }
     for f in found
         .iter_mut()
@@ -1571,7 +1637,7 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
         let mut parts: Vec<(Address, String)> = Vec::new();
         let mut client_keys = BTreeSet::new();
         for name in clients {
-            let base = key_from_name(&name, &stack, None);
+            let base = key_from_name(&name, stack, None);
             let mut key = base.clone();
             let mut n = 2;
             while !client_keys.insert(key.clone()) {
@@ -1584,21 +1650,7 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
             parts.push((f.address.with_part(Part::Group(name.clone())), name));
         }
         for (address, name) in parts {
-            let target = Target {
-                stack: &stack,
-                address: &address,
-                name: &name,
-                parent: Some(&f.outputs),
-                spec: None,
-                adopt: None,
-            };
-            match resource::read(aws, &target).await {
-                Ok(Some(live)) => {
-                    f.parts.insert(address, (live.attributes, live.outputs));
-                }
-                Ok(None) => {}
-                Err(e) => return Err(format!("{address} (`{name}`): {e}")),
-            }
+            read_part(aws, stack, f, address, &name, &name).await?;
         }
     }
     for f in found.iter().filter(|f| f.address.kind == Kind::Api) {
@@ -1620,11 +1672,7 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
             });
         }
     }
-    Ok(Scan {
-        stack,
-        found,
-        notes,
-    })
+    Ok(())
 }
 
 fn json_strings(items: &[&str]) -> Value {
