@@ -13,9 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::aws::Aws;
+use crate::resource::registry::{KindVisitor, ResourceKind};
 use crate::resource::{self, role, Live, Outputs, Ownership, Target};
 use crate::stack::{Address, Kind, Part};
 
@@ -68,6 +70,45 @@ pub struct Context {
     /// The directory of policy files, relative to the stack file's directory,
     /// with a trailing `/` (`../policies/`).
     pub policies_dir: String,
+}
+
+// ----------------------------------------------------------------- kinds ----
+
+/// What adopt asks of a kind, through [`Kind::visit`]: the `adopt` hooks of
+/// [`ResourceKind`].
+impl Kind {
+    fn adopt_references(self) -> &'static [&'static str] {
+        struct References;
+        impl KindVisitor for References {
+            type Output = &'static [&'static str];
+            fn visit<K: ResourceKind>(self) -> Self::Output {
+                K::ADOPT_REFERENCES
+            }
+        }
+        self.visit(References)
+    }
+
+    fn adopt_list_rank(self) -> u8 {
+        struct Rank;
+        impl KindVisitor for Rank {
+            type Output = u8;
+            fn visit<K: ResourceKind>(self) -> Self::Output {
+                K::ADOPT_LIST_RANK
+            }
+        }
+        self.visit(Rank)
+    }
+
+    fn adopt_list(self, aws: &Aws) -> BoxFuture<'_, Result<Vec<(String, String)>, String>> {
+        struct List<'a>(&'a Aws);
+        impl<'a> KindVisitor for List<'a> {
+            type Output = BoxFuture<'a, Result<Vec<(String, String)>, String>>;
+            fn visit<K: ResourceKind>(self) -> Self::Output {
+                Box::pin(K::adopt_list(self.0))
+            }
+        }
+        self.visit(List(aws))
+    }
 }
 
 // ------------------------------------------------------------------ keys ----
@@ -147,13 +188,7 @@ pub fn stack_name_from(prefix: &str) -> Option<String> {
 pub fn references(found: &[Found]) -> Vec<(String, String)> {
     let mut refs = Vec::new();
     for f in found {
-        let attributes: &[&str] = match f.address.kind {
-            Kind::Table | Kind::Bucket | Kind::Role | Kind::Search => &["arn"],
-            Kind::UserPool => &["arn", "id"],
-            Kind::IdentityPool => &["id"],
-            Kind::Api => &["execute_arn", "id"],
-        };
-        for attribute in attributes {
+        for attribute in f.address.kind.adopt_references() {
             if let Some(value) = f.outputs.get(*attribute).filter(|v| !v.is_empty()) {
                 refs.push((value.clone(), format!("${{{}.{attribute}}}", f.address)));
             }
@@ -1216,142 +1251,25 @@ struct Listed {
     name: String,
 }
 
+/// Every kind's resources, listed at once.
 async fn list_all(aws: &Aws) -> Result<Vec<Listed>, String> {
-    let (tables, buckets, roles, identity_pools, user_pools, apis, domains) = tokio::join!(
-        list_tables(aws),
-        list_buckets(aws),
-        list_roles(aws),
-        resource::identity_pool::list(aws),
-        resource::user_pool::list(aws),
-        resource::api::list(aws),
-        list_opensearch_domains(aws),
-    );
+    let mut kinds = Kind::ALL.to_vec();
+    kinds.sort_by_key(|k| k.adopt_list_rank());
+    let lists = futures::future::join_all(kinds.iter().map(|k| k.adopt_list(aws))).await;
     let mut out = Vec::new();
-    for name in tables? {
-        out.push(Listed {
-            kind: Kind::Table,
-            id: name.clone(),
-            name,
-        });
-    }
-    for name in buckets? {
-        out.push(Listed {
-            kind: Kind::Bucket,
-            id: name.clone(),
-            name,
-        });
-    }
-    for name in roles? {
-        out.push(Listed {
-            kind: Kind::Role,
-            id: name.clone(),
-            name,
-        });
-    }
-    for (id, name) in identity_pools.map_err(|e| e.to_string())? {
-        out.push(Listed {
-            kind: Kind::IdentityPool,
-            id,
-            name,
-        });
-    }
-    for (id, name) in user_pools.map_err(|e| e.to_string())? {
-        out.push(Listed {
-            kind: Kind::UserPool,
-            id,
-            name,
-        });
-    }
-    for (id, name) in apis.map_err(|e| e.to_string())? {
-        out.push(Listed {
-            kind: Kind::Api,
-            id,
-            name,
-        });
-    }
-    for name in domains? {
-        out.push(Listed {
-            kind: Kind::Search,
-            id: name.clone(),
-            name,
-        });
+    for (&kind, list) in kinds.iter().zip(lists) {
+        out.extend(
+            list?
+                .into_iter()
+                .map(|(id, name)| Listed { kind, id, name }),
+        );
     }
     Ok(out)
 }
 
-/// OpenSearch Service domains (CloudSearch domains are not scanned).
-async fn list_opensearch_domains(aws: &Aws) -> Result<Vec<String>, String> {
-    let out = aws
-        .opensearch
-        .list_domain_names()
-        .send()
-        .await
-        .map_err(|e| resource::Error::aws("es:ListDomainNames", &e).to_string())?;
-    Ok(out
-        .domain_names()
-        .iter()
-        .filter_map(|d| d.domain_name().map(str::to_string))
-        .collect())
-}
-
-async fn list_tables(aws: &Aws) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    let mut start: Option<String> = None;
-    loop {
-        let out = aws
-            .dynamodb
-            .list_tables()
-            .set_exclusive_start_table_name(start)
-            .send()
-            .await
-            .map_err(|e| resource::Error::aws("dynamodb:ListTables", &e).to_string())?;
-        names.extend(out.table_names().iter().cloned());
-        start = out.last_evaluated_table_name;
-        if start.is_none() {
-            // The stack lock's table belongs to no stack.
-            let lock = crate::lock::table_name();
-            names.retain(|n| *n != lock);
-            return Ok(names);
-        }
-    }
-}
-
-async fn list_buckets(aws: &Aws) -> Result<Vec<String>, String> {
-    let out = aws
-        .s3
-        .list_buckets()
-        .send()
-        .await
-        .map_err(|e| resource::Error::aws("s3:ListBuckets", &e).to_string())?;
-    Ok(out
-        .buckets()
-        .iter()
-        .filter_map(|b| b.name().map(str::to_string))
-        .collect())
-}
-
-async fn list_roles(aws: &Aws) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = aws
-            .iam
-            .list_roles()
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| resource::Error::aws("iam:ListRoles", &e).to_string())?;
-        for r in out.roles() {
-            // Service-linked roles belong to their services.
-            if !r.path().starts_with("/aws-service-role/") {
-                names.push(r.role_name().to_string());
-            }
-        }
-        marker = out.marker.filter(|_| out.is_truncated);
-        if marker.is_none() {
-            return Ok(names);
-        }
-    }
+/// Resources listed by name only, as (id, name): their names are their ids.
+pub(crate) fn named(names: Vec<String>) -> Vec<(String, String)> {
+    names.into_iter().map(|n| (n.clone(), n)).collect()
 }
 
 /// Parses `--include kind.key=id`.

@@ -139,6 +139,15 @@ impl ResourceKind for ApiKind {
     ) -> Result<Vec<(Address, String)>, Error> {
         find_owned(aws, stack, declared_names).await
     }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["execute_arn", "id"];
+    const ADOPT_LIST_RANK: u8 = 5;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        list(aws).await.map_err(|e| e.to_string())
+    }
 }
 
 /// How many times a call is made when API Gateway answers
@@ -386,7 +395,7 @@ fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
 // ------------------------------------------------------------------ read ----
 
 /// Every REST API in the account, as (id, name).
-pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
     Ok(listed(&list_apis(aws).await?))
 }
 

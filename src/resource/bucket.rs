@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use super::registry::{ResourceKind, Step};
 use super::{retry, wait_for, ApplyOptions, Change, Desired, Error, Live, Ownership};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{BucketSpec, Encryption, Tags};
 use crate::stack::Address;
@@ -141,6 +142,15 @@ impl ResourceKind for BucketKind {
             let parts: Vec<&str> = rest.splitn(5, ':').collect();
             (parts.len() == 5 && parts[1] == "s3").then(|| parts[4].to_string())
         })
+    }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["arn"];
+    const ADOPT_LIST_RANK: u8 = 1;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        adopt_list(aws).await
     }
 }
 
@@ -777,6 +787,24 @@ async fn empty(aws: &Aws, name: &str) -> Result<(), Error> {
         eprintln!("  bucket {name}: deleted {deleted} object versions");
     }
     Ok(())
+}
+
+// ---- adopt ----
+
+/// Every bucket of the account, as (name, name).
+async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+    let out = aws
+        .s3
+        .list_buckets()
+        .send()
+        .await
+        .map_err(|e| Error::aws("s3:ListBuckets", &e).to_string())?;
+    Ok(adopt::named(
+        out.buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_string))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

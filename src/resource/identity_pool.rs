@@ -120,6 +120,15 @@ impl ResourceKind for IdentityPoolKind {
     ) -> Result<Vec<(Address, String)>, Error> {
         find_owned(aws, stack, declared_names).await
     }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["id"];
+    const ADOPT_LIST_RANK: u8 = 3;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        list(aws).await.map_err(|e| e.to_string())
+    }
 }
 
 /// The comparable shape of an identity pool, built from the stack or from AWS.
@@ -239,7 +248,7 @@ fn outputs(out: &DescribeIdentityPoolOutput) -> Outputs {
 /// Every identity pool in the account, as (id, name); one listing is shared
 /// by the reads in flight at once (every declared pool's, and the search for
 /// pools removed from the stack, and adopt's scan).
-pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
     super::flight::shared(aws, "cognito-identity:ListIdentityPools", || list_all(aws)).await
 }
 

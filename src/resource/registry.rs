@@ -160,6 +160,19 @@ pub trait ResourceKind: Step {
     ) -> impl Future<Output = Result<Vec<(Address, String)>, Error>> + Send {
         async { Ok(Vec::new()) }
     }
+
+    // ---- adopt ----
+
+    /// Outputs whose literal values the stack file `adopt` writes replaces
+    /// with `${kind.key.attr}`: the ARNs and ids other resources name.
+    const ADOPT_REFERENCES: &'static [&'static str];
+
+    /// Where the kind's listing comes in `adopt`'s scan: the listings start,
+    /// and the first failed one is reported, in this order.
+    const ADOPT_LIST_RANK: u8 = u8::MAX;
+
+    /// The kind's resources in the account and region, as (AWS id, physical name).
+    fn adopt_list(aws: &Aws) -> impl Future<Output = Result<Vec<(String, String)>, String>> + Send;
 }
 
 /// Code that works on any one kind, given its type: see [`Kind::visit`].

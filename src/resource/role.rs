@@ -26,6 +26,7 @@ use super::registry::{ResourceKind, Step};
 use super::{
     tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
 };
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::UNKNOWN;
 use crate::stack::schema::{Amr, RoleSpec, Tags, TrustSpec};
@@ -115,6 +116,15 @@ impl ResourceKind for RoleKind {
         declared_names: &[String],
     ) -> Result<Vec<(Address, String)>, Error> {
         find_owned(aws, stack, declared_names).await
+    }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["arn"];
+    const ADOPT_LIST_RANK: u8 = 2;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        adopt_list(aws).await
     }
 }
 
@@ -981,6 +991,33 @@ where
         }
         tokio::time::sleep(delay.min(ROLE_PROPAGATION_TIMEOUT - elapsed)).await;
         delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+// ---- adopt ----
+
+/// Every role of the account but the service-linked ones, as (name, name).
+async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+    let mut names = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = aws
+            .iam
+            .list_roles()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| Error::aws("iam:ListRoles", &e).to_string())?;
+        for r in out.roles() {
+            // Service-linked roles belong to their services.
+            if !r.path().starts_with("/aws-service-role/") {
+                names.push(r.role_name().to_string());
+            }
+        }
+        marker = out.marker.filter(|_| out.is_truncated);
+        if marker.is_none() {
+            return Ok(adopt::named(names));
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::registry::{ResourceKind, Step};
 use super::{search_cloudsearch, search_opensearch, Change, Desired, DesiredContext, Error, Live};
 use super::{Outputs, Target};
+use crate::adopt;
 use crate::aws::Aws;
 use crate::stack::schema::{SearchEngine, SearchField, SearchFieldType, SearchSpec, Tags};
 use crate::stack::{Address, Spec};
@@ -130,6 +131,15 @@ impl ResourceKind for SearchKind {
         arn.split_once(":domain/")
             .filter(|(head, _)| head.contains(":es:"))
             .map(|(_, n)| n.to_string())
+    }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["arn"];
+    const ADOPT_LIST_RANK: u8 = 6;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        adopt_list(aws).await
     }
 }
 
@@ -424,6 +434,24 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         SearchEngine::Cloudsearch => search_cloudsearch::delete(aws, live).await,
         SearchEngine::Opensearch => search_opensearch::delete(aws, live).await,
     }
+}
+
+// ---- adopt ----
+
+/// OpenSearch Service domains, as (name, name) (CloudSearch domains are not scanned).
+async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+    let out = aws
+        .opensearch
+        .list_domain_names()
+        .send()
+        .await
+        .map_err(|e| Error::aws("es:ListDomainNames", &e).to_string())?;
+    Ok(adopt::named(
+        out.domain_names()
+            .iter()
+            .filter_map(|d| d.domain_name().map(str::to_string))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

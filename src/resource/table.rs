@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use super::registry::{ResourceKind, Step};
 use super::{tag_changes, wait_for, Change, Desired, Error, Live, Ownership};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{
     Billing, KeyAttribute, KeyType, Projection, ProjectionName, StreamView, TableSpec, Tags,
@@ -122,6 +123,15 @@ impl ResourceKind for TableKind {
 
     fn tagged_name(arn: &str) -> Option<String> {
         arn.split_once(":table/").map(|(_, n)| n.to_string())
+    }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["arn"];
+    const ADOPT_LIST_RANK: u8 = 0;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        adopt_list(aws).await
     }
 }
 
@@ -985,6 +995,31 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         })
     })
     .await
+}
+
+// ---- adopt ----
+
+/// Every table in the account but the stack lock's, as (name, name).
+async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+    let mut names = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let out = aws
+            .dynamodb
+            .list_tables()
+            .set_exclusive_start_table_name(start)
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:ListTables", &e).to_string())?;
+        names.extend(out.table_names().iter().cloned());
+        start = out.last_evaluated_table_name;
+        if start.is_none() {
+            // The stack lock's table belongs to no stack.
+            let lock = crate::lock::table_name();
+            names.retain(|n| *n != lock);
+            return Ok(adopt::named(names));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -158,6 +158,15 @@ impl ResourceKind for UserPoolKind {
     ) -> Result<Vec<(Address, String)>, Error> {
         find_owned(aws, stack, declared_names).await
     }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["arn", "id"];
+    const ADOPT_LIST_RANK: u8 = 4;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        list(aws).await.map_err(|e| e.to_string())
+    }
 }
 
 /// The principal Cognito invokes Lambda triggers as.
@@ -829,7 +838,7 @@ fn outputs_of(aws: &Aws, pool: &UserPoolType) -> Outputs {
 /// Every user pool in the account, as (id, name); one listing is shared by
 /// the reads in flight at once (every declared pool's, and the search for
 /// pools removed from the stack, and adopt's scan).
-pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
     super::flight::shared(aws, "cognito-idp:ListUserPools", || list_all(aws)).await
 }
 
