@@ -109,6 +109,22 @@ impl Kind {
         }
         self.visit(List(aws))
     }
+
+    fn adopt_parts<'a>(
+        self,
+        aws: &'a Aws,
+        stack: &'a str,
+        found: &'a mut Found,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
+        struct Parts<'a>(&'a Aws, &'a str, &'a mut Found);
+        impl<'a> KindVisitor for Parts<'a> {
+            type Output = BoxFuture<'a, Result<Vec<String>, String>>;
+            fn visit<K: ResourceKind>(self) -> Self::Output {
+                Box::pin(K::adopt_parts(self.0, self.1, self.2))
+            }
+        }
+        self.visit(Parts(aws, stack, found))
+    }
 }
 
 // ------------------------------------------------------------------ keys ----
@@ -1526,68 +1542,17 @@ pub(crate) async fn read_part(
     }
 }
 
-/// Reads the found resources' parts; notes what the stack format cannot say.
+/// Reads the found resources' parts, kind by kind; notes what the stack
+/// format cannot say.
 async fn read_parts(
     aws: &Aws,
     stack: &str,
     found: &mut [Found],
     notes: &mut Vec<String>,
 ) -> Result<(), String> {
-    for f in found
-        .iter_mut()
-        .filter(|f| f.address.kind == Kind::IdentityPool)
-    {
-        let roles = f.address.with_part(Part::Roles);
-        let name = f.attributes["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let id = f.id.clone();
-        read_part(aws, stack, f, roles, &name, &id).await?;
-    }
-    for f in found
-        .iter_mut()
-        .filter(|f| f.address.kind == Kind::UserPool)
-    {
-        let (clients, groups) = user_pool_parts(aws, &f.id)
-            .await
-            .map_err(|e| format!("{} (`{}`): {e}", f.address, f.id))?;
-        let mut parts: Vec<(Address, String)> = Vec::new();
-        let mut client_keys = BTreeSet::new();
-        for name in clients {
-            let base = key_from_name(&name, stack, None);
-            let mut key = base.clone();
-            let mut n = 2;
-            while !client_keys.insert(key.clone()) {
-                key = format!("{base}_{n}");
-                n += 1;
-            }
-            parts.push((f.address.with_part(Part::Client(key)), name));
-        }
-        for name in groups {
-            parts.push((f.address.with_part(Part::Group(name.clone())), name));
-        }
-        for (address, name) in parts {
-            read_part(aws, stack, f, address, &name, &name).await?;
-        }
-    }
-    for f in found.iter().filter(|f| f.address.kind == Kind::Api) {
-        let name = f.attributes["name"].as_str().unwrap_or_default();
-        for (what, item) in unmatched_api_parts(aws, &f.id, name)
-            .await
-            .map_err(|e| format!("{} (`{}`): {e}", f.address, f.id))?
-        {
-            notes.push(if what == "stage" {
-                format!(
-                    "{}: stage `{item}`: the stack format has one stage per API and the first is written; `up` keeps `{item}` while adopting, but a later `up` that changes the API removes it",
-                    f.address
-                )
-            } else {
-                format!(
-                    "{}: {what} `{item}` is attached to this API but not named `{name}-<key>`, the names the stack format gives them; it is left as it is (rename it `{name}-<key>` to adopt it with the API)",
-                    f.address
-                )
-            });
+    for &kind in Kind::ALL {
+        for f in found.iter_mut().filter(|f| f.address.kind == kind) {
+            notes.extend(kind.adopt_parts(aws, stack, f).await?);
         }
     }
     Ok(())
@@ -1595,86 +1560,6 @@ async fn read_parts(
 
 fn json_strings(items: &[&str]) -> Value {
     Value::Array(items.iter().map(|s| Value::from(*s)).collect())
-}
-
-/// The names of a user pool's app clients and groups.
-async fn user_pool_parts(aws: &Aws, pool_id: &str) -> Result<(Vec<String>, Vec<String>), String> {
-    let (clients, groups) = tokio::try_join!(
-        resource::user_pool_client::list(aws, pool_id),
-        resource::user_pool_group::groups(aws, pool_id),
-    )
-    .map_err(|e| e.to_string())?;
-    let clients = clients
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(_, name)| name)
-        .collect();
-    let groups = groups.unwrap_or_default().into_keys().collect();
-    Ok((clients, groups))
-}
-
-/// Usage plans of the API (and their keys) whose names the stack format
-/// cannot give (`<api name>-<key>`), as (what, name).
-async fn unmatched_api_parts(
-    aws: &Aws,
-    api_id: &str,
-    api_name: &str,
-) -> Result<Vec<(&'static str, String)>, String> {
-    let prefix = format!("{api_name}-");
-    let mut out_stages = Vec::new();
-    let stages = aws
-        .apigateway
-        .get_stages()
-        .rest_api_id(api_id)
-        .send()
-        .await
-        .map_err(|e| resource::Error::aws("apigateway:GetStages", &e).to_string())?;
-    let mut names: Vec<&str> = stages
-        .item()
-        .iter()
-        .filter_map(|s| s.stage_name())
-        .collect();
-    names.sort();
-    // The stack format has one stage per API: the first is written.
-    for extra in names.iter().skip(1) {
-        out_stages.push(extra.to_string());
-    }
-    let plans = aws
-        .apigateway
-        .get_usage_plans()
-        .limit(500)
-        .send()
-        .await
-        .map_err(|e| resource::Error::aws("apigateway:GetUsagePlans", &e).to_string())?;
-    let mut out: Vec<(&'static str, String)> =
-        out_stages.into_iter().map(|s| ("stage", s)).collect();
-    for p in plans.items() {
-        if !p.api_stages().iter().any(|s| s.api_id() == Some(api_id)) {
-            continue;
-        }
-        let plan_name = p.name().unwrap_or_default();
-        if !plan_name.starts_with(&prefix) {
-            out.push(("usage plan", plan_name.to_string()));
-        }
-        let Some(pid) = p.id() else { continue };
-        let keys = aws
-            .apigateway
-            .get_usage_plan_keys()
-            .usage_plan_id(pid)
-            .limit(500)
-            .send()
-            .await
-            .map_err(|e| resource::Error::aws("apigateway:GetUsagePlanKeys", &e).to_string())?;
-        for k in keys.items() {
-            let key_name = k.name().unwrap_or_default();
-            if !key_name.starts_with(&prefix) {
-                out.push(("API key", key_name.to_string()));
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
 }
 
 /// Where policy files go: `policies/` next to the stack file's directory when

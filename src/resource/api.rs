@@ -42,6 +42,7 @@ use super::registry::{ResourceKind, Step};
 use super::{
     tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
 };
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{ApiSpec, Tags};
 use crate::stack::{Address, Kind, Stack};
@@ -147,6 +148,14 @@ impl ResourceKind for ApiKind {
 
     async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
         list(aws).await.map_err(|e| e.to_string())
+    }
+
+    async fn adopt_parts(
+        aws: &Aws,
+        stack: &str,
+        found: &mut adopt::Found,
+    ) -> Result<Vec<String>, String> {
+        adopt_parts(aws, stack, found).await
     }
 }
 
@@ -2139,6 +2148,95 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         .await
         .map(|_| ()),
     )
+}
+
+// ---- adopt ----
+
+/// Notes the API's stages, usage plans and keys the stack format cannot take.
+async fn adopt_parts(aws: &Aws, _stack: &str, f: &mut adopt::Found) -> Result<Vec<String>, String> {
+    let name = f.attributes["name"].as_str().unwrap_or_default();
+    let mut notes = Vec::new();
+    for (what, item) in unmatched_parts(aws, &f.id, name)
+        .await
+        .map_err(|e| format!("{} (`{}`): {e}", f.address, f.id))?
+    {
+        notes.push(if what == "stage" {
+            format!(
+                "{}: stage `{item}`: the stack format has one stage per API and the first is written; `up` keeps `{item}` while adopting, but a later `up` that changes the API removes it",
+                f.address
+            )
+        } else {
+            format!(
+                "{}: {what} `{item}` is attached to this API but not named `{name}-<key>`, the names the stack format gives them; it is left as it is (rename it `{name}-<key>` to adopt it with the API)",
+                f.address
+            )
+        });
+    }
+    Ok(notes)
+}
+
+/// Usage plans of the API (and their keys) whose names the stack format
+/// cannot give (`<api name>-<key>`), as (what, name).
+async fn unmatched_parts(
+    aws: &Aws,
+    api_id: &str,
+    api_name: &str,
+) -> Result<Vec<(&'static str, String)>, String> {
+    let prefix = format!("{api_name}-");
+    let mut out_stages = Vec::new();
+    let stages = aws
+        .apigateway
+        .get_stages()
+        .rest_api_id(api_id)
+        .send()
+        .await
+        .map_err(|e| Error::aws("apigateway:GetStages", &e).to_string())?;
+    let mut names: Vec<&str> = stages
+        .item()
+        .iter()
+        .filter_map(|s| s.stage_name())
+        .collect();
+    names.sort();
+    // The stack format has one stage per API: the first is written.
+    for extra in names.iter().skip(1) {
+        out_stages.push(extra.to_string());
+    }
+    let plans = aws
+        .apigateway
+        .get_usage_plans()
+        .limit(500)
+        .send()
+        .await
+        .map_err(|e| Error::aws("apigateway:GetUsagePlans", &e).to_string())?;
+    let mut out: Vec<(&'static str, String)> =
+        out_stages.into_iter().map(|s| ("stage", s)).collect();
+    for p in plans.items() {
+        if !p.api_stages().iter().any(|s| s.api_id() == Some(api_id)) {
+            continue;
+        }
+        let plan_name = p.name().unwrap_or_default();
+        if !plan_name.starts_with(&prefix) {
+            out.push(("usage plan", plan_name.to_string()));
+        }
+        let Some(pid) = p.id() else { continue };
+        let keys = aws
+            .apigateway
+            .get_usage_plan_keys()
+            .usage_plan_id(pid)
+            .limit(500)
+            .send()
+            .await
+            .map_err(|e| Error::aws("apigateway:GetUsagePlanKeys", &e).to_string())?;
+        for k in keys.items() {
+            let key_name = k.name().unwrap_or_default();
+            if !key_name.starts_with(&prefix) {
+                out.push(("API key", key_name.to_string()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::registry::{ResourceKind, Step};
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Target};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::schema::{IdentityPoolSpec, Tags};
 use crate::stack::{Address, Kind, Part, Stack};
@@ -128,6 +129,14 @@ impl ResourceKind for IdentityPoolKind {
 
     async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
         list(aws).await.map_err(|e| e.to_string())
+    }
+
+    async fn adopt_parts(
+        aws: &Aws,
+        stack: &str,
+        found: &mut adopt::Found,
+    ) -> Result<Vec<String>, String> {
+        adopt_parts(aws, stack, found).await
     }
 }
 
@@ -435,6 +444,20 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(Error::aws("cognito-identity:DeleteIdentityPool", &e)),
     }
+}
+
+// ---- adopt ----
+
+/// Reads the pool's role attachment.
+async fn adopt_parts(aws: &Aws, stack: &str, f: &mut adopt::Found) -> Result<Vec<String>, String> {
+    let roles = f.address.with_part(Part::Roles);
+    let name = f.attributes["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let id = f.id.clone();
+    adopt::read_part(aws, stack, f, roles, &name, &id).await?;
+    Ok(Vec::new())
 }
 
 #[cfg(test)]

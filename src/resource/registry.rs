@@ -23,6 +23,7 @@ use super::{
     user_pool_client, user_pool_group,
 };
 use super::{ApplyOptions, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
+use crate::adopt::Found;
 use crate::aws::Aws;
 use crate::stack::{Address, Part, Stack, Tags};
 
@@ -173,6 +174,16 @@ pub trait ResourceKind: Step {
 
     /// The kind's resources in the account and region, as (AWS id, physical name).
     fn adopt_list(aws: &Aws) -> impl Future<Output = Result<Vec<(String, String)>, String>> + Send;
+
+    /// Reads what the found resource's own read leaves out (its parts) into
+    /// `found.parts`; returns notes on what the stack format cannot say.
+    fn adopt_parts(
+        _aws: &Aws,
+        _stack: &str,
+        _found: &mut Found,
+    ) -> impl Future<Output = Result<Vec<String>, String>> + Send {
+        async { Ok(Vec::new()) }
+    }
 }
 
 /// Code that works on any one kind, given its type: see [`Kind::visit`].

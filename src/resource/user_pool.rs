@@ -42,10 +42,11 @@ use serde_json::Value;
 
 use super::registry::{ResourceKind, Step};
 use super::{tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::nearest;
 use crate::stack::schema::{AttributeType, Mfa, Tags, UserPoolAttributeSpec, UserPoolSpec};
-use crate::stack::{Address, Kind, Stack};
+use crate::stack::{Address, Kind, Part, Stack};
 
 pub const ATTRIBUTES: &[(&str, Change)] = &[
     // Found by name: a new name finds no pool, and the users stay behind.
@@ -166,6 +167,14 @@ impl ResourceKind for UserPoolKind {
 
     async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
         list(aws).await.map_err(|e| e.to_string())
+    }
+
+    async fn adopt_parts(
+        aws: &Aws,
+        stack: &str,
+        found: &mut adopt::Found,
+    ) -> Result<Vec<String>, String> {
+        adopt_parts(aws, stack, found).await
     }
 }
 
@@ -1482,6 +1491,50 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         remove_permission(aws, id, trigger, function).await;
     }
     Ok(())
+}
+
+// ---- adopt ----
+
+/// Reads the pool's app clients (keys made from their names) and groups.
+async fn adopt_parts(aws: &Aws, stack: &str, f: &mut adopt::Found) -> Result<Vec<String>, String> {
+    let (clients, groups) = adopt_part_names(aws, &f.id)
+        .await
+        .map_err(|e| format!("{} (`{}`): {e}", f.address, f.id))?;
+    let mut parts: Vec<(Address, String)> = Vec::new();
+    let mut client_keys = BTreeSet::new();
+    for name in clients {
+        let base = adopt::key_from_name(&name, stack, None);
+        let mut key = base.clone();
+        let mut n = 2;
+        while !client_keys.insert(key.clone()) {
+            key = format!("{base}_{n}");
+            n += 1;
+        }
+        parts.push((f.address.with_part(Part::Client(key)), name));
+    }
+    for name in groups {
+        parts.push((f.address.with_part(Part::Group(name.clone())), name));
+    }
+    for (address, name) in parts {
+        adopt::read_part(aws, stack, f, address, &name, &name).await?;
+    }
+    Ok(Vec::new())
+}
+
+/// The names of a user pool's app clients and groups.
+async fn adopt_part_names(aws: &Aws, pool_id: &str) -> Result<(Vec<String>, Vec<String>), String> {
+    let (clients, groups) = tokio::try_join!(
+        super::user_pool_client::list(aws, pool_id),
+        super::user_pool_group::groups(aws, pool_id),
+    )
+    .map_err(|e| e.to_string())?;
+    let clients = clients
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    let groups = groups.unwrap_or_default().into_keys().collect();
+    Ok((clients, groups))
 }
 
 #[cfg(test)]
