@@ -138,6 +138,14 @@ impl ResourceKind for IdentityPoolKind {
     ) -> Result<Vec<String>, String> {
         adopt_parts(aws, stack, found).await
     }
+
+    fn adopt_write(
+        writer: &mut adopt::Writer<'_>,
+        found: &adopt::Found,
+        section: &mut adopt::Section,
+    ) {
+        adopt_write(writer, found, section)
+    }
 }
 
 /// The comparable shape of an identity pool, built from the stack or from AWS.
@@ -458,6 +466,61 @@ async fn adopt_parts(aws: &Aws, stack: &str, f: &mut adopt::Found) -> Result<Vec
     let id = f.id.clone();
     adopt::read_part(aws, stack, f, roles, &name, &id).await?;
     Ok(Vec::new())
+}
+
+/// The pool's flows, providers and, from its role attachment, its roles.
+fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let a = &f.attributes;
+    s.json(
+        "allow_unauthenticated",
+        a.get("allow_unauthenticated"),
+        Some(Value::Bool(false)),
+    );
+    s.json(
+        "allow_classic_flow",
+        a.get("allow_classic_flow"),
+        Some(Value::Bool(false)),
+    );
+    let mut providers = Vec::new();
+    for p in a
+        .get("cognito_identity_providers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = p["provider_name"].as_str().unwrap_or_default();
+        let client = p["client_id"].as_str().unwrap_or_default();
+        match super::user_pool_client::adopt_provider(w, name, client) {
+            Some(reference) => providers.push(toml::Value::String(reference)),
+            None => w.note(
+                &f.address,
+                format!("its provider `{name}` (client `{client}`) is not a user pool client found by this scan, and `providers` names only the stack's own; adopt that user pool too (`--include user_pool.<key>=<id>`)"),
+            ),
+        }
+        if p["server_side_token_check"].as_bool() == Some(true) {
+            w.note(
+                &f.address,
+                format!("provider `{name}` has the server-side token check on, which the stack format cannot express; `up` would turn it off"),
+            );
+        }
+    }
+    if !providers.is_empty() {
+        s.set("providers", toml::Value::Array(providers));
+    }
+    s.json("supported_logins", a.get("supported_login_providers"), None);
+    s.json(
+        "openid_connect_providers",
+        a.get("open_id_connect_provider_arns"),
+        None,
+    );
+    s.json("saml_providers", a.get("saml_provider_arns"), None);
+    let roles = f
+        .parts
+        .get(&f.address.with_part(Part::Roles))
+        .map(|(attributes, _)| attributes.clone());
+    if let Some(roles) = roles {
+        super::identity_pool_roles::adopt_write(w, f, &roles, s);
+    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use super::{
     user_pool_client, user_pool_group,
 };
 use super::{ApplyOptions, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
-use crate::adopt::Found;
+use crate::adopt::{Found, Section, Writer};
 use crate::aws::Aws;
 use crate::stack::{Address, Part, Stack, Tags};
 
@@ -184,6 +184,11 @@ pub trait ResourceKind: Step {
     ) -> impl Future<Output = Result<Vec<String>, String>> + Send {
         async { Ok(Vec::new()) }
     }
+
+    /// Writes a found resource's settings into its `[kind.key]` table, defaults
+    /// left out (the frame writes `adopt`, `name` and `tags`); notes on the
+    /// writer what the stack format cannot say.
+    fn adopt_write(writer: &mut Writer<'_>, found: &Found, section: &mut Section);
 }
 
 /// Code that works on any one kind, given its type: see [`Kind::visit`].

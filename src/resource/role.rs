@@ -126,6 +126,14 @@ impl ResourceKind for RoleKind {
     async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
         adopt_list(aws).await
     }
+
+    fn adopt_write(
+        writer: &mut adopt::Writer<'_>,
+        found: &adopt::Found,
+        section: &mut adopt::Section,
+    ) {
+        adopt_write(writer, found, section)
+    }
 }
 
 /// IAM's default and bounds for `MaxSessionDuration`, in seconds.
@@ -1019,6 +1027,90 @@ async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
             return Ok(adopt::named(names));
         }
     }
+}
+
+/// The role's trust, inline policies (as files), managed policies and session.
+fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let a = &f.attributes;
+    let trust = a.get("trust_policy").cloned().unwrap_or(Value::Null);
+    s.set("trust", adopt_trust(w, f, &trust));
+    if let Some(Value::Object(policies)) = a.get("inline_policies") {
+        let mut paths = Vec::new();
+        for (policy, doc) in policies {
+            paths.push(toml::Value::String(w.policy_file(&f.address, policy, doc)));
+        }
+        if !paths.is_empty() {
+            s.set("policies", toml::Value::Array(paths));
+        }
+    }
+    s.json("managed_policies", a.get("managed_policies"), None);
+    s.json(
+        "max_session_duration",
+        a.get("max_session_duration"),
+        Some(Value::from(DEFAULT_MAX_SESSION_DURATION)),
+    );
+    s.json("description", a.get("description"), None);
+}
+
+/// `trust = { identity_pool = ... }` when the trust policy is exactly the
+/// one the tool makes for a found identity pool, `{ service = ... }` for
+/// a service's, else a trust file.
+fn adopt_trust(w: &mut adopt::Writer<'_>, f: &adopt::Found, trust: &Value) -> toml::Value {
+    let partition = &w.ctx().partition;
+    let canonical = |v: Value| canonical_trust_policy(v, partition);
+    for pool in w
+        .found()
+        .iter()
+        .filter(|p| p.address.kind == Kind::IdentityPool)
+    {
+        let Some(pool_id) = pool.outputs.get("id") else {
+            continue;
+        };
+        for (amr, written) in [
+            (None, None),
+            (
+                Some(crate::stack::schema::Amr::Authenticated),
+                Some("authenticated"),
+            ),
+            (
+                Some(crate::stack::schema::Amr::Unauthenticated),
+                Some("unauthenticated"),
+            ),
+        ] {
+            if &canonical(cognito_trust_policy(pool_id, amr)) == trust {
+                let mut t = toml::Table::new();
+                t.insert(
+                    "identity_pool".into(),
+                    toml::Value::String(pool.address.key.clone()),
+                );
+                if let Some(w) = written {
+                    t.insert("amr".into(), toml::Value::String(w.into()));
+                }
+                return toml::Value::Table(t);
+            }
+        }
+    }
+    let service = trust
+        .pointer("/Statement/0/Principal/Service")
+        .and_then(Value::as_str);
+    if let Some(service) = service {
+        if &canonical(service_trust_policy(service)) == trust {
+            let mut t = toml::Table::new();
+            t.insert("service".into(), toml::Value::String(service.into()));
+            return toml::Value::Table(t);
+        }
+    }
+    let stem = format!("{}-trust", f.address.key.replace('_', "-"));
+    let path = w.policy_file(&f.address, &stem, trust);
+    let mut t = toml::Table::new();
+    t.insert("file".into(), toml::Value::String(path));
+    toml::Value::Table(t)
+}
+
+/// A role ARN as the stack writes it: the key of a found role, else the ARN.
+pub(crate) fn adopt_reference(w: &adopt::Writer<'_>, arn: &str) -> String {
+    w.key_of(Kind::Role, "arn", arn)
+        .unwrap_or_else(|| arn.to_string())
 }
 
 #[cfg(test)]

@@ -141,6 +141,14 @@ impl ResourceKind for SearchKind {
     async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
         adopt_list(aws).await
     }
+
+    fn adopt_write(
+        writer: &mut adopt::Writer<'_>,
+        found: &adopt::Found,
+        section: &mut adopt::Section,
+    ) {
+        adopt_write(writer, found, section)
+    }
 }
 
 /// How long `up` waits at most for a domain to finish processing a change.
@@ -452,6 +460,37 @@ async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
             .filter_map(|d| d.domain_name().map(str::to_string))
             .collect(),
     ))
+}
+
+/// An OpenSearch Service domain (CloudSearch domains are not scanned).
+fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let a = &f.attributes;
+    s.string("engine", "opensearch");
+    s.json(
+        "engine_version",
+        a.get("engine_version"),
+        Some(Value::from(search_opensearch::DEFAULT_ENGINE_VERSION)),
+    );
+    s.json(
+        "instance_type",
+        a.get("instance_type"),
+        Some(Value::from(search_opensearch::DEFAULT_INSTANCE_TYPE)),
+    );
+    s.json(
+        "instance_count",
+        a.get("instance_count"),
+        Some(Value::from(search_opensearch::DEFAULT_INSTANCE_COUNT)),
+    );
+    s.json(
+        "ebs_volume_size",
+        a.get("ebs_volume_size"),
+        Some(Value::from(search_opensearch::DEFAULT_EBS_VOLUME_SIZE)),
+    );
+    if let Some(policy) = a.get("access_policy").filter(|p| !p.is_null()) {
+        let stem = format!("{}-access", f.address.key.replace('_', "-"));
+        let path = w.policy_file(&f.address, &stem, policy);
+        s.string("access_policy", &path);
+    }
 }
 
 #[cfg(test)]
