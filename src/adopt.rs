@@ -13,11 +13,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::resource::{self, role, Live, Outputs, Ownership, Target};
-use crate::stack::{Address, Kind, Part};
+use crate::resource::registry::{KindVisitor, ResourceKind};
+use crate::resource::{self, Live, Outputs, Ownership, Target};
+use crate::stack::{Address, Kind};
 
 /// What to scan for.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +70,72 @@ pub struct Context {
     /// The directory of policy files, relative to the stack file's directory,
     /// with a trailing `/` (`../policies/`).
     pub policies_dir: String,
+}
+
+// ----------------------------------------------------------------- kinds ----
+
+/// What adopt asks of a kind, through [`Kind::visit`]: the `adopt` hooks of
+/// [`ResourceKind`].
+impl Kind {
+    fn adopt_references(self) -> &'static [&'static str] {
+        struct References;
+        impl KindVisitor for References {
+            type Output = &'static [&'static str];
+            fn visit<K: ResourceKind>(self) -> Self::Output {
+                K::ADOPT_REFERENCES
+            }
+        }
+        self.visit(References)
+    }
+
+    fn adopt_list_rank(self) -> u8 {
+        struct Rank;
+        impl KindVisitor for Rank {
+            type Output = u8;
+            fn visit<K: ResourceKind>(self) -> Self::Output {
+                K::ADOPT_LIST_RANK
+            }
+        }
+        self.visit(Rank)
+    }
+
+    fn adopt_list(self, aws: &Aws) -> BoxFuture<'_, Result<Vec<(String, String)>, String>> {
+        struct List<'a>(&'a Aws);
+        impl<'a> KindVisitor for List<'a> {
+            type Output = BoxFuture<'a, Result<Vec<(String, String)>, String>>;
+            fn visit<K: ResourceKind>(self) -> Self::Output {
+                Box::pin(K::adopt_list(self.0))
+            }
+        }
+        self.visit(List(aws))
+    }
+
+    fn adopt_parts<'a>(
+        self,
+        aws: &'a Aws,
+        stack: &'a str,
+        found: &'a mut Found,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
+        struct Parts<'a>(&'a Aws, &'a str, &'a mut Found);
+        impl<'a> KindVisitor for Parts<'a> {
+            type Output = BoxFuture<'a, Result<Vec<String>, String>>;
+            fn visit<K: ResourceKind>(self) -> Self::Output {
+                Box::pin(K::adopt_parts(self.0, self.1, self.2))
+            }
+        }
+        self.visit(Parts(aws, stack, found))
+    }
+
+    fn adopt_write(self, writer: &mut Writer<'_>, found: &Found, section: &mut Section) {
+        struct Write<'w, 'a>(&'w mut Writer<'a>, &'w Found, &'w mut Section);
+        impl KindVisitor for Write<'_, '_> {
+            type Output = ();
+            fn visit<K: ResourceKind>(self) -> Self::Output {
+                K::adopt_write(self.0, self.1, self.2)
+            }
+        }
+        self.visit(Write(writer, found, section))
+    }
 }
 
 // ------------------------------------------------------------------ keys ----
@@ -147,13 +215,7 @@ pub fn stack_name_from(prefix: &str) -> Option<String> {
 pub fn references(found: &[Found]) -> Vec<(String, String)> {
     let mut refs = Vec::new();
     for f in found {
-        let attributes: &[&str] = match f.address.kind {
-            Kind::Table | Kind::Bucket | Kind::Role | Kind::Search => &["arn"],
-            Kind::UserPool => &["arn", "id"],
-            Kind::IdentityPool => &["id"],
-            Kind::Api => &["execute_arn", "id"],
-        };
-        for attribute in attributes {
+        for attribute in f.address.kind.adopt_references() {
             if let Some(value) = f.outputs.get(*attribute).filter(|v| !v.is_empty()) {
                 refs.push((value.clone(), format!("${{{}.{attribute}}}", f.address)));
             }
@@ -239,7 +301,7 @@ fn toml_key(key: &str) -> String {
 }
 
 /// A JSON value as TOML (`null`s dropped).
-fn toml_value(v: &Value) -> Option<toml::Value> {
+pub(crate) fn toml_value(v: &Value) -> Option<toml::Value> {
     Some(match v {
         Value::Null => return None,
         Value::Bool(b) => toml::Value::Boolean(*b),
@@ -259,24 +321,24 @@ fn toml_value(v: &Value) -> Option<toml::Value> {
 
 /// One `[kind.key]` table being written, keys in the order they are set.
 #[derive(Debug, Default)]
-struct Section {
+pub struct Section {
     entries: Vec<(String, toml::Value)>,
 }
 
 impl Section {
-    fn set(&mut self, key: &str, value: toml::Value) {
+    pub(crate) fn set(&mut self, key: &str, value: toml::Value) {
         self.entries.push((toml_key(key), value));
     }
     /// Sets a dotted key (`clients.ios`, `attributes."custom:team"`).
-    fn set_dotted(&mut self, path: &[&str], value: toml::Value) {
+    pub(crate) fn set_dotted(&mut self, path: &[&str], value: toml::Value) {
         let key: Vec<String> = path.iter().map(|k| toml_key(k)).collect();
         self.entries.push((key.join("."), value));
     }
-    fn string(&mut self, key: &str, value: &str) {
+    pub(crate) fn string(&mut self, key: &str, value: &str) {
         self.set(key, toml::Value::String(value.to_string()));
     }
     /// Sets `key` from a JSON attribute unless it is absent, null, empty or `default`.
-    fn json(&mut self, key: &str, value: Option<&Value>, default: Option<Value>) {
+    pub(crate) fn json(&mut self, key: &str, value: Option<&Value>, default: Option<Value>) {
         let Some(v) = value else { return };
         let empty = match v {
             Value::Null => true,
@@ -332,7 +394,9 @@ fn user_tags(attributes: &Value) -> Value {
 
 // ---------------------------------------------------------- reverse mapping ----
 
-struct Writer<'a> {
+/// What writes the found resources: the references, the policy files and
+/// the notes gathered so far. Each kind's `adopt_write` writes through it.
+pub struct Writer<'a> {
     stack: &'a str,
     found: &'a [Found],
     refs: Vec<(String, String)>,
@@ -341,8 +405,18 @@ struct Writer<'a> {
     notes: Vec<String>,
 }
 
-impl Writer<'_> {
-    fn note(&mut self, address: &Address, what: String) {
+impl<'a> Writer<'a> {
+    /// Every resource found.
+    pub(crate) fn found(&self) -> &'a [Found] {
+        self.found
+    }
+
+    pub(crate) fn ctx(&self) -> &'a Context {
+        self.ctx
+    }
+
+    /// Notes what the stack format cannot say about the resource at `address`.
+    pub(crate) fn note(&mut self, address: &Address, what: String) {
         self.notes.push(format!("{address}: {what}"));
     }
 
@@ -352,8 +426,20 @@ impl Writer<'_> {
         }
     }
 
+    /// The found resource's `[kind.key]` table: its `adopt` id and name, what
+    /// its kind writes, and its user tags.
+    fn section(&mut self, f: &Found) -> Section {
+        let a = &f.attributes;
+        let mut s = Section::default();
+        s.string("adopt", &f.id);
+        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
+        f.address.kind.adopt_write(self, f, &mut s);
+        s.json("tags", Some(&user_tags(a)), None);
+        s
+    }
+
     /// The key of the found resource of `kind` whose output `attribute` is `value`.
-    fn key_of(&self, kind: Kind, attribute: &str, value: &str) -> Option<String> {
+    pub(crate) fn key_of(&self, kind: Kind, attribute: &str, value: &str) -> Option<String> {
         self.found
             .iter()
             .find(|f| {
@@ -363,34 +449,8 @@ impl Writer<'_> {
             .map(|f| f.address.key.clone())
     }
 
-    /// A role ARN as the stack writes it: the key of a found role, else the ARN.
-    fn role(&self, arn: &str) -> String {
-        self.key_of(Kind::Role, "arn", arn)
-            .unwrap_or_else(|| arn.to_string())
-    }
-
-    /// `user_pool.client` for a Cognito provider (`cognito-idp.<region>.amazonaws.com/<pool id>`
-    /// and a client id), when both were found.
-    fn provider(&self, provider_name: &str, client_id: &str) -> Option<String> {
-        let pool_id = provider_name.rsplit('/').next()?;
-        let pool = self.found.iter().find(|f| {
-            f.address.kind == Kind::UserPool
-                && f.outputs.get("id").map(String::as_str) == Some(pool_id)
-        })?;
-        let client = pool
-            .parts
-            .iter()
-            .find_map(|(address, (_, outputs))| match &address.part {
-                Some(Part::Client(c)) => {
-                    (outputs.get("id").map(String::as_str) == Some(client_id)).then(|| c.clone())
-                }
-                _ => None,
-            })?;
-        Some(format!("{}.{client}", pool.address.key))
-    }
-
     /// Writes a policy document as a file; returns its path as the stack names it.
-    fn policy_file(&mut self, address: &Address, stem: &str, doc: &Value) -> String {
+    pub(crate) fn policy_file(&mut self, address: &Address, stem: &str, doc: &Value) -> String {
         if holds_bare_placeholder(doc) {
             self.note(
                 address,
@@ -410,738 +470,6 @@ impl Writer<'_> {
         });
         relative
     }
-
-    fn table(&mut self, f: &Found) -> Section {
-        let a = &f.attributes;
-        let mut s = Section::default();
-        s.string("adopt", &f.id);
-        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
-        s.json("hash_key", a.get("hash_key"), None);
-        s.json("range_key", a.get("range_key"), None);
-        let provisioned = a.get("billing").and_then(Value::as_str) == Some("provisioned");
-        s.json(
-            "billing",
-            a.get("billing"),
-            Some(Value::from("pay_per_request")),
-        );
-        s.json("read_capacity", a.get("read_capacity"), None);
-        s.json("write_capacity", a.get("write_capacity"), None);
-        s.json("stream", a.get("stream"), Some(Value::from("off")));
-        if let Some(Value::Object(indexes)) = a.get("global_secondary_indexes") {
-            let mut out = serde_json::Map::new();
-            for (index, g) in indexes {
-                let mut g = g.clone();
-                if let Value::Object(o) = &mut g {
-                    if o.get("projection") == Some(&Value::from("all")) {
-                        o.remove("projection");
-                    }
-                    // An index's capacity defaults to the table's.
-                    for c in ["read_capacity", "write_capacity"] {
-                        if !provisioned || o.get(c) == a.get(c) {
-                            o.remove(c);
-                        }
-                    }
-                }
-                out.insert(index.clone(), g);
-            }
-            s.json("global_secondary_indexes", Some(&Value::Object(out)), None);
-        }
-        s.json("ttl_attribute", a.get("ttl_attribute"), None);
-        s.json(
-            "deletion_protection",
-            a.get("deletion_protection"),
-            Some(Value::Bool(false)),
-        );
-        s.json("tags", Some(&user_tags(a)), None);
-        s
-    }
-
-    fn bucket(&mut self, f: &Found) -> Section {
-        let a = &f.attributes;
-        let mut s = Section::default();
-        s.string("adopt", &f.id);
-        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
-        s.json("versioning", a.get("versioning"), Some(Value::Bool(false)));
-        if let Some(Value::Array(rules)) = a.get("cors") {
-            let rules: Vec<Value> = rules
-                .iter()
-                .map(|r| {
-                    let mut r = r.clone();
-                    if let Value::Object(o) = &mut r {
-                        o.retain(|_, v| {
-                            !matches!(v, Value::Null) && v.as_array().is_none_or(|a| !a.is_empty())
-                        });
-                    }
-                    r
-                })
-                .collect();
-            s.json("cors", Some(&Value::Array(rules)), None);
-        }
-        match a.get("block_public_access") {
-            Some(Value::Bool(b)) => {
-                s.json("block_public_access", Some(&Value::Bool(*b)), Some(Value::Bool(true)))
-            }
-            Some(other) => self.note(
-                &f.address,
-                format!("its public-access blocks are mixed ({other}); the stack format sets all four or none, so `plan` will show `block_public_access` to change"),
-            ),
-            None => {}
-        }
-        s.json(
-            "encryption",
-            a.get("encryption"),
-            Some(Value::from("aes256")),
-        );
-        s.json("kms_key_id", a.get("kms_key_id"), None);
-        s.json("tags", Some(&user_tags(a)), None);
-        s
-    }
-
-    fn role_section(&mut self, f: &Found) -> Section {
-        let a = &f.attributes;
-        let mut s = Section::default();
-        s.string("adopt", &f.id);
-        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
-        let trust = a.get("trust_policy").cloned().unwrap_or(Value::Null);
-        s.set("trust", self.trust(f, &trust));
-        if let Some(Value::Object(policies)) = a.get("inline_policies") {
-            let mut paths = Vec::new();
-            for (policy, doc) in policies {
-                paths.push(toml::Value::String(
-                    self.policy_file(&f.address, policy, doc),
-                ));
-            }
-            if !paths.is_empty() {
-                s.set("policies", toml::Value::Array(paths));
-            }
-        }
-        s.json("managed_policies", a.get("managed_policies"), None);
-        s.json(
-            "max_session_duration",
-            a.get("max_session_duration"),
-            Some(Value::from(role::DEFAULT_MAX_SESSION_DURATION)),
-        );
-        s.json("description", a.get("description"), None);
-        s.json("tags", Some(&user_tags(a)), None);
-        s
-    }
-
-    /// `trust = { identity_pool = ... }` when the trust policy is exactly the
-    /// one the tool makes for a found identity pool, `{ service = ... }` for
-    /// a service's, else a trust file.
-    fn trust(&mut self, f: &Found, trust: &Value) -> toml::Value {
-        let canonical = |v: Value| role::canonical_trust_policy(v, &self.ctx.partition);
-        for pool in self
-            .found
-            .iter()
-            .filter(|p| p.address.kind == Kind::IdentityPool)
-        {
-            let Some(pool_id) = pool.outputs.get("id") else {
-                continue;
-            };
-            for (amr, written) in [
-                (None, None),
-                (
-                    Some(crate::resource::role::Amr::Authenticated),
-                    Some("authenticated"),
-                ),
-                (
-                    Some(crate::resource::role::Amr::Unauthenticated),
-                    Some("unauthenticated"),
-                ),
-            ] {
-                if &canonical(role::cognito_trust_policy(pool_id, amr)) == trust {
-                    let mut t = toml::Table::new();
-                    t.insert(
-                        "identity_pool".into(),
-                        toml::Value::String(pool.address.key.clone()),
-                    );
-                    if let Some(w) = written {
-                        t.insert("amr".into(), toml::Value::String(w.into()));
-                    }
-                    return toml::Value::Table(t);
-                }
-            }
-        }
-        let service = trust
-            .pointer("/Statement/0/Principal/Service")
-            .and_then(Value::as_str);
-        if let Some(service) = service {
-            if &canonical(role::service_trust_policy(service)) == trust {
-                let mut t = toml::Table::new();
-                t.insert("service".into(), toml::Value::String(service.into()));
-                return toml::Value::Table(t);
-            }
-        }
-        let stem = format!("{}-trust", f.address.key.replace('_', "-"));
-        let path = self.policy_file(&f.address, &stem, trust);
-        let mut t = toml::Table::new();
-        t.insert("file".into(), toml::Value::String(path));
-        toml::Value::Table(t)
-    }
-
-    fn user_pool(&mut self, f: &Found) -> Section {
-        use crate::resource::user_pool::{standard_default, PasswordPolicyConfig};
-        let a = &f.attributes;
-        let mut s = Section::default();
-        s.string("adopt", &f.id);
-        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
-        s.json("username_attributes", a.get("username_attributes"), None);
-        s.json("alias_attributes", a.get("alias_attributes"), None);
-        s.json(
-            "auto_verified_attributes",
-            a.get("auto_verified_attributes"),
-            None,
-        );
-        s.json("mfa", a.get("mfa"), Some(Value::from("off")));
-        let default_policy = serde_json::to_value(PasswordPolicyConfig::aws_default()).ok();
-        if let Some(Value::Object(p)) = a.get("password_policy") {
-            if Some(&Value::Object(p.clone())) != default_policy.as_ref() {
-                // A written policy requires only what it says: say everything.
-                let mut t = toml::Table::new();
-                for (k, v) in p {
-                    if k == "temporary_password_validity_days" && v == &Value::from(7) {
-                        continue;
-                    }
-                    if let Some(v) = toml_value(v) {
-                        t.insert(k.clone(), v);
-                    }
-                }
-                s.set("password_policy", toml::Value::Table(t));
-            }
-        }
-        if let Some(Value::Object(attributes)) = a.get("attributes") {
-            for (name, config) in attributes {
-                let mut t = toml::Table::new();
-                let get = |k: &str| config.get(k).filter(|v| !v.is_null());
-                if name.starts_with("custom:") {
-                    if let Some(v) = get("type")
-                        .filter(|t| *t != &Value::from("string"))
-                        .and_then(toml_value)
-                    {
-                        t.insert("type".into(), v);
-                    }
-                    if get("required") == Some(&Value::Bool(true)) {
-                        self.note(
-                            &f.address,
-                            format!("custom attribute `{name}` is required, which the stack format cannot declare"),
-                        );
-                    }
-                    if get("mutable") == Some(&Value::Bool(false)) {
-                        t.insert("mutable".into(), toml::Value::Boolean(false));
-                    }
-                    for (k, default) in [
-                        ("min_length", Some(Value::from(0))),
-                        ("max_length", Some(Value::from(2048))),
-                        ("min_value", None),
-                        ("max_value", None),
-                    ] {
-                        if let Some(v) = get(k)
-                            .filter(|v| Some(*v) != default.as_ref())
-                            .and_then(toml_value)
-                        {
-                            t.insert(k.into(), v);
-                        }
-                    }
-                } else {
-                    let Some(default) =
-                        standard_default(name).and_then(|d| serde_json::to_value(d).ok())
-                    else {
-                        continue;
-                    };
-                    if get("type") != default.get("type") {
-                        self.note(
-                            &f.address,
-                            format!("standard attribute `{name}` has another type than Cognito's, which the stack format cannot declare"),
-                        );
-                    }
-                    for k in [
-                        "required",
-                        "mutable",
-                        "min_length",
-                        "max_length",
-                        "min_value",
-                        "max_value",
-                    ] {
-                        if get(k) != default.get(k).filter(|v| !v.is_null()) {
-                            if let Some(v) = get(k).and_then(toml_value) {
-                                t.insert(k.into(), v);
-                            }
-                        }
-                    }
-                }
-                s.set_dotted(&["attributes", name], toml::Value::Table(t));
-            }
-        }
-        if let Some(Value::Object(triggers)) = a.get("triggers") {
-            let permitted: Vec<&str> = a
-                .get("trigger_permissions")
-                .and_then(Value::as_array)
-                .map(|p| p.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            for (trigger, arn) in triggers {
-                if let Some(arn) = arn.as_str() {
-                    s.set_dotted(&["triggers", trigger], toml::Value::String(arn.into()));
-                    if !permitted.contains(&trigger.as_str()) {
-                        self.note(
-                            &f.address,
-                            format!("the function of trigger `{trigger}` does not let this pool invoke it; `up` adds that permission (a Lambda change, besides the tags)"),
-                        );
-                    }
-                }
-            }
-        }
-        for k in [
-            "email_verification_subject",
-            "email_verification_message",
-            "sms_verification_message",
-        ] {
-            s.json(k, a.get(k), None);
-        }
-        s.json(
-            "deletion_protection",
-            a.get("deletion_protection"),
-            Some(Value::Bool(false)),
-        );
-        // Parts: app clients and groups.
-        for (address, (c, _)) in &f.parts {
-            match &address.part {
-                Some(Part::Client(key)) => {
-                    let t = self.client(&f.address, key, c);
-                    s.set_dotted(&["clients", key], toml::Value::Table(t));
-                }
-                Some(Part::Group(group)) => {
-                    let mut t = toml::Table::new();
-                    if let Some(d) = c.get("description").and_then(Value::as_str) {
-                        t.insert("description".into(), toml::Value::String(d.into()));
-                    }
-                    if let Some(p) = c.get("precedence").and_then(Value::as_i64) {
-                        t.insert("precedence".into(), toml::Value::Integer(p));
-                    }
-                    if let Some(r) = c.get("role_arn").and_then(Value::as_str) {
-                        t.insert("role".into(), toml::Value::String(self.role(r)));
-                    }
-                    s.set_dotted(&["groups", group], toml::Value::Table(t));
-                }
-                _ => {}
-            }
-        }
-        s.json("tags", Some(&user_tags(a)), None);
-        s
-    }
-
-    /// An app client, defaults left out.
-    fn client(&mut self, pool: &Address, key: &str, c: &Value) -> toml::Table {
-        let name = c["name"].as_str().unwrap_or_default();
-        let mut t = toml::Table::new();
-        if name != key {
-            t.insert("name".into(), toml::Value::String(name.into()));
-        }
-        let flows = c.get("auth_flows").cloned().unwrap_or(Value::Null);
-        if flows.as_array().is_some_and(|f| f.is_empty()) {
-            self.note(
-                pool,
-                format!("app client `{name}` allows no sign-in flow, which the stack format cannot say (no `auth_flows` means Cognito's defaults)"),
-            );
-        }
-        if let Some(Value::String(other)) = c.get("refresh_token_validity_days") {
-            self.note(
-                pool,
-                format!("app client `{name}`'s refresh tokens last {other}, not whole days, which the stack format cannot say"),
-            );
-        }
-        let default_flows = json_strings(&[
-            "ALLOW_CUSTOM_AUTH",
-            "ALLOW_REFRESH_TOKEN_AUTH",
-            "ALLOW_USER_SRP_AUTH",
-        ]);
-        for (k, default) in [
-            ("generate_secret", Some(Value::Bool(false))),
-            ("auth_flows", Some(default_flows)),
-            ("read_attributes", None),
-            ("write_attributes", None),
-            ("prevent_user_existence_errors", Some(Value::Bool(true))),
-            ("access_token_validity_minutes", Some(Value::from(60))),
-            ("id_token_validity_minutes", Some(Value::from(60))),
-            ("refresh_token_validity_days", Some(Value::from(30))),
-            ("callback_urls", None),
-            ("logout_urls", None),
-            ("oauth_flows", None),
-            ("oauth_scopes", None),
-            ("supported_identity_providers", None),
-        ] {
-            let Some(v) = c
-                .get(k)
-                .filter(|v| !v.is_null() && !v.is_string() || k == "auth_flows")
-            else {
-                continue;
-            };
-            let empty = v.as_array().is_some_and(|a| a.is_empty());
-            if empty || Some(v) == default.as_ref() {
-                continue;
-            }
-            if let Some(v) = toml_value(v) {
-                t.insert(k.into(), v);
-            }
-        }
-        t
-    }
-
-    fn api(&mut self, f: &Found) -> Section {
-        let a = &f.attributes;
-        let mut s = Section::default();
-        s.string("adopt", &f.id);
-        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
-        s.json("description", a.get("description"), None);
-        if let Some(t) = a.get("endpoint_type").and_then(Value::as_str) {
-            let t = t.to_ascii_lowercase();
-            if t != "regional" {
-                s.string("endpoint_type", &t);
-            }
-        }
-        s.json("stage", a.get("stage"), None);
-        s.json("stage_variables", a.get("stage_variables"), None);
-        s.json("stage_throttle", a.get("stage_throttle"), None);
-        if let Some(Value::Object(routes)) = a.get("routes") {
-            for (route, r) in routes {
-                if let Some(t) = self.route(&f.address, route, r) {
-                    s.set_dotted(&["routes", route], toml::Value::Table(t));
-                }
-            }
-        }
-        if let Some(Value::Object(plans)) = a.get("usage_plans") {
-            for (plan, p) in plans {
-                let mut t = toml::Table::new();
-                let known = a.get("keys").and_then(Value::as_object);
-                let mut plan_keys = Vec::new();
-                for k in p
-                    .get("keys")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let Some(k) = k.as_str() else { continue };
-                    if known.is_some_and(|known| known.contains_key(k)) {
-                        plan_keys.push(toml::Value::String(k.into()));
-                    } else {
-                        self.note(
-                            &f.address,
-                            format!("usage plan `{plan}` holds API key `{k}`, which is not one of this API's keys by name; it is left out, so `up` would detach it"),
-                        );
-                    }
-                }
-                if !plan_keys.is_empty() {
-                    t.insert("keys".into(), toml::Value::Array(plan_keys));
-                }
-                if let Some(v) = p.get("throttle").and_then(toml_value) {
-                    t.insert("throttle".into(), v);
-                }
-                if let Some(q) = p.get("quota").filter(|q| !q.is_null()) {
-                    if q.get("offset").and_then(Value::as_i64).unwrap_or(0) != 0 {
-                        self.note(
-                            &f.address,
-                            format!("usage plan `{plan}` has a quota offset, which the stack format cannot say; `up` would set it to 0"),
-                        );
-                    }
-                    let mut qt = toml::Table::new();
-                    qt.insert(
-                        "limit".into(),
-                        toml::Value::Integer(q["limit"].as_i64().unwrap_or(0)),
-                    );
-                    qt.insert(
-                        "period".into(),
-                        toml::Value::String(
-                            q["period"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .to_ascii_lowercase(),
-                        ),
-                    );
-                    t.insert("quota".into(), toml::Value::Table(qt));
-                }
-                s.set_dotted(&["usage_plans", plan], toml::Value::Table(t));
-            }
-        }
-        if let Some(Value::Object(keys)) = a.get("keys") {
-            for (key, k) in keys {
-                let mut t = toml::Table::new();
-                if let Some(d) = k.get("description").and_then(Value::as_str) {
-                    t.insert("description".into(), toml::Value::String(d.into()));
-                }
-                if k.get("enabled") == Some(&Value::Bool(false)) {
-                    t.insert("enabled".into(), toml::Value::Boolean(false));
-                }
-                s.set_dotted(&["keys", key], toml::Value::Table(t));
-            }
-        }
-        if a.get("stage").is_some_and(|v| !v.is_null())
-            && a.get("deployment").and_then(Value::as_str)
-                == Some(resource::api::FOREIGN_DEPLOYMENT)
-        {
-            self.note(
-                &f.address,
-                "its stage's deployment was made outside this tool, and the stage's export does not show it serving the API's routes as they are now (or could not be read), so the plan shows `deployment` to change: `up` deploys the routes once more and moves the stage to that deployment".into(),
-            );
-        }
-        s.json("tags", Some(&user_tags(a)), None);
-        s
-    }
-
-    /// One route: authorization, API key, parameters, CORS and integration.
-    fn route(&mut self, api: &Address, route: &str, r: &Value) -> Option<toml::Table> {
-        let mut t = toml::Table::new();
-        let authorization = r["authorization"].as_str().unwrap_or("none");
-        if !["none", "aws_iam", "cognito"].contains(&authorization) {
-            self.note(
-                api,
-                format!("route `{route}` is authorized by `{authorization}`, which the stack format cannot say; it is left out"),
-            );
-            return None;
-        }
-        if authorization != "none" {
-            t.insert(
-                "authorization".into(),
-                toml::Value::String(authorization.into()),
-            );
-        }
-        if let Some(pool) = r.get("user_pool").and_then(Value::as_str) {
-            match self.key_of(Kind::UserPool, "arn", pool) {
-                Some(key) => {
-                    t.insert("user_pool".into(), toml::Value::String(key));
-                }
-                None => {
-                    self.note(
-                        api,
-                        format!("route `{route}` accepts tokens of user pool `{pool}`, which this scan did not adopt; `user_pool` names only the stack's own, so the route is left out"),
-                    );
-                    return None;
-                }
-            }
-        }
-        if r.get("api_key_required") == Some(&Value::Bool(true)) {
-            t.insert("api_key_required".into(), toml::Value::Boolean(true));
-        }
-        if let Some(v) = r
-            .get("request_parameters")
-            .filter(|p| p.as_object().is_some_and(|p| !p.is_empty()))
-            .and_then(toml_value)
-        {
-            t.insert("request_parameters".into(), v);
-        }
-        if r.get("cors") == Some(&Value::Bool(true)) {
-            t.insert("cors".into(), toml::Value::Boolean(true));
-        }
-        let i = &r["integration"];
-        let mut it = toml::Table::new();
-        match i["type"].as_str().unwrap_or_default() {
-            kind @ ("lambda" | "http") => {
-                let target = i["target"].as_str().unwrap_or_default();
-                it.insert(kind.into(), toml::Value::String(target.into()));
-            }
-            "mock" => {
-                let mut m = toml::Table::new();
-                if let Some(status) = i["status"].as_i64().filter(|s| *s != 200) {
-                    m.insert("status".into(), toml::Value::Integer(status));
-                }
-                if let Some(response) = i["response"].as_str().filter(|r| !r.is_empty()) {
-                    m.insert("response".into(), toml::Value::String(response.into()));
-                }
-                it.insert("mock".into(), toml::Value::Table(m));
-            }
-            other => {
-                self.note(
-                    api,
-                    format!("route `{route}` has a `{other}` integration; the stack format has Lambda proxy, HTTP proxy and mock integrations only, so the route is left out"),
-                );
-                return None;
-            }
-        }
-        t.insert("integration".into(), toml::Value::Table(it));
-        Some(t)
-    }
-
-    /// An OpenSearch Service domain (CloudSearch domains are not scanned).
-    fn search(&mut self, f: &Found) -> Section {
-        use crate::resource::search_opensearch as os;
-        let a = &f.attributes;
-        let mut s = Section::default();
-        s.string("adopt", &f.id);
-        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
-        s.string("engine", "opensearch");
-        s.json(
-            "engine_version",
-            a.get("engine_version"),
-            Some(Value::from(os::DEFAULT_ENGINE_VERSION)),
-        );
-        s.json(
-            "instance_type",
-            a.get("instance_type"),
-            Some(Value::from(os::DEFAULT_INSTANCE_TYPE)),
-        );
-        s.json(
-            "instance_count",
-            a.get("instance_count"),
-            Some(Value::from(os::DEFAULT_INSTANCE_COUNT)),
-        );
-        s.json(
-            "ebs_volume_size",
-            a.get("ebs_volume_size"),
-            Some(Value::from(os::DEFAULT_EBS_VOLUME_SIZE)),
-        );
-        if let Some(policy) = a.get("access_policy").filter(|p| !p.is_null()) {
-            let stem = format!("{}-access", f.address.key.replace('_', "-"));
-            let path = self.policy_file(&f.address, &stem, policy);
-            s.string("access_policy", &path);
-        }
-        s.json("tags", Some(&user_tags(a)), None);
-        s
-    }
-
-    fn identity_pool(&mut self, f: &Found) -> Section {
-        let a = &f.attributes;
-        let mut s = Section::default();
-        s.string("adopt", &f.id);
-        self.name(&mut s, &f.address, a["name"].as_str().unwrap_or_default());
-        s.json(
-            "allow_unauthenticated",
-            a.get("allow_unauthenticated"),
-            Some(Value::Bool(false)),
-        );
-        s.json(
-            "allow_classic_flow",
-            a.get("allow_classic_flow"),
-            Some(Value::Bool(false)),
-        );
-        let mut providers = Vec::new();
-        for p in a
-            .get("cognito_identity_providers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let name = p["provider_name"].as_str().unwrap_or_default();
-            let client = p["client_id"].as_str().unwrap_or_default();
-            match self.provider(name, client) {
-                Some(reference) => providers.push(toml::Value::String(reference)),
-                None => self.note(
-                    &f.address,
-                    format!("its provider `{name}` (client `{client}`) is not a user pool client found by this scan, and `providers` names only the stack's own; adopt that user pool too (`--include user_pool.<key>=<id>`)"),
-                ),
-            }
-            if p["server_side_token_check"].as_bool() == Some(true) {
-                self.note(
-                    &f.address,
-                    format!("provider `{name}` has the server-side token check on, which the stack format cannot express; `up` would turn it off"),
-                );
-            }
-        }
-        if !providers.is_empty() {
-            s.set("providers", toml::Value::Array(providers));
-        }
-        s.json("supported_logins", a.get("supported_login_providers"), None);
-        s.json(
-            "openid_connect_providers",
-            a.get("open_id_connect_provider_arns"),
-            None,
-        );
-        s.json("saml_providers", a.get("saml_provider_arns"), None);
-        let roles = f
-            .parts
-            .get(&f.address.with_part(Part::Roles))
-            .map(|(attributes, _)| attributes.clone());
-        if let Some(roles) = roles {
-            self.roles(f, &roles, &mut s);
-        }
-        s.json("tags", Some(&user_tags(a)), None);
-        s
-    }
-
-    /// The identity pool's role attachment: roles, rules and token providers.
-    fn roles(&mut self, f: &Found, roles: &Value, s: &mut Section) {
-        for (which, key) in [
-            ("authenticated", "authenticated_role"),
-            ("unauthenticated", "unauthenticated_role"),
-        ] {
-            if let Some(arn) = roles
-                .pointer(&format!("/roles/{which}"))
-                .and_then(Value::as_str)
-            {
-                s.string(key, &self.role(arn));
-            }
-        }
-        let Some(Value::Object(mappings)) = roles.get("role_mappings") else {
-            return;
-        };
-        let mut rules = Vec::new();
-        let mut token = Vec::new();
-        let mut resolutions = BTreeSet::new();
-        for (provider_key, m) in mappings {
-            // `cognito-idp.<region>.amazonaws.com/<pool id>:<client id>`
-            let Some(provider) = provider_key
-                .rsplit_once(':')
-                .and_then(|(name, client)| self.provider(name, client))
-            else {
-                self.note(
-                    &f.address,
-                    format!("its role mapping for `{provider_key}` names a provider this scan did not find; it is left out, so `up` would remove it"),
-                );
-                continue;
-            };
-            resolutions.insert(
-                m["ambiguous_role_resolution"]
-                    .as_str()
-                    .unwrap_or("AuthenticatedRole")
-                    .to_string(),
-            );
-            if m["type"].as_str() == Some("Token") {
-                token.push(toml::Value::String(provider));
-                continue;
-            }
-            for r in m["rules"].as_array().into_iter().flatten() {
-                let match_type = match r["match_type"].as_str().unwrap_or_default() {
-                    "Equals" => "equals",
-                    "Contains" => "contains",
-                    "StartsWith" => "starts_with",
-                    "NotEqual" => "not_equal",
-                    other => {
-                        self.note(&f.address, format!("a role rule matches with `{other}`, which the stack format does not know"));
-                        continue;
-                    }
-                };
-                let mut t = toml::Table::new();
-                t.insert("provider".into(), toml::Value::String(provider.clone()));
-                t.insert(
-                    "claim".into(),
-                    toml::Value::String(r["claim"].as_str().unwrap_or_default().into()),
-                );
-                t.insert("match".into(), toml::Value::String(match_type.into()));
-                t.insert(
-                    "value".into(),
-                    toml::Value::String(r["value"].as_str().unwrap_or_default().into()),
-                );
-                t.insert(
-                    "role".into(),
-                    toml::Value::String(self.role(r["role_arn"].as_str().unwrap_or_default())),
-                );
-                rules.push(toml::Value::Table(t));
-            }
-        }
-        if !rules.is_empty() {
-            s.set("role_rules", toml::Value::Array(rules));
-        }
-        if !token.is_empty() {
-            s.set("token_role_providers", toml::Value::Array(token));
-        }
-        if resolutions.len() > 1 {
-            self.note(
-                &f.address,
-                "its role mappings resolve ambiguous roles differently per provider; the stack format has one `role_resolution` for all, `deny` is written".into(),
-            );
-        }
-        if resolutions.contains("Deny") {
-            s.string("role_resolution", "deny");
-        }
-    }
 }
 
 /// The stack file (and its policy files) that adopts `found`. Pure: the
@@ -1156,25 +484,9 @@ pub fn render(stack: &str, found: &[Found], ctx: &Context, mut notes: Vec<String
         notes: Vec::new(),
     };
     let mut body = String::new();
-    for kind in [
-        Kind::IdentityPool,
-        Kind::UserPool,
-        Kind::Table,
-        Kind::Bucket,
-        Kind::Search,
-        Kind::Api,
-        Kind::Role,
-    ] {
+    for &kind in Kind::ALL {
         for f in found.iter().filter(|f| f.address.kind == kind) {
-            let section = match kind {
-                Kind::Table => w.table(f),
-                Kind::Bucket => w.bucket(f),
-                Kind::Role => w.role_section(f),
-                Kind::IdentityPool => w.identity_pool(f),
-                Kind::UserPool => w.user_pool(f),
-                Kind::Api => w.api(f),
-                Kind::Search => w.search(f),
-            };
+            let section = w.section(f);
             body.push_str(&format!(
                 "\n# {} `{}`, made outside mobile-backend; `up` adopts it (adds the ownership tags)\n[{}]\n",
                 kind.service_noun(),
@@ -1216,142 +528,25 @@ struct Listed {
     name: String,
 }
 
+/// Every kind's resources, listed at once.
 async fn list_all(aws: &Aws) -> Result<Vec<Listed>, String> {
-    let (tables, buckets, roles, identity_pools, user_pools, apis, domains) = tokio::join!(
-        list_tables(aws),
-        list_buckets(aws),
-        list_roles(aws),
-        resource::identity_pool::list(aws),
-        resource::user_pool::list(aws),
-        resource::api::list(aws),
-        list_opensearch_domains(aws),
-    );
+    let mut kinds = Kind::ALL.to_vec();
+    kinds.sort_by_key(|k| k.adopt_list_rank());
+    let lists = futures::future::join_all(kinds.iter().map(|k| k.adopt_list(aws))).await;
     let mut out = Vec::new();
-    for name in tables? {
-        out.push(Listed {
-            kind: Kind::Table,
-            id: name.clone(),
-            name,
-        });
-    }
-    for name in buckets? {
-        out.push(Listed {
-            kind: Kind::Bucket,
-            id: name.clone(),
-            name,
-        });
-    }
-    for name in roles? {
-        out.push(Listed {
-            kind: Kind::Role,
-            id: name.clone(),
-            name,
-        });
-    }
-    for (id, name) in identity_pools.map_err(|e| e.to_string())? {
-        out.push(Listed {
-            kind: Kind::IdentityPool,
-            id,
-            name,
-        });
-    }
-    for (id, name) in user_pools.map_err(|e| e.to_string())? {
-        out.push(Listed {
-            kind: Kind::UserPool,
-            id,
-            name,
-        });
-    }
-    for (id, name) in apis.map_err(|e| e.to_string())? {
-        out.push(Listed {
-            kind: Kind::Api,
-            id,
-            name,
-        });
-    }
-    for name in domains? {
-        out.push(Listed {
-            kind: Kind::Search,
-            id: name.clone(),
-            name,
-        });
+    for (&kind, list) in kinds.iter().zip(lists) {
+        out.extend(
+            list?
+                .into_iter()
+                .map(|(id, name)| Listed { kind, id, name }),
+        );
     }
     Ok(out)
 }
 
-/// OpenSearch Service domains (CloudSearch domains are not scanned).
-async fn list_opensearch_domains(aws: &Aws) -> Result<Vec<String>, String> {
-    let out = aws
-        .opensearch
-        .list_domain_names()
-        .send()
-        .await
-        .map_err(|e| resource::Error::aws("es:ListDomainNames", &e).to_string())?;
-    Ok(out
-        .domain_names()
-        .iter()
-        .filter_map(|d| d.domain_name().map(str::to_string))
-        .collect())
-}
-
-async fn list_tables(aws: &Aws) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    let mut start: Option<String> = None;
-    loop {
-        let out = aws
-            .dynamodb
-            .list_tables()
-            .set_exclusive_start_table_name(start)
-            .send()
-            .await
-            .map_err(|e| resource::Error::aws("dynamodb:ListTables", &e).to_string())?;
-        names.extend(out.table_names().iter().cloned());
-        start = out.last_evaluated_table_name;
-        if start.is_none() {
-            // The stack lock's table belongs to no stack.
-            let lock = crate::lock::table_name();
-            names.retain(|n| *n != lock);
-            return Ok(names);
-        }
-    }
-}
-
-async fn list_buckets(aws: &Aws) -> Result<Vec<String>, String> {
-    let out = aws
-        .s3
-        .list_buckets()
-        .send()
-        .await
-        .map_err(|e| resource::Error::aws("s3:ListBuckets", &e).to_string())?;
-    Ok(out
-        .buckets()
-        .iter()
-        .filter_map(|b| b.name().map(str::to_string))
-        .collect())
-}
-
-async fn list_roles(aws: &Aws) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = aws
-            .iam
-            .list_roles()
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| resource::Error::aws("iam:ListRoles", &e).to_string())?;
-        for r in out.roles() {
-            // Service-linked roles belong to their services.
-            if !r.path().starts_with("/aws-service-role/") {
-                names.push(r.role_name().to_string());
-            }
-        }
-        marker = out.marker.filter(|_| out.is_truncated);
-        if marker.is_none() {
-            return Ok(names);
-        }
-    }
+/// Resources listed by name only, as (id, name): their names are their ids.
+pub(crate) fn named(names: Vec<String>) -> Vec<(String, String)> {
+    names.into_iter().map(|n| (n.clone(), n)).collect()
 }
 
 /// Parses `--include kind.key=id`.
@@ -1423,7 +618,29 @@ pub struct Scan {
 /// Lists, filters and reads every resource to adopt.
 pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
     let prefix = request.name_prefix.clone().unwrap_or_default();
-    let stack = match (&request.stack_name, request.name_prefix.as_deref()) {
+    let stack = stack_name(request)?;
+    let includes = request
+        .includes
+        .iter()
+        .map(|s| parse_include(s))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let listed = list_all(aws).await?;
+    let mut chosen = included(&listed, &includes)?;
+    by_prefix(&listed, &stack, &prefix, &mut chosen)?;
+    let mut notes = Vec::new();
+    let mut found = read_chosen(aws, &stack, &chosen, &mut notes).await?;
+    read_parts(aws, &stack, &mut found, &mut notes).await?;
+    Ok(Scan {
+        stack,
+        found,
+        notes,
+    })
+}
+
+/// The stack's name: `--stack-name`, else made from `--name-prefix`.
+fn stack_name(request: &Request) -> Result<String, String> {
+    Ok(match (&request.stack_name, request.name_prefix.as_deref()) {
         (Some(name), _) if crate::templates::is_stack_name(name) => name.clone(),
         (Some(name), _) => {
             return Err(format!(
@@ -1434,17 +651,16 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
             format!("no stack name can be made from --name-prefix `{p}`; pass --stack-name")
         })?,
         (None, None) => return Err("pass --stack-name NAME (or --name-prefix, which it is made from)".into()),
-    };
-    let includes = request
-        .includes
-        .iter()
-        .map(|s| parse_include(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    })
+}
 
-    let listed = list_all(aws).await?;
-    let mut notes = Vec::new();
-    let mut chosen: Vec<(Address, Listed)> = Vec::new();
-    for (address, id) in &includes {
+/// The resources `--include` names, each found among the listed.
+fn included(
+    listed: &[Listed],
+    includes: &[(Address, String)],
+) -> Result<Vec<(Address, Listed)>, String> {
+    let mut chosen = Vec::new();
+    for (address, id) in includes {
         let Some(l) = listed.iter().find(|l| {
             l.kind == address.kind && (&l.id == id || (l.kind.adopts_by_name() && &l.name == id))
         }) else {
@@ -1455,9 +671,21 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
         };
         chosen.push((address.clone(), l.clone()));
     }
-    // By prefix: every kind, names grouped (names of some kinds are not unique).
+    Ok(chosen)
+}
+
+/// Adds to `chosen` the listed resources whose names start with `prefix`,
+/// each under a key made from its name (one of several same-named ones
+/// chosen by [`choose`]).
+fn by_prefix(
+    listed: &[Listed],
+    stack: &str,
+    prefix: &str,
+    chosen: &mut Vec<(Address, Listed)>,
+) -> Result<(), String> {
+    // Every kind, names grouped (names of some kinds are not unique).
     let mut by_name: BTreeMap<(Kind, String), Vec<Listed>> = BTreeMap::new();
-    for l in listed.iter().filter(|l| l.name.starts_with(&prefix)) {
+    for l in listed.iter().filter(|l| l.name.starts_with(prefix)) {
         if chosen.iter().any(|(_, c)| c.kind == l.kind && c.id == l.id) {
             continue;
         }
@@ -1481,7 +709,7 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
             choose(kind, &name, &candidates)?
         };
         let Some(pick) = pick else { continue };
-        let base = key_from_name(&pick.name, &stack, Some(&prefix));
+        let base = key_from_name(&pick.name, stack, Some(prefix));
         let mut key = base.clone();
         let mut n = 2;
         while keys.contains(&(kind, key.clone())) {
@@ -1491,12 +719,20 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
         keys.insert((kind, key.clone()));
         chosen.push((Address::new(kind, key), pick));
     }
+    Ok(())
+}
 
-    // Read each as the tool reads its own, then the parts.
-    let stack_name = stack.as_str();
+/// Reads each chosen resource as the tool reads its own; the ones another
+/// stack owns are left out with a note.
+async fn read_chosen(
+    aws: &Aws,
+    stack: &str,
+    chosen: &[(Address, Listed)],
+    notes: &mut Vec<String>,
+) -> Result<Vec<Found>, String> {
     let reads = futures::future::join_all(chosen.iter().map(|(address, l)| async move {
         let target = Target {
-            stack: stack_name,
+            stack,
             address,
             name: &l.name,
             parent: None,
@@ -1536,179 +772,51 @@ pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
             parts: BTreeMap::new(),
         });
     }
-    for f in found
-        .iter_mut()
-        .filter(|f| f.address.kind == Kind::IdentityPool)
-    {
-        let roles = f.address.with_part(Part::Roles);
-        let name = f.attributes["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let target = Target {
-            stack: &stack,
-            address: &roles,
-            name: &name,
-            parent: Some(&f.outputs),
-            spec: None,
-            adopt: None,
-        };
-        match resource::read(aws, &target).await {
-            Ok(Some(live)) => {
-                f.parts.insert(roles, (live.attributes, live.outputs));
-            }
-            Ok(None) => {}
-            Err(e) => return Err(format!("{roles} (`{}`): {e}", f.id)),
-        }
-    }
-    for f in found
-        .iter_mut()
-        .filter(|f| f.address.kind == Kind::UserPool)
-    {
-        let (clients, groups) = user_pool_parts(aws, &f.id)
-            .await
-            .map_err(|e| format!("{} (`{}`): {e}", f.address, f.id))?;
-        let mut parts: Vec<(Address, String)> = Vec::new();
-        let mut client_keys = BTreeSet::new();
-        for name in clients {
-            let base = key_from_name(&name, &stack, None);
-            let mut key = base.clone();
-            let mut n = 2;
-            while !client_keys.insert(key.clone()) {
-                key = format!("{base}_{n}");
-                n += 1;
-            }
-            parts.push((f.address.with_part(Part::Client(key)), name));
-        }
-        for name in groups {
-            parts.push((f.address.with_part(Part::Group(name.clone())), name));
-        }
-        for (address, name) in parts {
-            let target = Target {
-                stack: &stack,
-                address: &address,
-                name: &name,
-                parent: Some(&f.outputs),
-                spec: None,
-                adopt: None,
-            };
-            match resource::read(aws, &target).await {
-                Ok(Some(live)) => {
-                    f.parts.insert(address, (live.attributes, live.outputs));
-                }
-                Ok(None) => {}
-                Err(e) => return Err(format!("{address} (`{name}`): {e}")),
-            }
-        }
-    }
-    for f in found.iter().filter(|f| f.address.kind == Kind::Api) {
-        let name = f.attributes["name"].as_str().unwrap_or_default();
-        for (what, item) in unmatched_api_parts(aws, &f.id, name)
-            .await
-            .map_err(|e| format!("{} (`{}`): {e}", f.address, f.id))?
-        {
-            notes.push(if what == "stage" {
-                format!(
-                    "{}: stage `{item}`: the stack format has one stage per API and the first is written; `up` keeps `{item}` while adopting, but a later `up` that changes the API removes it",
-                    f.address
-                )
-            } else {
-                format!(
-                    "{}: {what} `{item}` is attached to this API but not named `{name}-<key>`, the names the stack format gives them; it is left as it is (rename it `{name}-<key>` to adopt it with the API)",
-                    f.address
-                )
-            });
-        }
-    }
-    Ok(Scan {
-        stack,
-        found,
-        notes,
-    })
+    Ok(found)
 }
 
-fn json_strings(items: &[&str]) -> Value {
-    Value::Array(items.iter().map(|s| Value::from(*s)).collect())
-}
-
-/// The names of a user pool's app clients and groups.
-async fn user_pool_parts(aws: &Aws, pool_id: &str) -> Result<(Vec<String>, Vec<String>), String> {
-    let (clients, groups) = tokio::try_join!(
-        resource::user_pool_client::list(aws, pool_id),
-        resource::user_pool_group::groups(aws, pool_id),
-    )
-    .map_err(|e| e.to_string())?;
-    let clients = clients
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(_, name)| name)
-        .collect();
-    let groups = groups.unwrap_or_default().into_keys().collect();
-    Ok((clients, groups))
-}
-
-/// Usage plans of the API (and their keys) whose names the stack format
-/// cannot give (`<api name>-<key>`), as (what, name).
-async fn unmatched_api_parts(
+/// Reads the part at `address` of the found resource `f` (named `name`)
+/// into `f.parts`; an error names the part and `shown`.
+pub(crate) async fn read_part(
     aws: &Aws,
-    api_id: &str,
-    api_name: &str,
-) -> Result<Vec<(&'static str, String)>, String> {
-    let prefix = format!("{api_name}-");
-    let mut out_stages = Vec::new();
-    let stages = aws
-        .apigateway
-        .get_stages()
-        .rest_api_id(api_id)
-        .send()
-        .await
-        .map_err(|e| resource::Error::aws("apigateway:GetStages", &e).to_string())?;
-    let mut names: Vec<&str> = stages
-        .item()
-        .iter()
-        .filter_map(|s| s.stage_name())
-        .collect();
-    names.sort();
-    // The stack format has one stage per API: the first is written.
-    for extra in names.iter().skip(1) {
-        out_stages.push(extra.to_string());
+    stack: &str,
+    f: &mut Found,
+    address: Address,
+    name: &str,
+    shown: &str,
+) -> Result<(), String> {
+    let target = Target {
+        stack,
+        address: &address,
+        name,
+        parent: Some(&f.outputs),
+        spec: None,
+        adopt: None,
+    };
+    match resource::read(aws, &target).await {
+        Ok(Some(live)) => {
+            f.parts.insert(address, (live.attributes, live.outputs));
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(format!("{address} (`{shown}`): {e}")),
     }
-    let plans = aws
-        .apigateway
-        .get_usage_plans()
-        .limit(500)
-        .send()
-        .await
-        .map_err(|e| resource::Error::aws("apigateway:GetUsagePlans", &e).to_string())?;
-    let mut out: Vec<(&'static str, String)> =
-        out_stages.into_iter().map(|s| ("stage", s)).collect();
-    for p in plans.items() {
-        if !p.api_stages().iter().any(|s| s.api_id() == Some(api_id)) {
-            continue;
-        }
-        let plan_name = p.name().unwrap_or_default();
-        if !plan_name.starts_with(&prefix) {
-            out.push(("usage plan", plan_name.to_string()));
-        }
-        let Some(pid) = p.id() else { continue };
-        let keys = aws
-            .apigateway
-            .get_usage_plan_keys()
-            .usage_plan_id(pid)
-            .limit(500)
-            .send()
-            .await
-            .map_err(|e| resource::Error::aws("apigateway:GetUsagePlanKeys", &e).to_string())?;
-        for k in keys.items() {
-            let key_name = k.name().unwrap_or_default();
-            if !key_name.starts_with(&prefix) {
-                out.push(("API key", key_name.to_string()));
-            }
+}
+
+/// Reads the found resources' parts, kind by kind; notes what the stack
+/// format cannot say.
+async fn read_parts(
+    aws: &Aws,
+    stack: &str,
+    found: &mut [Found],
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    for &kind in Kind::ALL {
+        for f in found.iter_mut().filter(|f| f.address.kind == kind) {
+            notes.extend(kind.adopt_parts(aws, stack, f).await?);
         }
     }
-    out.sort();
-    out.dedup();
-    Ok(out)
+    Ok(())
 }
 
 /// Where policy files go: `policies/` next to the stack file's directory when
@@ -1726,6 +834,7 @@ pub fn policies_dir(stack_file: &Path) -> (PathBuf, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::role;
     use serde_json::json;
 
     fn ctx() -> Context {

@@ -46,6 +46,7 @@ use super::registry::{ResourceKind, Step};
 use super::{
     tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
 };
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::Tags;
 use crate::stack::{Address, Kind, Stack};
@@ -338,6 +339,31 @@ impl ResourceKind for ApiKind {
             }
         }
     }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["execute_arn", "id"];
+    const ADOPT_LIST_RANK: u8 = 5;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        list(aws).await.map_err(|e| e.to_string())
+    }
+
+    async fn adopt_parts(
+        aws: &Aws,
+        stack: &str,
+        found: &mut adopt::Found,
+    ) -> Result<Vec<String>, String> {
+        adopt_parts(aws, stack, found).await
+    }
+
+    fn adopt_write(
+        writer: &mut adopt::Writer<'_>,
+        found: &adopt::Found,
+        section: &mut adopt::Section,
+    ) {
+        adopt_write(writer, found, section)
+    }
 }
 
 /// How many times a call is made when API Gateway answers
@@ -609,7 +635,7 @@ fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
 // ------------------------------------------------------------------ read ----
 
 /// Every REST API in the account, as (id, name).
-pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
     Ok(listed(&list_apis(aws).await?))
 }
 
@@ -2597,6 +2623,268 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         aws.apigateway.delete_rest_api().rest_api_id(id).send()
     })
     .await
+}
+
+// ---- adopt ----
+
+/// Notes the API's stages, usage plans and keys the stack format cannot take.
+async fn adopt_parts(aws: &Aws, _stack: &str, f: &mut adopt::Found) -> Result<Vec<String>, String> {
+    let name = f.attributes["name"].as_str().unwrap_or_default();
+    let mut notes = Vec::new();
+    for (what, item) in unmatched_parts(aws, &f.id, name)
+        .await
+        .map_err(|e| format!("{} (`{}`): {e}", f.address, f.id))?
+    {
+        notes.push(if what == "stage" {
+            format!(
+                "{}: stage `{item}`: the stack format has one stage per API and the first is written; `up` keeps `{item}` while adopting, but a later `up` that changes the API removes it",
+                f.address
+            )
+        } else {
+            format!(
+                "{}: {what} `{item}` is attached to this API but not named `{name}-<key>`, the names the stack format gives them; it is left as it is (rename it `{name}-<key>` to adopt it with the API)",
+                f.address
+            )
+        });
+    }
+    Ok(notes)
+}
+
+/// Usage plans of the API (and their keys) whose names the stack format
+/// cannot give (`<api name>-<key>`), as (what, name).
+async fn unmatched_parts(
+    aws: &Aws,
+    api_id: &str,
+    api_name: &str,
+) -> Result<Vec<(&'static str, String)>, String> {
+    let prefix = format!("{api_name}-");
+    let mut out_stages = Vec::new();
+    let stages = aws
+        .apigateway
+        .get_stages()
+        .rest_api_id(api_id)
+        .send()
+        .await
+        .map_err(|e| Error::aws("apigateway:GetStages", &e).to_string())?;
+    let mut names: Vec<&str> = stages
+        .item()
+        .iter()
+        .filter_map(|s| s.stage_name())
+        .collect();
+    names.sort();
+    // The stack format has one stage per API: the first is written.
+    for extra in names.iter().skip(1) {
+        out_stages.push(extra.to_string());
+    }
+    let plans = aws
+        .apigateway
+        .get_usage_plans()
+        .limit(500)
+        .send()
+        .await
+        .map_err(|e| Error::aws("apigateway:GetUsagePlans", &e).to_string())?;
+    let mut out: Vec<(&'static str, String)> =
+        out_stages.into_iter().map(|s| ("stage", s)).collect();
+    for p in plans.items() {
+        if !p.api_stages().iter().any(|s| s.api_id() == Some(api_id)) {
+            continue;
+        }
+        let plan_name = p.name().unwrap_or_default();
+        if !plan_name.starts_with(&prefix) {
+            out.push(("usage plan", plan_name.to_string()));
+        }
+        let Some(pid) = p.id() else { continue };
+        let keys = aws
+            .apigateway
+            .get_usage_plan_keys()
+            .usage_plan_id(pid)
+            .limit(500)
+            .send()
+            .await
+            .map_err(|e| Error::aws("apigateway:GetUsagePlanKeys", &e).to_string())?;
+        for k in keys.items() {
+            let key_name = k.name().unwrap_or_default();
+            if !key_name.starts_with(&prefix) {
+                out.push(("API key", key_name.to_string()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The API's endpoint, stage, routes, usage plans and keys.
+fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let a = &f.attributes;
+    s.json("description", a.get("description"), None);
+    if let Some(t) = a.get("endpoint_type").and_then(Value::as_str) {
+        let t = t.to_ascii_lowercase();
+        if t != "regional" {
+            s.string("endpoint_type", &t);
+        }
+    }
+    s.json("stage", a.get("stage"), None);
+    s.json("stage_variables", a.get("stage_variables"), None);
+    s.json("stage_throttle", a.get("stage_throttle"), None);
+    if let Some(Value::Object(routes)) = a.get("routes") {
+        for (route, r) in routes {
+            if let Some(t) = adopt_route(w, &f.address, route, r) {
+                s.set_dotted(&["routes", route], toml::Value::Table(t));
+            }
+        }
+    }
+    if let Some(Value::Object(plans)) = a.get("usage_plans") {
+        for (plan, p) in plans {
+            let mut t = toml::Table::new();
+            let known = a.get("keys").and_then(Value::as_object);
+            let mut plan_keys = Vec::new();
+            for k in p
+                .get("keys")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(k) = k.as_str() else { continue };
+                if known.is_some_and(|known| known.contains_key(k)) {
+                    plan_keys.push(toml::Value::String(k.into()));
+                } else {
+                    w.note(
+                        &f.address,
+                        format!("usage plan `{plan}` holds API key `{k}`, which is not one of this API's keys by name; it is left out, so `up` would detach it"),
+                    );
+                }
+            }
+            if !plan_keys.is_empty() {
+                t.insert("keys".into(), toml::Value::Array(plan_keys));
+            }
+            if let Some(v) = p.get("throttle").and_then(adopt::toml_value) {
+                t.insert("throttle".into(), v);
+            }
+            if let Some(q) = p.get("quota").filter(|q| !q.is_null()) {
+                if q.get("offset").and_then(Value::as_i64).unwrap_or(0) != 0 {
+                    w.note(
+                        &f.address,
+                        format!("usage plan `{plan}` has a quota offset, which the stack format cannot say; `up` would set it to 0"),
+                    );
+                }
+                let mut qt = toml::Table::new();
+                qt.insert(
+                    "limit".into(),
+                    toml::Value::Integer(q["limit"].as_i64().unwrap_or(0)),
+                );
+                qt.insert(
+                    "period".into(),
+                    toml::Value::String(
+                        q["period"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_ascii_lowercase(),
+                    ),
+                );
+                t.insert("quota".into(), toml::Value::Table(qt));
+            }
+            s.set_dotted(&["usage_plans", plan], toml::Value::Table(t));
+        }
+    }
+    if let Some(Value::Object(keys)) = a.get("keys") {
+        for (key, k) in keys {
+            let mut t = toml::Table::new();
+            if let Some(d) = k.get("description").and_then(Value::as_str) {
+                t.insert("description".into(), toml::Value::String(d.into()));
+            }
+            if k.get("enabled") == Some(&Value::Bool(false)) {
+                t.insert("enabled".into(), toml::Value::Boolean(false));
+            }
+            s.set_dotted(&["keys", key], toml::Value::Table(t));
+        }
+    }
+    if a.get("stage").is_some_and(|v| !v.is_null())
+        && a.get("deployment").and_then(Value::as_str) == Some(FOREIGN_DEPLOYMENT)
+    {
+        w.note(
+            &f.address,
+            "its stage's deployment was made outside this tool, and the stage's export does not show it serving the API's routes as they are now (or could not be read), so the plan shows `deployment` to change: `up` deploys the routes once more and moves the stage to that deployment".into(),
+        );
+    }
+}
+
+/// One route: authorization, API key, parameters, CORS and integration.
+fn adopt_route(
+    w: &mut adopt::Writer<'_>,
+    api: &Address,
+    route: &str,
+    r: &Value,
+) -> Option<toml::Table> {
+    let mut t = toml::Table::new();
+    let authorization = r["authorization"].as_str().unwrap_or("none");
+    if !["none", "aws_iam", "cognito"].contains(&authorization) {
+        w.note(
+            api,
+            format!("route `{route}` is authorized by `{authorization}`, which the stack format cannot say; it is left out"),
+        );
+        return None;
+    }
+    if authorization != "none" {
+        t.insert(
+            "authorization".into(),
+            toml::Value::String(authorization.into()),
+        );
+    }
+    if let Some(pool) = r.get("user_pool").and_then(Value::as_str) {
+        match w.key_of(Kind::UserPool, "arn", pool) {
+            Some(key) => {
+                t.insert("user_pool".into(), toml::Value::String(key));
+            }
+            None => {
+                w.note(
+                    api,
+                    format!("route `{route}` accepts tokens of user pool `{pool}`, which this scan did not adopt; `user_pool` names only the stack's own, so the route is left out"),
+                );
+                return None;
+            }
+        }
+    }
+    if r.get("api_key_required") == Some(&Value::Bool(true)) {
+        t.insert("api_key_required".into(), toml::Value::Boolean(true));
+    }
+    if let Some(v) = r
+        .get("request_parameters")
+        .filter(|p| p.as_object().is_some_and(|p| !p.is_empty()))
+        .and_then(adopt::toml_value)
+    {
+        t.insert("request_parameters".into(), v);
+    }
+    if r.get("cors") == Some(&Value::Bool(true)) {
+        t.insert("cors".into(), toml::Value::Boolean(true));
+    }
+    let i = &r["integration"];
+    let mut it = toml::Table::new();
+    match i["type"].as_str().unwrap_or_default() {
+        kind @ ("lambda" | "http") => {
+            let target = i["target"].as_str().unwrap_or_default();
+            it.insert(kind.into(), toml::Value::String(target.into()));
+        }
+        "mock" => {
+            let mut m = toml::Table::new();
+            if let Some(status) = i["status"].as_i64().filter(|s| *s != 200) {
+                m.insert("status".into(), toml::Value::Integer(status));
+            }
+            if let Some(response) = i["response"].as_str().filter(|r| !r.is_empty()) {
+                m.insert("response".into(), toml::Value::String(response.into()));
+            }
+            it.insert("mock".into(), toml::Value::Table(m));
+        }
+        other => {
+            w.note(
+                api,
+                format!("route `{route}` has a `{other}` integration; the stack format has Lambda proxy, HTTP proxy and mock integrations only, so the route is left out"),
+            );
+            return None;
+        }
+    }
+    t.insert("integration".into(), toml::Value::Table(it));
+    Some(t)
 }
 
 #[cfg(test)]

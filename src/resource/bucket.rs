@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 use super::registry::{ResourceKind, Step};
 use super::{retry, wait_for, ApplyOptions, Change, Desired, Error, Live, Ownership};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::Address;
 use crate::stack::Tags;
@@ -270,6 +271,23 @@ impl ResourceKind for BucketKind {
                 );
             }
         }
+    }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["arn"];
+    const ADOPT_LIST_RANK: u8 = 1;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        adopt_list(aws).await
+    }
+
+    fn adopt_write(
+        writer: &mut adopt::Writer<'_>,
+        found: &adopt::Found,
+        section: &mut adopt::Section,
+    ) {
+        adopt_write(writer, found, section)
     }
 }
 
@@ -906,6 +924,61 @@ async fn empty(aws: &Aws, name: &str) -> Result<(), Error> {
         eprintln!("  bucket {name}: deleted {deleted} object versions");
     }
     Ok(())
+}
+
+// ---- adopt ----
+
+/// Every bucket of the account, as (name, name).
+async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+    let out = aws
+        .s3
+        .list_buckets()
+        .send()
+        .await
+        .map_err(|e| Error::aws("s3:ListBuckets", &e).to_string())?;
+    Ok(adopt::named(
+        out.buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_string))
+            .collect(),
+    ))
+}
+
+/// The bucket's versioning, CORS, public-access block and encryption.
+fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let a = &f.attributes;
+    s.json("versioning", a.get("versioning"), Some(Value::Bool(false)));
+    if let Some(Value::Array(rules)) = a.get("cors") {
+        let rules: Vec<Value> = rules
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                if let Value::Object(o) = &mut r {
+                    o.retain(|_, v| {
+                        !matches!(v, Value::Null) && v.as_array().is_none_or(|a| !a.is_empty())
+                    });
+                }
+                r
+            })
+            .collect();
+        s.json("cors", Some(&Value::Array(rules)), None);
+    }
+    match a.get("block_public_access") {
+        Some(Value::Bool(b)) => {
+            s.json("block_public_access", Some(&Value::Bool(*b)), Some(Value::Bool(true)))
+        }
+        Some(other) => w.note(
+            &f.address,
+            format!("its public-access blocks are mixed ({other}); the stack format sets all four or none, so `plan` will show `block_public_access` to change"),
+        ),
+        None => {}
+    }
+    s.json(
+        "encryption",
+        a.get("encryption"),
+        Some(Value::from("aes256")),
+    );
+    s.json("kms_key_id", a.get("kms_key_id"), None);
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::registry::{ResourceKind, Step};
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Target};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::Tags;
 use crate::stack::{Address, Kind, Part, Stack};
@@ -324,6 +325,31 @@ impl ResourceKind for IdentityPoolKind {
             );
         }
     }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["id"];
+    const ADOPT_LIST_RANK: u8 = 3;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        list(aws).await.map_err(|e| e.to_string())
+    }
+
+    async fn adopt_parts(
+        aws: &Aws,
+        stack: &str,
+        found: &mut adopt::Found,
+    ) -> Result<Vec<String>, String> {
+        adopt_parts(aws, stack, found).await
+    }
+
+    fn adopt_write(
+        writer: &mut adopt::Writer<'_>,
+        found: &adopt::Found,
+        section: &mut adopt::Section,
+    ) {
+        adopt_write(writer, found, section)
+    }
 }
 
 /// The comparable shape of an identity pool, built from the stack or from AWS.
@@ -443,7 +469,7 @@ fn outputs(out: &DescribeIdentityPoolOutput) -> Outputs {
 /// Every identity pool in the account, as (id, name); one listing is shared
 /// by the reads in flight at once (every declared pool's, and the search for
 /// pools removed from the stack, and adopt's scan).
-pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
     super::flight::shared(aws, "cognito-identity:ListIdentityPools", || list_all(aws)).await
 }
 
@@ -629,6 +655,75 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         Ok(_) => Ok(()),
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(Error::aws("cognito-identity:DeleteIdentityPool", &e)),
+    }
+}
+
+// ---- adopt ----
+
+/// Reads the pool's role attachment.
+async fn adopt_parts(aws: &Aws, stack: &str, f: &mut adopt::Found) -> Result<Vec<String>, String> {
+    let roles = f.address.with_part(Part::Roles);
+    let name = f.attributes["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let id = f.id.clone();
+    adopt::read_part(aws, stack, f, roles, &name, &id).await?;
+    Ok(Vec::new())
+}
+
+/// The pool's flows, providers and, from its role attachment, its roles.
+fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let a = &f.attributes;
+    s.json(
+        "allow_unauthenticated",
+        a.get("allow_unauthenticated"),
+        Some(Value::Bool(false)),
+    );
+    s.json(
+        "allow_classic_flow",
+        a.get("allow_classic_flow"),
+        Some(Value::Bool(false)),
+    );
+    let mut providers = Vec::new();
+    for p in a
+        .get("cognito_identity_providers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = p["provider_name"].as_str().unwrap_or_default();
+        let client = p["client_id"].as_str().unwrap_or_default();
+        match super::user_pool_client::adopt_provider(w, name, client) {
+            Some(reference) => providers.push(toml::Value::String(reference)),
+            None => w.note(
+                &f.address,
+                format!("its provider `{name}` (client `{client}`) is not a user pool client found by this scan, and `providers` names only the stack's own; adopt that user pool too (`--include user_pool.<key>=<id>`)"),
+            ),
+        }
+        if p["server_side_token_check"].as_bool() == Some(true) {
+            w.note(
+                &f.address,
+                format!("provider `{name}` has the server-side token check on, which the stack format cannot express; `up` would turn it off"),
+            );
+        }
+    }
+    if !providers.is_empty() {
+        s.set("providers", toml::Value::Array(providers));
+    }
+    s.json("supported_logins", a.get("supported_login_providers"), None);
+    s.json(
+        "openid_connect_providers",
+        a.get("open_id_connect_provider_arns"),
+        None,
+    );
+    s.json("saml_providers", a.get("saml_provider_arns"), None);
+    let roles = f
+        .parts
+        .get(&f.address.with_part(Part::Roles))
+        .map(|(attributes, _)| attributes.clone());
+    if let Some(roles) = roles {
+        super::identity_pool_roles::adopt_write(w, f, &roles, s);
     }
 }
 

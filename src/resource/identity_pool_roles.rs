@@ -8,7 +8,7 @@
 //! `SetIdentityPoolRoles` replaces everything it is not sent, so every call
 //! carries the complete desired attachment.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_cognitoidentity::types::{
     AmbiguousRoleResolutionType, MappingRule, MappingRuleMatchType, RoleMapping, RoleMappingType,
@@ -20,6 +20,7 @@ use serde_json::Value;
 use super::identity_pool::provider;
 use super::registry::{PartStep, Step};
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::resource::identity_pool::IdentityPoolSpec;
 use crate::resource::identity_pool::MatchType;
@@ -331,6 +332,103 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         Ok(_) => Ok(()),
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(Error::aws("cognito-identity:SetIdentityPoolRoles", &e)),
+    }
+}
+
+// ---- adopt ----
+
+/// The identity pool's role attachment: roles, rules and token providers.
+pub(crate) fn adopt_write(
+    w: &mut adopt::Writer<'_>,
+    f: &adopt::Found,
+    roles: &Value,
+    s: &mut adopt::Section,
+) {
+    for (which, key) in [
+        ("authenticated", "authenticated_role"),
+        ("unauthenticated", "unauthenticated_role"),
+    ] {
+        if let Some(arn) = roles
+            .pointer(&format!("/roles/{which}"))
+            .and_then(Value::as_str)
+        {
+            s.string(key, &super::role::adopt_reference(w, arn));
+        }
+    }
+    let Some(Value::Object(mappings)) = roles.get("role_mappings") else {
+        return;
+    };
+    let mut rules = Vec::new();
+    let mut token = Vec::new();
+    let mut resolutions = BTreeSet::new();
+    for (provider_key, m) in mappings {
+        // `cognito-idp.<region>.amazonaws.com/<pool id>:<client id>`
+        let Some(provider) = provider_key
+            .rsplit_once(':')
+            .and_then(|(name, client)| super::user_pool_client::adopt_provider(w, name, client))
+        else {
+            w.note(
+                &f.address,
+                format!("its role mapping for `{provider_key}` names a provider this scan did not find; it is left out, so `up` would remove it"),
+            );
+            continue;
+        };
+        resolutions.insert(
+            m["ambiguous_role_resolution"]
+                .as_str()
+                .unwrap_or("AuthenticatedRole")
+                .to_string(),
+        );
+        if m["type"].as_str() == Some("Token") {
+            token.push(toml::Value::String(provider));
+            continue;
+        }
+        for r in m["rules"].as_array().into_iter().flatten() {
+            let match_type = match r["match_type"].as_str().unwrap_or_default() {
+                "Equals" => "equals",
+                "Contains" => "contains",
+                "StartsWith" => "starts_with",
+                "NotEqual" => "not_equal",
+                other => {
+                    w.note(&f.address, format!("a role rule matches with `{other}`, which the stack format does not know"));
+                    continue;
+                }
+            };
+            let mut t = toml::Table::new();
+            t.insert("provider".into(), toml::Value::String(provider.clone()));
+            t.insert(
+                "claim".into(),
+                toml::Value::String(r["claim"].as_str().unwrap_or_default().into()),
+            );
+            t.insert("match".into(), toml::Value::String(match_type.into()));
+            t.insert(
+                "value".into(),
+                toml::Value::String(r["value"].as_str().unwrap_or_default().into()),
+            );
+            t.insert(
+                "role".into(),
+                toml::Value::String(super::role::adopt_reference(
+                    w,
+                    r["role_arn"].as_str().unwrap_or_default(),
+                )),
+            );
+            rules.push(toml::Value::Table(t));
+        }
+    }
+    if !rules.is_empty() {
+        s.set("role_rules", toml::Value::Array(rules));
+    }
+    if !token.is_empty() {
+        s.set("token_role_providers", toml::Value::Array(token));
+    }
+    if resolutions.len() > 1 {
+        w.note(
+            &f.address,
+            "its role mappings resolve ambiguous roles differently per provider; the stack format has one `role_resolution` for all, `deny` is written".into(),
+        );
+    }
+    if resolutions.contains("Deny") {
+        s.string("role_resolution", "deny");
     }
 }
 

@@ -23,6 +23,7 @@ use super::{
     user_pool_client, user_pool_group,
 };
 use super::{ApplyOptions, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
+use crate::adopt::{Found, Section, Writer};
 use crate::aws::Aws;
 use crate::stack::{Address, Stack, Tags};
 
@@ -251,6 +252,34 @@ pub trait ResourceKind: Step {
     ) -> impl Future<Output = Result<Vec<(Address, String)>, Error>> + Send {
         async { Ok(Vec::new()) }
     }
+
+    // ---- adopt ----
+
+    /// Outputs whose literal values the stack file `adopt` writes replaces
+    /// with `${kind.key.attr}`: the ARNs and ids other resources name.
+    const ADOPT_REFERENCES: &'static [&'static str];
+
+    /// Where the kind's listing comes in `adopt`'s scan: the listings start,
+    /// and the first failed one is reported, in this order.
+    const ADOPT_LIST_RANK: u8 = u8::MAX;
+
+    /// The kind's resources in the account and region, as (AWS id, physical name).
+    fn adopt_list(aws: &Aws) -> impl Future<Output = Result<Vec<(String, String)>, String>> + Send;
+
+    /// Reads what the found resource's own read leaves out (its parts) into
+    /// `found.parts`; returns notes on what the stack format cannot say.
+    fn adopt_parts(
+        _aws: &Aws,
+        _stack: &str,
+        _found: &mut Found,
+    ) -> impl Future<Output = Result<Vec<String>, String>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
+    /// Writes a found resource's settings into its `[kind.key]` table, defaults
+    /// left out (the frame writes `adopt`, `name` and `tags`); notes on the
+    /// writer what the stack format cannot say.
+    fn adopt_write(writer: &mut Writer<'_>, found: &Found, section: &mut Section);
 }
 
 /// Code that works on any one kind, given its type: see [`Kind::visit`].

@@ -27,6 +27,7 @@ use super::registry::{ResourceKind, Step};
 use super::{
     tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target,
 };
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::UNKNOWN;
 use crate::stack::Tags;
@@ -274,6 +275,23 @@ impl ResourceKind for RoleKind {
                 .unwrap_or_else(|| c.span(&["trust"]));
             c.policy_file(policy, span);
         }
+    }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["arn"];
+    const ADOPT_LIST_RANK: u8 = 2;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        adopt_list(aws).await
+    }
+
+    fn adopt_write(
+        writer: &mut adopt::Writer<'_>,
+        found: &adopt::Found,
+        section: &mut adopt::Section,
+    ) {
+        adopt_write(writer, found, section)
     }
 }
 
@@ -1141,6 +1159,111 @@ where
         tokio::time::sleep(delay.min(ROLE_PROPAGATION_TIMEOUT - elapsed)).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
+}
+
+// ---- adopt ----
+
+/// Every role of the account but the service-linked ones, as (name, name).
+async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+    let mut names = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = aws
+            .iam
+            .list_roles()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| Error::aws("iam:ListRoles", &e).to_string())?;
+        for r in out.roles() {
+            // Service-linked roles belong to their services.
+            if !r.path().starts_with("/aws-service-role/") {
+                names.push(r.role_name().to_string());
+            }
+        }
+        marker = out.marker.filter(|_| out.is_truncated);
+        if marker.is_none() {
+            return Ok(adopt::named(names));
+        }
+    }
+}
+
+/// The role's trust, inline policies (as files), managed policies and session.
+fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let a = &f.attributes;
+    let trust = a.get("trust_policy").cloned().unwrap_or(Value::Null);
+    s.set("trust", adopt_trust(w, f, &trust));
+    if let Some(Value::Object(policies)) = a.get("inline_policies") {
+        let mut paths = Vec::new();
+        for (policy, doc) in policies {
+            paths.push(toml::Value::String(w.policy_file(&f.address, policy, doc)));
+        }
+        if !paths.is_empty() {
+            s.set("policies", toml::Value::Array(paths));
+        }
+    }
+    s.json("managed_policies", a.get("managed_policies"), None);
+    s.json(
+        "max_session_duration",
+        a.get("max_session_duration"),
+        Some(Value::from(DEFAULT_MAX_SESSION_DURATION)),
+    );
+    s.json("description", a.get("description"), None);
+}
+
+/// `trust = { identity_pool = ... }` when the trust policy is exactly the
+/// one the tool makes for a found identity pool, `{ service = ... }` for
+/// a service's, else a trust file.
+fn adopt_trust(w: &mut adopt::Writer<'_>, f: &adopt::Found, trust: &Value) -> toml::Value {
+    let partition = &w.ctx().partition;
+    let canonical = |v: Value| canonical_trust_policy(v, partition);
+    for pool in w
+        .found()
+        .iter()
+        .filter(|p| p.address.kind == Kind::IdentityPool)
+    {
+        let Some(pool_id) = pool.outputs.get("id") else {
+            continue;
+        };
+        for (amr, written) in [
+            (None, None),
+            (Some(Amr::Authenticated), Some("authenticated")),
+            (Some(Amr::Unauthenticated), Some("unauthenticated")),
+        ] {
+            if &canonical(cognito_trust_policy(pool_id, amr)) == trust {
+                let mut t = toml::Table::new();
+                t.insert(
+                    "identity_pool".into(),
+                    toml::Value::String(pool.address.key.clone()),
+                );
+                if let Some(w) = written {
+                    t.insert("amr".into(), toml::Value::String(w.into()));
+                }
+                return toml::Value::Table(t);
+            }
+        }
+    }
+    let service = trust
+        .pointer("/Statement/0/Principal/Service")
+        .and_then(Value::as_str);
+    if let Some(service) = service {
+        if &canonical(service_trust_policy(service)) == trust {
+            let mut t = toml::Table::new();
+            t.insert("service".into(), toml::Value::String(service.into()));
+            return toml::Value::Table(t);
+        }
+    }
+    let stem = format!("{}-trust", f.address.key.replace('_', "-"));
+    let path = w.policy_file(&f.address, &stem, trust);
+    let mut t = toml::Table::new();
+    t.insert("file".into(), toml::Value::String(path));
+    toml::Value::Table(t)
+}
+
+/// A role ARN as the stack writes it: the key of a found role, else the ARN.
+pub(crate) fn adopt_reference(w: &adopt::Writer<'_>, arn: &str) -> String {
+    w.key_of(Kind::Role, "arn", arn)
+        .unwrap_or_else(|| arn.to_string())
 }
 
 #[cfg(test)]

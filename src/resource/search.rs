@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::registry::{ResourceKind, Step};
 use super::{search_cloudsearch, search_opensearch, Change, Desired, DesiredContext, Error, Live};
 use super::{Outputs, Target};
+use crate::adopt;
 use crate::aws::Aws;
 use crate::stack::Tags;
 use crate::stack::{Address, Spec};
@@ -259,6 +260,23 @@ impl ResourceKind for SearchKind {
         if let Err(e) = crate::resource::search::check(s) {
             c.error(c.key_span(), format!("`{address}`: {e}"), None);
         }
+    }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["arn"];
+    const ADOPT_LIST_RANK: u8 = 6;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        adopt_list(aws).await
+    }
+
+    fn adopt_write(
+        writer: &mut adopt::Writer<'_>,
+        found: &adopt::Found,
+        section: &mut adopt::Section,
+    ) {
+        adopt_write(writer, found, section)
     }
 }
 
@@ -552,6 +570,55 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     match engine_of_attributes(&live.attributes) {
         SearchEngine::Cloudsearch => search_cloudsearch::delete(aws, live).await,
         SearchEngine::Opensearch => search_opensearch::delete(aws, live).await,
+    }
+}
+
+// ---- adopt ----
+
+/// OpenSearch Service domains, as (name, name) (CloudSearch domains are not scanned).
+async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+    let out = aws
+        .opensearch
+        .list_domain_names()
+        .send()
+        .await
+        .map_err(|e| Error::aws("es:ListDomainNames", &e).to_string())?;
+    Ok(adopt::named(
+        out.domain_names()
+            .iter()
+            .filter_map(|d| d.domain_name().map(str::to_string))
+            .collect(),
+    ))
+}
+
+/// An OpenSearch Service domain (CloudSearch domains are not scanned).
+fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let a = &f.attributes;
+    s.string("engine", "opensearch");
+    s.json(
+        "engine_version",
+        a.get("engine_version"),
+        Some(Value::from(search_opensearch::DEFAULT_ENGINE_VERSION)),
+    );
+    s.json(
+        "instance_type",
+        a.get("instance_type"),
+        Some(Value::from(search_opensearch::DEFAULT_INSTANCE_TYPE)),
+    );
+    s.json(
+        "instance_count",
+        a.get("instance_count"),
+        Some(Value::from(search_opensearch::DEFAULT_INSTANCE_COUNT)),
+    );
+    s.json(
+        "ebs_volume_size",
+        a.get("ebs_volume_size"),
+        Some(Value::from(search_opensearch::DEFAULT_EBS_VOLUME_SIZE)),
+    );
+    if let Some(policy) = a.get("access_policy").filter(|p| !p.is_null()) {
+        let stem = format!("{}-access", f.address.key.replace('_', "-"));
+        let path = w.policy_file(&f.address, &stem, policy);
+        s.string("access_policy", &path);
     }
 }
 

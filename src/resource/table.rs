@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use super::registry::{ResourceKind, Step};
 use super::{tag_changes, wait_for, Change, Desired, Error, Live, Ownership};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::Address;
 use crate::stack::Tags;
@@ -373,6 +374,23 @@ impl ResourceKind for TableKind {
                 );
             }
         }
+    }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["arn"];
+    const ADOPT_LIST_RANK: u8 = 0;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        adopt_list(aws).await
+    }
+
+    fn adopt_write(
+        writer: &mut adopt::Writer<'_>,
+        found: &adopt::Found,
+        section: &mut adopt::Section,
+    ) {
+        adopt_write(writer, found, section)
     }
 }
 
@@ -1276,6 +1294,72 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         })
     })
     .await
+}
+
+// ---- adopt ----
+
+/// Every table in the account but the stack lock's, as (name, name).
+async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+    let mut names = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let out = aws
+            .dynamodb
+            .list_tables()
+            .set_exclusive_start_table_name(start)
+            .send()
+            .await
+            .map_err(|e| Error::aws("dynamodb:ListTables", &e).to_string())?;
+        names.extend(out.table_names().iter().cloned());
+        start = out.last_evaluated_table_name;
+        if start.is_none() {
+            // The stack lock's table belongs to no stack.
+            let lock = crate::lock::table_name();
+            names.retain(|n| *n != lock);
+            return Ok(adopt::named(names));
+        }
+    }
+}
+
+/// The table's keys, billing, stream, indexes, TTL and deletion protection.
+fn adopt_write(_w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let a = &f.attributes;
+    s.json("hash_key", a.get("hash_key"), None);
+    s.json("range_key", a.get("range_key"), None);
+    let provisioned = a.get("billing").and_then(Value::as_str) == Some("provisioned");
+    s.json(
+        "billing",
+        a.get("billing"),
+        Some(Value::from("pay_per_request")),
+    );
+    s.json("read_capacity", a.get("read_capacity"), None);
+    s.json("write_capacity", a.get("write_capacity"), None);
+    s.json("stream", a.get("stream"), Some(Value::from("off")));
+    if let Some(Value::Object(indexes)) = a.get("global_secondary_indexes") {
+        let mut out = serde_json::Map::new();
+        for (index, g) in indexes {
+            let mut g = g.clone();
+            if let Value::Object(o) = &mut g {
+                if o.get("projection") == Some(&Value::from("all")) {
+                    o.remove("projection");
+                }
+                // An index's capacity defaults to the table's.
+                for c in ["read_capacity", "write_capacity"] {
+                    if !provisioned || o.get(c) == a.get(c) {
+                        o.remove(c);
+                    }
+                }
+            }
+            out.insert(index.clone(), g);
+        }
+        s.json("global_secondary_indexes", Some(&Value::Object(out)), None);
+    }
+    s.json("ttl_attribute", a.get("ttl_attribute"), None);
+    s.json(
+        "deletion_protection",
+        a.get("deletion_protection"),
+        Some(Value::Bool(false)),
+    );
 }
 
 #[cfg(test)]

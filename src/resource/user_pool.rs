@@ -46,10 +46,11 @@ use serde_json::Value;
 
 use super::registry::{ResourceKind, Step};
 use super::{tag_changes, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::nearest;
 use crate::stack::Tags;
-use crate::stack::{Address, Kind, Stack};
+use crate::stack::{Address, Kind, Part, Stack};
 
 // ------------------------------------------------------------ schema ----
 
@@ -416,6 +417,31 @@ impl ResourceKind for UserPoolKind {
                 );
             }
         }
+    }
+
+    // ---- adopt ----
+
+    const ADOPT_REFERENCES: &'static [&'static str] = &["arn", "id"];
+    const ADOPT_LIST_RANK: u8 = 4;
+
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        list(aws).await.map_err(|e| e.to_string())
+    }
+
+    async fn adopt_parts(
+        aws: &Aws,
+        stack: &str,
+        found: &mut adopt::Found,
+    ) -> Result<Vec<String>, String> {
+        adopt_parts(aws, stack, found).await
+    }
+
+    fn adopt_write(
+        writer: &mut adopt::Writer<'_>,
+        found: &adopt::Found,
+        section: &mut adopt::Section,
+    ) {
+        adopt_write(writer, found, section)
     }
 }
 
@@ -1183,7 +1209,7 @@ fn outputs_of(aws: &Aws, pool: &UserPoolType) -> Outputs {
 /// Every user pool in the account, as (id, name); one listing is shared by
 /// the reads in flight at once (every declared pool's, and the search for
 /// pools removed from the stack, and adopt's scan).
-pub async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
+async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
     super::flight::shared(aws, "cognito-idp:ListUserPools", || list_all(aws)).await
 }
 
@@ -1827,6 +1853,197 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         remove_permission(aws, id, trigger, function).await;
     }
     Ok(())
+}
+
+// ---- adopt ----
+
+/// Reads the pool's app clients (keys made from their names) and groups.
+async fn adopt_parts(aws: &Aws, stack: &str, f: &mut adopt::Found) -> Result<Vec<String>, String> {
+    let (clients, groups) = adopt_part_names(aws, &f.id)
+        .await
+        .map_err(|e| format!("{} (`{}`): {e}", f.address, f.id))?;
+    let mut parts: Vec<(Address, String)> = Vec::new();
+    let mut client_keys = BTreeSet::new();
+    for name in clients {
+        let base = adopt::key_from_name(&name, stack, None);
+        let mut key = base.clone();
+        let mut n = 2;
+        while !client_keys.insert(key.clone()) {
+            key = format!("{base}_{n}");
+            n += 1;
+        }
+        parts.push((f.address.with_part(Part::Client(key)), name));
+    }
+    for name in groups {
+        parts.push((f.address.with_part(Part::Group(name.clone())), name));
+    }
+    for (address, name) in parts {
+        adopt::read_part(aws, stack, f, address, &name, &name).await?;
+    }
+    Ok(Vec::new())
+}
+
+/// The names of a user pool's app clients and groups.
+async fn adopt_part_names(aws: &Aws, pool_id: &str) -> Result<(Vec<String>, Vec<String>), String> {
+    let (clients, groups) = tokio::try_join!(
+        super::user_pool_client::list(aws, pool_id),
+        super::user_pool_group::groups(aws, pool_id),
+    )
+    .map_err(|e| e.to_string())?;
+    let clients = clients
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    let groups = groups.unwrap_or_default().into_keys().collect();
+    Ok((clients, groups))
+}
+
+/// A user pool attribute's settings that differ from Cognito's defaults
+/// (`None` for a standard attribute Cognito does not know).
+fn adopt_attribute(
+    w: &mut adopt::Writer<'_>,
+    pool: &Address,
+    name: &str,
+    config: &Value,
+) -> Option<toml::Table> {
+    let mut t = toml::Table::new();
+    let get = |k: &str| config.get(k).filter(|v| !v.is_null());
+    if name.starts_with("custom:") {
+        if let Some(v) = get("type")
+            .filter(|t| *t != &Value::from("string"))
+            .and_then(adopt::toml_value)
+        {
+            t.insert("type".into(), v);
+        }
+        if get("required") == Some(&Value::Bool(true)) {
+            w.note(
+                pool,
+                format!(
+                    "custom attribute `{name}` is required, which the stack format cannot declare"
+                ),
+            );
+        }
+        if get("mutable") == Some(&Value::Bool(false)) {
+            t.insert("mutable".into(), toml::Value::Boolean(false));
+        }
+        for (k, default) in [
+            ("min_length", Some(Value::from(0))),
+            ("max_length", Some(Value::from(2048))),
+            ("min_value", None),
+            ("max_value", None),
+        ] {
+            if let Some(v) = get(k)
+                .filter(|v| Some(*v) != default.as_ref())
+                .and_then(adopt::toml_value)
+            {
+                t.insert(k.into(), v);
+            }
+        }
+    } else {
+        let default = standard_default(name).and_then(|d| serde_json::to_value(d).ok())?;
+        if get("type") != default.get("type") {
+            w.note(
+                pool,
+                format!("standard attribute `{name}` has another type than Cognito's, which the stack format cannot declare"),
+            );
+        }
+        for k in [
+            "required",
+            "mutable",
+            "min_length",
+            "max_length",
+            "min_value",
+            "max_value",
+        ] {
+            if get(k) != default.get(k).filter(|v| !v.is_null()) {
+                if let Some(v) = get(k).and_then(adopt::toml_value) {
+                    t.insert(k.into(), v);
+                }
+            }
+        }
+    }
+    Some(t)
+}
+
+/// The pool's sign-in, policies, attributes, triggers, messages, clients and groups.
+fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let a = &f.attributes;
+    s.json("username_attributes", a.get("username_attributes"), None);
+    s.json("alias_attributes", a.get("alias_attributes"), None);
+    s.json(
+        "auto_verified_attributes",
+        a.get("auto_verified_attributes"),
+        None,
+    );
+    s.json("mfa", a.get("mfa"), Some(Value::from("off")));
+    let default_policy = serde_json::to_value(PasswordPolicyConfig::aws_default()).ok();
+    if let Some(Value::Object(p)) = a.get("password_policy") {
+        if Some(&Value::Object(p.clone())) != default_policy.as_ref() {
+            // A written policy requires only what it says: say everything.
+            let mut t = toml::Table::new();
+            for (k, v) in p {
+                if k == "temporary_password_validity_days" && v == &Value::from(7) {
+                    continue;
+                }
+                if let Some(v) = adopt::toml_value(v) {
+                    t.insert(k.clone(), v);
+                }
+            }
+            s.set("password_policy", toml::Value::Table(t));
+        }
+    }
+    if let Some(Value::Object(attributes)) = a.get("attributes") {
+        for (name, config) in attributes {
+            if let Some(t) = adopt_attribute(w, &f.address, name, config) {
+                s.set_dotted(&["attributes", name], toml::Value::Table(t));
+            }
+        }
+    }
+    if let Some(Value::Object(triggers)) = a.get("triggers") {
+        let permitted: Vec<&str> = a
+            .get("trigger_permissions")
+            .and_then(Value::as_array)
+            .map(|p| p.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (trigger, arn) in triggers {
+            if let Some(arn) = arn.as_str() {
+                s.set_dotted(&["triggers", trigger], toml::Value::String(arn.into()));
+                if !permitted.contains(&trigger.as_str()) {
+                    w.note(
+                        &f.address,
+                        format!("the function of trigger `{trigger}` does not let this pool invoke it; `up` adds that permission (a Lambda change, besides the tags)"),
+                    );
+                }
+            }
+        }
+    }
+    for k in [
+        "email_verification_subject",
+        "email_verification_message",
+        "sms_verification_message",
+    ] {
+        s.json(k, a.get(k), None);
+    }
+    s.json(
+        "deletion_protection",
+        a.get("deletion_protection"),
+        Some(Value::Bool(false)),
+    );
+    // Parts: app clients and groups.
+    for (address, (c, _)) in &f.parts {
+        match &address.part {
+            Some(Part::Client(key)) => {
+                let t = super::user_pool_client::adopt_write(w, &f.address, key, c);
+                s.set_dotted(&["clients", key], toml::Value::Table(t));
+            }
+            Some(Part::Group(group)) => {
+                let t = super::user_pool_group::adopt_write(w, c);
+                s.set_dotted(&["groups", group], toml::Value::Table(t));
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]

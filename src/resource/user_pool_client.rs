@@ -20,9 +20,10 @@ use serde_json::Value;
 
 use super::registry::{PartStep, Step};
 use super::{Change, Desired, Error, Live, Outputs, Ownership, Target};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::nearest;
-use crate::stack::Address;
+use crate::stack::{Address, Kind, Part};
 
 // ------------------------------------------------------------ schema ----
 
@@ -776,6 +777,97 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(Error::aws("cognito-idp:DeleteUserPoolClient", &e)),
     }
+}
+
+// ---- adopt ----
+
+/// An app client, defaults left out.
+pub(crate) fn adopt_write(
+    w: &mut adopt::Writer<'_>,
+    pool: &Address,
+    key: &str,
+    c: &Value,
+) -> toml::Table {
+    let name = c["name"].as_str().unwrap_or_default();
+    let mut t = toml::Table::new();
+    if name != key {
+        t.insert("name".into(), toml::Value::String(name.into()));
+    }
+    let flows = c.get("auth_flows").cloned().unwrap_or(Value::Null);
+    if flows.as_array().is_some_and(|f| f.is_empty()) {
+        w.note(
+            pool,
+            format!("app client `{name}` allows no sign-in flow, which the stack format cannot say (no `auth_flows` means Cognito's defaults)"),
+        );
+    }
+    if let Some(Value::String(other)) = c.get("refresh_token_validity_days") {
+        w.note(
+            pool,
+            format!("app client `{name}`'s refresh tokens last {other}, not whole days, which the stack format cannot say"),
+        );
+    }
+    let default_flows = json_strings(&[
+        "ALLOW_CUSTOM_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+        "ALLOW_USER_SRP_AUTH",
+    ]);
+    for (k, default) in [
+        ("generate_secret", Some(Value::Bool(false))),
+        ("auth_flows", Some(default_flows)),
+        ("read_attributes", None),
+        ("write_attributes", None),
+        ("prevent_user_existence_errors", Some(Value::Bool(true))),
+        ("access_token_validity_minutes", Some(Value::from(60))),
+        ("id_token_validity_minutes", Some(Value::from(60))),
+        ("refresh_token_validity_days", Some(Value::from(30))),
+        ("callback_urls", None),
+        ("logout_urls", None),
+        ("oauth_flows", None),
+        ("oauth_scopes", None),
+        ("supported_identity_providers", None),
+    ] {
+        let Some(v) = c
+            .get(k)
+            .filter(|v| !v.is_null() && !v.is_string() || k == "auth_flows")
+        else {
+            continue;
+        };
+        let empty = v.as_array().is_some_and(|a| a.is_empty());
+        if empty || Some(v) == default.as_ref() {
+            continue;
+        }
+        if let Some(v) = adopt::toml_value(v) {
+            t.insert(k.into(), v);
+        }
+    }
+    t
+}
+
+/// `user_pool.client` for a Cognito provider (`cognito-idp.<region>.amazonaws.com/<pool id>`
+/// and a client id), when both were found.
+pub(crate) fn adopt_provider(
+    w: &adopt::Writer<'_>,
+    provider_name: &str,
+    client_id: &str,
+) -> Option<String> {
+    let pool_id = provider_name.rsplit('/').next()?;
+    let pool = w.found().iter().find(|f| {
+        f.address.kind == Kind::UserPool && f.outputs.get("id").map(String::as_str) == Some(pool_id)
+    })?;
+    let client = pool
+        .parts
+        .iter()
+        .find_map(|(address, (_, outputs))| match &address.part {
+            Some(Part::Client(c)) => {
+                (outputs.get("id").map(String::as_str) == Some(client_id)).then(|| c.clone())
+            }
+            _ => None,
+        })?;
+    Some(format!("{}.{client}", pool.address.key))
+}
+
+fn json_strings(items: &[&str]) -> Value {
+    Value::Array(items.iter().map(|s| Value::from(*s)).collect())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::registry::{PartStep, Step};
 use super::{Change, Desired, DesiredContext, Error, Live, Outputs, Ownership, Target};
+use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::UNKNOWN;
 use crate::stack::{Address, Kind};
@@ -375,6 +376,26 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(Error::aws("cognito-idp:DeleteGroup", &e)),
     }
+}
+
+// ---- adopt ----
+
+/// A group: its description, precedence and role.
+pub(crate) fn adopt_write(w: &adopt::Writer<'_>, c: &Value) -> toml::Table {
+    let mut t = toml::Table::new();
+    if let Some(d) = c.get("description").and_then(Value::as_str) {
+        t.insert("description".into(), toml::Value::String(d.into()));
+    }
+    if let Some(p) = c.get("precedence").and_then(Value::as_i64) {
+        t.insert("precedence".into(), toml::Value::Integer(p));
+    }
+    if let Some(r) = c.get("role_arn").and_then(Value::as_str) {
+        t.insert(
+            "role".into(),
+            toml::Value::String(super::role::adopt_reference(w, r)),
+        );
+    }
+    t
 }
 
 #[cfg(test)]
