@@ -229,6 +229,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct ApiKind;
 
 impl Step for ApiKind {
+    type Config = super::api_routes::ApiConfig;
     type Spec = ApiSpec;
     const NOUN: &'static str = "API Gateway REST API";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;

@@ -5,18 +5,16 @@
 //! answer for a resource made from a minimal stack (what `create` sends,
 //! echoed; everything it leaves out, as AWS fills it in, with the source of
 //! each default named there), read by the kind's own read, against the
-//! desired value of that stack. The test walks [`ResourceType::ALL`], so a
-//! kind added later without cases fails it.
+//! desired value of that stack. The test walks [`ResourceType::ALL`]; the
+//! registry calls each step type's `tests::aws_defaults()`, so a kind added
+//! without cases does not compile. Each case's live and desired values are
+//! also checked against the kind's typed configuration.
 
 use std::collections::BTreeMap;
 
-use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::{
-    api, bucket, identity_pool, identity_pool_roles, role, search, table, user_pool,
-    user_pool_client, user_pool_group, DesiredContext, Live, Outputs, ResourceType, Target,
-};
+use super::{DesiredContext, Live, Outputs, ResourceType, Target};
 use crate::stack::reference::Reference;
 use crate::stack::{Address, Lookup, Spec, Stack};
 
@@ -144,58 +142,28 @@ pub(crate) fn percent_encoded(s: &str) -> String {
         .collect()
 }
 
-type Fixture = fn() -> BoxFuture<'static, Vec<Case>>;
-
-/// Every kind's cases. A kind of [`ResourceType::ALL`] missing here fails
-/// the test.
-fn fixtures() -> Vec<(ResourceType, Fixture)> {
-    vec![
-        (ResourceType::Table, || {
-            Box::pin(table::tests::aws_defaults())
-        }),
-        (ResourceType::Bucket, || {
-            Box::pin(bucket::tests::aws_defaults())
-        }),
-        (ResourceType::UserPool, || {
-            Box::pin(user_pool::tests::aws_defaults())
-        }),
-        (ResourceType::UserPoolClient, || {
-            Box::pin(user_pool_client::tests::aws_defaults())
-        }),
-        (ResourceType::UserPoolGroup, || {
-            Box::pin(user_pool_group::tests::aws_defaults())
-        }),
-        (ResourceType::IdentityPool, || {
-            Box::pin(identity_pool::tests::aws_defaults())
-        }),
-        (ResourceType::IdentityPoolRoles, || {
-            Box::pin(identity_pool_roles::tests::aws_defaults())
-        }),
-        (ResourceType::Role, || Box::pin(role::tests::aws_defaults())),
-        (ResourceType::Search, || {
-            Box::pin(search::tests::aws_defaults())
-        }),
-        (ResourceType::Api, || Box::pin(api::tests::aws_defaults())),
-    ]
-}
-
 #[tokio::test]
 async fn what_aws_fills_in_where_the_stack_is_silent_is_never_a_change() {
-    let fixtures = fixtures();
     let mut wrong = Vec::new();
     for kind in ResourceType::ALL {
-        let Some((_, fixture)) = fixtures.iter().find(|(k, _)| k == kind) else {
-            wrong.push(format!(
-                "{kind}: no fixture; add `aws_defaults()` to its file's tests and list it in `fixtures()`"
-            ));
-            continue;
-        };
-        let cases = fixture().await;
+        let cases = kind.aws_defaults().await;
         if cases.is_empty() {
             wrong.push(format!("{kind}: the fixture has no case"));
         }
         for case in cases {
             assert_eq!(case.kind, *kind, "{}: a case of another kind", case.label);
+            // The typed seam: what the kind reads and wants has only the
+            // fields of its typed configuration (each one classified).
+            for (what, value) in [("live", &case.live), ("desired", &case.desired)] {
+                for key in value.as_object().into_iter().flat_map(|o| o.keys()) {
+                    if !kind.config_fields().contains(&key.as_str()) {
+                        wrong.push(format!(
+                            "{kind} ({}): the {what} attribute `{key}` is not a field of its Config",
+                            case.label
+                        ));
+                    }
+                }
+            }
             let changes = crate::plan::diff(*kind, &case.live, &case.desired);
             if !changes.is_empty() {
                 wrong.push(format!(

@@ -122,6 +122,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct BucketKind;
 
 impl Step for BucketKind {
+    type Config = BucketConfig;
     type Spec = BucketSpec;
     const NOUN: &'static str = "S3 bucket";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;

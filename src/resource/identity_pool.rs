@@ -147,6 +147,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct IdentityPoolKind;
 
 impl Step for IdentityPoolKind {
+    type Config = IdentityPoolConfig;
     type Spec = IdentityPoolSpec;
     const NOUN: &'static str = "Cognito identity pool";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;

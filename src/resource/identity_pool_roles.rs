@@ -43,6 +43,7 @@ impl PartStep for RolesPart {
 }
 
 impl Step for RolesPart {
+    type Config = RolesConfig;
     type Spec = crate::resource::identity_pool::IdentityPoolSpec;
     const NOUN: &'static str = "identity pool role attachment";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;

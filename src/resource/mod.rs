@@ -57,13 +57,16 @@ impl ResourceType {
         self.defaulted().iter().any(|p| path_matches(p, path))
     }
 
-    /// How an attribute changes (unknown attributes update in place).
+    /// How an attribute changes. Every field of a kind's typed
+    /// configuration is classified (the registry's tests check it); one
+    /// that were not would be planned as a replacement, which a kind holding
+    /// data refuses without `--allow-replace`, never as a silent update.
     pub fn change_of(self, attribute: &str) -> Change {
         self.attribute_classes()
             .iter()
             .find(|(name, _)| *name == attribute)
             .map(|(_, c)| *c)
-            .unwrap_or(Change::Update)
+            .unwrap_or(Change::Replace)
     }
 }
 

@@ -99,6 +99,9 @@ pub trait Step: 'static {
         + std::fmt::Debug
         + Send
         + Sync;
+    /// Its live and desired configuration: the typed shape of the
+    /// attributes the plan compares (each field one attribute).
+    type Config: DeserializeOwned;
     /// What AWS calls it, for messages.
     const NOUN: &'static str;
     /// Every top-level attribute of its desired and live configuration, and
@@ -282,6 +285,36 @@ pub trait ResourceKind: Step {
     fn adopt_write(writer: &mut Writer<'_>, found: &Found, section: &mut Section);
 }
 
+/// The field names of a struct, as its `Deserialize` declares them (renames
+/// applied): what a typed configuration's attributes are.
+pub fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error as _, Visitor};
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Fields<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(Self::Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
+}
+
 /// Code that works on any one kind, given its type: see [`Kind::visit`].
 pub trait KindVisitor {
     type Output;
@@ -295,7 +328,10 @@ pub trait SpecVisitor {
 }
 
 macro_rules! registry {
-    ($( $kind:ident => $imp:ty { $( $part:ident => $pimp:ty ),* } ),* $(,)?) => {
+    ($( $kind:ident => $module:ident :: $ty:ident { $( $part:ident => $pmodule:ident :: $pty:ident ),* } ),* $(,)?) => {
+        registry!(@expand $( $kind => $module :: $ty = $module::$ty { $( $part => $pmodule :: $pty = $pmodule::$pty ),* } ),*);
+    };
+    (@expand $( $kind:ident => $module:ident :: $ty:ident = $imp:ty { $( $part:ident => $pmodule:ident :: $pty:ident = $pimp:ty ),* } ),*) => {
         /// The kinds of resource a stack can declare, in the tutorials' order.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Kind { $( $kind ),* }
@@ -453,6 +489,18 @@ macro_rules! registry {
                 match self { $( ResourceType::$kind => <$imp as Step>::COST, $( ResourceType::$part => <$pimp as Step>::COST, )* )* }
             }
 
+            /// The fields of its typed configuration ([`Step::Config`]).
+            pub fn config_fields(self) -> &'static [&'static str] {
+                match self { $( ResourceType::$kind => field_names::<<$imp as Step>::Config>(), $( ResourceType::$part => field_names::<<$pimp as Step>::Config>(), )* )* }
+            }
+
+            /// The step type's cases of what AWS fills in by itself
+            /// (`aws_defaults()` in its file's tests).
+            #[cfg(test)]
+            pub(crate) fn aws_defaults(self) -> futures::future::BoxFuture<'static, Vec<super::aws_defaults::Case>> {
+                match self { $( ResourceType::$kind => Box::pin($module::tests::aws_defaults()), $( ResourceType::$part => Box::pin($pmodule::tests::aws_defaults()), )* )* }
+            }
+
             /// Whether it is a part of a declared resource.
             pub fn is_part(self) -> bool {
                 match self { $( ResourceType::$kind => false, $( ResourceType::$part => true, )* )* }
@@ -605,6 +653,24 @@ mod tests {
         assert!(Kind::Table.check_name("no spaces").is_err());
         assert!(Kind::Search.check_name("9lives").is_err());
         assert!(Kind::Role.check_name(&"r".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn every_field_of_every_typed_configuration_is_classified_and_nothing_else() {
+        for t in ResourceType::ALL {
+            let mut fields: Vec<&str> = t.config_fields().to_vec();
+            let mut classified: Vec<&str> = t.attribute_classes().iter().map(|(n, _)| *n).collect();
+            assert!(
+                !fields.is_empty(),
+                "{t}: its Config is not a struct with fields"
+            );
+            fields.sort_unstable();
+            classified.sort_unstable();
+            assert_eq!(
+                fields, classified,
+                "{t}: the fields of its Config and its ATTRIBUTES differ"
+            );
+        }
     }
 
     #[test]

@@ -118,6 +118,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct RoleKind;
 
 impl Step for RoleKind {
+    type Config = RoleConfig;
     type Spec = RoleSpec;
     const NOUN: &'static str = "IAM role";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;

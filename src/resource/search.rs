@@ -172,10 +172,35 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// the read takes as unset; `requires_index_documents` is false.
 pub const DEFAULTED: &[&str] = &[];
 
+/// The comparable shape of a search domain, one struct for both engines:
+/// CloudSearch fills `fields`, `requires_index_documents`, `scaling` and
+/// `ownership_marker`; OpenSearch Service `engine_version`, `instance_type`,
+/// `instance_count`, `ebs_volume_size` and `tags`. Each engine's file builds
+/// its desired and live values in this shape (the registry's tests check
+/// every value they make against it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    pub name: String,
+    pub engine: SearchEngine,
+    pub fields: Option<Value>,
+    pub requires_index_documents: Option<bool>,
+    pub scaling: Option<Value>,
+    pub engine_version: Option<String>,
+    pub instance_type: Option<String>,
+    pub instance_count: Option<i64>,
+    pub ebs_volume_size: Option<i64>,
+    pub access_policy: Option<Value>,
+    pub tags: Option<Tags>,
+    pub wait: Option<bool>,
+    pub ownership_marker: Option<String>,
+}
+
 /// `[search.<key>]`: a search domain (CloudSearch or OpenSearch Service).
 pub struct SearchKind;
 
 impl Step for SearchKind {
+    type Config = SearchConfig;
     type Spec = SearchSpec;
     const NOUN: &'static str = "search domain";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;

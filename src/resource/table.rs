@@ -197,6 +197,7 @@ pub const DEFAULTED: &[&str] = &[];
 pub struct TableKind;
 
 impl Step for TableKind {
+    type Config = TableConfig;
     type Spec = TableSpec;
     const NOUN: &'static str = "DynamoDB table";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;

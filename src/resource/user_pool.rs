@@ -297,6 +297,7 @@ pub const DEFAULTED: &[&str] = &[
 pub struct UserPoolKind;
 
 impl Step for UserPoolKind {
+    type Config = UserPoolConfig;
     type Spec = UserPoolSpec;
     const NOUN: &'static str = "Cognito user pool";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;

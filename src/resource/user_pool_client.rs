@@ -131,6 +131,7 @@ impl PartStep for ClientPart {
 }
 
 impl Step for ClientPart {
+    type Config = ClientConfig;
     type Spec = crate::resource::user_pool::UserPoolSpec;
     const NOUN: &'static str = "user pool app client";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;

@@ -71,6 +71,7 @@ impl PartStep for GroupPart {
 }
 
 impl Step for GroupPart {
+    type Config = GroupConfig;
     type Spec = crate::resource::user_pool::UserPoolSpec;
     const NOUN: &'static str = "user pool group";
     const ATTRIBUTES: &'static [(&'static str, Change)] = ATTRIBUTES;
