@@ -5,7 +5,7 @@
 //!
 //! What is shown, per resource: every output other resources may reference
 //! (ids, ARNs, names, endpoints, the invoke URL, API key ids). Left out, in
-//! every format:
+//! every format (what each kind declares internal, [`Step::INTERNAL_OUTPUTS`]):
 //! - `identity_pool.<key>.roles` (the role attachment): its only output is the
 //!   pool's id, already shown with the pool; its role ARNs feed the Swift
 //!   constants of the reference architecture;
@@ -24,21 +24,21 @@
 //! pair that is the stack's own); else the only one; else the first by
 //! address. Each choice among several is reported in [`Rendered::notes`]
 //! (and, in Swift, as a comment), and the others keep entries of their own.
+//! The formats find their resources by what each kind declares it is to them
+//! ([`Step::MOBILE_CONFIG`]), and name no kind.
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::resource::{Live, Outputs, ResourceType};
-use crate::stack::{Address, Part};
+use crate::resource::registry::{MobileConfig, StepVisitor};
+use crate::resource::{Live, Outputs, Step};
+use crate::stack::Address;
 
 /// `format_version` of `outputs --format json`.
 pub const JSON_FORMAT_VERSION: &str = "1";
 /// `version` of the `amplify_outputs.json` schema written (Amplify Gen 2).
 pub const AMPLIFY_OUTPUTS_VERSION: &str = "1.4";
-
-/// Outputs that are this tool's bookkeeping, not values an app uses.
-const INTERNAL: &[(ResourceType, &str)] = &[(ResourceType::UserPool, "custom_attributes")];
 
 /// Where the resources live.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +71,48 @@ pub struct Rendered {
 
 // ------------------------------------------------------- shared pieces ----
 
+/// What the kind of a step declares of its outputs (its [`Step`] items).
+#[derive(Debug, Clone, Copy)]
+struct Declared {
+    /// Bookkeeping, never shown.
+    internal: &'static [&'static str],
+    /// Whether it has an output that is not internal: if not, every format
+    /// leaves it out.
+    shown: bool,
+    summary: &'static [&'static str],
+    summary_fallback: &'static [&'static str],
+    swift_section: &'static str,
+    mobile_config: Option<MobileConfig>,
+}
+
+/// What the kind of the step at `address` declares of its outputs.
+fn declared(address: &Address) -> Declared {
+    struct Declare;
+    impl StepVisitor for Declare {
+        type Output = Declared;
+        fn visit<S: Step>(self) -> Declared {
+            Declared {
+                internal: S::INTERNAL_OUTPUTS,
+                shown: S::OUTPUTS.iter().any(|o| !S::INTERNAL_OUTPUTS.contains(o)),
+                summary: S::SUMMARY_OUTPUTS,
+                summary_fallback: S::SUMMARY_FALLBACK,
+                swift_section: S::SWIFT_SECTION,
+                mobile_config: S::MOBILE_CONFIG,
+            }
+        }
+    }
+    address.kind.visit_step(address.part.as_ref(), Declare)
+}
+
+/// Whether the output `name` is one that the declared `pattern` names (`*`
+/// standing for one name: `key.*.id`).
+fn is_output(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        Some((prefix, suffix)) => name.starts_with(prefix) && name.ends_with(suffix),
+        None => pattern == name,
+    }
+}
+
 /// Each shown resource's outputs, with the secrets that were passed.
 /// Returns the outputs and whether any secret is among them.
 pub fn app_outputs(
@@ -80,14 +122,14 @@ pub fn app_outputs(
     let mut all = BTreeMap::new();
     let mut holds_secrets = false;
     for (address, live) in resources {
-        let kind = ResourceType::of(address);
-        if kind == ResourceType::IdentityPoolRoles {
+        let declared = declared(address);
+        if !declared.shown {
             continue;
         }
         let mut outputs: Outputs = live
             .outputs
             .iter()
-            .filter(|(k, v)| !v.is_empty() && !INTERNAL.contains(&(kind, k.as_str())))
+            .filter(|(k, v)| !v.is_empty() && !declared.internal.iter().any(|p| is_output(p, k)))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if let Some(s) = secrets {
@@ -105,10 +147,11 @@ pub fn app_outputs(
     (all, holds_secrets)
 }
 
-fn of_type(resources: &BTreeMap<Address, Live>, kind: ResourceType) -> Vec<&Live> {
+/// The resources the mobile config formats use as `what`, by address.
+fn playing(resources: &BTreeMap<Address, Live>, what: MobileConfig) -> Vec<&Live> {
     resources
         .values()
-        .filter(|l| ResourceType::of(&l.address) == kind)
+        .filter(|l| declared(&l.address).mobile_config == Some(what))
         .collect()
 }
 
@@ -163,12 +206,16 @@ fn defaults(resources: &BTreeMap<Address, Live>) -> Defaults<'_> {
     let mut notes = Vec::new();
     let identity_pool = pick(
         "identity pools",
-        &of_type(resources, ResourceType::IdentityPool),
+        &playing(resources, MobileConfig::Credentials),
         &mut notes,
     );
-    let roles = identity_pool.and_then(|p| resources.get(&p.address.with_part(Part::Roles)));
-    let pools = of_type(resources, ResourceType::UserPool);
-    let clients = of_type(resources, ResourceType::UserPoolClient);
+    let roles = identity_pool.and_then(|p| {
+        playing(resources, MobileConfig::CredentialRoles)
+            .into_iter()
+            .find(|r| r.address.resource() == p.address)
+    });
+    let pools = playing(resources, MobileConfig::SignIn);
+    let clients = playing(resources, MobileConfig::AppClient);
 
     // The pool and client the identity pool trusts, when they are ours.
     let mut user_pool = None;
@@ -224,17 +271,17 @@ fn defaults(resources: &BTreeMap<Address, Live>) -> Defaults<'_> {
 
     let bucket = pick(
         "buckets",
-        &of_type(resources, ResourceType::Bucket),
+        &playing(resources, MobileConfig::Storage),
         &mut notes,
     );
     let table = pick(
         "tables",
-        &of_type(resources, ResourceType::Table),
+        &playing(resources, MobileConfig::Database),
         &mut notes,
     );
     let api = pick(
         "REST APIs",
-        &of_type(resources, ResourceType::Api),
+        &playing(resources, MobileConfig::RestApi),
         &mut notes,
     );
     let api_key = api.and_then(|a| {
@@ -570,23 +617,11 @@ impl SwiftEnum {
 
 /// Where a resource goes in `MobileBackend`: `UserPools.Users.Clients.Ios`.
 fn swift_path(address: &Address) -> Vec<String> {
-    let kind = match ResourceType::of(address) {
-        ResourceType::IdentityPool | ResourceType::IdentityPoolRoles => "IdentityPools",
-        ResourceType::UserPool | ResourceType::UserPoolClient | ResourceType::UserPoolGroup => {
-            "UserPools"
-        }
-        ResourceType::Table => "Tables",
-        ResourceType::Bucket => "Buckets",
-        ResourceType::Search => "SearchDomains",
-        ResourceType::Api => "Apis",
-        ResourceType::Role => "Roles",
-    };
+    let kind = declared(&address.resource()).swift_section;
     let mut path = vec![kind.to_string(), swift_type(&address.key)];
-    match &address.part {
-        Some(Part::Client(name)) => path.extend(["Clients".to_string(), swift_type(name)]),
-        Some(Part::Group(name)) => path.extend(["Groups".to_string(), swift_type(name)]),
-        Some(Part::Roles) => path.push("Roles".to_string()),
-        None => {}
+    if let Some(part) = &address.part {
+        path.push(declared(address).swift_section.to_string());
+        path.extend(part.key().map(swift_type));
     }
     path
 }
@@ -791,7 +826,7 @@ pub fn awsconfiguration(
 
     let pool_entry =
         |p: &Live| json!({ "PoolId": out(p, "id").unwrap_or_default(), "Region": region });
-    let identity_pools = of_type(resources, ResourceType::IdentityPool);
+    let identity_pools = playing(resources, MobileConfig::Credentials);
     if let Some(default) = d.identity_pool {
         let mut entries = Map::new();
         entries.insert("Default".into(), pool_entry(default));
@@ -823,15 +858,15 @@ pub fn awsconfiguration(
         e.insert("Region".into(), json!(region));
         Value::Object(e)
     };
-    let clients = of_type(resources, ResourceType::UserPoolClient);
+    let clients = playing(resources, MobileConfig::AppClient);
     if let Some(default) = d.client {
         let mut entries = Map::new();
         entries.insert("Default".into(), client_entry(default));
         if clients.len() > 1 {
             for c in &clients {
-                let key = match &c.address.part {
-                    Some(Part::Client(name)) => format!("{}.{name}", c.address.key),
-                    _ => c.address.to_string(),
+                let key = match c.address.part.as_ref().and_then(|p| p.key()) {
+                    Some(name) => format!("{}.{name}", c.address.key),
+                    None => c.address.to_string(),
                 };
                 entries.insert(key, client_entry(c));
             }
@@ -858,7 +893,7 @@ pub fn awsconfiguration(
         ));
     }
 
-    let buckets = of_type(resources, ResourceType::Bucket);
+    let buckets = playing(resources, MobileConfig::Storage);
     if let Some(default) = d.bucket {
         let entry =
             |b: &Live| json!({ "Bucket": out(b, "name").unwrap_or_default(), "Region": region });
@@ -1050,7 +1085,7 @@ pub fn amplify(
 
     match (d.user_pool, d.client) {
         (Some(pool), Some(client)) => {
-            let groups: Vec<&Live> = of_type(resources, ResourceType::UserPoolGroup)
+            let groups: Vec<&Live> = playing(resources, MobileConfig::UserGroup)
                 .into_iter()
                 .filter(|g| g.address.resource() == pool.address)
                 .collect();
@@ -1074,7 +1109,7 @@ pub fn amplify(
     }
 
     if let Some(default) = d.bucket {
-        let buckets: Vec<Value> = of_type(resources, ResourceType::Bucket)
+        let buckets: Vec<Value> = playing(resources, MobileConfig::Storage)
             .iter()
             .map(|b| {
                 json!({
@@ -1096,7 +1131,7 @@ pub fn amplify(
 
     let mut custom = Map::new();
     let mut apis = Map::new();
-    for api in of_type(resources, ResourceType::Api) {
+    for api in playing(resources, MobileConfig::RestApi) {
         if let (Some(name), Some(url)) = (out(api, "name"), out(api, "invoke_url")) {
             apis.insert(
                 name.to_string(),
@@ -1126,19 +1161,18 @@ pub fn amplify(
 
 // ------------------------------------------------------------- summary ----
 
-/// The outputs a tutorial tells you to copy, per kind.
-fn summary_outputs(address: &Address) -> &'static [&'static str] {
-    match ResourceType::of(address) {
-        ResourceType::IdentityPool | ResourceType::UserPool | ResourceType::UserPoolClient => {
-            &["id"]
-        }
-        ResourceType::Table => &["name", "stream_arn"],
-        ResourceType::Bucket => &["name"],
-        ResourceType::Search => &["search_endpoint", "document_endpoint"],
-        ResourceType::Api => &["invoke_url"],
-        ResourceType::Role => &["arn"],
-        ResourceType::UserPoolGroup | ResourceType::IdentityPoolRoles => &[],
-    }
+/// `output=value` for each output with a value that one of `patterns`
+/// names, in the patterns' order.
+fn summary_values(outputs: &Outputs, patterns: &[&str]) -> Vec<String> {
+    patterns
+        .iter()
+        .flat_map(|p| {
+            outputs
+                .iter()
+                .filter(move |(k, v)| !v.is_empty() && is_output(p, k))
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
 }
 
 /// A short block for people, for the end of `up`: `Outputs:` and one line per
@@ -1148,22 +1182,10 @@ fn summary_outputs(address: &Address) -> &'static [&'static str] {
 pub fn summary(resources: &BTreeMap<Address, Outputs>) -> String {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     for (address, outputs) in resources {
-        let get = |k: &str| outputs.get(k).filter(|v| !v.is_empty());
-        let mut values: Vec<String> = summary_outputs(address)
-            .iter()
-            .filter_map(|k| get(k).map(|v| format!("{k}={v}")))
-            .collect();
-        if ResourceType::of(address) == ResourceType::Search && values.is_empty() {
-            // No endpoint until the domain is active.
-            values.extend(get("name").map(|v| format!("name={v}")));
-        }
-        if ResourceType::of(address) == ResourceType::Api {
-            values.extend(
-                outputs
-                    .iter()
-                    .filter(|(k, v)| k.starts_with("key.") && k.ends_with(".id") && !v.is_empty())
-                    .map(|(k, v)| format!("{k}={v}")),
-            );
+        let declared = declared(address);
+        let mut values = summary_values(outputs, declared.summary);
+        if values.is_empty() {
+            values = summary_values(outputs, declared.summary_fallback);
         }
         if !values.is_empty() {
             rows.push((address.to_string(), values));
