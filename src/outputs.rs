@@ -5,7 +5,7 @@
 //!
 //! What is shown, per resource: every output other resources may reference
 //! (ids, ARNs, names, endpoints, the invoke URL, API key ids). Left out, in
-//! every format:
+//! every format (what each kind declares internal, [`Step::INTERNAL_OUTPUTS`]):
 //! - `identity_pool.<key>.roles` (the role attachment): its only output is the
 //!   pool's id, already shown with the pool; its role ARNs feed the Swift
 //!   constants of the reference architecture;
@@ -24,21 +24,21 @@
 //! pair that is the stack's own); else the only one; else the first by
 //! address. Each choice among several is reported in [`Rendered::notes`]
 //! (and, in Swift, as a comment), and the others keep entries of their own.
+//! The formats find their resources by what each kind declares it is to them
+//! ([`Step::MOBILE_CONFIG`]), and name no kind.
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::resource::{Live, Outputs, ResourceType};
-use crate::stack::{Address, Part};
+use crate::resource::registry::{MobileConfig, StepVisitor};
+use crate::resource::{Live, Outputs, Step};
+use crate::stack::Address;
 
 /// `format_version` of `outputs --format json`.
-pub const JSON_FORMAT_VERSION: &str = "1";
+const JSON_FORMAT_VERSION: &str = "1";
 /// `version` of the `amplify_outputs.json` schema written (Amplify Gen 2).
-pub const AMPLIFY_OUTPUTS_VERSION: &str = "1.4";
-
-/// Outputs that are this tool's bookkeeping, not values an app uses.
-const INTERNAL: &[(ResourceType, &str)] = &[(ResourceType::UserPool, "custom_attributes")];
+const AMPLIFY_OUTPUTS_VERSION: &str = "1.4";
 
 /// Where the resources live.
 #[derive(Debug, Clone, Copy)]
@@ -71,23 +71,65 @@ pub struct Rendered {
 
 // ------------------------------------------------------- shared pieces ----
 
+/// What the kind of a step declares of its outputs (its [`Step`] items).
+#[derive(Debug, Clone, Copy)]
+struct Declared {
+    /// Bookkeeping, never shown.
+    internal: &'static [&'static str],
+    /// Whether it has an output that is not internal: if not, every format
+    /// leaves it out.
+    shown: bool,
+    summary: &'static [&'static str],
+    summary_fallback: &'static [&'static str],
+    swift_section: &'static str,
+    mobile_config: Option<MobileConfig>,
+}
+
+/// What the kind of the step at `address` declares of its outputs.
+fn declared(address: &Address) -> Declared {
+    struct Declare;
+    impl StepVisitor for Declare {
+        type Output = Declared;
+        fn visit<S: Step>(self) -> Declared {
+            Declared {
+                internal: S::INTERNAL_OUTPUTS,
+                shown: S::OUTPUTS.iter().any(|o| !S::INTERNAL_OUTPUTS.contains(o)),
+                summary: S::SUMMARY_OUTPUTS,
+                summary_fallback: S::SUMMARY_FALLBACK,
+                swift_section: S::SWIFT_SECTION,
+                mobile_config: S::MOBILE_CONFIG,
+            }
+        }
+    }
+    address.kind.visit_step(address.part.as_ref(), Declare)
+}
+
+/// Whether the output `name` is one that the declared `pattern` names (`*`
+/// standing for one name: `key.*.id`).
+fn is_output(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        Some((prefix, suffix)) => name.starts_with(prefix) && name.ends_with(suffix),
+        None => pattern == name,
+    }
+}
+
 /// Each shown resource's outputs, with the secrets that were passed.
 /// Returns the outputs and whether any secret is among them.
-pub fn app_outputs(
+fn app_outputs(
     resources: &BTreeMap<Address, Live>,
     secrets: Option<&Secrets>,
 ) -> (BTreeMap<Address, Outputs>, bool) {
     let mut all = BTreeMap::new();
     let mut holds_secrets = false;
     for (address, live) in resources {
-        let kind = ResourceType::of(address);
-        if kind == ResourceType::IdentityPoolRoles {
+        let declared = declared(address);
+        if !declared.shown {
             continue;
         }
         let mut outputs: Outputs = live
             .outputs
             .iter()
-            .filter(|(k, v)| !v.is_empty() && !INTERNAL.contains(&(kind, k.as_str())))
+            .filter(|(k, v)| !v.is_empty() && !declared.internal.iter().any(|p| is_output(p, k)))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if let Some(s) = secrets {
@@ -105,10 +147,11 @@ pub fn app_outputs(
     (all, holds_secrets)
 }
 
-fn of_type(resources: &BTreeMap<Address, Live>, kind: ResourceType) -> Vec<&Live> {
+/// The resources the mobile config formats use as `what`, by address.
+fn playing(resources: &BTreeMap<Address, Live>, what: MobileConfig) -> Vec<&Live> {
     resources
         .values()
-        .filter(|l| ResourceType::of(&l.address) == kind)
+        .filter(|l| declared(&l.address).mobile_config == Some(what))
         .collect()
 }
 
@@ -159,97 +202,115 @@ fn pick<'a>(plural: &str, candidates: &[&'a Live], notes: &mut Vec<String>) -> O
     Some(first)
 }
 
+/// The user pool and app client the identity pool names as its provider,
+/// when they are the stack's own (the first such pair, saying so when there
+/// are several).
+fn trusted_sign_in<'a>(
+    identity_pool: &Live,
+    pools: &[&'a Live],
+    clients: &[&'a Live],
+    notes: &mut Vec<String>,
+) -> Option<(&'a Live, &'a Live)> {
+    let providers = identity_pool
+        .attributes
+        .get("cognito_identity_providers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let ours: Vec<(&Live, &Live)> = providers
+        .iter()
+        .filter_map(|p| {
+            let pool_id = p.get("provider_name")?.as_str()?.rsplit('/').next()?;
+            let client_id = p.get("client_id")?.as_str()?;
+            let pool = pools.iter().find(|u| out(u, "id") == Some(pool_id))?;
+            let client = clients.iter().find(|c| {
+                out(c, "id") == Some(client_id) && c.address.resource() == pool.address
+            })?;
+            Some((*pool, *client))
+        })
+        .collect();
+    let (p, c) = ours.first()?;
+    if ours.len() > 1 {
+        notes.push(format!(
+            "identity pool `{}` trusts {} app clients of this stack; `{}` (of `{}`) is the Default",
+            identity_pool.address,
+            ours.len(),
+            c.address,
+            p.address
+        ));
+    }
+    Some((*p, *c))
+}
+
+/// The Default user pool and app client: the ones the identity pool trusts,
+/// else the first pool and its first client.
+fn default_sign_in<'a>(
+    resources: &'a BTreeMap<Address, Live>,
+    identity_pool: Option<&Live>,
+    notes: &mut Vec<String>,
+) -> (Option<&'a Live>, Option<&'a Live>) {
+    let pools = playing(resources, MobileConfig::SignIn);
+    let clients = playing(resources, MobileConfig::AppClient);
+    if let Some(trusted) = identity_pool.and_then(|p| trusted_sign_in(p, &pools, &clients, notes)) {
+        return (Some(trusted.0), Some(trusted.1));
+    }
+    let user_pool = pick("user pools", &pools, notes);
+    let client = user_pool.and_then(|pool| {
+        let own: Vec<&Live> = clients
+            .iter()
+            .copied()
+            .filter(|c| c.address.resource() == pool.address)
+            .collect();
+        pick(&format!("app clients of `{}`", pool.address), &own, notes)
+    });
+    (user_pool, client)
+}
+
+/// The name of the API's Default key: the first by name, saying so when
+/// there are several.
+fn default_api_key(api: &Live, notes: &mut Vec<String>) -> Option<String> {
+    let names = api_key_names(api);
+    if names.len() > 1 {
+        notes.push(format!(
+            "`{}` has {} API keys ({}); `{}` is the Default (the first by name)",
+            api.address,
+            names.len(),
+            names.join(", "),
+            names[0]
+        ));
+    }
+    names.into_iter().next()
+}
+
 fn defaults(resources: &BTreeMap<Address, Live>) -> Defaults<'_> {
     let mut notes = Vec::new();
     let identity_pool = pick(
         "identity pools",
-        &of_type(resources, ResourceType::IdentityPool),
+        &playing(resources, MobileConfig::Credentials),
         &mut notes,
     );
-    let roles = identity_pool.and_then(|p| resources.get(&p.address.with_part(Part::Roles)));
-    let pools = of_type(resources, ResourceType::UserPool);
-    let clients = of_type(resources, ResourceType::UserPoolClient);
-
-    // The pool and client the identity pool trusts, when they are ours.
-    let mut user_pool = None;
-    let mut client = None;
-    if let Some(identity_pool) = identity_pool {
-        let providers = identity_pool
-            .attributes
-            .get("cognito_identity_providers")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let ours: Vec<(&Live, &Live)> = providers
-            .iter()
-            .filter_map(|p| {
-                let pool_id = p.get("provider_name")?.as_str()?.rsplit('/').next()?;
-                let client_id = p.get("client_id")?.as_str()?;
-                let pool = pools.iter().find(|u| out(u, "id") == Some(pool_id))?;
-                let client = clients.iter().find(|c| {
-                    out(c, "id") == Some(client_id) && c.address.resource() == pool.address
-                })?;
-                Some((*pool, *client))
-            })
-            .collect();
-        if let Some((p, c)) = ours.first() {
-            if ours.len() > 1 {
-                notes.push(format!(
-                    "identity pool `{}` trusts {} app clients of this stack; `{}` (of `{}`) is the Default",
-                    identity_pool.address,
-                    ours.len(),
-                    c.address,
-                    p.address
-                ));
-            }
-            user_pool = Some(*p);
-            client = Some(*c);
-        }
-    }
-    if user_pool.is_none() {
-        user_pool = pick("user pools", &pools, &mut notes);
-        if let Some(pool) = user_pool {
-            let own: Vec<&Live> = clients
-                .iter()
-                .copied()
-                .filter(|c| c.address.resource() == pool.address)
-                .collect();
-            client = pick(
-                &format!("app clients of `{}`", pool.address),
-                &own,
-                &mut notes,
-            );
-        }
-    }
-
+    let roles = identity_pool.and_then(|p| {
+        playing(resources, MobileConfig::CredentialRoles)
+            .into_iter()
+            .find(|r| r.address.resource() == p.address)
+    });
+    let (user_pool, client) = default_sign_in(resources, identity_pool, &mut notes);
     let bucket = pick(
         "buckets",
-        &of_type(resources, ResourceType::Bucket),
+        &playing(resources, MobileConfig::Storage),
         &mut notes,
     );
     let table = pick(
         "tables",
-        &of_type(resources, ResourceType::Table),
+        &playing(resources, MobileConfig::Database),
         &mut notes,
     );
     let api = pick(
         "REST APIs",
-        &of_type(resources, ResourceType::Api),
+        &playing(resources, MobileConfig::RestApi),
         &mut notes,
     );
-    let api_key = api.and_then(|a| {
-        let names = api_key_names(a);
-        if names.len() > 1 {
-            notes.push(format!(
-                "`{}` has {} API keys ({}); `{}` is the Default (the first by name)",
-                a.address,
-                names.len(),
-                names.join(", "),
-                names[0]
-            ));
-        }
-        names.into_iter().next()
-    });
+    let api_key = api.and_then(|a| default_api_key(a, &mut notes));
     Defaults {
         identity_pool,
         roles,
@@ -338,7 +399,7 @@ fn resources_value(outputs: &BTreeMap<Address, Outputs>) -> Value {
 /// The variable name of an output: `<address>_<output>` upper-cased, every
 /// character other than a letter or digit turned into `_`
 /// (`user_pool.users.clients.ios` + `id` → `USER_POOL_USERS_CLIENTS_IOS_ID`).
-pub fn env_key(address: &Address, output: &str) -> String {
+fn env_key(address: &Address, output: &str) -> String {
     format!("{address}_{output}")
         .chars()
         .map(|c| {
@@ -353,7 +414,7 @@ pub fn env_key(address: &Address, output: &str) -> String {
 
 /// A value as a POSIX shell word: as it is when it holds only characters no
 /// shell treats specially (ids, ARNs, URLs), else in single quotes.
-pub fn shell_quote(value: &str) -> String {
+fn shell_quote(value: &str) -> String {
     let plain = !value.is_empty()
         && value
             .chars()
@@ -570,23 +631,11 @@ impl SwiftEnum {
 
 /// Where a resource goes in `MobileBackend`: `UserPools.Users.Clients.Ios`.
 fn swift_path(address: &Address) -> Vec<String> {
-    let kind = match ResourceType::of(address) {
-        ResourceType::IdentityPool | ResourceType::IdentityPoolRoles => "IdentityPools",
-        ResourceType::UserPool | ResourceType::UserPoolClient | ResourceType::UserPoolGroup => {
-            "UserPools"
-        }
-        ResourceType::Table => "Tables",
-        ResourceType::Bucket => "Buckets",
-        ResourceType::Search => "SearchDomains",
-        ResourceType::Api => "Apis",
-        ResourceType::Role => "Roles",
-    };
+    let kind = declared(&address.resource()).swift_section;
     let mut path = vec![kind.to_string(), swift_type(&address.key)];
-    match &address.part {
-        Some(Part::Client(name)) => path.extend(["Clients".to_string(), swift_type(name)]),
-        Some(Part::Group(name)) => path.extend(["Groups".to_string(), swift_type(name)]),
-        Some(Part::Roles) => path.push("Roles".to_string()),
-        None => {}
+    if let Some(part) = &address.part {
+        path.push(declared(address).swift_section.to_string());
+        path.extend(part.key().map(swift_type));
     }
     path
 }
@@ -610,6 +659,19 @@ pub fn swift(
     let (outputs, holds_secrets) = app_outputs(resources, secrets);
     let d = defaults(resources);
     let mut notes = d.notes.clone();
+    let mut text = swift_header(ctx, holds_secrets, &d.notes);
+    swift_reference_constants(&mut text, ctx, &d, &outputs, secrets);
+    text.push_str("\n/// Every output of the stack, by kind and key.\n");
+    swift_mobile_backend(ctx, &outputs, &mut notes).render(0, &mut text);
+    Rendered {
+        text,
+        notes,
+        holds_secrets,
+    }
+}
+
+/// What the file is, its notes, and its imports.
+fn swift_header(ctx: &Context<'_>, holds_secrets: bool, notes: &[String]) -> String {
     let mut text = format!(
         "// Constants.swift: the outputs of stack `{}` (account {}, {}), read from live AWS\n\
          // by `mobile-backend outputs --format swift`. Generated: change the stack and run it\n\
@@ -621,26 +683,54 @@ pub fn swift(
             "// It holds secrets (client secrets, API key values): keep it out of version control.\n",
         );
     }
-    for note in &d.notes {
+    for note in notes {
         text.push_str(&format!("// Note: {note}.\n"));
     }
     text.push_str("\nimport Foundation\n#if canImport(AWSCore)\nimport AWSCore\n#endif\n\n");
+    text
+}
 
-    // The reference architecture's constants.
+/// The reference architecture's constants, from the Default resources.
+fn swift_reference_constants(
+    text: &mut String,
+    ctx: &Context<'_>,
+    d: &Defaults<'_>,
+    outputs: &BTreeMap<Address, Outputs>,
+    secrets: Option<&Secrets>,
+) {
     text.push_str(
         "// The constants of the AWS \"Serverless Reference Architecture: Mobile Backend\" iOS sample.\n",
     );
-    line(&mut text, "AWSRegionName", ctx.region, None);
+    line(text, "AWSRegionName", ctx.region, None);
     text.push_str(
         "#if canImport(AWSCore)\n\
          let CognitoRegionType = (AWSRegionName as NSString).aws_regionTypeValue()\n\
          let DefaultServiceRegionType = CognitoRegionType\n\
          #endif\n",
     );
-    line(&mut text, "AWSAccountId", ctx.account_id, None);
+    line(text, "AWSAccountId", ctx.account_id, None);
+    swift_credentials_constants(text, d);
+    swift_sign_in_constants(text, d, outputs, secrets);
+    let named = [
+        ("S3BucketName", d.bucket, "name"),
+        ("DynamoDBTableName", d.table, "name"),
+        ("APIEndpointUrl", d.api, "invoke_url"),
+    ];
+    for (name, resource, output) in named {
+        if let Some(r) = resource {
+            if let Some(value) = out(r, output) {
+                line(text, name, value, Some(&r.address));
+            }
+        }
+    }
+    swift_api_key_constant(text, d, outputs, secrets);
+}
+
+/// The Default identity pool's id and the role ARNs it hands out.
+fn swift_credentials_constants(text: &mut String, d: &Defaults<'_>) {
     if let Some(pool) = d.identity_pool {
         if let Some(id) = out(pool, "id") {
-            line(&mut text, "CognitoIdentityPoolId", id, Some(&pool.address));
+            line(text, "CognitoIdentityPoolId", id, Some(&pool.address));
         }
     }
     if let Some(roles) = d.roles {
@@ -654,68 +744,79 @@ pub fn swift(
                 .and_then(|r| r.get(which))
                 .and_then(Value::as_str)
             {
-                line(&mut text, name, arn, Some(&roles.address));
+                line(text, name, arn, Some(&roles.address));
             }
         }
     }
+}
+
+/// The Default user pool's id and its app client's id (and secret).
+fn swift_sign_in_constants(
+    text: &mut String,
+    d: &Defaults<'_>,
+    outputs: &BTreeMap<Address, Outputs>,
+    secrets: Option<&Secrets>,
+) {
     if let Some(pool) = d.user_pool {
         if let Some(id) = out(pool, "id") {
-            line(&mut text, "CognitoUserPoolId", id, Some(&pool.address));
+            line(text, "CognitoUserPoolId", id, Some(&pool.address));
         }
     }
-    if let Some(client) = d.client {
-        if let Some(id) = out(client, "id") {
-            line(
-                &mut text,
-                "CognitoUserPoolAppClientId",
-                id,
-                Some(&client.address),
-            );
-        }
-        match outputs.get(&client.address).and_then(|o| o.get("client_secret")) {
-            Some(secret) => line(
-                &mut text,
-                "CognitoUserPoolAppClientSecret",
-                secret,
-                Some(&client.address),
-            ),
-            None if client_has_secret(client) && secrets.is_none() => text.push_str(&format!(
-                "// CognitoUserPoolAppClientSecret: `{}` has a client secret; run `mobile-backend outputs --format swift --include-secrets` to write it.\n",
-                client.address
-            )),
-            None => {}
-        }
+    let Some(client) = d.client else {
+        return;
+    };
+    if let Some(id) = out(client, "id") {
+        line(
+            text,
+            "CognitoUserPoolAppClientId",
+            id,
+            Some(&client.address),
+        );
     }
-    if let Some(bucket) = d.bucket {
-        if let Some(name) = out(bucket, "name") {
-            line(&mut text, "S3BucketName", name, Some(&bucket.address));
-        }
+    match outputs.get(&client.address).and_then(|o| o.get("client_secret")) {
+        Some(secret) => line(
+            text,
+            "CognitoUserPoolAppClientSecret",
+            secret,
+            Some(&client.address),
+        ),
+        None if client_has_secret(client) && secrets.is_none() => text.push_str(&format!(
+            "// CognitoUserPoolAppClientSecret: `{}` has a client secret; run `mobile-backend outputs --format swift --include-secrets` to write it.\n",
+            client.address
+        )),
+        None => {}
     }
-    if let Some(table) = d.table {
-        if let Some(name) = out(table, "name") {
-            line(&mut text, "DynamoDBTableName", name, Some(&table.address));
-        }
-    }
-    if let Some(api) = d.api {
-        if let Some(url) = out(api, "invoke_url") {
-            line(&mut text, "APIEndpointUrl", url, Some(&api.address));
-        }
-        if let Some(key) = &d.api_key {
-            let value = outputs
-                .get(&api.address)
-                .and_then(|o| o.get(&format!("key.{key}.value")));
-            match value {
-                Some(v) => line(&mut text, "APIGatewayKey", v, Some(&api.address)),
-                None if secrets.is_none() => text.push_str(&format!(
-                    "// APIGatewayKey: the value of key `{key}` of `{}` is a secret; run `mobile-backend outputs --format swift --include-secrets` to write it.\n",
-                    api.address
-                )),
-                None => {}
-            }
-        }
-    }
+}
 
-    // Everything, by kind and key.
+/// The value of the Default API's Default key, or where to find it.
+fn swift_api_key_constant(
+    text: &mut String,
+    d: &Defaults<'_>,
+    outputs: &BTreeMap<Address, Outputs>,
+    secrets: Option<&Secrets>,
+) {
+    let (Some(api), Some(key)) = (d.api, &d.api_key) else {
+        return;
+    };
+    let value = outputs
+        .get(&api.address)
+        .and_then(|o| o.get(&format!("key.{key}.value")));
+    match value {
+        Some(v) => line(text, "APIGatewayKey", v, Some(&api.address)),
+        None if secrets.is_none() => text.push_str(&format!(
+            "// APIGatewayKey: the value of key `{key}` of `{}` is a secret; run `mobile-backend outputs --format swift --include-secrets` to write it.\n",
+            api.address
+        )),
+        None => {}
+    }
+}
+
+/// `enum MobileBackend`: every output, by kind and key.
+fn swift_mobile_backend(
+    ctx: &Context<'_>,
+    outputs: &BTreeMap<Address, Outputs>,
+    notes: &mut Vec<String>,
+) -> SwiftEnum {
     let mut root = SwiftEnum {
         name: "MobileBackend".into(),
         constants: vec![
@@ -725,7 +826,7 @@ pub fn swift(
         ],
         children: Vec::new(),
     };
-    for (address, o) in &outputs {
+    for (address, o) in outputs {
         let path = swift_path(address);
         for (output, value) in o {
             let mut segments: Vec<&str> = output.split('.').collect();
@@ -751,13 +852,7 @@ pub fn swift(
             node.constants.push((property, value.clone()));
         }
     }
-    text.push_str("\n/// Every output of the stack, by kind and key.\n");
-    root.render(0, &mut text);
-    Rendered {
-        text,
-        notes,
-        holds_secrets,
-    }
+    root
 }
 
 // ---------------------------------------------------- awsconfiguration ----
@@ -779,7 +874,6 @@ pub fn awsconfiguration(
     let (outputs, _) = app_outputs(resources, secrets);
     let d = defaults(resources);
     let mut notes = d.notes.clone();
-    let mut holds_secrets = false;
     let region = ctx.region;
     let mut doc = Map::new();
     doc.insert(
@@ -789,24 +883,81 @@ pub fn awsconfiguration(
     doc.insert("Version".into(), json!("1.0"));
     doc.insert("IdentityManager".into(), json!({ "Default": {} }));
 
-    let pool_entry =
-        |p: &Live| json!({ "PoolId": out(p, "id").unwrap_or_default(), "Region": region });
-    let identity_pools = of_type(resources, ResourceType::IdentityPool);
     if let Some(default) = d.identity_pool {
-        let mut entries = Map::new();
-        entries.insert("Default".into(), pool_entry(default));
-        if identity_pools.len() > 1 {
-            for p in &identity_pools {
-                entries.insert(p.address.key.clone(), pool_entry(p));
-            }
-        }
+        let entries = sdk_entries(
+            default,
+            &playing(resources, MobileConfig::Credentials),
+            |p| p.address.key.clone(),
+            |p| json!({ "PoolId": out(p, "id").unwrap_or_default(), "Region": region }),
+        );
         doc.insert(
             "CredentialsProvider".into(),
             json!({ "CognitoIdentity": entries }),
         );
     }
+    let holds_secrets = sdk_user_pool(&mut doc, resources, &d, &outputs, region, &mut notes);
+    if let Some(default) = d.bucket {
+        let entries = sdk_entries(
+            default,
+            &playing(resources, MobileConfig::Storage),
+            |b| b.address.key.clone(),
+            |b| json!({ "Bucket": out(b, "name").unwrap_or_default(), "Region": region }),
+        );
+        doc.insert("S3TransferUtility".into(), Value::Object(entries));
+    }
+    if d.table.is_some() {
+        doc.insert(
+            "DynamoDBObjectMapper".into(),
+            json!({ "Default": { "Region": region } }),
+        );
+    }
+    Rendered {
+        text: format!("{:#}\n", Value::Object(doc)),
+        notes,
+        holds_secrets,
+    }
+}
 
-    let mut client_entry = |c: &Live| {
+/// An SDK section's entries: `Default`, then, when there are several, one
+/// per resource under its `key`.
+fn sdk_entries(
+    default: &Live,
+    all: &[&Live],
+    key: impl Fn(&Live) -> String,
+    mut entry: impl FnMut(&Live) -> Value,
+) -> Map<String, Value> {
+    let mut entries = Map::new();
+    entries.insert("Default".into(), entry(default));
+    if all.len() > 1 {
+        for r in all {
+            entries.insert(key(r), entry(r));
+        }
+    }
+    entries
+}
+
+/// `CognitoUserPool` (the app clients, named `<pool key>.<client key>`) and
+/// `Auth` (the flow the Default client allows), or a note when the Default
+/// user pool has no client. Returns whether a client secret was written.
+fn sdk_user_pool(
+    doc: &mut Map<String, Value>,
+    resources: &BTreeMap<Address, Live>,
+    d: &Defaults<'_>,
+    outputs: &BTreeMap<Address, Outputs>,
+    region: &str,
+    notes: &mut Vec<String>,
+) -> bool {
+    let Some(default) = d.client else {
+        if let Some(pool) = d.user_pool {
+            notes.push(format!(
+                "`{}` has no app client, and the SDK's CognitoUserPool entry needs one (AppClientId): add `clients.<name>` to `[{}]`",
+                pool.address, pool.address
+            ));
+        }
+        return false;
+    };
+    let mut holds_secrets = false;
+    let client_entry = |c: &Live| {
         let mut e = Map::new();
         e.insert(
             "PoolId".into(),
@@ -823,65 +974,32 @@ pub fn awsconfiguration(
         e.insert("Region".into(), json!(region));
         Value::Object(e)
     };
-    let clients = of_type(resources, ResourceType::UserPoolClient);
-    if let Some(default) = d.client {
-        let mut entries = Map::new();
-        entries.insert("Default".into(), client_entry(default));
-        if clients.len() > 1 {
-            for c in &clients {
-                let key = match &c.address.part {
-                    Some(Part::Client(name)) => format!("{}.{name}", c.address.key),
-                    _ => c.address.to_string(),
-                };
-                entries.insert(key, client_entry(c));
-            }
-        }
-        doc.insert("CognitoUserPool".into(), Value::Object(entries));
-        let flows = strings(default.attributes.get("auth_flows"));
-        let flow = if flows.iter().any(|f| f == "ALLOW_USER_SRP_AUTH") {
-            Some("USER_SRP_AUTH")
-        } else if flows.iter().any(|f| f == "ALLOW_USER_PASSWORD_AUTH") {
-            Some("USER_PASSWORD_AUTH")
-        } else {
-            None
-        };
-        if let Some(flow) = flow {
-            doc.insert(
-                "Auth".into(),
-                json!({ "Default": { "authenticationFlowType": flow } }),
-            );
-        }
-    } else if let Some(pool) = d.user_pool {
-        notes.push(format!(
-            "`{}` has no app client, and the SDK's CognitoUserPool entry needs one (AppClientId): add `clients.<name>` to `[{}]`",
-            pool.address, pool.address
-        ));
-    }
-
-    let buckets = of_type(resources, ResourceType::Bucket);
-    if let Some(default) = d.bucket {
-        let entry =
-            |b: &Live| json!({ "Bucket": out(b, "name").unwrap_or_default(), "Region": region });
-        let mut entries = Map::new();
-        entries.insert("Default".into(), entry(default));
-        if buckets.len() > 1 {
-            for b in &buckets {
-                entries.insert(b.address.key.clone(), entry(b));
-            }
-        }
-        doc.insert("S3TransferUtility".into(), Value::Object(entries));
-    }
-    if d.table.is_some() {
+    let client_key = |c: &Live| match c.address.part.as_ref().and_then(|p| p.key()) {
+        Some(name) => format!("{}.{name}", c.address.key),
+        None => c.address.to_string(),
+    };
+    let entries = sdk_entries(
+        default,
+        &playing(resources, MobileConfig::AppClient),
+        client_key,
+        client_entry,
+    );
+    doc.insert("CognitoUserPool".into(), Value::Object(entries));
+    let flows = strings(default.attributes.get("auth_flows"));
+    let flow = if flows.iter().any(|f| f == "ALLOW_USER_SRP_AUTH") {
+        Some("USER_SRP_AUTH")
+    } else if flows.iter().any(|f| f == "ALLOW_USER_PASSWORD_AUTH") {
+        Some("USER_PASSWORD_AUTH")
+    } else {
+        None
+    };
+    if let Some(flow) = flow {
         doc.insert(
-            "DynamoDBObjectMapper".into(),
-            json!({ "Default": { "Region": region } }),
+            "Auth".into(),
+            json!({ "Default": { "authenticationFlowType": flow } }),
         );
     }
-    Rendered {
-        text: format!("{:#}\n", Value::Object(doc)),
-        notes,
-        holds_secrets,
-    }
+    holds_secrets
 }
 
 // ------------------------------------------------------------- amplify ----
@@ -930,57 +1048,10 @@ fn amplify_auth(
             auth.insert("identity_pool_id".into(), json!(id));
         }
     }
-    if let Some(p) = a.get("password_policy") {
-        let flag = |k: &str| p.get(k).and_then(Value::as_bool);
-        if let (Some(min), Some(numbers), Some(lower), Some(upper), Some(symbols)) = (
-            p.get("min_length").and_then(Value::as_i64),
-            flag("require_numbers"),
-            flag("require_lowercase"),
-            flag("require_uppercase"),
-            flag("require_symbols"),
-        ) {
-            auth.insert(
-                "password_policy".into(),
-                json!({
-                    "min_length": min,
-                    "require_numbers": numbers,
-                    "require_lowercase": lower,
-                    "require_uppercase": upper,
-                    "require_symbols": symbols,
-                }),
-            );
-        }
+    if let Some(policy) = a.get("password_policy").and_then(amplify_password_policy) {
+        auth.insert("password_policy".into(), policy);
     }
-    let required: Vec<&str> = a
-        .get("attributes")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter(|(name, c)| {
-                    STANDARD_ATTRIBUTES.contains(&name.as_str())
-                        && c.get("required").and_then(Value::as_bool) == Some(true)
-                })
-                .map(|(name, _)| name.as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    if !required.is_empty() {
-        auth.insert("standard_required_attributes".into(), json!(required));
-    }
-    let username: Vec<String> = strings(a.get("username_attributes"))
-        .into_iter()
-        .filter(|u| u == "email" || u == "phone_number")
-        .collect();
-    if !username.is_empty() {
-        auth.insert("username_attributes".into(), json!(username));
-    }
-    let verified: Vec<String> = strings(a.get("auto_verified_attributes"))
-        .into_iter()
-        .filter(|u| u == "email" || u == "phone_number")
-        .collect();
-    if !verified.is_empty() {
-        auth.insert("user_verification_types".into(), json!(verified));
-    }
+    amplify_user_attributes(&mut auth, a);
     if let Some(unauthenticated) = d
         .identity_pool
         .and_then(|p| p.attributes.get("allow_unauthenticated"))
@@ -1003,6 +1074,62 @@ fn amplify_auth(
             auth.insert("mfa_methods".into(), json!(methods));
         }
     }
+    if let Some(groups) = amplify_groups(groups) {
+        auth.insert("groups".into(), groups);
+    }
+    Value::Object(auth)
+}
+
+/// `password_policy`, when the pool's has every setting Amplify's has.
+fn amplify_password_policy(p: &Value) -> Option<Value> {
+    let flag = |k: &str| p.get(k).and_then(Value::as_bool);
+    Some(json!({
+        "min_length": p.get("min_length").and_then(Value::as_i64)?,
+        "require_numbers": flag("require_numbers")?,
+        "require_lowercase": flag("require_lowercase")?,
+        "require_uppercase": flag("require_uppercase")?,
+        "require_symbols": flag("require_symbols")?,
+    }))
+}
+
+/// `standard_required_attributes`, `username_attributes` and
+/// `user_verification_types`, each when not empty.
+fn amplify_user_attributes(auth: &mut Map<String, Value>, a: &Value) {
+    let required: Vec<&str> = a
+        .get("attributes")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter(|(name, c)| {
+                    STANDARD_ATTRIBUTES.contains(&name.as_str())
+                        && c.get("required").and_then(Value::as_bool) == Some(true)
+                })
+                .map(|(name, _)| name.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !required.is_empty() {
+        auth.insert("standard_required_attributes".into(), json!(required));
+    }
+    let email_or_phone = |key: &str| -> Vec<String> {
+        strings(a.get(key))
+            .into_iter()
+            .filter(|u| u == "email" || u == "phone_number")
+            .collect()
+    };
+    let username = email_or_phone("username_attributes");
+    if !username.is_empty() {
+        auth.insert("username_attributes".into(), json!(username));
+    }
+    let verified = email_or_phone("auto_verified_attributes");
+    if !verified.is_empty() {
+        auth.insert("user_verification_types".into(), json!(verified));
+    }
+}
+
+/// `groups`: `[{ "<name>": { "precedence": n } }, ...]` by precedence (none
+/// last), then name; `None` when there is none.
+fn amplify_groups(groups: &[&Live]) -> Option<Value> {
     let mut groups: Vec<(Option<i64>, String)> = groups
         .iter()
         .filter_map(|g| {
@@ -1011,20 +1138,20 @@ fn amplify_auth(
         })
         .collect();
     groups.sort_by(|a, b| (a.0.is_none(), a.0, &a.1).cmp(&(b.0.is_none(), b.0, &b.1)));
-    if !groups.is_empty() {
-        let list: Vec<Value> = groups
-            .into_iter()
-            .map(|(precedence, name)| {
-                let config = match precedence {
-                    Some(p) => json!({ "precedence": p }),
-                    None => json!({}),
-                };
-                Value::Object(Map::from_iter([(name, config)]))
-            })
-            .collect();
-        auth.insert("groups".into(), Value::Array(list));
+    if groups.is_empty() {
+        return None;
     }
-    Value::Object(auth)
+    let list: Vec<Value> = groups
+        .into_iter()
+        .map(|(precedence, name)| {
+            let config = match precedence {
+                Some(p) => json!({ "precedence": p }),
+                None => json!({}),
+            };
+            Value::Object(Map::from_iter([(name, config)]))
+        })
+        .collect();
+    Some(Value::Array(list))
 }
 
 /// `outputs --format amplify`: `amplify_outputs.json` in the Amplify Gen 2
@@ -1050,7 +1177,7 @@ pub fn amplify(
 
     match (d.user_pool, d.client) {
         (Some(pool), Some(client)) => {
-            let groups: Vec<&Live> = of_type(resources, ResourceType::UserPoolGroup)
+            let groups: Vec<&Live> = playing(resources, MobileConfig::UserGroup)
                 .into_iter()
                 .filter(|g| g.address.resource() == pool.address)
                 .collect();
@@ -1074,7 +1201,7 @@ pub fn amplify(
     }
 
     if let Some(default) = d.bucket {
-        let buckets: Vec<Value> = of_type(resources, ResourceType::Bucket)
+        let buckets: Vec<Value> = playing(resources, MobileConfig::Storage)
             .iter()
             .map(|b| {
                 json!({
@@ -1096,7 +1223,7 @@ pub fn amplify(
 
     let mut custom = Map::new();
     let mut apis = Map::new();
-    for api in of_type(resources, ResourceType::Api) {
+    for api in playing(resources, MobileConfig::RestApi) {
         if let (Some(name), Some(url)) = (out(api, "name"), out(api, "invoke_url")) {
             apis.insert(
                 name.to_string(),
@@ -1126,19 +1253,18 @@ pub fn amplify(
 
 // ------------------------------------------------------------- summary ----
 
-/// The outputs a tutorial tells you to copy, per kind.
-fn summary_outputs(address: &Address) -> &'static [&'static str] {
-    match ResourceType::of(address) {
-        ResourceType::IdentityPool | ResourceType::UserPool | ResourceType::UserPoolClient => {
-            &["id"]
-        }
-        ResourceType::Table => &["name", "stream_arn"],
-        ResourceType::Bucket => &["name"],
-        ResourceType::Search => &["search_endpoint", "document_endpoint"],
-        ResourceType::Api => &["invoke_url"],
-        ResourceType::Role => &["arn"],
-        ResourceType::UserPoolGroup | ResourceType::IdentityPoolRoles => &[],
-    }
+/// `output=value` for each output with a value that one of `patterns`
+/// names, in the patterns' order.
+fn summary_values(outputs: &Outputs, patterns: &[&str]) -> Vec<String> {
+    patterns
+        .iter()
+        .flat_map(|p| {
+            outputs
+                .iter()
+                .filter(move |(k, v)| !v.is_empty() && is_output(p, k))
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
 }
 
 /// A short block for people, for the end of `up`: `Outputs:` and one line per
@@ -1148,22 +1274,10 @@ fn summary_outputs(address: &Address) -> &'static [&'static str] {
 pub fn summary(resources: &BTreeMap<Address, Outputs>) -> String {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     for (address, outputs) in resources {
-        let get = |k: &str| outputs.get(k).filter(|v| !v.is_empty());
-        let mut values: Vec<String> = summary_outputs(address)
-            .iter()
-            .filter_map(|k| get(k).map(|v| format!("{k}={v}")))
-            .collect();
-        if ResourceType::of(address) == ResourceType::Search && values.is_empty() {
-            // No endpoint until the domain is active.
-            values.extend(get("name").map(|v| format!("name={v}")));
-        }
-        if ResourceType::of(address) == ResourceType::Api {
-            values.extend(
-                outputs
-                    .iter()
-                    .filter(|(k, v)| k.starts_with("key.") && k.ends_with(".id") && !v.is_empty())
-                    .map(|(k, v)| format!("{k}={v}")),
-            );
+        let declared = declared(address);
+        let mut values = summary_values(outputs, declared.summary);
+        if values.is_empty() {
+            values = summary_values(outputs, declared.summary_fallback);
         }
         if !values.is_empty() {
             rows.push((address.to_string(), values));

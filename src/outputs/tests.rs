@@ -656,3 +656,36 @@ fn summary_shows_what_tutorials_copy_and_no_secret() {
     insta::assert_snapshot!(text);
     assert_eq!(summary(&BTreeMap::new()), "");
 }
+
+// ---------------------------------------------------------- declarations --
+
+/// The fixtures' live outputs are among those their kinds declare.
+#[test]
+fn the_fixtures_report_only_declared_outputs() {
+    struct DeclaredNames;
+    impl StepVisitor for DeclaredNames {
+        type Output = &'static [&'static str];
+        fn visit<S: Step>(self) -> &'static [&'static str] {
+            S::OUTPUTS
+        }
+    }
+    for (address, live) in reference() {
+        let names = address
+            .kind
+            .visit_step(address.part.as_ref(), DeclaredNames);
+        for output in live.outputs.keys() {
+            assert!(
+                names.iter().any(|n| is_output(n, output)),
+                "`{output}` of `{address}` is not among {names:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn declared_patterns_stand_for_one_name() {
+    assert!(is_output("key.*.id", "key.ios.id"));
+    assert!(!is_output("key.*.id", "key.ios.value"));
+    assert!(is_output("name", "name"));
+    assert!(!is_output("name", "names"));
+}

@@ -296,6 +296,20 @@ impl Step for ApiKind {
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }
+
+    /// `key.<name>.id`: the id of each API key (never its value).
+    const OUTPUTS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "root_resource_id",
+        "execute_arn",
+        "invoke_url",
+        "key.*.id",
+    ];
+    const SUMMARY_OUTPUTS: &'static [&'static str] = &["invoke_url", "key.*.id"];
+    const SWIFT_SECTION: &'static str = "Apis";
+    const MOBILE_CONFIG: Option<super::registry::MobileConfig> =
+        Some(super::registry::MobileConfig::RestApi);
 }
 
 impl ResourceKind for ApiKind {

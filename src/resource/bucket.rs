@@ -190,6 +190,12 @@ impl Step for BucketKind {
     async fn delete(aws: &Aws, live: &Live, options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live, options).await
     }
+
+    const OUTPUTS: &'static [&'static str] = &["name", "arn", "regional_domain_name"];
+    const SUMMARY_OUTPUTS: &'static [&'static str] = &["name"];
+    const SWIFT_SECTION: &'static str = "Buckets";
+    const MOBILE_CONFIG: Option<super::registry::MobileConfig> =
+        Some(super::registry::MobileConfig::Storage);
 }
 
 impl ResourceKind for BucketKind {

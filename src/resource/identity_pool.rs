@@ -194,6 +194,12 @@ impl Step for IdentityPoolKind {
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }
+
+    const OUTPUTS: &'static [&'static str] = &["id", "name"];
+    const SUMMARY_OUTPUTS: &'static [&'static str] = &["id"];
+    const SWIFT_SECTION: &'static str = "IdentityPools";
+    const MOBILE_CONFIG: Option<super::registry::MobileConfig> =
+        Some(super::registry::MobileConfig::Credentials);
 }
 
 impl ResourceKind for IdentityPoolKind {
@@ -350,6 +356,15 @@ impl ResourceKind for IdentityPoolKind {
         section: &mut adopt::Section,
     ) {
         adopt_write(writer, found, section)
+    }
+
+    // ---- outputs ----
+
+    fn visit_part<V: super::registry::StepVisitor>(part: &Part, visitor: V) -> V::Output {
+        match part {
+            Part::Roles => visitor.visit::<super::identity_pool_roles::RolesPart>(),
+            _ => visitor.visit::<Self>(),
+        }
     }
 }
 

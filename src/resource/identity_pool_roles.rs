@@ -84,6 +84,14 @@ impl Step for RolesPart {
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }
+
+    const OUTPUTS: &'static [&'static str] = &["identity_pool_id"];
+    /// The pool's id, already shown with the pool: the attachment is left
+    /// out of every format (its role ARNs feed the Swift constants).
+    const INTERNAL_OUTPUTS: &'static [&'static str] = &["identity_pool_id"];
+    const SWIFT_SECTION: &'static str = "Roles";
+    const MOBILE_CONFIG: Option<super::registry::MobileConfig> =
+        Some(super::registry::MobileConfig::CredentialRoles);
 }
 
 /// The comparable shape of a role attachment.

@@ -182,6 +182,26 @@ pub trait Step: 'static {
         live: &Live,
         options: ApplyOptions,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    // ---- outputs ----
+
+    /// Every output it reports (what `create`, `update` and `read` return),
+    /// named as in `${kind.key.attr}` references; `*` stands for one name
+    /// (an API's `key.*.id`).
+    const OUTPUTS: &'static [&'static str];
+    /// Outputs that are this tool's bookkeeping, never shown. A step whose
+    /// outputs are all internal is left out of every format.
+    const INTERNAL_OUTPUTS: &'static [&'static str] = &[];
+    /// The outputs the end of `up` shows: what the tutorials tell you to copy.
+    const SUMMARY_OUTPUTS: &'static [&'static str] = &[];
+    /// What the summary shows instead when none of [`Self::SUMMARY_OUTPUTS`]
+    /// has a value yet.
+    const SUMMARY_FALLBACK: &'static [&'static str] = &[];
+    /// Its namespace in the Swift `MobileBackend` enum: the kind's (`Tables`),
+    /// or a part's under its resource's (`Clients`).
+    const SWIFT_SECTION: &'static str;
+    /// What the mobile client configuration formats use it as, if anything.
+    const MOBILE_CONFIG: Option<MobileConfig> = None;
 }
 
 /// A part of a declared resource, applied on its own.
@@ -283,6 +303,19 @@ pub trait ResourceKind: Step {
     /// left out (the frame writes `adopt`, `name` and `tags`); notes on the
     /// writer what the stack format cannot say.
     fn adopt_write(writer: &mut Writer<'_>, found: &Found, section: &mut Section);
+
+    // ---- outputs ----
+
+    /// Calls the visitor with the type of the step at `<kind>.<key>.<part>`:
+    /// the part's, or the kind's own for a part it does not have (as
+    /// [`ResourceType::of`] does). How generic code reaches a part's [`Step`]
+    /// items: see [`Kind::visit_step`].
+    fn visit_part<V: StepVisitor>(_part: &Part, visitor: V) -> V::Output
+    where
+        Self: Sized,
+    {
+        visitor.visit::<Self>()
+    }
 }
 
 /// The field names of a struct, as its `Deserialize` declares them (renames
@@ -624,6 +657,58 @@ impl Kind {
     }
 }
 
+// ---- outputs ----
+
+/// Code that works on any one step (a kind or a part), given its type: see
+/// [`Kind::visit_step`].
+pub trait StepVisitor {
+    type Output;
+    fn visit<S: Step>(self) -> Self::Output;
+}
+
+/// What a step is to the mobile client configuration formats (Amplify's
+/// `amplify_outputs.json`, the SDK's `awsconfiguration.json`, the Swift
+/// constants), which pick their resources by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MobileConfig {
+    /// Hands out AWS credentials to the app (an identity pool).
+    Credentials,
+    /// The IAM roles those credentials are for (an identity pool's role
+    /// attachment).
+    CredentialRoles,
+    /// Where users sign in (a user pool).
+    SignIn,
+    /// What an app signs in with (a user pool's app client).
+    AppClient,
+    /// A group of signed-in users (a user pool's group).
+    UserGroup,
+    /// File storage (a bucket).
+    Storage,
+    /// A database table.
+    Database,
+    /// A REST API.
+    RestApi,
+}
+
+impl Kind {
+    /// Calls the visitor with the type of the step at `<kind>.<key>` (`part`
+    /// `None`) or `<kind>.<key>.<part>`: how code outside the registry reaches
+    /// a kind's or a part's [`Step`] items.
+    pub fn visit_step<V: StepVisitor>(self, part: Option<&Part>, visitor: V) -> V::Output {
+        struct ToStep<'p, V>(Option<&'p Part>, V);
+        impl<V: StepVisitor> KindVisitor for ToStep<'_, V> {
+            type Output = V::Output;
+            fn visit<K: ResourceKind>(self) -> V::Output {
+                match self.0 {
+                    None => self.1.visit::<K>(),
+                    Some(part) => K::visit_part(part, self.1),
+                }
+            }
+        }
+        self.visit(ToStep(part, visitor))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -683,5 +768,90 @@ mod tests {
         nouns.sort();
         nouns.dedup();
         assert_eq!(nouns.len(), ResourceType::ALL.len());
+    }
+
+    /// Every step the registry types reaches its own [`Step`] items through
+    /// [`Kind::visit_step`]: a part the kind has reaches the part (nouns are
+    /// distinct), any other the kind itself, as [`ResourceType::of`] says.
+    #[test]
+    fn visit_step_reaches_the_step_resource_type_names() {
+        struct Noun;
+        impl StepVisitor for Noun {
+            type Output = &'static str;
+            fn visit<S: Step>(self) -> &'static str {
+                S::NOUN
+            }
+        }
+        let parts = [
+            None,
+            Some(Part::Client("ios".into())),
+            Some(Part::Group("admins".into())),
+            Some(Part::Roles),
+        ];
+        let mut reached = Vec::new();
+        for kind in Kind::ALL {
+            for part in &parts {
+                let address = Address {
+                    kind: *kind,
+                    key: "k".into(),
+                    part: part.clone(),
+                };
+                let noun = kind.visit_step(part.as_ref(), Noun);
+                assert_eq!(noun, ResourceType::of(&address).noun(), "{address}");
+                reached.push(ResourceType::of(&address));
+            }
+        }
+        for t in ResourceType::ALL {
+            assert!(reached.contains(t), "{t:?} is not reached");
+        }
+    }
+
+    /// What other resources may reference is among what the kind reports.
+    #[test]
+    fn every_referenceable_attribute_is_a_declared_output() {
+        struct Undeclared;
+        impl KindVisitor for Undeclared {
+            type Output = Vec<&'static str>;
+            fn visit<K: ResourceKind>(self) -> Vec<&'static str> {
+                K::REFERENCES
+                    .iter()
+                    .copied()
+                    .filter(|r| !K::OUTPUTS.contains(r) || K::INTERNAL_OUTPUTS.contains(r))
+                    .collect()
+            }
+        }
+        for kind in Kind::ALL {
+            assert_eq!(kind.visit(Undeclared), Vec::<&str>::new(), "{kind}");
+        }
+    }
+
+    /// Internal, summary and fallback outputs are among the declared ones.
+    #[test]
+    fn shown_and_internal_outputs_are_declared() {
+        struct Stray;
+        impl StepVisitor for Stray {
+            type Output = Vec<&'static str>;
+            fn visit<S: Step>(self) -> Vec<&'static str> {
+                [S::INTERNAL_OUTPUTS, S::SUMMARY_OUTPUTS, S::SUMMARY_FALLBACK]
+                    .concat()
+                    .into_iter()
+                    .filter(|o| !S::OUTPUTS.contains(o))
+                    .collect()
+            }
+        }
+        for kind in Kind::ALL {
+            for part in [
+                None,
+                Some(Part::Client("c".into())),
+                Some(Part::Group("g".into())),
+                Some(Part::Roles),
+            ] {
+                assert_eq!(
+                    kind.visit_step(part.as_ref(), Stray),
+                    Vec::<&str>::new(),
+                    "{kind} {part:?}"
+                );
+            }
+        }
     }
 }

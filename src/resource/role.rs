@@ -159,6 +159,10 @@ impl Step for RoleKind {
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }
+
+    const OUTPUTS: &'static [&'static str] = &["name", "arn"];
+    const SUMMARY_OUTPUTS: &'static [&'static str] = &["arn"];
+    const SWIFT_SECTION: &'static str = "Roles";
 }
 
 impl ResourceKind for RoleKind {

@@ -243,6 +243,13 @@ impl Step for SearchKind {
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }
+
+    const OUTPUTS: &'static [&'static str] =
+        &["name", "arn", "search_endpoint", "document_endpoint"];
+    const SUMMARY_OUTPUTS: &'static [&'static str] = &["search_endpoint", "document_endpoint"];
+    /// No endpoint until the domain is active.
+    const SUMMARY_FALLBACK: &'static [&'static str] = &["name"];
+    const SWIFT_SECTION: &'static str = "SearchDomains";
 }
 
 impl ResourceKind for SearchKind {

@@ -243,6 +243,12 @@ impl Step for TableKind {
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }
+
+    const OUTPUTS: &'static [&'static str] = &["name", "arn", "stream_arn"];
+    const SUMMARY_OUTPUTS: &'static [&'static str] = &["name", "stream_arn"];
+    const SWIFT_SECTION: &'static str = "Tables";
+    const MOBILE_CONFIG: Option<super::registry::MobileConfig> =
+        Some(super::registry::MobileConfig::Database);
 }
 
 impl ResourceKind for TableKind {

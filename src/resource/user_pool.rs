@@ -343,6 +343,22 @@ impl Step for UserPoolKind {
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }
+
+    const OUTPUTS: &'static [&'static str] = &[
+        "id",
+        "arn",
+        "name",
+        "provider_name",
+        "endpoint",
+        "custom_attributes",
+    ];
+    /// `custom_attributes` is bookkeeping (which custom attributes the pool
+    /// has, so a plan can classify schema changes), not a value an app uses.
+    const INTERNAL_OUTPUTS: &'static [&'static str] = &["custom_attributes"];
+    const SUMMARY_OUTPUTS: &'static [&'static str] = &["id"];
+    const SWIFT_SECTION: &'static str = "UserPools";
+    const MOBILE_CONFIG: Option<super::registry::MobileConfig> =
+        Some(super::registry::MobileConfig::SignIn);
 }
 
 impl ResourceKind for UserPoolKind {
@@ -443,6 +459,20 @@ impl ResourceKind for UserPoolKind {
         section: &mut adopt::Section,
     ) {
         adopt_write(writer, found, section)
+    }
+
+    // ---- outputs ----
+
+    fn visit_part<V: super::registry::StepVisitor>(
+        part: &crate::stack::Part,
+        visitor: V,
+    ) -> V::Output {
+        use crate::stack::Part;
+        match part {
+            Part::Client(_) => visitor.visit::<super::user_pool_client::ClientPart>(),
+            Part::Group(_) => visitor.visit::<super::user_pool_group::GroupPart>(),
+            Part::Roles => visitor.visit::<Self>(),
+        }
     }
 }
 

@@ -178,6 +178,13 @@ impl Step for ClientPart {
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }
+
+    /// Never the client secret (`outputs --include-secrets` reads it apart).
+    const OUTPUTS: &'static [&'static str] = &["id", "name", "user_pool_id"];
+    const SUMMARY_OUTPUTS: &'static [&'static str] = &["id"];
+    const SWIFT_SECTION: &'static str = "Clients";
+    const MOBILE_CONFIG: Option<super::registry::MobileConfig> =
+        Some(super::registry::MobileConfig::AppClient);
 }
 
 /// The comparable shape of an app client (never its secret).

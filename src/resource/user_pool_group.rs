@@ -118,6 +118,11 @@ impl Step for GroupPart {
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }
+
+    const OUTPUTS: &'static [&'static str] = &["name", "user_pool_id", "role_arn"];
+    const SWIFT_SECTION: &'static str = "Groups";
+    const MOBILE_CONFIG: Option<super::registry::MobileConfig> =
+        Some(super::registry::MobileConfig::UserGroup);
 }
 
 /// The comparable shape of a group.
