@@ -357,15 +357,6 @@ impl ResourceKind for IdentityPoolKind {
     ) {
         adopt_write(writer, found, section)
     }
-
-    // ---- outputs ----
-
-    fn visit_part<V: super::registry::StepVisitor>(part: &Part, visitor: V) -> V::Output {
-        match part {
-            Part::Roles => visitor.visit::<super::identity_pool_roles::RolesPart>(),
-            _ => visitor.visit::<Self>(),
-        }
-    }
 }
 
 /// The comparable shape of an identity pool, built from the stack or from AWS.

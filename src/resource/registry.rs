@@ -303,19 +303,6 @@ pub trait ResourceKind: Step {
     /// left out (the frame writes `adopt`, `name` and `tags`); notes on the
     /// writer what the stack format cannot say.
     fn adopt_write(writer: &mut Writer<'_>, found: &Found, section: &mut Section);
-
-    // ---- outputs ----
-
-    /// Calls the visitor with the type of the step at `<kind>.<key>.<part>`:
-    /// the part's, or the kind's own for a part it does not have (as
-    /// [`ResourceType::of`] does). How generic code reaches a part's [`Step`]
-    /// items: see [`Kind::visit_step`].
-    fn visit_part<V: StepVisitor>(_part: &Part, visitor: V) -> V::Output
-    where
-        Self: Sized,
-    {
-        visitor.visit::<Self>()
-    }
 }
 
 /// The field names of a struct, as its `Deserialize` declares them (renames
@@ -476,8 +463,14 @@ macro_rules! registry {
 
             /// The type of the step at `address`.
             pub fn of(address: &Address) -> ResourceType {
-                let part = address.part.as_ref().map(Part::name);
-                match address.kind {
+                ResourceType::of_step(address.kind, address.part.as_ref())
+            }
+
+            /// The type of the step at `<kind>.<key>` or `<kind>.<key>.<part>`
+            /// (a part the kind does not have is the kind's own).
+            pub fn of_step(kind: Kind, part: Option<&Part>) -> ResourceType {
+                let part = part.map(Part::name);
+                match kind {
                     $( Kind::$kind => {
                         $( if part == Some(<$pimp as PartStep>::PART) {
                             return ResourceType::$part;
@@ -532,6 +525,12 @@ macro_rules! registry {
             #[cfg(test)]
             pub(crate) fn aws_defaults(self) -> futures::future::BoxFuture<'static, Vec<super::aws_defaults::Case>> {
                 match self { $( ResourceType::$kind => Box::pin($module::tests::aws_defaults()), $( ResourceType::$part => Box::pin($pmodule::tests::aws_defaults()), )* )* }
+            }
+
+            /// Calls the visitor with the step type's type: how code outside
+            /// the registry reaches a kind's or a part's [`Step`] items.
+            pub fn visit<V: StepVisitor>(self, visitor: V) -> V::Output {
+                match self { $( ResourceType::$kind => visitor.visit::<$imp>(), $( ResourceType::$part => visitor.visit::<$pimp>(), )* )* }
             }
 
             /// Whether it is a part of a declared resource.
@@ -695,17 +694,7 @@ impl Kind {
     /// `None`) or `<kind>.<key>.<part>`: how code outside the registry reaches
     /// a kind's or a part's [`Step`] items.
     pub fn visit_step<V: StepVisitor>(self, part: Option<&Part>, visitor: V) -> V::Output {
-        struct ToStep<'p, V>(Option<&'p Part>, V);
-        impl<V: StepVisitor> KindVisitor for ToStep<'_, V> {
-            type Output = V::Output;
-            fn visit<K: ResourceKind>(self) -> V::Output {
-                match self.0 {
-                    None => self.1.visit::<K>(),
-                    Some(part) => K::visit_part(part, self.1),
-                }
-            }
-        }
-        self.visit(ToStep(part, visitor))
+        ResourceType::of_step(self, part).visit(visitor)
     }
 }
 

@@ -460,20 +460,6 @@ impl ResourceKind for UserPoolKind {
     ) {
         adopt_write(writer, found, section)
     }
-
-    // ---- outputs ----
-
-    fn visit_part<V: super::registry::StepVisitor>(
-        part: &crate::stack::Part,
-        visitor: V,
-    ) -> V::Output {
-        use crate::stack::Part;
-        match part {
-            Part::Client(_) => visitor.visit::<super::user_pool_client::ClientPart>(),
-            Part::Group(_) => visitor.visit::<super::user_pool_group::GroupPart>(),
-            Part::Roles => visitor.visit::<Self>(),
-        }
-    }
 }
 
 /// Cognito's standard attributes (OpenID Connect claims).
