@@ -48,15 +48,10 @@ pub struct Context<'a> {
     pub region: &'a str,
 }
 
-/// Secrets read for `--include-secrets`.
+/// Secrets read for `--include-secrets`: each resource's secret outputs
+/// (an app client's `client_secret`, an API's `key.<name>.value`), by address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Secrets {
-    /// App client (`user_pool.<pool>.clients.<name>`) → its client secret,
-    /// for the clients that have one.
-    pub client_secrets: BTreeMap<Address, String>,
-    /// REST API (`api.<key>`) → API key name → the key's value.
-    pub api_keys: BTreeMap<Address, BTreeMap<String, String>>,
-}
+pub struct Secrets(pub BTreeMap<Address, Outputs>);
 
 /// One rendered format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,12 +128,8 @@ fn app_outputs(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if let Some(s) = secrets {
-            if let Some(secret) = s.client_secrets.get(address) {
-                outputs.insert("client_secret".into(), secret.clone());
-                holds_secrets = true;
-            }
-            for (name, value) in s.api_keys.get(address).into_iter().flatten() {
-                outputs.insert(format!("key.{name}.value"), value.clone());
+            for (name, value) in s.0.get(address).into_iter().flatten() {
+                outputs.insert(name.clone(), value.clone());
                 holds_secrets = true;
             }
         }

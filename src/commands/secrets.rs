@@ -1,5 +1,5 @@
-//! The secrets `outputs --include-secrets` shows: app client secrets and API
-//! key values, read live.
+//! The secrets `outputs --include-secrets` shows (app client secrets and API
+//! key values), read live from every resource whose kind has any.
 
 use std::collections::BTreeMap;
 
@@ -7,46 +7,24 @@ use futures::future::join_all;
 
 use super::{Failure, Result};
 use crate::aws::Aws;
-use crate::resource::{self, Live, ResourceType};
+use crate::resource::{self, Live};
 use crate::stack::Address;
 
-/// Client secrets and API key values of the live resources: one read per app
-/// client that has a secret and per API key, all at once.
+/// The secret outputs of the live resources, each kind asked at once (one
+/// read per app client that has a secret and per API key; none for kinds
+/// without secrets).
 pub(super) async fn read_secrets(
     aws: &Aws,
     lives: &BTreeMap<Address, Live>,
 ) -> Result<crate::outputs::Secrets> {
-    let of = |t: ResourceType| -> Vec<&Live> {
-        lives
-            .values()
-            .filter(|l| ResourceType::of(&l.address) == t)
-            .collect()
-    };
-    let (clients, apis) = (of(ResourceType::UserPoolClient), of(ResourceType::Api));
-    let (client_secrets, api_keys) = tokio::join!(
-        join_all(
-            clients
-                .iter()
-                .map(|l| resource::user_pool_client::secret(aws, l))
-        ),
-        join_all(apis.iter().map(|l| resource::api::secrets(aws, l))),
-    );
+    let reads = join_all(lives.values().map(|l| resource::read_secrets(aws, l))).await;
     let mut secrets = crate::outputs::Secrets::default();
     let mut errors = Vec::new();
-    for (l, read) in clients.iter().zip(client_secrets) {
+    for (l, read) in lives.values().zip(reads) {
         match read {
-            Ok(Some(secret)) => {
-                secrets.client_secrets.insert(l.address.clone(), secret);
-            }
-            Ok(None) => {}
-            Err(e) => errors.push(format!("{} ({}): {e}", l.address, l.physical_name)),
-        }
-    }
-    for (l, read) in apis.iter().zip(api_keys) {
-        match read {
-            Ok(keys) if keys.is_empty() => {}
-            Ok(keys) => {
-                secrets.api_keys.insert(l.address.clone(), keys);
+            Ok(found) if found.is_empty() => {}
+            Ok(found) => {
+                secrets.0.insert(l.address.clone(), found);
             }
             Err(e) => errors.push(format!("{} ({}): {e}", l.address, l.physical_name)),
         }

@@ -255,16 +255,16 @@ fn reference() -> BTreeMap<Address, Live> {
 }
 
 fn secrets() -> Secrets {
-    Secrets {
-        client_secrets: BTreeMap::from([(
+    Secrets(BTreeMap::from([
+        (
             address("user_pool.users.clients.server"),
-            CLIENT_SECRET.to_string(),
-        )]),
-        api_keys: BTreeMap::from([(
+            Outputs::from([("client_secret".to_string(), CLIENT_SECRET.to_string())]),
+        ),
+        (
             address("api.notes"),
-            BTreeMap::from([("ios".to_string(), KEY_VALUE.to_string())]),
-        )]),
-    }
+            Outputs::from([("key.ios.value".to_string(), KEY_VALUE.to_string())]),
+        ),
+    ]))
 }
 
 type Renderer = fn(&Context<'_>, &BTreeMap<Address, Live>, Option<&Secrets>) -> Rendered;

@@ -293,6 +293,15 @@ impl Step for ApiKind {
         update(aws, desired, live).await
     }
 
+    /// The value of each API key, as `key.<name>.value`.
+    async fn read_secrets(aws: &Aws, live: &Live) -> Result<super::Outputs, Error> {
+        Ok(secrets(aws, live)
+            .await?
+            .into_iter()
+            .map(|(name, value)| (format!("key.{name}.value"), value))
+            .collect())
+    }
+
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }

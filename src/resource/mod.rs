@@ -32,7 +32,7 @@ use serde_json::Value;
 use crate::aws::Aws;
 use crate::stack::reference::Reference;
 pub use registry::{
-    delete_blocker, desired_attributes, Kind, ResourceKind, ResourceType, Spec, Step,
+    delete_blocker, desired_attributes, read_secrets, Kind, ResourceKind, ResourceType, Spec, Step,
 };
 
 use crate::stack::{Address, Lookup, Stack, Tags, OWNER_ID_TAG, OWNER_STACK_TAG};

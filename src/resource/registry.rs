@@ -176,6 +176,16 @@ pub trait Step: 'static {
         async { Ok(None) }
     }
 
+    /// The step's secret outputs, read live only when asked for
+    /// (`outputs --include-secrets`), named as they are shown
+    /// (`client_secret`, `key.<name>.value`); none by default.
+    fn read_secrets(
+        _aws: &Aws,
+        _live: &Live,
+    ) -> impl Future<Output = Result<Outputs, Error>> + Send {
+        async { Ok(Outputs::new()) }
+    }
+
     /// Deletes a live step (ownership is checked before this is called).
     fn delete(
         aws: &Aws,
@@ -600,6 +610,14 @@ macro_rules! registry {
             match ResourceType::of(address) {
                 $( ResourceType::$kind => <$imp as Step>::delete_blocker(aws, address, name, destroying, options).await,
                    $( ResourceType::$part => <$pimp as Step>::delete_blocker(aws, address, name, destroying, options).await, )* )*
+            }
+        }
+
+        /// The step's secret outputs, read live.
+        pub async fn read_secrets(aws: &Aws, live: &Live) -> Result<Outputs, Error> {
+            match ResourceType::of(&live.address) {
+                $( ResourceType::$kind => <$imp as Step>::read_secrets(aws, live).await,
+                   $( ResourceType::$part => <$pimp as Step>::read_secrets(aws, live).await, )* )*
             }
         }
 

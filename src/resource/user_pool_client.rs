@@ -175,6 +175,15 @@ impl Step for ClientPart {
         update(aws, desired, live, parent).await
     }
 
+    /// The client secret, for a client that has one.
+    async fn read_secrets(aws: &Aws, live: &Live) -> Result<super::Outputs, Error> {
+        Ok(secret(aws, live)
+            .await?
+            .map(|secret| ("client_secret".to_string(), secret))
+            .into_iter()
+            .collect())
+    }
+
     async fn delete(aws: &Aws, live: &Live, _options: super::ApplyOptions) -> Result<(), Error> {
         delete(aws, live).await
     }
