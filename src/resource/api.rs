@@ -3762,4 +3762,169 @@ usage_plans.mobile = {{ keys = ["ios"], quota = {{ limit = 1000, period = "month
             live,
         )]
     }
+
+    // ---- adopt ----
+
+    #[test]
+    fn an_api_is_written_with_routes_stage_keys_and_plans() {
+        use crate::adopt::render;
+        use crate::adopt::tests::{ctx, found};
+        use serde_json::json;
+        let pool = found(
+            "user_pool.users",
+            "us-east-1_P",
+            json!({"name": "users", "username_attributes": [], "alias_attributes": [],
+                "attributes": {}, "new_attributes": {}, "auto_verified_attributes": [], "mfa": "off",
+                "password_policy": {"min_length": 8, "require_uppercase": true, "require_lowercase": true,
+                    "require_numbers": true, "require_symbols": true, "temporary_password_validity_days": 7},
+                "triggers": {}, "trigger_permissions": [], "email_verification_subject": null,
+                "email_verification_message": null, "sms_verification_message": null,
+                "deletion_protection": false, "tags": {}}),
+            &[
+                (
+                    "arn",
+                    "arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_P",
+                ),
+                ("id", "us-east-1_P"),
+            ],
+        );
+        let route = |auth: &str, pool: Option<&str>, integration: Value| {
+            json!({"authorization": auth, "user_pool": pool, "api_key_required": auth == "aws_iam",
+                "request_parameters": {}, "cors": false, "integration": integration})
+        };
+        let api = found(
+            "api.notes",
+            "abc123",
+            json!({"name": "Notes", "endpoint_type": "EDGE", "stage": "prod",
+                "stage_variables": {}, "deployment": crate::resource::api::FOREIGN_DEPLOYMENT,
+                "routes": {
+                    "POST /notes": route("aws_iam", None, json!({"type": "lambda", "target": "arn:aws:lambda:us-east-1:1:function:f"})),
+                    "GET /me": route("cognito", Some("arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_P"), json!({"type": "mock", "status": 200, "response": "{}"})),
+                    "GET /other": route("cognito", Some("arn:aws:cognito-idp:us-east-1:1:userpool/elsewhere"), json!({"type": "mock", "status": 200, "response": ""})),
+                    "GET /vpc": route("none", None, json!({"type": "http", "target": "https://example.com"})),
+                    "GET /aws": route("none", None, json!({"type": "aws", "target": "arn:aws:apigateway:x"}))
+                },
+                "usage_plans": {"mobile": {"keys": ["ios", "legacy"], "throttle": {"rate": 10.0, "burst": 20},
+                    "quota": {"limit": 1000, "period": "DAY", "offset": 0}}},
+                "keys": {"ios": {"enabled": true}, "old": {"enabled": false, "description": "retired"}},
+                "tags": {}}),
+            &[("id", "abc123")],
+        );
+        let r = render("app", &[pool, api], &ctx(), vec![]);
+        let text = &r.stack;
+        for needle in [
+            "[api.notes]\nadopt = \"abc123\"\nname = \"Notes\"\nendpoint_type = \"edge\"\nstage = \"prod\"\n",
+            "routes.\"POST /notes\" = { api_key_required = true, authorization = \"aws_iam\", integration = { lambda = \"arn:aws:lambda:us-east-1:1:function:f\" } }",
+            "routes.\"GET /me\" = { authorization = \"cognito\", integration = { mock = { response = \"{}\" } }, user_pool = \"users\" }",
+            "routes.\"GET /vpc\" = { integration = { http = \"https://example.com\" } }",
+            "usage_plans.mobile = { keys = [\"ios\"], quota = { limit = 1000, period = \"day\" }, throttle = { burst = 20, rate = 10.0 } }",
+            "keys.ios = {}",
+            "keys.old = { description = \"retired\", enabled = false }",
+        ] {
+            assert!(text.contains(needle), "`{needle}` in\n{text}");
+        }
+        assert!(!text.contains("GET /other\" ="), "{text}");
+        assert!(!text.contains("GET /aws\" ="), "{text}");
+        let notes = r.notes.join("\n");
+        for needle in [
+            "route `GET /other` accepts tokens of user pool",
+            "route `GET /aws` has a `aws` integration",
+            "usage plan `mobile` holds API key `legacy`",
+            "its stage's deployment was made outside this tool",
+        ] {
+            assert!(notes.contains(needle), "`{needle}` in\n{notes}");
+        }
+        let parsed: toml::Table = text.parse().expect("TOML");
+        assert_eq!(
+            parsed["api"]["notes"]["routes"]["POST /notes"]["authorization"].as_str(),
+            Some("aws_iam")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_api_made_by_hand_whose_templates_read_back_null_is_adopted() {
+        use crate::adopt::tests::ctx;
+        use crate::adopt::{render, scan, Request};
+        use crate::aws::Aws;
+        use serde_json::json;
+        // Made in the console: its empty templates read back as `null`
+        // (aws/aws-cli#1610), which the SDK alone cannot read.
+        use crate::aws::mock::{wire_client, Wire, WireAnswers};
+        let empty = |content_type: &'static str, body: &'static str| {
+            WireAnswers::client(move |_, _| Wire {
+                status: 200,
+                headers: vec![("content-type", content_type.to_string())],
+                body: body.to_string(),
+            })
+        };
+        let aws = Aws {
+            apigateway: wire_client!(
+                aws_sdk_apigateway,
+                crate::aws::nulls::NullsDropped::client(WireAnswers::client(
+                    crate::resource::api::tests::wire_api_gateway(None)
+                ))
+            ),
+            dynamodb: wire_client!(
+                aws_sdk_dynamodb,
+                empty("application/x-amz-json-1.0", r#"{"TableNames": []}"#)
+            ),
+            s3: wire_client!(
+                aws_sdk_s3,
+                empty(
+                    "application/xml",
+                    r#"<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Buckets></Buckets></ListAllMyBucketsResult>"#
+                )
+            ),
+            iam: wire_client!(
+                aws_sdk_iam,
+                empty(
+                    "text/xml",
+                    r#"<ListRolesResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListRolesResult><IsTruncated>false</IsTruncated><Roles/></ListRolesResult></ListRolesResponse>"#
+                )
+            ),
+            cognito_idp: wire_client!(
+                aws_sdk_cognitoidentityprovider,
+                empty("application/x-amz-json-1.1", r#"{"UserPools": []}"#)
+            ),
+            cognito_identity: wire_client!(
+                aws_sdk_cognitoidentity,
+                empty("application/x-amz-json-1.1", r#"{"IdentityPools": []}"#)
+            ),
+            opensearch: wire_client!(
+                aws_sdk_opensearch,
+                empty("application/json", r#"{"DomainNames": []}"#)
+            ),
+            ..Aws::for_tests()
+        };
+        let scan = scan(
+            &aws,
+            &Request {
+                name_prefix: None,
+                includes: vec!["api.notes=a1".into()],
+                stack_name: Some("demo".into()),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("adopt failed: {e}"));
+        let api = scan
+            .found
+            .iter()
+            .find(|f| f.address.to_string() == "api.notes")
+            .expect("the API is adopted");
+        assert_eq!(api.id, "a1");
+        let routes = api.attributes["routes"].as_object().expect("routes");
+        assert_eq!(
+            routes.keys().collect::<Vec<_>>(),
+            ["GET /health", "GET /notes"]
+        );
+        assert_eq!(routes["GET /notes"]["cors"], json!(true));
+        assert_eq!(routes["GET /health"]["integration"]["type"], json!("mock"));
+        assert_eq!(routes["GET /health"]["integration"]["status"], json!(200));
+        let written = render(&scan.stack, &scan.found, &ctx(), scan.notes.clone());
+        assert!(
+            written.stack.contains(r#"adopt = "a1""#),
+            "{}",
+            written.stack
+        );
+    }
 }

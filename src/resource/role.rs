@@ -2497,4 +2497,121 @@ trust = { file = "../policies/trust.json" }
         let live = read(&aws, &m.target(None)).await.expect("read");
         vec![m.case("a role made from `[role.app]` with a service trust", live)]
     }
+
+    // ---- adopt ----
+
+    #[test]
+    fn roles_get_their_references_back_and_policies_as_files() {
+        use crate::adopt::render;
+        use crate::adopt::tests::{ctx, found, table, TABLE_ARN};
+        use crate::resource::role;
+        use crate::resource::Outputs;
+        use serde_json::json;
+        let pool_id = "us-east-1:0000-1111";
+        let pool = {
+            let mut p = found(
+                "identity_pool.app",
+                pool_id,
+                json!({"name": "App", "allow_unauthenticated": true, "allow_classic_flow": false,
+                    "cognito_identity_providers": [], "supported_login_providers": {},
+                    "open_id_connect_provider_arns": [], "saml_provider_arns": [], "tags": {}}),
+                &[("id", pool_id), ("name", "App")],
+            );
+            p.parts.insert(
+                "identity_pool.app.roles".parse().expect("address"),
+                (json!({"roles": {"unauthenticated": "arn:aws:iam::111122223333:role/Guest",
+                    "authenticated": "arn:aws:iam::999999999999:role/Elsewhere"}, "role_mappings": {}}), Outputs::new()),
+            );
+            p
+        };
+        let trust = role::canonical_trust_policy(
+            role::cognito_trust_policy(pool_id, Some(crate::resource::role::Amr::Unauthenticated)),
+            "aws",
+        );
+        let guest = found(
+            "role.guest",
+            "Guest",
+            json!({"name": "Guest", "trust_policy": trust,
+                "inline_policies": {"GuestAccess": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE_ARN,
+                     "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${cognito-identity.amazonaws.com:sub}"]}}}]}},
+                "managed_policies": [], "max_session_duration": 3600, "description": null, "tags": {}}),
+            &[
+                ("arn", "arn:aws:iam::111122223333:role/Guest"),
+                ("name", "Guest"),
+            ],
+        );
+        let lambda = found(
+            "role.worker",
+            "Worker",
+            json!({"name": "Worker", "trust_policy": role::service_trust_policy("lambda.amazonaws.com"),
+                "inline_policies": {}, "managed_policies": ["arn:aws:iam::aws:policy/AWSLambdaExecute"],
+                "max_session_duration": 7200, "description": "runs", "tags": {}}),
+            &[("arn", "arn:aws:iam::111122223333:role/Worker")],
+        );
+        let odd_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": "cognito-identity.amazonaws.com"}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"cognito-identity.amazonaws.com:aud": pool_id}}}]});
+        let odd = found(
+            "role.odd",
+            "Odd",
+            json!({"name": "Odd", "trust_policy": odd_trust, "inline_policies": {}, "managed_policies": [],
+                "max_session_duration": 3600, "description": null, "tags": {}}),
+            &[("arn", "arn:aws:iam::111122223333:role/Odd")],
+        );
+        let r = render("app", &[pool, table(), guest, lambda, odd], &ctx(), vec![]);
+        let text = &r.stack;
+        assert!(text.contains("unauthenticated_role = \"guest\""), "{text}");
+        // A role not found by the scan stays an ARN.
+        assert!(
+            text.contains("authenticated_role = \"arn:aws:iam::999999999999:role/Elsewhere\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("trust = { amr = \"unauthenticated\", identity_pool = \"app\" }"),
+            "{text}"
+        );
+        assert!(
+            text.contains("policies = [\"../policies/GuestAccess.json\"]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("trust = { service = \"lambda.amazonaws.com\" }"),
+            "{text}"
+        );
+        assert!(text.contains("max_session_duration = 7200"), "{text}");
+        assert!(
+            text.contains("managed_policies = [\"arn:aws:iam::aws:policy/AWSLambdaExecute\"]"),
+            "{text}"
+        );
+        // A trust policy the tool would not write itself is kept as a file,
+        // the pool id a reference.
+        assert!(
+            text.contains("trust = { file = \"../policies/odd-trust.json\" }"),
+            "{text}"
+        );
+        let odd_file = r
+            .files
+            .iter()
+            .find(|f| f.relative.ends_with("odd-trust.json"))
+            .expect("trust file");
+        assert!(
+            odd_file.text.contains("${identity_pool.app.id}"),
+            "{}",
+            odd_file.text
+        );
+        let guest_file = r
+            .files
+            .iter()
+            .find(|f| f.relative == "../policies/GuestAccess.json")
+            .expect("policy file");
+        let doc: Value = serde_json::from_str(&guest_file.text).expect("JSON");
+        assert_eq!(doc["Statement"][0]["Resource"], "${table.notes.arn}");
+        assert_eq!(
+            doc["Statement"][0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+                [0],
+            "${cognito-identity.amazonaws.com:sub}"
+        );
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+    }
 }
