@@ -23,7 +23,7 @@ use crate::stack::{Address, Kind};
 
 /// What to scan for.
 #[derive(Debug, Clone, Default)]
-pub struct Request {
+pub(crate) struct Request {
     /// Only resources whose names start with this.
     pub name_prefix: Option<String>,
     /// `kind.key=id`: resources named explicitly (names not unique, or
@@ -47,7 +47,7 @@ pub struct Found {
 
 /// A file to write, relative to the stack file's directory.
 #[derive(Debug, Clone, PartialEq)]
-pub struct File {
+pub(crate) struct File {
     /// As the stack file names it (`../policies/x.json`).
     pub relative: String,
     pub text: String,
@@ -55,7 +55,7 @@ pub struct File {
 
 /// The stack file and its policy files.
 #[derive(Debug, Clone)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     pub stack: String,
     pub files: Vec<File>,
     /// What the stack format cannot express (also at the top of the file).
@@ -64,7 +64,7 @@ pub struct Rendered {
 
 /// Where the AWS ids come from, to recognise ARNs.
 #[derive(Debug, Clone)]
-pub struct Context {
+pub(crate) struct Context {
     pub partition: String,
     pub region: String,
     /// The directory of policy files, relative to the stack file's directory,
@@ -141,7 +141,7 @@ impl Kind {
 // ------------------------------------------------------------------ keys ----
 
 /// Whether `key` is a valid resource key (`[a-z][a-z0-9_-]{0,63}`).
-pub fn is_key(key: &str) -> bool {
+pub(crate) fn is_key(key: &str) -> bool {
     key.len() <= 64
         && key.starts_with(|c: char| c.is_ascii_lowercase())
         && key
@@ -151,7 +151,7 @@ pub fn is_key(key: &str) -> bool {
 
 /// A resource key made from a physical name: the stack's (or the scan's)
 /// prefix stripped, `camelCase` and other characters turned into `_`.
-pub fn key_from_name(name: &str, stack: &str, prefix: Option<&str>) -> String {
+pub(crate) fn key_from_name(name: &str, stack: &str, prefix: Option<&str>) -> String {
     let mut rest = name;
     let mut prefixes = vec![format!("{stack}-"), format!("{}_", stack.replace('-', "_"))];
     if let Some(p) = prefix.filter(|p| !p.is_empty()) {
@@ -191,7 +191,7 @@ pub fn key_from_name(name: &str, stack: &str, prefix: Option<&str>) -> String {
 }
 
 /// A stack name made from a prefix (`AmazonSwiftStarter-` → `amazon-swift-starter`).
-pub fn stack_name_from(prefix: &str) -> Option<String> {
+pub(crate) fn stack_name_from(prefix: &str) -> Option<String> {
     if !prefix.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return None;
     }
@@ -212,7 +212,7 @@ pub fn stack_name_from(prefix: &str) -> Option<String> {
 
 /// Literal values (ARNs, ids) of the found resources, and the reference that
 /// stands for each: `${table.notes.arn}`, `${identity_pool.app.id}`, ...
-pub fn references(found: &[Found]) -> Vec<(String, String)> {
+pub(crate) fn references(found: &[Found]) -> Vec<(String, String)> {
     let mut refs = Vec::new();
     for f in found {
         for attribute in f.address.kind.adopt_references() {
@@ -227,7 +227,7 @@ pub fn references(found: &[Found]) -> Vec<(String, String)> {
 }
 
 /// Replaces every literal of `refs` in `s` that is not part of a longer name.
-pub fn with_references(s: &str, refs: &[(String, String)]) -> String {
+pub(crate) fn with_references(s: &str, refs: &[(String, String)]) -> String {
     let name_char = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
     let mut out = String::new();
     let mut i = 0;
@@ -252,7 +252,7 @@ pub fn with_references(s: &str, refs: &[(String, String)]) -> String {
 }
 
 /// Every string of a JSON document with references put back.
-pub fn document_with_references(v: &Value, refs: &[(String, String)]) -> Value {
+pub(crate) fn document_with_references(v: &Value, refs: &[(String, String)]) -> Value {
     match v {
         Value::String(s) => Value::String(with_references(s, refs)),
         Value::Array(items) => Value::Array(
@@ -474,7 +474,12 @@ impl<'a> Writer<'a> {
 
 /// The stack file (and its policy files) that adopts `found`. Pure: the
 /// reads are done before.
-pub fn render(stack: &str, found: &[Found], ctx: &Context, mut notes: Vec<String>) -> Rendered {
+pub(crate) fn render(
+    stack: &str,
+    found: &[Found],
+    ctx: &Context,
+    mut notes: Vec<String>,
+) -> Rendered {
     let mut w = Writer {
         stack,
         found,
@@ -608,7 +613,7 @@ fn choose(kind: Kind, name: &str, candidates: &[Listed]) -> Result<Option<Listed
 }
 
 /// What the scan found, ready for [`render`], and what it left out.
-pub struct Scan {
+pub(crate) struct Scan {
     pub stack: String,
     pub found: Vec<Found>,
     /// Resources left out, and why (also written at the top of the file).
@@ -616,7 +621,7 @@ pub struct Scan {
 }
 
 /// Lists, filters and reads every resource to adopt.
-pub async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
+pub(crate) async fn scan(aws: &Aws, request: &Request) -> Result<Scan, String> {
     let prefix = request.name_prefix.clone().unwrap_or_default();
     let stack = stack_name(request)?;
     let includes = request
@@ -821,7 +826,7 @@ async fn read_parts(
 
 /// Where policy files go: `policies/` next to the stack file's directory when
 /// that is `stacks/` (the repository layout), else inside it.
-pub fn policies_dir(stack_file: &Path) -> (PathBuf, String) {
+pub(crate) fn policies_dir(stack_file: &Path) -> (PathBuf, String) {
     let dir = stack_file.parent().unwrap_or(Path::new(""));
     if dir.file_name().is_some_and(|n| n == "stacks") {
         let base = dir.parent().unwrap_or(Path::new(""));

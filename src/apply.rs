@@ -17,10 +17,10 @@ use crate::stack::Address;
 
 /// How many steps run at once. AWS control planes throttle well before this
 /// matters for a stack of this size; it bounds memory and open connections.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Done,
     Failed(String),
     /// Not attempted because this step (the root cause) failed.
@@ -31,7 +31,7 @@ pub enum Outcome {
 
 /// One step's result, in the order steps finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepResult {
+pub(crate) struct StepResult {
     pub address: Address,
     pub physical_name: String,
     pub action: Action,
@@ -39,25 +39,25 @@ pub struct StepResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
+pub(crate) struct Report {
     pub steps: Vec<StepResult>,
 }
 
 impl Report {
-    pub fn failed(&self) -> impl Iterator<Item = &StepResult> {
+    pub(crate) fn failed(&self) -> impl Iterator<Item = &StepResult> {
         self.steps
             .iter()
             .filter(|s| matches!(s.outcome, Outcome::Failed(_)))
     }
-    pub fn skipped(&self) -> impl Iterator<Item = &StepResult> {
+    pub(crate) fn skipped(&self) -> impl Iterator<Item = &StepResult> {
         self.steps
             .iter()
             .filter(|s| matches!(s.outcome, Outcome::Skipped { .. }))
     }
-    pub fn done(&self) -> impl Iterator<Item = &StepResult> {
+    pub(crate) fn done(&self) -> impl Iterator<Item = &StepResult> {
         self.steps.iter().filter(|s| s.outcome == Outcome::Done)
     }
-    pub fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         self.steps.iter().all(|s| s.outcome == Outcome::Done)
     }
 }
@@ -155,7 +155,7 @@ fn priorities(steps: &[&ResourceChange], waits: &[BTreeSet<usize>]) -> Vec<u64> 
 /// Runs every step of `plan` that is not a no-op through `run`, at most
 /// `concurrency` at once, in dependency order; of the steps that are ready,
 /// those heading the costliest chains start first (plan order breaks ties).
-pub async fn walk<F, Fut>(plan: &Plan, concurrency: usize, run: F) -> Report
+pub(crate) async fn walk<F, Fut>(plan: &Plan, concurrency: usize, run: F) -> Report
 where
     F: Fn(ResourceChange) -> Fut,
     Fut: Future<Output = Result<(), String>>,

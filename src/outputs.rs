@@ -42,7 +42,7 @@ const AMPLIFY_OUTPUTS_VERSION: &str = "1.4";
 
 /// Where the resources live.
 #[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub stack: &'a str,
     pub account_id: &'a str,
     pub region: &'a str,
@@ -51,11 +51,11 @@ pub struct Context<'a> {
 /// Secrets read for `--include-secrets`: each resource's secret outputs
 /// (an app client's `client_secret`, an API's `key.<name>.value`), by address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Secrets(pub BTreeMap<Address, Outputs>);
+pub(crate) struct Secrets(pub BTreeMap<Address, Outputs>);
 
 /// One rendered format.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     pub text: String,
     /// What a user should know about the choices made (which resource is the
     /// Default, what a format cannot hold), one sentence each.
@@ -349,7 +349,7 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 /// in the stack's kind order; every value is a string, named as in
 /// `${kind.key.attr}` references (`key.<name>.id` for API keys). With secrets:
 /// `client_secret` on app clients, `key.<name>.value` on APIs.
-pub fn json(
+pub(crate) fn json(
     ctx: &Context<'_>,
     resources: &BTreeMap<Address, Live>,
     secrets: Option<&Secrets>,
@@ -421,7 +421,7 @@ fn shell_quote(value: &str) -> String {
 /// `export`), for `set -a; . file`, a CI job's environment file or a
 /// `.env`: `AWS_REGION` first, then one line per output ([`env_key`]),
 /// values quoted only when a shell needs it ([`shell_quote`]).
-pub fn env(
+pub(crate) fn env(
     ctx: &Context<'_>,
     resources: &BTreeMap<Address, Live>,
     secrets: Option<&Secrets>,
@@ -642,7 +642,7 @@ fn swift_path(address: &Address) -> Vec<String> {
 /// `DynamoDBTableName`), all from the Default resources; then every output of
 /// every resource as `static let`s in `enum MobileBackend`
 /// (`MobileBackend.Tables.Notes.arn`). Only what exists is written.
-pub fn swift(
+pub(crate) fn swift(
     ctx: &Context<'_>,
     resources: &BTreeMap<Address, Live>,
     secrets: Option<&Secrets>,
@@ -857,7 +857,7 @@ fn swift_mobile_backend(
 /// one entry per resource under its key (`uploads`, or `users.ios` for a
 /// client), which `forKey:` / `getConfiguration(key)` selects. The SDK's file
 /// has no REST API section: see the json, env or swift formats.
-pub fn awsconfiguration(
+pub(crate) fn awsconfiguration(
     ctx: &Context<'_>,
     resources: &BTreeMap<Address, Live>,
     secrets: Option<&Secrets>,
@@ -1155,7 +1155,7 @@ fn amplify_groups(groups: &[&Live]) -> Option<Value> {
 /// REST API guide adds for an existing API Gateway API) and
 /// `mobile_backend` (the json format's `stack`, `account_id`, `region` and
 /// `resources`, secrets included when passed).
-pub fn amplify(
+pub(crate) fn amplify(
     ctx: &Context<'_>,
     resources: &BTreeMap<Address, Live>,
     secrets: Option<&Secrets>,
@@ -1262,7 +1262,7 @@ fn summary_values(outputs: &Outputs, patterns: &[&str]) -> Vec<String> {
 /// resource with the values the tutorials tell you to copy (ids, names, the
 /// invoke URL and API key ids, endpoints, role ARNs). No secrets, no colour.
 /// Empty when there is nothing to show.
-pub fn summary(resources: &BTreeMap<Address, Outputs>) -> String {
+pub(crate) fn summary(resources: &BTreeMap<Address, Outputs>) -> String {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     for (address, outputs) in resources {
         let declared = declared(address);

@@ -14,11 +14,11 @@ use crate::stack::reference::UNKNOWN;
 use crate::stack::Address;
 
 /// Version of the JSON plan document (`plan --json`, `plan --out`).
-pub const FORMAT_VERSION: &str = "1";
+pub(crate) const FORMAT_VERSION: &str = "1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Make AWS match the stack.
     Apply,
     /// Delete everything the stack owns.
@@ -28,7 +28,7 @@ pub enum Mode {
 /// The closed set of actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Action {
+pub(crate) enum Action {
     NoOp,
     Create,
     Update,
@@ -39,7 +39,7 @@ pub enum Action {
 impl Action {
     /// Terraform's encoding: a replace is a delete and a create, so scripts
     /// that scan for deletes find it.
-    pub fn as_list(self) -> Vec<&'static str> {
+    pub(crate) fn as_list(self) -> Vec<&'static str> {
         match self {
             Action::NoOp => vec!["no-op"],
             Action::Create => vec!["create"],
@@ -52,7 +52,7 @@ impl Action {
 
 /// One attribute that differs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AttributeChange {
+pub(crate) struct AttributeChange {
     /// `versioning`, `tags.team`, `global_secondary_indexes.by_date`.
     pub path: String,
     pub before: Option<Value>,
@@ -64,7 +64,7 @@ pub struct AttributeChange {
 
 /// What happens to one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResourceChange {
+pub(crate) struct ResourceChange {
     pub address: Address,
     pub physical_name: String,
     pub action: Action,
@@ -107,7 +107,7 @@ impl ResourceChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub format_version: String,
     pub stack: String,
     pub mode: Mode,
@@ -117,26 +117,26 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn has_changes(&self) -> bool {
+    pub(crate) fn has_changes(&self) -> bool {
         self.resource_changes
             .iter()
             .any(|c| c.action != Action::NoOp)
     }
 
-    pub fn count(&self, action: Action) -> usize {
+    pub(crate) fn count(&self, action: Action) -> usize {
         self.resource_changes
             .iter()
             .filter(|c| c.action == action)
             .count()
     }
 
-    pub fn conflicts(&self) -> impl Iterator<Item = &ResourceChange> {
+    pub(crate) fn conflicts(&self) -> impl Iterator<Item = &ResourceChange> {
         self.resource_changes
             .iter()
             .filter(|c| c.conflict.is_some())
     }
 
-    pub fn guarded(&self) -> impl Iterator<Item = &ResourceChange> {
+    pub(crate) fn guarded(&self) -> impl Iterator<Item = &ResourceChange> {
         self.resource_changes
             .iter()
             .filter(|c| c.requires_allow_replace.is_some())
@@ -145,7 +145,7 @@ impl Plan {
 
 /// Everything the plan is made from.
 #[derive(Debug, Clone)]
-pub struct Input {
+pub(crate) struct Input {
     pub stack: String,
     pub mode: Mode,
     /// What the stack declares, with references resolved where known.
@@ -157,7 +157,7 @@ pub struct Input {
     pub tagged_elsewhere: Vec<Live>,
 }
 
-pub fn plan(input: &Input) -> Plan {
+pub(crate) fn plan(input: &Input) -> Plan {
     let mut changes: Vec<ResourceChange> = Vec::new();
     let desired_addresses: BTreeSet<&Address> = input.desired.iter().map(|d| &d.address).collect();
     let mut elsewhere: BTreeMap<&Address, Vec<&Live>> = BTreeMap::new();
@@ -418,7 +418,7 @@ fn unset(v: Option<&Value>) -> bool {
 }
 
 /// Whether any string inside `v` holds a value not known yet.
-pub fn contains_unknown(v: &Value) -> bool {
+pub(crate) fn contains_unknown(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains(UNKNOWN),
         Value::Array(a) => a.iter().any(contains_unknown),
@@ -431,7 +431,7 @@ pub fn contains_unknown(v: &Value) -> bool {
 /// attribute order, maps expanded one key at a time. An attribute (or map
 /// key) the kind declares AWS-defaulted ([`ResourceType::is_defaulted`])
 /// and the stack leaves unset never differs: AWS filled it in.
-pub fn diff(kind: ResourceType, live: &Value, desired: &Value) -> Vec<AttributeChange> {
+pub(crate) fn diff(kind: ResourceType, live: &Value, desired: &Value) -> Vec<AttributeChange> {
     let empty = serde_json::Map::new();
     let live_map = live.as_object().unwrap_or(&empty);
     let desired_map = desired.as_object().unwrap_or(&empty);
@@ -576,7 +576,7 @@ fn order(changes: Vec<ResourceChange>) -> Vec<ResourceChange> {
     changes
 }
 
-pub mod fingerprint;
+pub(crate) mod fingerprint;
 
 #[cfg(test)]
 mod tests;

@@ -65,7 +65,7 @@ pub(crate) struct Wire {
 
 impl Wire {
     /// A 200 with a JSON body.
-    pub fn json(body: impl Into<String>) -> Wire {
+    pub(crate) fn json(body: impl Into<String>) -> Wire {
         Wire {
             status: 200,
             headers: vec![("content-type", "application/json".into())],
@@ -74,7 +74,7 @@ impl Wire {
     }
 
     /// A REST-JSON error (`x-amzn-errortype`, `{"message": ...}`).
-    pub fn error(status: u16, code: &str, message: &str) -> Wire {
+    pub(crate) fn error(status: u16, code: &str, message: &str) -> Wire {
         Wire {
             status,
             headers: vec![
@@ -101,7 +101,9 @@ impl std::fmt::Debug for WireAnswers {
 }
 
 impl WireAnswers {
-    pub fn client(answer: impl Fn(&str, &str) -> Wire + Send + Sync + 'static) -> SharedHttpClient {
+    pub(crate) fn client(
+        answer: impl Fn(&str, &str) -> Wire + Send + Sync + 'static,
+    ) -> SharedHttpClient {
         SharedHttpClient::new(WireAnswers(Arc::new(answer)))
     }
 }

@@ -14,7 +14,7 @@ use crate::resource::Live;
 /// The digests of a plan's inputs. Every map is sorted, so equal inputs give
 /// an equal document, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fingerprint {
+pub(crate) struct Fingerprint {
     /// Always `sha256`; the field lets a later version change it.
     pub algorithm: String,
     pub account_id: String,
@@ -30,19 +30,19 @@ pub struct Fingerprint {
     pub digest: String,
 }
 
-pub const ABSENT: &str = "absent";
+pub(crate) const ABSENT: &str = "absent";
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
 /// Digest of one live read: what the plan compares (attributes), what other
 /// resources use (outputs), and whose it is.
-pub fn live_digest(live: Option<&Live>) -> String {
+pub(crate) fn live_digest(live: Option<&Live>) -> String {
     match live {
         None => ABSENT.to_string(),
         Some(l) => {
@@ -73,14 +73,14 @@ fn canonical(v: &serde_json::Value) -> serde_json::Value {
 
 /// The key a source file is recorded under: relative to the stack file's
 /// directory, so the same checkout in another place gives the same key.
-pub fn file_key(stack_file: &Path, file: &Path) -> String {
+pub(crate) fn file_key(stack_file: &Path, file: &Path) -> String {
     let dir = stack_file.parent().unwrap_or(Path::new(""));
     let relative = file.strip_prefix(dir).unwrap_or(file);
     relative.to_string_lossy().replace('\\', "/")
 }
 
 impl Fingerprint {
-    pub fn new(
+    pub(crate) fn new(
         account_id: &str,
         region: &str,
         files: BTreeMap<String, String>,
@@ -105,7 +105,7 @@ impl Fingerprint {
 
     /// What differs between the plan's inputs (`self`) and now, in words;
     /// empty when nothing does.
-    pub fn differences(&self, now: &Fingerprint) -> Vec<String> {
+    pub(crate) fn differences(&self, now: &Fingerprint) -> Vec<String> {
         let mut out = Vec::new();
         if self.account_id != now.account_id || self.region != now.region {
             out.push(format!(
@@ -144,7 +144,7 @@ impl Fingerprint {
 
 /// The parts of a saved plan document (`plan --out`) that `up FILE` checks.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Saved {
+pub(crate) struct Saved {
     pub format_version: String,
     pub stack: String,
     pub mode: crate::plan::Mode,
@@ -154,7 +154,7 @@ pub struct Saved {
 
 impl Saved {
     /// Parses a saved plan; the error says what is wrong with the file.
-    pub fn parse(text: &str) -> Result<Saved, String> {
+    pub(crate) fn parse(text: &str) -> Result<Saved, String> {
         let saved: Saved = serde_json::from_str(text).map_err(|e| {
             format!("it is not a plan written by `mobile-backend plan --out` ({e})")
         })?;

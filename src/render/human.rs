@@ -44,7 +44,7 @@ impl Palette {
     }
 }
 
-pub fn symbol(action: Action) -> &'static str {
+pub(crate) fn symbol(action: Action) -> &'static str {
     match action {
         Action::Create => "+",
         Action::Update => "~",
@@ -65,7 +65,7 @@ fn verb(action: Action) -> &'static str {
 }
 
 /// A value as one line of compact JSON; unknown values say so.
-pub fn value(v: &Value) -> String {
+pub(crate) fn value(v: &Value) -> String {
     match v {
         Value::String(s) if s.contains(UNKNOWN) => {
             if s == UNKNOWN {
@@ -199,7 +199,7 @@ fn change_block(out: &mut String, p: &Palette, c: &ResourceChange) {
 }
 
 /// The whole plan for a terminal or a log.
-pub fn plan(plan: &Plan, color: bool) -> String {
+pub(crate) fn plan(plan: &Plan, color: bool) -> String {
     let p = Palette { color };
     let mut out = String::new();
     let changed: Vec<&ResourceChange> = plan
@@ -238,7 +238,7 @@ pub fn plan(plan: &Plan, color: bool) -> String {
     out
 }
 
-pub fn summary(plan: &Plan) -> String {
+pub(crate) fn summary(plan: &Plan) -> String {
     let mut s = format!(
         "Plan: {} to create, {} to update, {} to replace, {} to delete.",
         plan.count(Action::Create),
@@ -257,7 +257,7 @@ pub fn summary(plan: &Plan) -> String {
 }
 
 /// What an apply did, one line per step, then the totals.
-pub fn report(report: &Report, color: bool, command: &str) -> String {
+pub(crate) fn report(report: &Report, color: bool, command: &str) -> String {
     let p = Palette { color };
     let mut out = String::new();
     let failed: Vec<_> = report.failed().collect();
@@ -310,7 +310,7 @@ pub fn report(report: &Report, color: bool, command: &str) -> String {
     out
 }
 
-pub fn past(action: Action) -> &'static str {
+pub(crate) fn past(action: Action) -> &'static str {
     match action {
         Action::Create => "created",
         Action::Update => "updated",

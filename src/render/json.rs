@@ -102,7 +102,7 @@ fn attribute(a: &AttributeChange) -> Attribute {
     }
 }
 
-pub fn document(plan: &Plan) -> Value {
+pub(crate) fn document(plan: &Plan) -> Value {
     let resource_changes = plan
         .resource_changes
         .iter()
@@ -148,7 +148,7 @@ pub fn document(plan: &Plan) -> Value {
 
 /// The document of `plan --json` and of a saved plan (`plan --out`): the plan
 /// and, when it was made from live reads, the fingerprint of its inputs.
-pub fn to_string(plan: &Plan, fingerprint: Option<&Fingerprint>) -> String {
+pub(crate) fn to_string(plan: &Plan, fingerprint: Option<&Fingerprint>) -> String {
     let mut doc = document(plan);
     if let (Some(fp), Value::Object(o)) = (fingerprint, &mut doc) {
         o.insert(

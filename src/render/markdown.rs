@@ -271,7 +271,7 @@ fn table(out: &mut String, rows: &[&ResourceChange]) {
 }
 
 /// The whole plan as Markdown.
-pub fn plan(plan: &Plan) -> String {
+pub(crate) fn plan(plan: &Plan) -> String {
     let mut out = String::new();
     let mode = match plan.mode {
         Mode::Apply => "apply",

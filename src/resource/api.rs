@@ -199,7 +199,7 @@ pub struct ApiKeySpec {
 
 crate::spec_fields!(ApiSpec);
 
-pub const ATTRIBUTES: &[(&str, Change)] = &[
+pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
     ("description", Change::Update),
     // A new endpoint type is a new API here (id and invoke URL change).
@@ -223,7 +223,7 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// empty, which reads as no `stage_throttle`; a usage plan's absent
 /// `quota.offset` reads as 0, the stack's value; the endpoint type is sent
 /// (`REGIONAL` unless the stack says otherwise).
-pub const DEFAULTED: &[&str] = &[];
+pub(crate) const DEFAULTED: &[&str] = &[];
 
 /// `[api.<key>]`: an API Gateway REST API.
 pub struct ApiKind;
@@ -393,18 +393,18 @@ impl ResourceKind for ApiKind {
 /// How many times a call is made when API Gateway answers
 /// `ConflictException`, and the first wait
 /// (doubled each time): about 16 s in all.
-pub const CONFLICT_RETRY_ATTEMPTS: u32 = 6;
-pub const CONFLICT_RETRY_FIRST_DELAY: Duration = Duration::from_millis(500);
+pub(crate) const CONFLICT_RETRY_ATTEMPTS: u32 = 6;
+pub(crate) const CONFLICT_RETRY_FIRST_DELAY: Duration = Duration::from_millis(500);
 
 /// The `deployment` of a stage deployed outside this tool.
-pub const FOREIGN_DEPLOYMENT: &str = "(made outside this tool)";
+pub(crate) const FOREIGN_DEPLOYMENT: &str = "(made outside this tool)";
 
 const CORS_ALLOW_HEADERS: &str =
     "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'";
 
 // --------------------------------------------------------------- desired ----
 
-pub fn desired(
+pub(crate) fn desired(
     spec: &ApiSpec,
     name: &str,
     tags: Tags,
@@ -417,7 +417,7 @@ pub fn desired(
 
 /// The offline checks of `validate`: route keys, authorizations,
 /// integrations, endpoint type, quota periods, what needs a stage.
-pub fn check(spec: &ApiSpec) -> Result<(), String> {
+pub(crate) fn check(spec: &ApiSpec) -> Result<(), String> {
     build(spec, "", Tags::new(), &|_| String::new()).map(|_| ())
 }
 
@@ -603,7 +603,7 @@ fn usage_plans_of(
 /// Makes one API Gateway call, again after a growing wait while the answer
 /// is `ConflictException`, at most
 /// [`CONFLICT_RETRY_ATTEMPTS`] times.
-pub async fn call<T, E, R, F, Fut>(operation: &'static str, mut f: F) -> Result<T, Error>
+pub(crate) async fn call<T, E, R, F, Fut>(operation: &'static str, mut f: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError<E, R>>>,
@@ -1454,7 +1454,7 @@ async fn find(aws: &Aws, target: &Target<'_>) -> Result<Option<(RestApi, Tags, O
     Ok(found.map(|(_, (api, tags), ownership)| (api, tags, ownership)))
 }
 
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let Some((api, tags, ownership)) = find(aws, target).await? else {
         return Ok(None);
     };
@@ -1484,7 +1484,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
 
 /// REST APIs this stack owns, by their tags, among the APIs named like the
 /// stack's default names (`<stack>-`) and none of the declared `names`.
-pub async fn find_owned(
+pub(crate) async fn find_owned(
     aws: &Aws,
     stack: &Stack,
     names: &[String],
@@ -1511,7 +1511,7 @@ pub async fn find_owned(
 /// `GetApiKey` with `includeValue` per `key.<name>.id` output. Only `outputs
 /// --include-secrets` calls this; every other read lists keys without their
 /// values.
-pub async fn secrets(aws: &Aws, live: &Live) -> Result<BTreeMap<String, String>, Error> {
+pub(crate) async fn secrets(aws: &Aws, live: &Live) -> Result<BTreeMap<String, String>, Error> {
     let keys: Vec<(String, String)> = live
         .outputs
         .iter()
@@ -1552,7 +1552,7 @@ fn parse(value: &Value, address: &Address) -> Result<ApiConfig, Error> {
     serde_json::from_value(value.clone()).map_err(|e| Error::Unexpected(format!("{address}: {e}")))
 }
 
-pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+pub(crate) async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
     let want = parse(&desired.attributes, &desired.address)?;
     let endpoint = EndpointType::from(want.endpoint_type.as_str());
     let api = call("apigateway:CreateRestApi", || {
@@ -1592,7 +1592,7 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
 
 // ---------------------------------------------------------------- update ----
 
-pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
     let want = parse(&desired.attributes, &desired.address)?;
     let id = live
         .outputs
@@ -2619,7 +2619,7 @@ async fn delete_api_key(aws: &Aws, kid: &str) -> Result<(), Error> {
     .await
 }
 
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     let Some(id) = live.outputs.get("id") else {
         return Ok(());
     };

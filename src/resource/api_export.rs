@@ -18,7 +18,7 @@ use super::api_routes::{self, Integration, Route, CORS_TEMPLATE, JSON, METHODS};
 /// The routes of an exported stage by route key (`"POST /notes"`), in the
 /// shape [`super::api`] reads from the API itself, or `None` when the
 /// document is not an OpenAPI 3 export this can read.
-pub fn routes(doc: &Value) -> Option<BTreeMap<String, Route>> {
+pub(crate) fn routes(doc: &Value) -> Option<BTreeMap<String, Route>> {
     doc.get("openapi")?.as_str()?.strip_prefix("3.")?;
     let schemes = doc
         .pointer("/components/securitySchemes")

@@ -11,17 +11,17 @@ use crate::stack::Tags;
 
 /// What a deployment's description starts with; the rest is the hash of the
 /// routes it was made from.
-pub const DEPLOYMENT_PREFIX: &str = "mobile-backend:";
+pub(crate) const DEPLOYMENT_PREFIX: &str = "mobile-backend:";
 
 /// The request template of the OPTIONS mock this tool makes for CORS
 /// preflights; it is how such a method is told from a route.
-pub const CORS_TEMPLATE: &str = "{\"statusCode\": 200, \"cors\": true}";
+pub(crate) const CORS_TEMPLATE: &str = "{\"statusCode\": 200, \"cors\": true}";
 
 /// The content type of every template this tool writes and reads.
-pub const JSON: &str = "application/json";
+pub(crate) const JSON: &str = "application/json";
 
 /// The methods a route may name (`ANY` is API Gateway's catch-all).
-pub const METHODS: &[&str] = &[
+pub(crate) const METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
 ];
 
@@ -116,7 +116,7 @@ impl Integration {
 
 /// The status code a mock integration's request template answers (200 when
 /// it names none).
-pub fn mock_status(request_template: Option<&str>) -> i64 {
+pub(crate) fn mock_status(request_template: Option<&str>) -> i64 {
     request_template
         .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
         .and_then(|v| v.get("statusCode").and_then(serde_json::Value::as_i64))
@@ -159,19 +159,19 @@ pub struct Key {
 
 /// A route key split into its method and path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RouteKey {
+pub(crate) struct RouteKey {
     pub method: String,
     pub path: String,
 }
 
 impl RouteKey {
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
 }
 
 /// Parses `"METHOD /a/{b}/{proxy+}"`; the method is upper-cased.
-pub fn parse_route(route: &str) -> Result<RouteKey, String> {
+pub(crate) fn parse_route(route: &str) -> Result<RouteKey, String> {
     let (method, path) = route
         .trim()
         .split_once(' ')
@@ -235,7 +235,7 @@ pub fn parse_route(route: &str) -> Result<RouteKey, String> {
 }
 
 /// Sets each route's `cors` from the paths that answer CORS preflights.
-pub fn mark_cors(routes: &mut BTreeMap<String, Route>, cors_paths: &BTreeSet<String>) {
+pub(crate) fn mark_cors(routes: &mut BTreeMap<String, Route>, cors_paths: &BTreeSet<String>) {
     for (key, route) in routes.iter_mut() {
         if let Ok(k) = parse_route(key) {
             route.cors = cors_paths.contains(&k.path);
@@ -245,7 +245,7 @@ pub fn mark_cors(routes: &mut BTreeMap<String, Route>, cors_paths: &BTreeSet<Str
 
 /// Every resource path the routes need besides the root, parents before
 /// children, each once (shared prefixes are one resource).
-pub fn resource_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn resource_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut all = BTreeSet::new();
     for path in paths {
         let mut prefix = String::new();
@@ -261,12 +261,12 @@ pub fn resource_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<Strin
 }
 
 /// How many segments deep a path is (`/` is 0).
-pub fn depth(path: &str) -> usize {
+pub(crate) fn depth(path: &str) -> usize {
     path.split('/').filter(|s| !s.is_empty()).count()
 }
 
 /// The parent path and last segment of a resource path (`/a/b` → `/a`, `b`).
-pub fn split_parent(path: &str) -> (String, String) {
+pub(crate) fn split_parent(path: &str) -> (String, String) {
     match path.rsplit_once('/') {
         Some(("", last)) => ("/".to_string(), last.to_string()),
         Some((parent, last)) => (parent.to_string(), last.to_string()),
@@ -278,7 +278,7 @@ pub fn split_parent(path: &str) -> (String, String) {
 /// their canonical JSON (route keys sorted, fields in a fixed order). It
 /// changes exactly when a route, its method settings or its integration
 /// change. Routes holding a value not known yet hash to the unknown marker.
-pub fn deployment_hash(routes: &BTreeMap<String, Route>) -> String {
+pub(crate) fn deployment_hash(routes: &BTreeMap<String, Route>) -> String {
     let json = serde_json::to_string(routes).unwrap_or_default();
     if json.contains(UNKNOWN) || json.contains("\\u0001") {
         return UNKNOWN.to_string();
@@ -296,19 +296,19 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 /// The Lambda integration URI of a function.
-pub fn lambda_uri(region: &str, partition: &str, function_arn: &str) -> String {
+pub(crate) fn lambda_uri(region: &str, partition: &str, function_arn: &str) -> String {
     format!("arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations")
 }
 
 /// The function ARN inside a Lambda integration URI.
-pub fn function_of_uri(uri: &str) -> Option<&str> {
+pub(crate) fn function_of_uri(uri: &str) -> Option<&str> {
     uri.split_once("/functions/")
         .and_then(|(_, rest)| rest.strip_suffix("/invocations"))
 }
 
 /// The execute-api source ARN a Lambda permission of a route allows:
 /// `<execute_arn>/*/<METHOD>/<path>` (`*` for `ANY`; path parameters as `*`).
-pub fn permission_source_arn(execute_arn: &str, route: &RouteKey) -> String {
+pub(crate) fn permission_source_arn(execute_arn: &str, route: &RouteKey) -> String {
     let method = if route.method == "ANY" {
         "*"
     } else {
@@ -325,7 +325,7 @@ pub fn permission_source_arn(execute_arn: &str, route: &RouteKey) -> String {
 
 /// A statement id for the Lambda permission of one route of one API:
 /// the same every run, so adding it again is recognised.
-pub fn permission_statement_id(api_id: &str, route: &RouteKey) -> String {
+pub(crate) fn permission_statement_id(api_id: &str, route: &RouteKey) -> String {
     format!(
         "mobile-backend-{api_id}-{:016x}",
         fnv1a64(route.key().as_bytes())
@@ -334,7 +334,7 @@ pub fn permission_statement_id(api_id: &str, route: &RouteKey) -> String {
 
 /// CORS is per path (one OPTIONS method answers every method of it): a path
 /// has it when any route of the path asks for it, so every route there says so.
-pub fn normalise_cors(routes: &mut BTreeMap<String, Route>) {
+pub(crate) fn normalise_cors(routes: &mut BTreeMap<String, Route>) {
     let with_cors: BTreeSet<String> = routes
         .iter()
         .filter(|(_, r)| r.cors)

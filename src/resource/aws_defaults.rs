@@ -53,7 +53,7 @@ pub(crate) struct Minimal {
 impl Minimal {
     /// `body` goes after `[stack] name = "demo"`; `outputs` resolve
     /// references to other resources (`user_pool.users.id`).
-    pub fn load(body: &str, address: &str, outputs: &[(&str, &str)]) -> Minimal {
+    pub(super) fn load(body: &str, address: &str, outputs: &[(&str, &str)]) -> Minimal {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let file = dir.path().join("demo.toml");
         std::fs::write(&file, format!("[stack]\nname = \"demo\"\n{body}")).expect("written");
@@ -93,7 +93,7 @@ impl Minimal {
     }
 
     /// The ownership tags the stack gives the resource (sent with `create`).
-    pub fn tags(&self) -> crate::stack::Tags {
+    pub(super) fn tags(&self) -> crate::stack::Tags {
         self.desired
             .get("tags")
             .and_then(|t| serde_json::from_value(t.clone()).ok())
@@ -101,7 +101,7 @@ impl Minimal {
     }
 
     /// What a read is given to find the resource.
-    pub fn target<'a>(&'a self, parent: Option<&'a Outputs>) -> Target<'a> {
+    pub(super) fn target<'a>(&'a self, parent: Option<&'a Outputs>) -> Target<'a> {
         Target {
             stack: &self.stack.name,
             address: &self.address,
@@ -114,7 +114,7 @@ impl Minimal {
 
     /// The case of this resource, with what the kind's read made of AWS's
     /// answer.
-    pub fn case(&self, label: &'static str, live: Option<Live>) -> Case {
+    pub(super) fn case(&self, label: &'static str, live: Option<Live>) -> Case {
         let live = live.unwrap_or_else(|| panic!("{label}: the read found nothing"));
         assert_eq!(
             live.ownership,

@@ -99,7 +99,7 @@ pub enum Encryption {
 
 crate::spec_fields!(BucketSpec);
 
-pub const ATTRIBUTES: &[(&str, Change)] = &[
+pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
     ("versioning", Change::Update),
     ("cors", Change::Update),
@@ -116,7 +116,7 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// `create` sets the blocks, and the read takes "not configured" encryption
 /// (as emulators answer) as `AES256`. Object ownership (`BucketOwnerEnforced`),
 /// the bucket key and the SSE-C block of new buckets are not compared.
-pub const DEFAULTED: &[&str] = &[];
+pub(crate) const DEFAULTED: &[&str] = &[];
 
 /// `[bucket.<key>]`: an S3 bucket.
 pub struct BucketKind;
@@ -320,7 +320,7 @@ pub struct Cors {
     pub max_age_seconds: Option<i32>,
 }
 
-pub fn desired(spec: &BucketSpec, name: &str, tags: Tags) -> Result<Value, String> {
+pub(crate) fn desired(spec: &BucketSpec, name: &str, tags: Tags) -> Result<Value, String> {
     let config = BucketConfig {
         name: name.to_string(),
         versioning: spec.versioning,
@@ -349,7 +349,7 @@ fn arn(aws: &Aws, name: &str) -> String {
 
 // ------------------------------------------------------------------ read ----
 
-pub async fn read(
+pub(crate) async fn read(
     aws: &Aws,
     stack: &str,
     address: &Address,
@@ -519,7 +519,10 @@ fn sdk_tags(tags: &Tags) -> Vec<Tag> {
         .collect()
 }
 
-pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, String>, Error> {
+pub(crate) async fn create(
+    aws: &Aws,
+    desired: &Desired,
+) -> Result<BTreeMap<String, String>, Error> {
     let config = parse(&desired.attributes, &desired.address)?;
     let name = config.name.as_str();
     // Tags go with the create call, so the bucket never exists without its owner.
@@ -754,7 +757,7 @@ async fn put_encryption(
 
 // ---------------------------------------------------------------- update ----
 
-pub async fn update(
+pub(crate) async fn update(
     aws: &Aws,
     desired: &Desired,
     live: &Live,
@@ -784,7 +787,7 @@ pub async fn update(
 
 /// Whether the bucket holds any object, version or delete marker (`None`:
 /// there is no such bucket).
-pub async fn holds_objects(aws: &Aws, name: &str) -> Result<Option<bool>, Error> {
+pub(crate) async fn holds_objects(aws: &Aws, name: &str) -> Result<Option<bool>, Error> {
     match aws
         .s3
         .list_object_versions()
@@ -823,7 +826,7 @@ async fn delete_bucket(aws: &Aws, name: &str) -> Result<Deleted, Error> {
 /// that is not, so nothing is lost by trying first: an empty bucket costs
 /// one call, not a listing and a delete); a bucket that still holds objects
 /// is emptied first only with `--empty-buckets`.
-pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
     let name = live.physical_name.as_str();
     match delete_bucket(aws, name).await? {
         Deleted::Yes => {}

@@ -29,7 +29,7 @@ fn flights() -> &'static Flights {
 
 /// The answer of `read`, shared with every caller that asks for the same
 /// `key` of the same `aws` while it is in flight.
-pub async fn shared<T, F, Fut>(aws: &Aws, key: &str, read: F) -> Result<T, Error>
+pub(super) async fn shared<T, F, Fut>(aws: &Aws, key: &str, read: F) -> Result<T, Error>
 where
     T: Clone + Send + Sync + 'static,
     F: FnOnce() -> Fut,

@@ -122,7 +122,7 @@ pub enum MatchType {
 
 crate::spec_fields!(IdentityPoolSpec);
 
-pub const ATTRIBUTES: &[(&str, Change)] = &[
+pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     // Found by name first: a new name would find no pool and make a new one,
     // and the identities of the old pool (the keys of per-user data) would be lost.
     ("name", Change::Replace),
@@ -141,7 +141,7 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// pool created without them reports (terraform-provider-aws
 /// `identity_pool.go`: both Optional with `Default: false`); a provider's
 /// `ServerSideTokenCheck` is sent false.
-pub const DEFAULTED: &[&str] = &[];
+pub(crate) const DEFAULTED: &[&str] = &[];
 
 /// `[identity_pool.<key>]`: a Cognito identity pool.
 pub struct IdentityPoolKind;
@@ -383,7 +383,7 @@ pub struct Provider {
 
 /// The provider name of a user pool of the stack and the id of its client,
 /// for `providers = ["pool.client"]` (unknown until both exist).
-pub fn provider(ctx: &DesiredContext<'_>, reference: &str) -> Result<Provider, String> {
+pub(crate) fn provider(ctx: &DesiredContext<'_>, reference: &str) -> Result<Provider, String> {
     let (pool, client) = reference.split_once('.').ok_or_else(|| {
         format!("provider `{reference}` must be written `user_pool_key.client_key`")
     })?;
@@ -400,7 +400,7 @@ pub fn provider(ctx: &DesiredContext<'_>, reference: &str) -> Result<Provider, S
     })
 }
 
-pub fn desired(
+pub(crate) fn desired(
     spec: &IdentityPoolSpec,
     name: &str,
     tags: Tags,
@@ -518,7 +518,7 @@ async fn describe(aws: &Aws, id: &str) -> Result<Option<DescribeIdentityPoolOutp
     }
 }
 
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let listed = list(aws).await?;
     let found = super::find_one_ours(
         "identity pool",
@@ -545,7 +545,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
 /// starts like the stack's default names (`<stack>_`) and is none of the
 /// declared `names` (those are read directly): pools removed from the file
 /// or renamed. A removed pool with a custom name outside the prefix is not found.
-pub async fn find_owned(
+pub(crate) async fn find_owned(
     aws: &Aws,
     stack: &Stack,
     names: &[String],
@@ -588,7 +588,7 @@ fn hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+pub(crate) async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
     let config = parse(&desired.attributes, &desired.address)?;
     let out = aws
         .cognito_identity
@@ -613,7 +613,7 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
 
 // ---------------------------------------------------------------- update ----
 
-pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
     let want = parse(&desired.attributes, &desired.address)?;
     let id = live
         .outputs
@@ -648,7 +648,7 @@ pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs
 
 // ---------------------------------------------------------------- delete ----
 
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     let Some(id) = live.outputs.get("id") else {
         return Ok(());
     };

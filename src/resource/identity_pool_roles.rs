@@ -27,16 +27,16 @@ use crate::resource::identity_pool::MatchType;
 use crate::resource::identity_pool::RoleResolution;
 use crate::stack::{Address, Kind};
 
-pub const ATTRIBUTES: &[(&str, Change)] =
+pub(crate) const ATTRIBUTES: &[(&str, Change)] =
     &[("roles", Change::Update), ("role_mappings", Change::Update)];
 
 /// What AWS fills in when the stack leaves it unset
 /// ([`super::ResourceType::defaulted`]): nothing; a pool has no roles and
 /// no role mappings until `SetIdentityPoolRoles` gives it some.
-pub const DEFAULTED: &[&str] = &[];
+pub(crate) const DEFAULTED: &[&str] = &[];
 
 /// `identity_pool.<key>.roles`: the pool's role attachment, one writer for all its roles.
-pub struct RolesPart;
+pub(crate) struct RolesPart;
 
 impl PartStep for RolesPart {
     const PART: &'static str = "roles";
@@ -96,7 +96,7 @@ impl Step for RolesPart {
 
 /// The comparable shape of a role attachment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RolesConfig {
+pub(crate) struct RolesConfig {
     /// `authenticated` / `unauthenticated` → role ARN.
     pub roles: BTreeMap<String, String>,
     /// Provider key (`cognito-idp.<region>.amazonaws.com/<pool id>:<client id>`) → mapping.
@@ -104,7 +104,7 @@ pub struct RolesConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Mapping {
+pub(crate) struct Mapping {
     /// `Rules` or `Token`.
     #[serde(rename = "type")]
     pub mapping_type: String,
@@ -115,7 +115,7 @@ pub struct Mapping {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub claim: String,
     /// `Equals`, `Contains`, `StartsWith` or `NotEqual`.
     pub match_type: String,
@@ -138,7 +138,7 @@ fn provider_key(ctx: &DesiredContext<'_>, reference: &str) -> Result<String, Str
     Ok(format!("{}:{}", p.provider_name, p.client_id))
 }
 
-pub fn desired(spec: &IdentityPoolSpec, ctx: &DesiredContext<'_>) -> Result<Value, String> {
+pub(crate) fn desired(spec: &IdentityPoolSpec, ctx: &DesiredContext<'_>) -> Result<Value, String> {
     let mut roles = BTreeMap::new();
     if let Some(r) = &spec.authenticated_role {
         roles.insert("authenticated".to_string(), role_arn(ctx, r));
@@ -196,7 +196,7 @@ fn pool_id<'a>(address: &Address, parent: Option<&'a Outputs>) -> Result<&'a Str
 
 // ------------------------------------------------------------------ read ----
 
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let Some(id) = target.parent.and_then(|p| p.get("id")) else {
         return Ok(None);
     };
@@ -289,7 +289,11 @@ fn sdk_mapping(m: &Mapping) -> Result<RoleMapping, Error> {
 }
 
 /// Writes the complete attachment (create and update are the same call).
-pub async fn set(aws: &Aws, desired: &Desired, parent: Option<&Outputs>) -> Result<Outputs, Error> {
+pub(crate) async fn set(
+    aws: &Aws,
+    desired: &Desired,
+    parent: Option<&Outputs>,
+) -> Result<Outputs, Error> {
     let id = pool_id(&desired.address, parent)?;
     let config: RolesConfig = serde_json::from_value(desired.attributes.clone())
         .map_err(|e| Error::Unexpected(format!("{}: {e}", desired.address)))?;
@@ -326,7 +330,7 @@ pub async fn set(aws: &Aws, desired: &Desired, parent: Option<&Outputs>) -> Resu
 
 /// Clears the attachment (when the pool itself is deleted this is moot; a
 /// pool already gone is fine).
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     let Some(id) = live.outputs.get("identity_pool_id") else {
         return Ok(());
     };

@@ -21,7 +21,7 @@ use crate::aws::{error_code, error_message, Aws};
 /// What a statement grants: `principal` may invoke `function` when the call
 /// comes from `source_arn`.
 #[derive(Debug, Clone)]
-pub struct Statement<'a> {
+pub(crate) struct Statement<'a> {
     pub function: &'a str,
     pub id: &'a str,
     pub principal: &'a str,
@@ -40,7 +40,7 @@ fn function_lock(function: &str) -> Arc<tokio::sync::Mutex<()>> {
 
 /// Adds the statement; one with the same id already there is success.
 /// `context` says who needs it, for error messages.
-pub async fn add(aws: &Aws, s: &Statement<'_>, context: &str) -> Result<(), Error> {
+pub(crate) async fn add(aws: &Aws, s: &Statement<'_>, context: &str) -> Result<(), Error> {
     let lock = function_lock(s.function);
     let _one_at_a_time = lock.lock().await;
     let result = retry::retry(
@@ -88,7 +88,12 @@ pub async fn add(aws: &Aws, s: &Statement<'_>, context: &str) -> Result<(), Erro
 
 /// Removes the statement `id` from the function's policy; a function or
 /// statement that is gone already is success.
-pub async fn remove(aws: &Aws, function: &str, id: &str, context: &str) -> Result<(), Error> {
+pub(crate) async fn remove(
+    aws: &Aws,
+    function: &str,
+    id: &str,
+    context: &str,
+) -> Result<(), Error> {
     let lock = function_lock(function);
     let _one_at_a_time = lock.lock().await;
     let result = retry::retry(

@@ -2,26 +2,26 @@
 //! delete, its waits, and which attributes force replacement. This module
 //! dispatches on the kind and holds what all kinds share.
 
-pub mod api;
-pub mod api_export;
-pub mod api_routes;
+pub(crate) mod api;
+pub(crate) mod api_export;
+pub(crate) mod api_routes;
 #[cfg(test)]
 mod aws_defaults;
-pub mod bucket;
+pub(crate) mod bucket;
 mod flight;
-pub mod identity_pool;
-pub mod identity_pool_roles;
-pub mod lambda_permission;
-pub mod registry;
-pub mod retry;
-pub mod role;
-pub mod search;
-pub mod search_cloudsearch;
-pub mod search_opensearch;
-pub mod table;
-pub mod user_pool;
-pub mod user_pool_client;
-pub mod user_pool_group;
+pub(crate) mod identity_pool;
+pub(crate) mod identity_pool_roles;
+pub(crate) mod lambda_permission;
+pub(crate) mod registry;
+pub(crate) mod retry;
+pub(crate) mod role;
+pub(crate) mod search;
+pub(crate) mod search_cloudsearch;
+pub(crate) mod search_opensearch;
+pub(crate) mod table;
+pub(crate) mod user_pool;
+pub(crate) mod user_pool_client;
+pub(crate) mod user_pool_group;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -31,8 +31,8 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::stack::reference::Reference;
-pub use registry::{
-    delete_blocker, desired_attributes, read_secrets, Kind, ResourceKind, ResourceType, Spec, Step,
+pub(crate) use registry::{
+    delete_blocker, desired_attributes, read_secrets, Kind, ResourceType, Spec, Step,
 };
 
 use crate::stack::{Address, Lookup, Stack, Tags, OWNER_ID_TAG, OWNER_STACK_TAG};
@@ -53,7 +53,7 @@ impl ResourceType {
     /// Whether the attribute at `path` (`scaling.instance_type`) is one AWS
     /// fills in when the stack leaves it unset: a plan never shows it
     /// changing to nothing.
-    pub fn is_defaulted(self, path: &str) -> bool {
+    pub(crate) fn is_defaulted(self, path: &str) -> bool {
         self.defaulted().iter().any(|p| path_matches(p, path))
     }
 
@@ -61,7 +61,7 @@ impl ResourceType {
     /// configuration is classified (the registry's tests check it); one
     /// that were not would be planned as a replacement, which a kind holding
     /// data refuses without `--allow-replace`, never as a silent update.
-    pub fn change_of(self, attribute: &str) -> Change {
+    pub(crate) fn change_of(self, attribute: &str) -> Change {
         self.attribute_classes()
             .iter()
             .find(|(name, _)| *name == attribute)
@@ -90,7 +90,7 @@ impl std::fmt::Display for ResourceType {
 }
 
 /// What a step's outputs are: `arn`, `name`, `id`, ... as strings.
-pub type Outputs = BTreeMap<String, String>;
+pub(crate) type Outputs = BTreeMap<String, String>;
 
 /// What building the desired attributes may need besides the spec.
 pub struct DesiredContext<'a> {
@@ -196,12 +196,12 @@ impl Ownership {
 
 /// Whether tags hold none of this tool's `mobile-backend:*` tags, so that the
 /// resource may be adopted.
-pub fn untagged(tags: &Tags) -> bool {
+pub(crate) fn untagged(tags: &Tags) -> bool {
     !tags.keys().any(|k| k.starts_with(OWNER_TAG_PREFIX))
 }
 
 /// The prefix of the ownership tags.
-pub const OWNER_TAG_PREFIX: &str = "mobile-backend:";
+pub(crate) const OWNER_TAG_PREFIX: &str = "mobile-backend:";
 
 /// The error for an `adopt = "<id>"` that names nothing.
 fn adopt_missing(target: &Target<'_>, id: &str) -> Error {
@@ -321,7 +321,7 @@ impl Error {
 
 /// Reads a step by its physical name (and its parent's outputs); `None`
 /// when it does not exist.
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let live = registry::read_step(aws, target).await?;
     if target.address.part.is_none() && target.address.kind.adopts_by_name() {
         return claim_by_name(target, live);
@@ -330,7 +330,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
 }
 
 /// Creates a step; returns its outputs.
-pub async fn create(
+pub(crate) async fn create(
     aws: &Aws,
     desired: &Desired,
     parent: Option<&Outputs>,
@@ -339,7 +339,7 @@ pub async fn create(
 }
 
 /// Brings a live step to the desired attributes; returns its outputs.
-pub async fn update(
+pub(crate) async fn update(
     aws: &Aws,
     desired: &Desired,
     live: &Live,
@@ -349,7 +349,7 @@ pub async fn update(
 }
 
 /// Deletes a live step (which must be ours).
-pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(), Error> {
     if live.ownership != Ownership::Ours {
         return Err(Error::Refused(format!(
             "`{}` ({}) is not owned by this stack; it is never deleted",
@@ -362,7 +362,7 @@ pub async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Result<(),
 /// Every resource AWS reports as tagged with this stack's name, as
 /// (address, physical name). This finds what a stack owns but no longer
 /// declares; each one found is read again and its tags checked before use.
-pub async fn find_tagged(
+pub(crate) async fn find_tagged(
     aws: &Aws,
     stack: &Stack,
     declared_names: &[String],
@@ -443,7 +443,7 @@ async fn find_by_tagging_api(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, S
 /// When none is ours and the target has `adopt = "<id>"`, the resource with
 /// that id is described instead: untagged, it is [`Ownership::Adopting`];
 /// tagged by mobile-backend, not ours (a conflict); missing, an error.
-pub async fn find_one_ours<T, D, Fut>(
+pub(crate) async fn find_one_ours<T, D, Fut>(
     noun: &str,
     listed: Vec<(String, String)>,
     target: &Target<'_>,
@@ -512,7 +512,7 @@ where
 /// default names) and is none of the declared `names` (those are read
 /// directly). A removed resource with a custom name outside the prefix is not
 /// found.
-pub async fn find_owned_leftovers<T, D, Fut>(
+pub(crate) async fn find_owned_leftovers<T, D, Fut>(
     stack: &Stack,
     kind: Kind,
     prefix: &str,
@@ -548,7 +548,7 @@ where
 }
 
 /// Tags to add or change, and keys to remove, to go from `live` to `desired`.
-pub fn tag_changes(desired: &Tags, live: &Tags) -> (Tags, Vec<String>) {
+pub(crate) fn tag_changes(desired: &Tags, live: &Tags) -> (Tags, Vec<String>) {
     let set: Tags = desired
         .iter()
         .filter(|(k, v)| live.get(*k) != Some(*v))
@@ -564,7 +564,7 @@ pub fn tag_changes(desired: &Tags, live: &Tags) -> (Tags, Vec<String>) {
 
 /// Polls `check` until it reports done, printing each new state once.
 /// `check` returns `Continue(state)` while waiting and `Break(value)` when done.
-pub async fn wait_for<T, F, Fut>(
+pub(crate) async fn wait_for<T, F, Fut>(
     what: &str,
     timeout: std::time::Duration,
     mut check: F,

@@ -215,7 +215,7 @@ pub trait Step: 'static {
 }
 
 /// A part of a declared resource, applied on its own.
-pub trait PartStep: Step {
+pub(crate) trait PartStep: Step {
     /// Its name in addresses: `user_pool.<key>.<PART>...`.
     const PART: &'static str;
 
@@ -226,7 +226,7 @@ pub trait PartStep: Step {
 }
 
 /// Where a part's physical name comes from.
-pub enum PartName<'s> {
+pub(crate) enum PartName<'s> {
     /// A `name = ...` template of its own, to resolve.
     Template(&'s str),
     /// Its key.
@@ -317,7 +317,8 @@ pub trait ResourceKind: Step {
 
 /// The field names of a struct, as its `Deserialize` declares them (renames
 /// applied): what a typed configuration's attributes are.
-pub fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+#[cfg(test)]
+pub(crate) fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
     use serde::de::{Error as _, Visitor};
     struct Fields<'a>(&'a mut &'static [&'static str]);
     impl<'de> Deserializer<'de> for Fields<'_> {
@@ -368,7 +369,7 @@ macro_rules! registry {
 
         /// What AWS thing an address is: a declared resource or one of its parts.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum ResourceType { $( $kind, $( $part, )* )* }
+        pub(crate) enum ResourceType { $( $kind, $( $part, )* )* }
 
         /// A resource's settings as typed by the user, one variant per kind.
         #[derive(Debug, Clone)]
@@ -469,16 +470,17 @@ macro_rules! registry {
         }
 
         impl ResourceType {
-            pub const ALL: &'static [ResourceType] = &[ $( ResourceType::$kind, $( ResourceType::$part, )* )* ];
+            #[cfg(test)]
+            pub(crate) const ALL: &'static [ResourceType] = &[ $( ResourceType::$kind, $( ResourceType::$part, )* )* ];
 
             /// The type of the step at `address`.
-            pub fn of(address: &Address) -> ResourceType {
+            pub(crate) fn of(address: &Address) -> ResourceType {
                 ResourceType::of_step(address.kind, address.part.as_ref())
             }
 
             /// The type of the step at `<kind>.<key>` or `<kind>.<key>.<part>`
             /// (a part the kind does not have is the kind's own).
-            pub fn of_step(kind: Kind, part: Option<&Part>) -> ResourceType {
+            pub(crate) fn of_step(kind: Kind, part: Option<&Part>) -> ResourceType {
                 let part = part.map(Part::name);
                 match kind {
                     $( Kind::$kind => {
@@ -491,42 +493,43 @@ macro_rules! registry {
             }
 
             /// What AWS calls it, for messages.
-            pub fn noun(self) -> &'static str {
+            pub(crate) fn noun(self) -> &'static str {
                 match self { $( ResourceType::$kind => <$imp as Step>::NOUN, $( ResourceType::$part => <$pimp as Step>::NOUN, )* )* }
             }
 
             /// Replacing one of these loses data or users, so it needs `--allow-replace`.
-            pub fn holds_data(self) -> bool {
+            pub(crate) fn holds_data(self) -> bool {
                 match self { $( ResourceType::$kind => <$imp as Step>::HOLDS_DATA, $( ResourceType::$part => <$pimp as Step>::HOLDS_DATA, )* )* }
             }
 
             /// What replacing the one named `name` loses.
-            pub fn data_loss(self, name: &str) -> String {
+            pub(crate) fn data_loss(self, name: &str) -> String {
                 match self { $( ResourceType::$kind => <$imp as Step>::data_loss(name), $( ResourceType::$part => <$pimp as Step>::data_loss(name), )* )* }
             }
 
             /// The attributes and how each one changes.
-            pub fn attribute_classes(self) -> &'static [(&'static str, Change)] {
+            pub(crate) fn attribute_classes(self) -> &'static [(&'static str, Change)] {
                 match self { $( ResourceType::$kind => <$imp as Step>::ATTRIBUTES, $( ResourceType::$part => <$pimp as Step>::ATTRIBUTES, )* )* }
             }
 
             /// What AWS fills in when the stack leaves it unset.
-            pub fn defaulted(self) -> &'static [&'static str] {
+            pub(crate) fn defaulted(self) -> &'static [&'static str] {
                 match self { $( ResourceType::$kind => <$imp as Step>::DEFAULTED, $( ResourceType::$part => <$pimp as Step>::DEFAULTED, )* )* }
             }
 
             /// Why an update in place does more than set the changed attributes.
-            pub fn update_reason(self, changed: &[&str]) -> Option<String> {
+            pub(crate) fn update_reason(self, changed: &[&str]) -> Option<String> {
                 match self { $( ResourceType::$kind => <$imp as Step>::update_reason(changed), $( ResourceType::$part => <$pimp as Step>::update_reason(changed), )* )* }
             }
 
             /// About how long the step runs, in calls one after the other.
-            pub fn cost(self) -> u64 {
+            pub(crate) fn cost(self) -> u64 {
                 match self { $( ResourceType::$kind => <$imp as Step>::COST, $( ResourceType::$part => <$pimp as Step>::COST, )* )* }
             }
 
             /// The fields of its typed configuration ([`Step::Config`]).
-            pub fn config_fields(self) -> &'static [&'static str] {
+            #[cfg(test)]
+            pub(crate) fn config_fields(self) -> &'static [&'static str] {
                 match self { $( ResourceType::$kind => field_names::<<$imp as Step>::Config>(), $( ResourceType::$part => field_names::<<$pimp as Step>::Config>(), )* )* }
             }
 
@@ -539,18 +542,19 @@ macro_rules! registry {
 
             /// Calls the visitor with the step type's type: how code outside
             /// the registry reaches a kind's or a part's [`Step`] items.
-            pub fn visit<V: StepVisitor>(self, visitor: V) -> V::Output {
+            pub(crate) fn visit<V: StepVisitor>(self, visitor: V) -> V::Output {
                 match self { $( ResourceType::$kind => visitor.visit::<$imp>(), $( ResourceType::$part => visitor.visit::<$pimp>(), )* )* }
             }
 
             /// Whether it is a part of a declared resource.
-            pub fn is_part(self) -> bool {
+            #[cfg(test)]
+            pub(crate) fn is_part(self) -> bool {
                 match self { $( ResourceType::$kind => false, $( ResourceType::$part => true, )* )* }
             }
         }
 
         /// The attributes a step wants, as JSON, from its resource's resolved spec.
-        pub fn desired_attributes(
+        pub(crate) fn desired_attributes(
             address: &Address,
             spec: &Spec,
             name: &str,
@@ -569,7 +573,7 @@ macro_rules! registry {
 
         /// Where the physical name of the part at `address` comes from;
         /// `None` when `address` is not a part of a resource declared by `spec`.
-        pub fn part_name<'s>(address: &Address, spec: &'s Spec) -> Option<PartName<'s>> {
+        pub(crate) fn part_name<'s>(address: &Address, spec: &'s Spec) -> Option<PartName<'s>> {
             let part = address.part.as_ref()?;
             match (ResourceType::of(address), spec) {
                 $( $( (ResourceType::$part, Spec::$kind(s)) => Some(<$pimp as PartStep>::physical_name(s, part)), )* )*
@@ -600,7 +604,7 @@ macro_rules! registry {
         }
 
         /// What would stop deleting the step named `name` half-way.
-        pub async fn delete_blocker(
+        pub(crate) async fn delete_blocker(
             aws: &Aws,
             address: &Address,
             name: &str,
@@ -614,7 +618,7 @@ macro_rules! registry {
         }
 
         /// The step's secret outputs, read live.
-        pub async fn read_secrets(aws: &Aws, live: &Live) -> Result<Outputs, Error> {
+        pub(crate) async fn read_secrets(aws: &Aws, live: &Live) -> Result<Outputs, Error> {
             match ResourceType::of(&live.address) {
                 $( ResourceType::$kind => <$imp as Step>::read_secrets(aws, live).await,
                    $( ResourceType::$part => <$pimp as Step>::read_secrets(aws, live).await, )* )*

@@ -18,7 +18,7 @@ use super::Error;
 
 /// One kind of "not yet": what it waits out, and for how long.
 #[derive(Debug, Clone, Copy)]
-pub struct Transient {
+pub(crate) struct Transient {
     /// What is waited out, for the line printed on the first retry.
     pub waiting_for: &'static str,
     /// Whether an answer (its AWS error code and message) is this "not yet".
@@ -33,7 +33,7 @@ pub struct Transient {
 /// S3 may answer `NoSuchBucket` for a moment to calls on a bucket it has
 /// just created (terraform-provider-aws retries it for 2 minutes:
 /// `bucketPropagationTimeout`, issues #10863 and #12418).
-pub const NEW_BUCKET: Transient = Transient {
+pub(crate) const NEW_BUCKET: Transient = Transient {
     waiting_for: "the new bucket to be visible to S3 (eventual consistency)",
     matches: |code, _| code == "NoSuchBucket",
     attempts: 16,
@@ -45,7 +45,7 @@ pub const NEW_BUCKET: Transient = Transient {
 /// operation is currently in progress against this resource") when
 /// configuration calls on one bucket overlap, as the ones after
 /// `CreateBucket` do: about 3 s in all.
-pub const BUCKET_CALLS_OVERLAPPING: Transient = Transient {
+pub(crate) const BUCKET_CALLS_OVERLAPPING: Transient = Transient {
     waiting_for: "the bucket's other configuration calls",
     matches: |code, _| code == "OperationAborted",
     attempts: 6,
@@ -56,7 +56,7 @@ pub const BUCKET_CALLS_OVERLAPPING: Transient = Transient {
 /// IAM answers `DeleteConflict` to `DeleteRole` while the detaching and
 /// deleting of its policies propagates (Terraform retries it for its
 /// 2-minute `propagationTimeout`).
-pub const ROLE_POLICIES_DETACHING: Transient = Transient {
+pub(crate) const ROLE_POLICIES_DETACHING: Transient = Transient {
     waiting_for: "IAM to see the role's policies removed",
     matches: |code, _| code == "DeleteConflict",
     attempts: 16,
@@ -69,7 +69,7 @@ pub const ROLE_POLICIES_DETACHING: Transient = Transient {
 /// concurrent update operation", "An update is in progress for resource").
 /// The same code with "already exists" means the statement is there, which
 /// is not this.
-pub const FUNCTION_UPDATING: Transient = Transient {
+pub(crate) const FUNCTION_UPDATING: Transient = Transient {
     waiting_for: "another update of the function to finish",
     matches: |code, message| code == "ResourceConflictException" && !is_already_there(message),
     attempts: 12,
@@ -80,14 +80,14 @@ pub const FUNCTION_UPDATING: Transient = Transient {
 /// Whether a Lambda `ResourceConflictException` says the statement id is
 /// already in the function's policy ("The statement id (...) provided
 /// already exists").
-pub fn is_already_there(message: &str) -> bool {
+pub(crate) fn is_already_there(message: &str) -> bool {
     message.contains("already exists")
 }
 
 /// OpenSearch Service answers `ValidationException` "A change/update is in
 /// progress" to a configuration change while the domain still processes
 /// the previous one (terraform-provider-aws #38136, retried since #36592).
-pub const DOMAIN_CHANGING: Transient = Transient {
+pub(crate) const DOMAIN_CHANGING: Transient = Transient {
     waiting_for: "the domain's previous change to finish",
     matches: |code, message| code == "ValidationException" && message.contains("in progress"),
     attempts: 12,
@@ -97,7 +97,7 @@ pub const DOMAIN_CHANGING: Transient = Transient {
 
 /// Makes the call, and again after a growing wait while AWS answers
 /// `transient`; any other answer (or the last one) is returned as it is.
-pub async fn retry<T, E, R, F, Fut>(
+pub(crate) async fn retry<T, E, R, F, Fut>(
     what: &str,
     transient: &Transient,
     mut call: F,
@@ -136,7 +136,10 @@ where
 /// [`retry`] for a call whose AWS errors are already [`Error`]s, and for
 /// several "not yet"s at once, each with its own count and waits. Quiet:
 /// for calls that go out together (one line each would say the same).
-pub async fn retry_errors<T, F, Fut>(transients: &[&Transient], mut call: F) -> Result<T, Error>
+pub(crate) async fn retry_errors<T, F, Fut>(
+    transients: &[&Transient],
+    mut call: F,
+) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
@@ -167,7 +170,7 @@ where
 }
 
 /// How long `retry` waits in all before it gives up on `transient`.
-pub fn patience(transient: &Transient) -> Duration {
+pub(crate) fn patience(transient: &Transient) -> Duration {
     let mut delay = transient.first_delay;
     let mut total = Duration::ZERO;
     for _ in 1..transient.attempts {

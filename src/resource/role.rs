@@ -97,7 +97,7 @@ pub enum Amr {
 
 crate::spec_fields!(RoleSpec);
 
-pub const ATTRIBUTES: &[(&str, Change)] = &[
+pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
     ("trust_policy", Change::Update),
     ("inline_policies", Change::Update),
@@ -112,7 +112,7 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// defaults to IAM's own 3600 seconds in the desired value (CreateRole's
 /// `MaxSessionDuration`: "If you do not specify a value ... the default
 /// maximum of one hour is applied"); IAM sets no description.
-pub const DEFAULTED: &[&str] = &[];
+pub(crate) const DEFAULTED: &[&str] = &[];
 
 /// `[role.<key>]`: an IAM role.
 pub struct RoleKind;
@@ -301,7 +301,7 @@ impl ResourceKind for RoleKind {
 }
 
 /// IAM's default and bounds for `MaxSessionDuration`, in seconds.
-pub const DEFAULT_MAX_SESSION_DURATION: i64 = 3600;
+pub(crate) const DEFAULT_MAX_SESSION_DURATION: i64 = 3600;
 const MAX_SESSION_DURATION_RANGE: std::ops::RangeInclusive<i64> = 3600..=43200;
 
 /// The principal and audience of Cognito identity pools.
@@ -323,7 +323,7 @@ pub struct RoleConfig {
 
 // --------------------------------------------------------------- desired ----
 
-pub fn desired(
+pub(crate) fn desired(
     spec: &RoleSpec,
     name: &str,
     tags: Tags,
@@ -376,7 +376,7 @@ pub fn desired(
 }
 
 /// The trust policy a `trust = { ... }` asks for.
-pub fn trust_policy(trust: &TrustSpec, ctx: &DesiredContext<'_>) -> Result<Value, String> {
+pub(crate) fn trust_policy(trust: &TrustSpec, ctx: &DesiredContext<'_>) -> Result<Value, String> {
     match (&trust.identity_pool, &trust.service, &trust.file) {
         (Some(pool), None, None) => {
             // UNKNOWN until the pool exists: the plan shows "known after
@@ -402,7 +402,7 @@ pub fn trust_policy(trust: &TrustSpec, ctx: &DesiredContext<'_>) -> Result<Value
 
 /// Web-identity trust for identities of one Cognito identity pool;
 /// `amr = None` admits both authenticated and unauthenticated identities.
-pub fn cognito_trust_policy(pool_id: &str, amr: Option<Amr>) -> Value {
+pub(crate) fn cognito_trust_policy(pool_id: &str, amr: Option<Amr>) -> Value {
     let amr = match amr {
         Some(Amr::Authenticated) => json!("authenticated"),
         Some(Amr::Unauthenticated) => json!("unauthenticated"),
@@ -423,7 +423,7 @@ pub fn cognito_trust_policy(pool_id: &str, amr: Option<Amr>) -> Value {
 }
 
 /// Trust for an AWS service principal such as `lambda.amazonaws.com`.
-pub fn service_trust_policy(service: &str) -> Value {
+pub(crate) fn service_trust_policy(service: &str) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -458,7 +458,7 @@ fn inline_policy_name(path: &str) -> Result<String, String> {
 /// Undoes IAM's encoding of a returned policy document: RFC 3986
 /// percent-decoding (not form decoding: `+` stays `+`) unless it is plain
 /// JSON already, then parsing.
-pub fn parse_policy_document(raw: &str) -> Result<Value, String> {
+pub(crate) fn parse_policy_document(raw: &str) -> Result<Value, String> {
     let text = if raw.trim_start().starts_with('{') {
         raw.to_string()
     } else {
@@ -470,7 +470,7 @@ pub fn parse_policy_document(raw: &str) -> Result<Value, String> {
 
 /// `%XX` → the byte XX; everything else as is. A `%` not followed by two
 /// hex digits is kept literally.
-pub fn percent_decode(s: &str) -> Result<String, String> {
+pub(crate) fn percent_decode(s: &str) -> Result<String, String> {
     fn hex(b: u8) -> Option<u8> {
         match b {
             b'0'..=b'9' => Some(b - b'0'),
@@ -499,7 +499,7 @@ pub fn percent_decode(s: &str) -> Result<String, String> {
 /// What IAM changes in a trust policy it stores: an AWS principal given as a
 /// bare account id comes back as the account's root ARN. Applied to both
 /// sides so they compare equal.
-pub fn canonical_trust_policy(mut doc: Value, partition: &str) -> Value {
+pub(crate) fn canonical_trust_policy(mut doc: Value, partition: &str) -> Value {
     let account_arn = |v: &mut Value| {
         if let Value::String(s) = v {
             if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
@@ -550,7 +550,7 @@ fn outputs(role: &Role) -> Outputs {
 /// ListRolePolicies, ListAttachedRolePolicies and the GetRolePolicy of every
 /// inline policy the stack declares, all at once; a second round trip only
 /// for inline policies the stack does not declare (drift).
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let name = target.name;
     let get_policy = |policy: String| async move {
         let out = aws
@@ -763,7 +763,7 @@ async fn list_role_tags(aws: &Aws, name: &str) -> Result<Option<Tags>, Error> {
 /// time) unless ListRoles happened to include them. The declared `names` are
 /// not candidates: those roles are read directly (`GetRole` has their tags),
 /// so a converged stack's roles cost no `ListRoleTags` each.
-pub async fn find_owned(
+pub(crate) async fn find_owned(
     aws: &Aws,
     stack: &Stack,
     names: &[String],
@@ -861,7 +861,7 @@ fn session_duration(seconds: i64) -> Result<i32, Error> {
         .map_err(|_| Error::Unexpected(format!("max_session_duration {seconds} is out of range")))
 }
 
-pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+pub(crate) async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
     let config = parse(desired)?;
     let name = config.name.as_str();
     // Tags go with the create call, so the role never exists without its owner.
@@ -973,7 +973,7 @@ async fn detach_managed_policies<'a>(
 
 /// Sends only the calls for what differs. Permissions are added before any
 /// are taken away, so the role never has less than both versions share.
-pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
     let want = parse(desired)?;
     let have: RoleConfig = serde_json::from_value(live.attributes.clone())
         .map_err(|e| Error::Unexpected(format!("{}: {e}", live.address)))?;
@@ -1057,7 +1057,7 @@ pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs
 /// Deletes every inline policy and detaches every managed policy (as listed
 /// now, not as planned: IAM refuses to delete a role with either), then the
 /// role. A role already gone is fine.
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     let name = live.physical_name.as_str();
     let (inline, managed) = tokio::join!(
         inline_policy_names(aws, name),
@@ -1098,12 +1098,12 @@ pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 // -------------------------------------------------- propagation retries ----
 
 /// How long a new role may take to become usable by Cognito or Lambda.
-pub const ROLE_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const ROLE_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Whether an AWS error means "the (new) role is not usable yet", which IAM's
 /// eventual consistency causes for a while after a role or its trust policy
 /// changed. A pure function of the error code and message.
-pub fn role_not_usable_yet(code: Option<&str>, message: &str) -> bool {
+pub(crate) fn role_not_usable_yet(code: Option<&str>, message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     let sts_denied = m.contains("not authorized to perform") && m.contains("sts:assumerole");
     match code {
@@ -1130,7 +1130,7 @@ pub fn role_not_usable_yet(code: Option<&str>, message: &str) -> bool {
 /// Runs `f` again, with backoff, while it fails because a role is not usable
 /// yet, for at most [`ROLE_PROPAGATION_TIMEOUT`]; any other error (and
 /// success) returns at once. `what` names the call for messages.
-pub async fn retry_while_role_propagates<T, F, Fut>(what: &str, mut f: F) -> Result<T, Error>
+pub(crate) async fn retry_while_role_propagates<T, F, Fut>(what: &str, mut f: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,

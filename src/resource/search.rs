@@ -140,7 +140,7 @@ pub enum SearchFieldType {
 
 crate::spec_fields!(SearchSpec);
 
-pub const ATTRIBUTES: &[(&str, Change)] = &[
+pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
     ("engine", Change::Replace),
     // CloudSearch
@@ -170,7 +170,7 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// `TestAccCloudSearchDomain_basic`: `desired_instance_type = ""`,
 /// `desired_partition_count = 0`, `desired_replication_count = 0`), which
 /// the read takes as unset; `requires_index_documents` is false.
-pub const DEFAULTED: &[&str] = &[];
+pub(crate) const DEFAULTED: &[&str] = &[];
 
 /// The comparable shape of a search domain, one struct for both engines:
 /// CloudSearch fills `fields`, `requires_index_documents`, `scaling` and
@@ -316,7 +316,7 @@ impl ResourceKind for SearchKind {
 /// A new CloudSearch domain takes about 10 minutes, an OpenSearch Service
 /// domain 15–30; re-indexing a large CloudSearch domain can take longer, so
 /// the wait ends with a message that `up` resumes it.
-pub const WAIT: Duration = Duration::from_secs(45 * 60);
+pub(crate) const WAIT: Duration = Duration::from_secs(45 * 60);
 
 /// The engine the stack declares for this domain (`None` for a leftover
 /// found by its tags).
@@ -331,7 +331,7 @@ fn engine_of(target: &Target<'_>) -> Option<SearchEngine> {
 
 /// Which of `facet`, `return`, `sort`, `search`, `highlight` a CloudSearch
 /// field type accepts (the option structures of the 2013-01-01 API).
-pub fn allowed_options(t: SearchFieldType) -> &'static [&'static str] {
+pub(crate) fn allowed_options(t: SearchFieldType) -> &'static [&'static str] {
     use SearchFieldType::*;
     match t {
         Text => &["return", "sort", "highlight"],
@@ -343,7 +343,7 @@ pub fn allowed_options(t: SearchFieldType) -> &'static [&'static str] {
 
 /// The options of one field, every allowed option explicit: `return` and
 /// `search` default to on, `facet`, `sort` and `highlight` to off.
-pub fn field_options(
+pub(crate) fn field_options(
     name: &str,
     field: &SearchField,
 ) -> Result<(SearchFieldType, BTreeMap<String, bool>), String> {
@@ -383,7 +383,7 @@ pub fn field_options(
     Ok((t, options))
 }
 
-pub fn type_name(t: SearchFieldType) -> &'static str {
+pub(crate) fn type_name(t: SearchFieldType) -> &'static str {
     use SearchFieldType::*;
     match t {
         Text => "text",
@@ -424,7 +424,7 @@ fn check_field_name(name: &str) -> Result<(), String> {
 }
 
 /// The offline checks of a search domain (run by `validate`).
-pub fn check(spec: &SearchSpec) -> Result<(), String> {
+pub(crate) fn check(spec: &SearchSpec) -> Result<(), String> {
     let mut wrong = Vec::new();
     match spec.engine {
         SearchEngine::Cloudsearch => {
@@ -495,7 +495,10 @@ pub fn check(spec: &SearchSpec) -> Result<(), String> {
 
 /// The access policy of the spec: inline JSON (`{...}`) or a policy file
 /// relative to the stack file. `None` when not set.
-pub fn access_policy(spec: &SearchSpec, ctx: &DesiredContext<'_>) -> Result<Option<Value>, String> {
+pub(crate) fn access_policy(
+    spec: &SearchSpec,
+    ctx: &DesiredContext<'_>,
+) -> Result<Option<Value>, String> {
     let Some(text) = spec.access_policy.as_deref() else {
         return Ok(None);
     };
@@ -508,7 +511,7 @@ pub fn access_policy(spec: &SearchSpec, ctx: &DesiredContext<'_>) -> Result<Opti
 }
 
 /// An empty policy (no statements) is no policy.
-pub fn normalize_policy(policy: Option<Value>) -> Option<Value> {
+pub(crate) fn normalize_policy(policy: Option<Value>) -> Option<Value> {
     let policy = policy?;
     match policy.get("Statement") {
         None | Some(Value::Null) => None,
@@ -518,14 +521,14 @@ pub fn normalize_policy(policy: Option<Value>) -> Option<Value> {
 }
 
 /// A policy document as AWS returns it (a JSON string, maybe empty).
-pub fn parse_policy(text: Option<&str>) -> Option<Value> {
+pub(crate) fn parse_policy(text: Option<&str>) -> Option<Value> {
     let text = text.map(str::trim).filter(|t| !t.is_empty())?;
     normalize_policy(serde_json::from_str(text).ok())
 }
 
 // ------------------------------------------------------------ dispatch ----
 
-pub fn desired(
+pub(crate) fn desired(
     spec: &SearchSpec,
     address: &Address,
     name: &str,
@@ -547,7 +550,7 @@ fn engine_of_attributes(attributes: &Value) -> SearchEngine {
 }
 
 /// Whether `up` should wait for processing (the `wait` attribute, default true).
-pub fn waits(desired: &Desired) -> bool {
+pub(crate) fn waits(desired: &Desired) -> bool {
     desired
         .attributes
         .get("wait")
@@ -560,7 +563,7 @@ pub fn waits(desired: &Desired) -> bool {
 /// replacement), except that CloudSearch is asked only where it can answer
 /// ([`Aws::cloudsearch_reachable`]): a stack that declares no CloudSearch
 /// domain never sends a CloudSearch request to an emulator.
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     match engine_of(target) {
         Some(SearchEngine::Cloudsearch) => match search_cloudsearch::read(aws, target).await? {
             Some(live) => Ok(Some(live)),
@@ -578,14 +581,14 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
     }
 }
 
-pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+pub(crate) async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
     match engine_of_attributes(&desired.attributes) {
         SearchEngine::Cloudsearch => search_cloudsearch::create(aws, desired).await,
         SearchEngine::Opensearch => search_opensearch::create(aws, desired).await,
     }
 }
 
-pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
     if engine_of_attributes(&desired.attributes) != engine_of_attributes(&live.attributes) {
         return Err(Error::Unexpected(format!(
             "`{}`: changing the engine replaces the domain",
@@ -598,7 +601,7 @@ pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs
     }
 }
 
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     match engine_of_attributes(&live.attributes) {
         SearchEngine::Cloudsearch => search_cloudsearch::delete(aws, live).await,
         SearchEngine::Opensearch => search_opensearch::delete(aws, live).await,
@@ -657,7 +660,6 @@ fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Secti
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use SearchFieldSpec;
 
     fn detailed(t: SearchFieldType) -> SearchFieldSpec {
         SearchFieldSpec {

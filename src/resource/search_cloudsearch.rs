@@ -32,7 +32,7 @@ use crate::stack::{Address, OWNER_ID_TAG, OWNER_STACK_TAG};
 const MARKER_PREFIX: &str = "mb_owner_";
 
 /// The name of the expression that marks a domain as `address` of `stack`.
-pub fn marker(stack: &str, address: &Address) -> String {
+pub(crate) fn marker(stack: &str, address: &Address) -> String {
     // FNV-1a, 64 bits: stable across builds and platforms.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in format!("{stack}\n{address}").bytes() {
@@ -42,7 +42,7 @@ pub fn marker(stack: &str, address: &Address) -> String {
     format!("{MARKER_PREFIX}{hash:016x}")
 }
 
-pub fn desired(
+pub(crate) fn desired(
     spec: &SearchSpec,
     address: &Address,
     name: &str,
@@ -112,7 +112,7 @@ fn is_not_found<E: aws_sdk_cloudsearch::error::ProvideErrorMetadata, R>(
     error_code(e) == Some("ResourceNotFound")
 }
 
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let c = &aws.cloudsearch;
     let name = target.name;
     // All five reads in one round trip; the domain's absence makes the
@@ -300,7 +300,7 @@ fn options_of(f: &IndexField) -> BTreeMap<String, bool> {
 }
 
 /// The SDK shape of a field from its comparable value (`{"type": ..., options}`).
-pub fn index_field(name: &str, value: &Value) -> Result<IndexField, Error> {
+pub(crate) fn index_field(name: &str, value: &Value) -> Result<IndexField, Error> {
     let t = value
         .get("type")
         .and_then(Value::as_str)
@@ -395,11 +395,11 @@ fn outputs(domain: &DomainStatus, aws: &Aws) -> Outputs {
 // ---------------------------------------------------------------- writes ----
 
 /// What AWS answers an account that may not create CloudSearch domains.
-pub fn closed_to_new_customers(code: Option<&str>) -> bool {
+pub(crate) fn closed_to_new_customers(code: Option<&str>) -> bool {
     matches!(code, Some("NotAuthorized") | Some("AccessDenied"))
 }
 
-pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+pub(crate) async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
     let name = desired.physical_name.as_str();
     let c = &aws.cloudsearch;
     if let Err(e) = c.create_domain().domain_name(name).send().await {
@@ -439,7 +439,7 @@ pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
     apply_changes(aws, desired, &empty).await
 }
 
-pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
     apply_changes(aws, desired, &live.attributes).await
 }
 
@@ -523,7 +523,7 @@ async fn apply_changes(aws: &Aws, desired: &Desired, live: &Value) -> Result<Out
 }
 
 /// Waits while the domain is being created or is processing a change.
-pub async fn wait_processed(aws: &Aws, name: &str) -> Result<DomainStatus, Error> {
+pub(crate) async fn wait_processed(aws: &Aws, name: &str) -> Result<DomainStatus, Error> {
     wait_for(&format!("CloudSearch domain {name}"), WAIT, || async {
         let Some(d) = describe(aws, name).await? else {
             return Err(Error::Wait(format!(
@@ -541,7 +541,7 @@ pub async fn wait_processed(aws: &Aws, name: &str) -> Result<DomainStatus, Error
     .await
 }
 
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     match aws
         .cloudsearch
         .delete_domain()

@@ -20,12 +20,12 @@ use crate::aws::{error_code, Aws};
 use crate::resource::search::SearchSpec;
 use crate::stack::Tags;
 
-pub const DEFAULT_ENGINE_VERSION: &str = "OpenSearch_2.19";
-pub const DEFAULT_INSTANCE_TYPE: &str = "t3.small.search";
-pub const DEFAULT_INSTANCE_COUNT: i64 = 1;
-pub const DEFAULT_EBS_VOLUME_SIZE: i64 = 10;
+pub(crate) const DEFAULT_ENGINE_VERSION: &str = "OpenSearch_2.19";
+pub(crate) const DEFAULT_INSTANCE_TYPE: &str = "t3.small.search";
+pub(crate) const DEFAULT_INSTANCE_COUNT: i64 = 1;
+pub(crate) const DEFAULT_EBS_VOLUME_SIZE: i64 = 10;
 
-pub fn desired(
+pub(crate) fn desired(
     spec: &SearchSpec,
     name: &str,
     tags: Tags,
@@ -89,7 +89,7 @@ fn arn(aws: &Aws, name: &str) -> String {
     )
 }
 
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let name = target.name;
     let derived = arn(aws, name);
     let (domain, tags) = tokio::join!(describe(aws, name), list_tags(aws, &derived));
@@ -183,7 +183,7 @@ fn sdk_tags(tags: &Tags) -> Result<Vec<Tag>, Error> {
         .collect()
 }
 
-pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+pub(crate) async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
     let a = &desired.attributes;
     let name = desired.physical_name.as_str();
     let mut request = aws
@@ -220,7 +220,7 @@ async fn finish(
     Ok(outputs(&domain))
 }
 
-pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
     let a = &desired.attributes;
     let l = &live.attributes;
     let name = desired.physical_name.as_str();
@@ -305,7 +305,7 @@ pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs
 }
 
 /// Waits while the domain is being created or is processing a change.
-pub async fn wait_processed(aws: &Aws, name: &str) -> Result<DomainStatus, Error> {
+pub(crate) async fn wait_processed(aws: &Aws, name: &str) -> Result<DomainStatus, Error> {
     wait_for(
         &format!("OpenSearch Service domain {name}"),
         WAIT,
@@ -327,7 +327,7 @@ pub async fn wait_processed(aws: &Aws, name: &str) -> Result<DomainStatus, Error
     .await
 }
 
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     match aws
         .opensearch
         .delete_domain()

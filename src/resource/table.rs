@@ -168,7 +168,7 @@ pub enum ProjectionName {
 
 crate::spec_fields!(TableSpec);
 
-pub const ATTRIBUTES: &[(&str, Change)] = &[
+pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
     ("hash_key", Change::Replace),
     ("range_key", Change::Replace),
@@ -191,7 +191,7 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// attribute name, deletion protection off (`DeletionProtectionEnabled`
 /// false). The table class (`TableClassSummary` absent = STANDARD) is not
 /// compared.
-pub const DEFAULTED: &[&str] = &[];
+pub(crate) const DEFAULTED: &[&str] = &[];
 
 /// `[table.<key>]`: a DynamoDB table.
 pub struct TableKind;
@@ -437,7 +437,7 @@ impl IndexConfig {
     }
 }
 
-pub fn desired(spec: &TableSpec, name: &str, tags: Tags) -> Result<Value, String> {
+pub(crate) fn desired(spec: &TableSpec, name: &str, tags: Tags) -> Result<Value, String> {
     let provisioned = spec.billing == Billing::Provisioned;
     let config = TableConfig {
         name: name.to_string(),
@@ -502,7 +502,7 @@ fn is_not_found<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
 
 // ------------------------------------------------------------------ read ----
 
-pub async fn read(
+pub(crate) async fn read(
     aws: &Aws,
     stack: &str,
     address: &Address,
@@ -846,7 +846,10 @@ fn sdk_tags(tags: &Tags) -> Vec<Tag> {
         .collect()
 }
 
-pub async fn create(aws: &Aws, desired: &Desired) -> Result<BTreeMap<String, String>, Error> {
+pub(crate) async fn create(
+    aws: &Aws,
+    desired: &Desired,
+) -> Result<BTreeMap<String, String>, Error> {
     let config = parse(desired)?;
     let indexes: Vec<GlobalSecondaryIndex> = config
         .global_secondary_indexes
@@ -988,7 +991,7 @@ fn is_active(table: &TableDescription) -> bool {
 }
 
 /// Waits until the table and all its indexes are ACTIVE; returns the description.
-pub async fn wait_active(aws: &Aws, name: &str) -> Result<TableDescription, Error> {
+pub(crate) async fn wait_active(aws: &Aws, name: &str) -> Result<TableDescription, Error> {
     wait_for(&format!("table {name}"), WAIT, || async {
         let table = describe_existing(aws, name).await?;
         let status = table.table_status().cloned();
@@ -1015,7 +1018,7 @@ pub async fn wait_active(aws: &Aws, name: &str) -> Result<TableDescription, Erro
 
 // ---------------------------------------------------------------- update ----
 
-pub async fn update(
+pub(crate) async fn update(
     aws: &Aws,
     desired: &Desired,
     live: &Live,
@@ -1277,7 +1280,7 @@ async fn wait_index_gone(aws: &Aws, name: &str, index: &str) -> Result<(), Error
 
 // ---------------------------------------------------------------- delete ----
 
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     let name = live.physical_name.as_str();
     if live.attributes.get("deletion_protection") == Some(&Value::Bool(true)) {
         return Err(Error::Refused(format!(

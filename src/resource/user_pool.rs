@@ -254,7 +254,7 @@ pub enum AttributeType {
 
 crate::spec_fields!(UserPoolSpec);
 
-pub const ATTRIBUTES: &[(&str, Change)] = &[
+pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     // Found by name: a new name finds no pool, and the users stay behind.
     ("name", Change::Replace),
     ("username_attributes", Change::Replace),
@@ -287,7 +287,7 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// stack, they are left as the pool has them, by the plan and by `update`.
 /// Everything else has AWS's default in the desired value: MFA `off` (AWS:
 /// `OFF`), Cognito's password policy, deletion protection off (`INACTIVE`).
-pub const DEFAULTED: &[&str] = &[
+pub(crate) const DEFAULTED: &[&str] = &[
     "email_verification_subject",
     "email_verification_message",
     "sms_verification_message",
@@ -659,7 +659,7 @@ const STANDARD: &[(&str, AttributeType, Option<i64>, Option<i64>)] = &[
 ];
 
 /// A standard attribute as a new pool has it.
-pub fn standard_default(name: &str) -> Option<AttributeConfig> {
+pub(crate) fn standard_default(name: &str) -> Option<AttributeConfig> {
     let (_, attribute_type, min_length, max_length) = STANDARD.iter().find(|(n, ..)| *n == name)?;
     Some(AttributeConfig {
         attribute_type: *attribute_type,
@@ -822,7 +822,7 @@ fn sorted(values: &[String]) -> Vec<String> {
 /// Every check of a user pool's settings that needs no AWS call. (The stack
 /// loader checks `username_attributes` against `alias_attributes`; trigger
 /// names are checked by the schema.)
-pub fn check(spec: &UserPoolSpec) -> Result<(), String> {
+pub(crate) fn check(spec: &UserPoolSpec) -> Result<(), String> {
     checked_list(
         "username_attributes",
         &spec.username_attributes,
@@ -890,7 +890,7 @@ fn live_custom_attributes(ctx: &DesiredContext<'_>, address: &Address) -> Option
     serde_json::from_str(&ctx.output(&address.resource(), "custom_attributes")).ok()
 }
 
-pub fn desired(
+pub(crate) fn desired(
     spec: &UserPoolSpec,
     address: &Address,
     name: &str,
@@ -908,7 +908,7 @@ pub fn desired(
 
 /// The stack's pool; `live_custom` names the custom attributes the live pool
 /// already has (`None`: there is none).
-pub fn desired_config(
+pub(crate) fn desired_config(
     spec: &UserPoolSpec,
     name: &str,
     tags: Tags,
@@ -1124,7 +1124,7 @@ fn tags_of(pool: &UserPoolType) -> Tags {
 
 /// A pool as the stack compares it; `permitted` are the triggers whose
 /// function lets the pool invoke it.
-pub fn config_from(pool: &UserPoolType, permitted: Vec<String>) -> UserPoolConfig {
+pub(crate) fn config_from(pool: &UserPoolType, permitted: Vec<String>) -> UserPoolConfig {
     let strings = |v: Vec<&str>| -> Vec<String> {
         let v: Vec<String> = v.into_iter().map(str::to_string).collect();
         sorted(&v)
@@ -1268,7 +1268,7 @@ async fn describe(aws: &Aws, id: &str) -> Result<Option<UserPoolType>, Error> {
     }
 }
 
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let listed = list(aws).await?;
     let found = super::find_one_ours(
         "user pool",
@@ -1298,7 +1298,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
 /// starts like the stack's default names (`<stack>-`) and is none of the
 /// declared `names` (those are read directly): finds pools removed from the
 /// stack file or renamed.
-pub async fn find_owned(
+pub(crate) async fn find_owned(
     aws: &Aws,
     stack: &Stack,
     names: &[String],
@@ -1336,7 +1336,7 @@ fn statement_id(pool_id: &str, trigger: &str) -> String {
 }
 
 /// Whether a function's resource policy lets Cognito invoke it for `pool_arn`.
-pub fn policy_allows_pool(policy: &str, pool_arn: &str) -> bool {
+pub(crate) fn policy_allows_pool(policy: &str, pool_arn: &str) -> bool {
     let Ok(doc) = serde_json::from_str::<Value>(policy) else {
         return false;
     };
@@ -1532,7 +1532,7 @@ fn with_messages(
     (t != empty).then_some(t)
 }
 
-pub async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
+pub(crate) async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Error> {
     let config = parse(&desired.attributes, &desired.address)?;
     let schema: Vec<SchemaAttributeType> = config
         .attributes
@@ -1630,7 +1630,7 @@ async fn set_mfa(aws: &Aws, id: &str, mfa: Mfa) -> Result<(), Error> {
 
 /// The complete `UpdateUserPool` request: everything the pool has now, with
 /// what the stack manages overwritten. AWS resets whatever is not sent.
-pub fn update_request(
+pub(crate) fn update_request(
     aws: &Aws,
     id: &str,
     current: &UserPoolType,
@@ -1756,7 +1756,7 @@ fn live_output<'a>(live: &'a Live, key: &str) -> Result<&'a str, Error> {
         .ok_or_else(|| Error::Unexpected(format!("{}: the live pool has no {key}", live.address)))
 }
 
-pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
+pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs, Error> {
     let want = parse(&desired.attributes, &desired.address)?;
     let have = parse(&live.attributes, &live.address)?;
     let id = live_output(live, "id")?;
@@ -1839,7 +1839,7 @@ pub async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<Outputs
 
 // ---------------------------------------------------------------- delete ----
 
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     if live.attributes.get("deletion_protection") == Some(&Value::Bool(true)) {
         return Err(Error::Refused(format!(
             "user pool {} has deletion protection on; set `deletion_protection = false` in `[{}]`, run `up`, then delete it",

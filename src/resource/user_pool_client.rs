@@ -78,7 +78,7 @@ pub struct UserPoolClientSpec {
     pub supported_identity_providers: Vec<String>,
 }
 
-pub const ATTRIBUTES: &[(&str, Change)] = &[
+pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     // Found by name within the pool: a new name is a new client.
     ("name", Change::Replace),
     ("generate_secret", Change::Replace),
@@ -109,10 +109,10 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// ReadAttributes in the API response if you have specified your own custom
 /// set", `UserPoolClientType` in the API reference); marking them would hide
 /// a custom set the stack no longer declares.
-pub const DEFAULTED: &[&str] = &[];
+pub(crate) const DEFAULTED: &[&str] = &[];
 
 /// `user_pool.<key>.clients.<name>`: an app client of a user pool.
-pub struct ClientPart;
+pub(crate) struct ClientPart;
 
 impl PartStep for ClientPart {
     const PART: &'static str = "clients";
@@ -198,7 +198,7 @@ impl Step for ClientPart {
 
 /// The comparable shape of an app client (never its secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClientConfig {
+pub(crate) struct ClientConfig {
     pub name: String,
     pub generate_secret: bool,
     /// Sorted.
@@ -250,7 +250,7 @@ fn check_values(field: &str, values: &[String], allowed: &[&str]) -> Result<(), 
 }
 
 /// Every check of a client's settings that needs no AWS call.
-pub fn check(client: &str, spec: &UserPoolClientSpec) -> Result<(), String> {
+pub(crate) fn check(client: &str, spec: &UserPoolClientSpec) -> Result<(), String> {
     let what = format!("client `{client}`");
     check_values(
         &format!("{what}: auth_flows"),
@@ -328,7 +328,7 @@ pub fn check(client: &str, spec: &UserPoolClientSpec) -> Result<(), String> {
 }
 
 /// The client the stack wants, named `name`.
-pub fn desired_config(
+pub(crate) fn desired_config(
     key: &str,
     spec: &UserPoolClientSpec,
     name: &str,
@@ -363,7 +363,7 @@ pub fn desired_config(
     })
 }
 
-pub fn desired(key: &str, spec: &UserPoolClientSpec, name: &str) -> Result<Value, String> {
+pub(crate) fn desired(key: &str, spec: &UserPoolClientSpec, name: &str) -> Result<Value, String> {
     serde_json::to_value(desired_config(key, spec, name)?).map_err(|e| e.to_string())
 }
 
@@ -382,7 +382,7 @@ fn strings(v: &[String]) -> Vec<String> {
 }
 
 /// A client as the stack compares it.
-pub fn config_from(c: &UserPoolClientType) -> ClientConfig {
+pub(crate) fn config_from(c: &UserPoolClientType) -> ClientConfig {
     let units = c.token_validity_units();
     let access = c
         .access_token_validity()
@@ -543,7 +543,7 @@ pub(crate) async fn list(aws: &Aws, pool_id: &str) -> Result<Option<Vec<(String,
     }
 }
 
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     // A client of a pool that does not exist (yet) does not exist either.
     let Some(pool_id) = target.parent.and_then(|p| p.get("id")) else {
         return Ok(None);
@@ -582,7 +582,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
 /// (no call is made) or one that is gone. Only `outputs --include-secrets`
 /// calls this: the secret is never kept in the configuration, the plan or
 /// the outputs.
-pub async fn secret(aws: &Aws, live: &Live) -> Result<Option<String>, Error> {
+pub(crate) async fn secret(aws: &Aws, live: &Live) -> Result<Option<String>, Error> {
     if live
         .attributes
         .get("generate_secret")
@@ -642,7 +642,7 @@ fn some(v: &[String]) -> Option<Vec<String>> {
     (!v.is_empty()).then(|| v.to_vec())
 }
 
-pub async fn create(
+pub(crate) async fn create(
     aws: &Aws,
     desired: &Desired,
     parent: Option<&Outputs>,
@@ -692,7 +692,7 @@ pub async fn create(
 
 /// The complete `UpdateUserPoolClient` request: the client as it is, with
 /// what the stack manages overwritten (AWS resets whatever is not sent).
-pub fn update_request(
+pub(crate) fn update_request(
     aws: &Aws,
     current: &UserPoolClientType,
     want: &ClientConfig,
@@ -744,7 +744,7 @@ pub fn update_request(
         .set_refresh_token_rotation(current.refresh_token_rotation.clone()))
 }
 
-pub async fn update(
+pub(crate) async fn update(
     aws: &Aws,
     desired: &Desired,
     live: &Live,
@@ -775,7 +775,7 @@ pub async fn update(
 
 // ---------------------------------------------------------------- delete ----
 
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     let (Some(pool_id), Some(client_id)) =
         (live.outputs.get("user_pool_id"), live.outputs.get("id"))
     else {

@@ -42,7 +42,7 @@ pub struct UserPoolGroupSpec {
     pub role: Option<String>,
 }
 
-pub const ATTRIBUTES: &[(&str, Change)] = &[
+pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     // A group's name cannot change.
     ("name", Change::Replace),
     ("description", Change::Update),
@@ -53,10 +53,10 @@ pub const ATTRIBUTES: &[(&str, Change)] = &[
 /// What AWS fills in when the stack leaves it unset
 /// ([`super::ResourceType::defaulted`]): nothing; a group created without a
 /// description, precedence or role has none.
-pub const DEFAULTED: &[&str] = &[];
+pub(crate) const DEFAULTED: &[&str] = &[];
 
 /// `user_pool.<key>.groups.<name>`: a group of a user pool.
-pub struct GroupPart;
+pub(crate) struct GroupPart;
 
 impl PartStep for GroupPart {
     const PART: &'static str = "groups";
@@ -127,7 +127,7 @@ impl Step for GroupPart {
 
 /// The comparable shape of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupConfig {
+pub(crate) struct GroupConfig {
     pub name: String,
     pub description: Option<String>,
     pub precedence: Option<i64>,
@@ -136,7 +136,7 @@ pub struct GroupConfig {
 
 /// The ARN of a group's `role`: a role of the stack (by key, through
 /// `stack_role_arn`), an ARN as written, or an existing role's name.
-pub fn role_arn(
+pub(crate) fn role_arn(
     role: &str,
     stack_role_arn: Option<String>,
     partition: &str,
@@ -155,7 +155,7 @@ pub fn role_arn(
     )
 }
 
-pub fn desired_config(
+pub(crate) fn desired_config(
     name: &str,
     spec: &UserPoolGroupSpec,
     role: Option<String>,
@@ -183,7 +183,7 @@ pub fn desired_config(
     })
 }
 
-pub fn desired(
+pub(crate) fn desired(
     name: &str,
     spec: &UserPoolGroupSpec,
     ctx: &DesiredContext<'_>,
@@ -202,7 +202,7 @@ fn non_empty(s: Option<&str>) -> Option<String> {
     s.filter(|s| !s.is_empty()).map(str::to_string)
 }
 
-pub fn config_from(g: &GroupType) -> GroupConfig {
+pub(crate) fn config_from(g: &GroupType) -> GroupConfig {
     GroupConfig {
         name: g.group_name().unwrap_or_default().to_string(),
         description: non_empty(g.description()),
@@ -279,7 +279,7 @@ pub(crate) async fn groups(
     }
 }
 
-pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let Some(pool_id) = target.parent.and_then(|p| p.get("id")) else {
         return Ok(None);
     };
@@ -302,7 +302,7 @@ pub async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error>
 
 // ---------------------------------------------------------------- create ----
 
-pub async fn create(
+pub(crate) async fn create(
     aws: &Aws,
     desired: &Desired,
     parent: Option<&Outputs>,
@@ -331,7 +331,11 @@ pub async fn create(
 /// Every managed field, so that none is left to a default: an emptied
 /// description is sent empty. (A role or precedence that is taken away is
 /// not sent; Cognito has no empty value for them.)
-pub fn update_request(aws: &Aws, pool_id: &str, want: &GroupConfig) -> UpdateGroupFluentBuilder {
+pub(crate) fn update_request(
+    aws: &Aws,
+    pool_id: &str,
+    want: &GroupConfig,
+) -> UpdateGroupFluentBuilder {
     aws.cognito_idp
         .update_group()
         .user_pool_id(pool_id)
@@ -341,7 +345,7 @@ pub fn update_request(aws: &Aws, pool_id: &str, want: &GroupConfig) -> UpdateGro
         .set_role_arn(want.role_arn.clone())
 }
 
-pub async fn update(
+pub(crate) async fn update(
     aws: &Aws,
     desired: &Desired,
     live: &Live,
@@ -365,7 +369,7 @@ pub async fn update(
 
 // ---------------------------------------------------------------- delete ----
 
-pub async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
+pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     let Some(pool_id) = live.outputs.get("user_pool_id") else {
         return Ok(());
     };
