@@ -826,23 +826,22 @@ enum Reading {
     KeysAndPlans,
 }
 
-/// Every page of one of API Gateway's lists.
+/// Every page of one of API Gateway's lists: the shared walk, where an
+/// empty page also ends the list.
 async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, Error>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<(Vec<T>, Option<String>), Error>>,
 {
-    let mut items = Vec::new();
-    let mut position = None;
-    loop {
-        let (got, next) = page(position).await?;
-        let empty = got.is_empty();
-        items.extend(got);
-        position = next.filter(|p| !p.is_empty());
-        if position.is_none() || empty {
-            return Ok(items);
+    super::all_pages(|position| {
+        let answer = page(position);
+        async move {
+            let (got, next) = answer.await?;
+            let next = next.filter(|_| !got.is_empty());
+            Ok((got, next))
         }
-    }
+    })
+    .await
 }
 
 async fn api_keys(aws: &Aws) -> Result<Vec<aws_sdk_apigateway::types::ApiKey>, Error> {

@@ -481,9 +481,7 @@ async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
 }
 
 async fn list_all(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
-    let mut pools = Vec::new();
-    let mut token = None;
-    loop {
+    super::all_pages(|token| async move {
         let out = aws
             .cognito_identity
             .list_identity_pools()
@@ -492,16 +490,19 @@ async fn list_all(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
             .send()
             .await
             .map_err(|e| Error::aws("cognito-identity:ListIdentityPools", &e))?;
-        for p in out.identity_pools() {
-            if let (Some(id), Some(name)) = (p.identity_pool_id(), p.identity_pool_name()) {
-                pools.push((id.to_string(), name.to_string()));
-            }
-        }
-        token = out.next_token;
-        if token.is_none() {
-            return Ok(pools);
-        }
-    }
+        let pools = out
+            .identity_pools()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.identity_pool_id()?.to_string(),
+                    p.identity_pool_name()?.to_string(),
+                ))
+            })
+            .collect();
+        Ok((pools, out.next_token))
+    })
+    .await
 }
 
 async fn describe(aws: &Aws, id: &str) -> Result<Option<DescribeIdentityPoolOutput>, Error> {

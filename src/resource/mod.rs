@@ -547,6 +547,74 @@ where
     Ok(found)
 }
 
+/// Every page of a paginated AWS list. `page` reads the page at a token
+/// (none for the first) and returns its items and the next token; an absent
+/// or empty token ends the list.
+pub(crate) async fn all_pages<T, F, Fut>(page: F) -> Result<Vec<T>, Error>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), Error>>,
+{
+    pages(page).await
+}
+
+/// Why a page of a resource's own list was not read.
+pub(crate) enum PageError {
+    /// The resource whose list it is does not exist.
+    Gone,
+    Failed(Error),
+}
+
+impl PageError {
+    /// `Gone` for AWS's `gone_code`, otherwise the error of `operation`.
+    pub(crate) fn of<E, R>(
+        operation: &'static str,
+        gone_code: &str,
+        err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    ) -> PageError
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        if crate::aws::error_code(err) == Some(gone_code) {
+            PageError::Gone
+        } else {
+            PageError::Failed(Error::aws(operation, err))
+        }
+    }
+}
+
+/// Every page of a resource's own list (a role's policies, a pool's
+/// clients); `None` when the resource does not exist.
+pub(crate) async fn all_pages_unless_gone<T, F, Fut>(page: F) -> Result<Option<Vec<T>>, Error>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), PageError>>,
+{
+    match pages(page).await {
+        Ok(items) => Ok(Some(items)),
+        Err(PageError::Gone) => Ok(None),
+        Err(PageError::Failed(e)) => Err(e),
+    }
+}
+
+async fn pages<T, E, F, Fut>(mut page: F) -> Result<Vec<T>, E>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), E>>,
+{
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let (got, next) = page(token).await?;
+        items.extend(got);
+        token = next.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
 /// Tags to add or change, and keys to remove, to go from `live` to `desired`.
 pub(crate) fn tag_changes(desired: &Tags, live: &Tags) -> (Tags, Vec<String>) {
     let set: Tags = desired
@@ -684,6 +752,24 @@ mod tests {
             Ownership::from_tags(&tags, "t", &address),
             Ownership::NotOurs { .. }
         ));
+    }
+
+    #[tokio::test]
+    async fn all_pages_follows_tokens_until_none_or_empty_and_a_gone_resource_is_none() {
+        let pages = |token: Option<String>| async move {
+            Ok(match token.as_deref() {
+                None => (vec![1, 2], Some("b".to_string())),
+                Some("b") => (vec![3], Some(String::new())),
+                other => panic!("asked for page {other:?}"),
+            })
+        };
+        assert_eq!(all_pages(pages).await.unwrap(), vec![1, 2, 3]);
+        let gone = |_| async { Err::<(Vec<u8>, Option<String>), _>(PageError::Gone) };
+        assert!(all_pages_unless_gone(gone).await.unwrap().is_none());
+        let failed = |_| async {
+            Err::<(Vec<u8>, Option<String>), _>(PageError::Failed(Error::Refused("no".into())))
+        };
+        assert!(all_pages_unless_gone(failed).await.is_err());
     }
 
     #[test]

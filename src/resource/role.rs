@@ -666,94 +666,69 @@ pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>,
     }))
 }
 
+/// The marker of the next page of an IAM list, when there is one.
+fn next_marker(marker: Option<&str>, truncated: bool) -> Option<String> {
+    marker.filter(|_| truncated).map(str::to_string)
+}
+
 /// The names of the role's inline policies; `None` when the role does not exist.
 async fn inline_policy_names(aws: &Aws, name: &str) -> Result<Option<Vec<String>>, Error> {
-    let mut names = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = match aws
+    super::all_pages_unless_gone(|marker| async move {
+        let out = aws
             .iam
             .list_role_policies()
             .role_name(name)
-            .set_marker(marker.take())
+            .set_marker(marker)
             .send()
             .await
-        {
-            Ok(out) => out,
-            Err(e) if is_no_such_entity(&e) => return Ok(None),
-            Err(e) => return Err(Error::aws("iam:ListRolePolicies", &e)),
-        };
-        names.extend(out.policy_names().iter().cloned());
-        marker = out
-            .marker()
-            .filter(|_| out.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            return Ok(Some(names));
-        }
-    }
+            .map_err(|e| super::PageError::of("iam:ListRolePolicies", "NoSuchEntity", &e))?;
+        let next = next_marker(out.marker(), out.is_truncated());
+        Ok((out.policy_names, next))
+    })
+    .await
 }
 
 /// The ARNs of the managed policies attached to the role; `None` when the
 /// role does not exist.
 async fn attached_policy_arns(aws: &Aws, name: &str) -> Result<Option<Vec<String>>, Error> {
-    let mut arns = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = match aws
+    super::all_pages_unless_gone(|marker| async move {
+        let out = aws
             .iam
             .list_attached_role_policies()
             .role_name(name)
-            .set_marker(marker.take())
+            .set_marker(marker)
             .send()
             .await
-        {
-            Ok(out) => out,
-            Err(e) if is_no_such_entity(&e) => return Ok(None),
-            Err(e) => return Err(Error::aws("iam:ListAttachedRolePolicies", &e)),
-        };
-        arns.extend(
-            out.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn())
-                .map(str::to_string),
-        );
-        marker = out
-            .marker()
-            .filter(|_| out.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            return Ok(Some(arns));
-        }
-    }
+            .map_err(|e| {
+                super::PageError::of("iam:ListAttachedRolePolicies", "NoSuchEntity", &e)
+            })?;
+        let arns = out
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn())
+            .map(str::to_string)
+            .collect();
+        Ok((arns, next_marker(out.marker(), out.is_truncated())))
+    })
+    .await
 }
 
 /// The role's tags; `None` when the role does not exist.
 async fn list_role_tags(aws: &Aws, name: &str) -> Result<Option<Tags>, Error> {
-    let mut tags = Tags::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = match aws
+    let tags = super::all_pages_unless_gone(|marker| async move {
+        let out = aws
             .iam
             .list_role_tags()
             .role_name(name)
-            .set_marker(marker.take())
+            .set_marker(marker)
             .send()
             .await
-        {
-            Ok(out) => out,
-            Err(e) if is_no_such_entity(&e) => return Ok(None),
-            Err(e) => return Err(Error::aws("iam:ListRoleTags", &e)),
-        };
-        tags.extend(tags_of(out.tags()));
-        marker = out
-            .marker()
-            .filter(|_| out.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            return Ok(Some(tags));
-        }
-    }
+            .map_err(|e| super::PageError::of("iam:ListRoleTags", "NoSuchEntity", &e))?;
+        let tags: Vec<(String, String)> = tags_of(out.tags()).into_iter().collect();
+        Ok((tags, next_marker(out.marker(), out.is_truncated())))
+    })
+    .await?;
+    Ok(tags.map(|t| t.into_iter().collect()))
 }
 
 /// Roles this stack owns, found by name prefix (`<stack>-`) and ownership
@@ -769,30 +744,29 @@ pub(crate) async fn find_owned(
     names: &[String],
 ) -> Result<Vec<(Address, String)>, Error> {
     let prefix = format!("{}-", stack.name);
-    let mut candidates: Vec<(String, Tags)> = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = aws
-            .iam
-            .list_roles()
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(|e| Error::aws("iam:ListRoles", &e))?;
-        for role in out.roles() {
-            if role.role_name().starts_with(&prefix) && !names.iter().any(|n| n == role.role_name())
-            {
-                candidates.push((role.role_name().to_string(), tags_of(role.tags())));
-            }
+    let candidates: Vec<(String, Tags)> = super::all_pages(|marker| {
+        let (prefix, names) = (&prefix, names);
+        async move {
+            let out = aws
+                .iam
+                .list_roles()
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| Error::aws("iam:ListRoles", &e))?;
+            let candidates = out
+                .roles()
+                .iter()
+                .filter(|role| {
+                    role.role_name().starts_with(prefix.as_str())
+                        && !names.iter().any(|n| n == role.role_name())
+                })
+                .map(|role| (role.role_name().to_string(), tags_of(role.tags())))
+                .collect();
+            Ok((candidates, next_marker(out.marker(), out.is_truncated())))
         }
-        marker = out
-            .marker()
-            .filter(|_| out.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            break;
-        }
-    }
+    })
+    .await?;
     let tagged: Vec<Result<Option<(String, Tags)>, Error>> =
         futures::stream::iter(candidates.into_iter().map(|(name, tags)| async move {
             if !tags.is_empty() {
@@ -1170,27 +1144,26 @@ where
 
 /// Every role of the account but the service-linked ones, as (name, name).
 async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
-    let mut names = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
+    let names = super::all_pages(|marker| async move {
         let out = aws
             .iam
             .list_roles()
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| Error::aws("iam:ListRoles", &e).to_string())?;
-        for r in out.roles() {
+            .map_err(|e| Error::aws("iam:ListRoles", &e))?;
+        let names = out
+            .roles()
+            .iter()
             // Service-linked roles belong to their services.
-            if !r.path().starts_with("/aws-service-role/") {
-                names.push(r.role_name().to_string());
-            }
-        }
-        marker = out.marker.filter(|_| out.is_truncated);
-        if marker.is_none() {
-            return Ok(adopt::named(names));
-        }
-    }
+            .filter(|r| !r.path().starts_with("/aws-service-role/"))
+            .map(|r| r.role_name().to_string())
+            .collect();
+        Ok((names, next_marker(out.marker(), out.is_truncated())))
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(adopt::named(names))
 }
 
 /// The role's trust, inline policies (as files), managed policies and session.

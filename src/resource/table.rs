@@ -547,9 +547,7 @@ pub(crate) async fn read(
 }
 
 async fn list_tags(aws: &Aws, arn: &str) -> Result<Tags, Error> {
-    let mut tags = Tags::new();
-    let mut token = None;
-    loop {
+    let tags = super::all_pages(|token| async move {
         let out = aws
             .dynamodb
             .list_tags_of_resource()
@@ -558,14 +556,15 @@ async fn list_tags(aws: &Aws, arn: &str) -> Result<Tags, Error> {
             .send()
             .await
             .map_err(|e| Error::aws("dynamodb:ListTagsOfResource", &e))?;
-        for t in out.tags() {
-            tags.insert(t.key().to_string(), t.value().to_string());
-        }
-        token = out.next_token;
-        if token.is_none() {
-            return Ok(tags);
-        }
-    }
+        let tags: Vec<(String, String)> = out
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        Ok((tags, out.next_token))
+    })
+    .await?;
+    Ok(tags.into_iter().collect())
 }
 
 fn outputs(table: &TableDescription) -> BTreeMap<String, String> {

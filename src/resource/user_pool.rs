@@ -1231,9 +1231,7 @@ async fn list(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
 }
 
 async fn list_all(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
-    let mut pools = Vec::new();
-    let mut token = None;
-    loop {
+    super::all_pages(|token| async move {
         let out = aws
             .cognito_idp
             .list_user_pools()
@@ -1242,16 +1240,14 @@ async fn list_all(aws: &Aws) -> Result<Vec<(String, String)>, Error> {
             .send()
             .await
             .map_err(|e| Error::aws("cognito-idp:ListUserPools", &e))?;
-        for p in out.user_pools() {
-            if let (Some(id), Some(name)) = (p.id(), p.name()) {
-                pools.push((id.to_string(), name.to_string()));
-            }
-        }
-        token = out.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(pools);
-        }
-    }
+        let pools = out
+            .user_pools()
+            .iter()
+            .filter_map(|p| Some((p.id()?.to_string(), p.name()?.to_string())))
+            .collect();
+        Ok((pools, out.next_token))
+    })
+    .await
 }
 
 async fn describe(aws: &Aws, id: &str) -> Result<Option<UserPoolType>, Error> {

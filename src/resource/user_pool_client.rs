@@ -515,10 +515,8 @@ async fn find(aws: &Aws, pool_id: &str, name: &str) -> Result<Option<Vec<String>
 
 /// Every client of the pool, as (id, name); `None` when the pool is gone.
 pub(crate) async fn list(aws: &Aws, pool_id: &str) -> Result<Option<Vec<(String, String)>>, Error> {
-    let mut clients = Vec::new();
-    let mut token = None;
-    loop {
-        let out = match aws
+    super::all_pages_unless_gone(|token| async move {
+        let out = aws
             .cognito_idp
             .list_user_pool_clients()
             .user_pool_id(pool_id)
@@ -526,21 +524,21 @@ pub(crate) async fn list(aws: &Aws, pool_id: &str) -> Result<Option<Vec<(String,
             .set_next_token(token)
             .send()
             .await
-        {
-            Ok(out) => out,
-            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => return Err(Error::aws("cognito-idp:ListUserPoolClients", &e)),
-        };
-        clients.extend(
-            out.user_pool_clients()
-                .iter()
-                .filter_map(|c| Some((c.client_id()?.to_string(), c.client_name()?.to_string()))),
-        );
-        token = out.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(Some(clients));
-        }
-    }
+            .map_err(|e| {
+                super::PageError::of(
+                    "cognito-idp:ListUserPoolClients",
+                    "ResourceNotFoundException",
+                    &e,
+                )
+            })?;
+        let clients = out
+            .user_pool_clients()
+            .iter()
+            .filter_map(|c| Some((c.client_id()?.to_string(), c.client_name()?.to_string())))
+            .collect();
+        Ok((clients, out.next_token))
+    })
+    .await
 }
 
 pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {

@@ -251,10 +251,8 @@ pub(crate) async fn groups(
     aws: &Aws,
     pool_id: &str,
 ) -> Result<Option<BTreeMap<String, GroupType>>, Error> {
-    let mut groups = BTreeMap::new();
-    let mut token = None;
-    loop {
-        let out = match aws
+    let groups = super::all_pages_unless_gone(|token| async move {
+        let out = aws
             .cognito_idp
             .list_groups()
             .user_pool_id(pool_id)
@@ -262,21 +260,18 @@ pub(crate) async fn groups(
             .set_next_token(token)
             .send()
             .await
-        {
-            Ok(out) => out,
-            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => return Err(Error::aws("cognito-idp:ListGroups", &e)),
-        };
-        for g in out.groups() {
-            if let Some(name) = g.group_name() {
-                groups.insert(name.to_string(), g.clone());
-            }
-        }
-        token = out.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(Some(groups));
-        }
-    }
+            .map_err(|e| {
+                super::PageError::of("cognito-idp:ListGroups", "ResourceNotFoundException", &e)
+            })?;
+        let groups: Vec<(String, GroupType)> = out
+            .groups()
+            .iter()
+            .filter_map(|g| Some((g.group_name()?.to_string(), g.clone())))
+            .collect();
+        Ok((groups, out.next_token))
+    })
+    .await?;
+    Ok(groups.map(|g| g.into_iter().collect()))
 }
 
 pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
