@@ -28,7 +28,7 @@ use crate::stack::Kind;
 
 /// A resource key (`[table.<key>]`): the loader's rule, 1 to 64 characters of
 /// `[a-z0-9_-]`, starting with a letter.
-pub const RESOURCE_KEY_PATTERN: &str = "^[a-z][a-z0-9_-]{0,63}$";
+const RESOURCE_KEY_PATTERN: &str = "^[a-z][a-z0-9_-]{0,63}$";
 
 /// The whole stack file. Shape only: the loader reads the top level itself
 /// (`stack::load`): `[stack]`, then one table per kind of the registry, each

@@ -23,11 +23,11 @@ use aws_smithy_types::DateTime;
 use crate::aws::{describe, error_code, Aws};
 
 pub const DEFAULT_TABLE: &str = "mobile-backend-locks";
-pub const TABLE_ENV: &str = "MOBILE_BACKEND_LOCK_TABLE";
+const TABLE_ENV: &str = "MOBILE_BACKEND_LOCK_TABLE";
 /// How long a lock lives without being renewed.
-pub const LEASE: Duration = Duration::from_secs(60);
+const LEASE: Duration = Duration::from_secs(60);
 /// How often the holder renews it.
-pub const HEARTBEAT: Duration = Duration::from_secs(15);
+const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How long to wait for a new lock table to become active.
 const TABLE_TIMEOUT: Duration = Duration::from_secs(120);
 

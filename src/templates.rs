@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::stack;
 
 /// What a template writes in place of the stack's name.
-pub const NAME_PLACEHOLDER: &str = "{{stack_name}}";
+const NAME_PLACEHOLDER: &str = "{{stack_name}}";
 
 /// One policy document of a template.
 pub struct Policy {

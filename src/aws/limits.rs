@@ -72,7 +72,7 @@ pub enum Service {
 
 /// The buckets of one service.
 #[derive(Debug)]
-pub struct Pacing {
+struct Pacing {
     service: Service,
     general: Bucket,
     /// API Gateway's `CreateDeployment`.
@@ -82,7 +82,7 @@ pub struct Pacing {
 }
 
 impl Pacing {
-    pub fn new(service: Service) -> Pacing {
+    pub(crate) fn new(service: Service) -> Pacing {
         let general = match service {
             Service::ApiGateway => Bucket::new(Duration::from_millis(100), 10),
             Service::CognitoUserPools => Bucket::new(Duration::from_millis(200), 5),
@@ -138,13 +138,13 @@ pub fn default_http_client() -> SharedHttpClient {
 
 /// An HTTP client that paces requests before handing them to the SDK's own.
 #[derive(Debug, Clone)]
-pub struct Paced {
+pub(crate) struct Paced {
     inner: SharedHttpClient,
     pacing: Arc<Pacing>,
 }
 
 impl Paced {
-    pub fn client(inner: SharedHttpClient, service: Service) -> SharedHttpClient {
+    pub(crate) fn client(inner: SharedHttpClient, service: Service) -> SharedHttpClient {
         SharedHttpClient::new(Paced {
             inner,
             pacing: Arc::new(Pacing::new(service)),
@@ -192,7 +192,7 @@ impl HttpConnector for PacedConnector {
 }
 
 /// Whether an error code is a quota (not a rate) being exceeded.
-pub fn is_quota_code(code: &str) -> bool {
+pub(crate) fn is_quota_code(code: &str) -> bool {
     matches!(code, "LimitExceeded" | "LimitExceededException")
 }
 
@@ -200,7 +200,7 @@ pub fn is_quota_code(code: &str) -> bool {
 /// (DynamoDB's `LimitExceededException` means too many table operations at
 /// once, which does pass: that client does not get this classifier.)
 #[derive(Debug, Default, Clone, Copy)]
-pub struct QuotaErrorsAreFinal;
+pub(crate) struct QuotaErrorsAreFinal;
 
 impl QuotaErrorsAreFinal {
     fn quota_in(headers_type: Option<&str>, body: &[u8]) -> bool {

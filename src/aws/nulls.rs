@@ -30,12 +30,12 @@ use serde_json::Value;
 
 /// An HTTP client whose JSON answers have no `null` members left.
 #[derive(Debug, Clone)]
-pub struct NullsDropped {
+pub(crate) struct NullsDropped {
     inner: SharedHttpClient,
 }
 
 impl NullsDropped {
-    pub fn client(inner: SharedHttpClient) -> SharedHttpClient {
+    pub(crate) fn client(inner: SharedHttpClient) -> SharedHttpClient {
         SharedHttpClient::new(NullsDropped { inner })
     }
 }
@@ -92,7 +92,7 @@ impl HttpConnector for NullsDroppedConnector {
 
 /// The JSON document without its `null` members and list items, or `None`
 /// when it has none (or is not JSON: then the SDK reports what it is).
-pub fn without_nulls(body: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn without_nulls(body: &[u8]) -> Option<Vec<u8>> {
     if !body.windows(4).any(|w| w == b"null") {
         return None;
     }

@@ -816,7 +816,9 @@ impl SpecVisitor for KindChecks<'_, '_, '_> {
 /// output is deterministic. Each component lists its members sorted. It walks
 /// with a stack of its own, not recursion: a chain of references thousands
 /// long must not overflow the thread's stack.
-pub fn strongly_connected(graph: &BTreeMap<Address, BTreeSet<Address>>) -> Vec<Vec<Address>> {
+pub(crate) fn strongly_connected(
+    graph: &BTreeMap<Address, BTreeSet<Address>>,
+) -> Vec<Vec<Address>> {
     let mut index: BTreeMap<&Address, usize> = BTreeMap::new();
     let mut low: BTreeMap<&Address, usize> = BTreeMap::new();
     let mut on_stack: BTreeSet<&Address> = BTreeSet::new();

@@ -18,7 +18,7 @@ pub type Tags = BTreeMap<String, String>;
 /// `[stack]`: the stack's name, region and tags.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StackSection {
+pub(crate) struct StackSection {
     /// The stack's name: 1 to 40 characters of `a-z`, `0-9` and `-`, starting with a
     /// letter. It prefixes physical names (`<stack>-<key>`) and is the
     /// `mobile-backend:stack` tag of everything the stack creates, which is how the
