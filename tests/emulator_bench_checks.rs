@@ -60,6 +60,7 @@ async fn a_converged_plan_of_photo_notes_reads_nothing_twice() {
             ("DynamoDB:DescribeTimeToLive", 1),
             ("DynamoDB:ListTagsOfResource", 1),
             ("IAM:ListRoles", 1),
+            ("Lambda:ListFunctions", 1),
             ("Resource Groups Tagging API:GetResources", 1),
             ("S3:GetBucketCors", 1),
             ("S3:GetBucketEncryption", 1),
@@ -74,7 +75,7 @@ async fn a_converged_plan_of_photo_notes_reads_nothing_twice() {
     // Nor twice on the wire (no retry, no second request for one call).
     let twice: Vec<(&String, &usize)> = requests.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "requests made more than once: {twice:?}");
-    assert_eq!(requests.values().sum::<usize>(), 15, "{requests:?}");
+    assert_eq!(requests.values().sum::<usize>(), 16, "{requests:?}");
 }
 
 /// Kinds found by listing (user pools, identity pools, REST APIs) and parts
@@ -147,6 +148,8 @@ usage_plans.mobile = { keys = ["app"], throttle = { rate = 10, burst = 20 } }
             ("IAM:ListRolePolicies", 1),
             ("IAM:ListAttachedRolePolicies", 1),
             ("IAM:GetRolePolicy", 1),
+            // Functions removed from the file are found by listing them.
+            ("Lambda:ListFunctions", 1),
             ("Resource Groups Tagging API:GetResources", 1),
             ("STS:GetCallerIdentity", 1),
         ]),

@@ -54,7 +54,23 @@ impl Minimal {
     /// `body` goes after `[stack] name = "demo"`; `outputs` resolve
     /// references to other resources (`user_pool.users.id`).
     pub(super) fn load(body: &str, address: &str, outputs: &[(&str, &str)]) -> Minimal {
+        Minimal::load_with_files(body, address, outputs, &[])
+    }
+
+    /// [`Minimal::load`], with `files` (path relative to the stack file,
+    /// content) written beside the stack file first (a function's source).
+    pub(super) fn load_with_files(
+        body: &str,
+        address: &str,
+        outputs: &[(&str, &str)],
+        files: &[(&str, &str)],
+    ) -> Minimal {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        for (path, content) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("a folder");
+            std::fs::write(&path, content).expect("written");
+        }
         let file = dir.path().join("demo.toml");
         std::fs::write(&file, format!("[stack]\nname = \"demo\"\n{body}")).expect("written");
         let stack = crate::stack::load(&file).unwrap_or_else(|d| panic!("{body}: {d:?}"));

@@ -9,6 +9,7 @@ pub(crate) mod api_routes;
 mod aws_defaults;
 pub(crate) mod bucket;
 mod flight;
+pub(crate) mod function;
 pub(crate) mod identity_pool;
 pub(crate) mod identity_pool_roles;
 pub(crate) mod lambda_permission;

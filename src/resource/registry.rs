@@ -19,7 +19,7 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde_json::Value;
 
 use super::{
-    api, bucket, identity_pool, identity_pool_roles, role, search, table, user_pool,
+    api, bucket, function, identity_pool, identity_pool_roles, role, search, table, user_pool,
     user_pool_client, user_pool_group,
 };
 use super::{ApplyOptions, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
@@ -645,6 +645,7 @@ registry! {
     Search => search::SearchKind {},
     Api => api::ApiKind {},
     Role => role::RoleKind {},
+    Function => function::FunctionKind {},
 }
 
 impl Spec {

@@ -77,6 +77,26 @@ pub(crate) const FUNCTION_UPDATING: Transient = Transient {
     max_delay: Duration::from_secs(10),
 };
 
+/// Lambda answers `InvalidParameterValueException` "The role defined for
+/// the function cannot be assumed by Lambda" (or "The provided execution
+/// role does not have permissions to call ...") to `CreateFunction` and
+/// `UpdateFunctionConfiguration` while a role made or changed a moment ago
+/// is not yet visible to Lambda: IAM is eventually consistent.
+/// terraform-provider-aws retries these for its 2-minute
+/// `iamPropagationTimeout`; a role that never trusts Lambda gives the same
+/// answer, so the wait is bounded and the last error is kept.
+pub(crate) const ROLE_NOT_YET_ASSUMABLE: Transient = Transient {
+    waiting_for: "IAM to make the new role usable by Lambda",
+    matches: |code, message| {
+        code == "InvalidParameterValueException"
+            && (message.contains("cannot be assumed by Lambda")
+                || message.contains("execution role does not have permissions"))
+    },
+    attempts: 16,
+    first_delay: Duration::from_millis(500),
+    max_delay: Duration::from_secs(10),
+};
+
 /// Whether a Lambda `ResourceConflictException` says the statement id is
 /// already in the function's policy ("The statement id (...) provided
 /// already exists").
@@ -194,6 +214,7 @@ mod tests {
             (NEW_BUCKET, 100, 150),
             (ROLE_POLICIES_DETACHING, 100, 150),
             (FUNCTION_UPDATING, 60, 120),
+            (ROLE_NOT_YET_ASSUMABLE, 100, 150),
             (DOMAIN_CHANGING, 240, 330),
         ] {
             let p = patience(&t).as_secs();

@@ -48,6 +48,11 @@ impl<'a, 'de> Checks<'a, 'de> {
         &self.address
     }
 
+    /// The stack file's directory: what paths in the stack are relative to.
+    pub fn stack_dir(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new("."))
+    }
+
     /// Where `[kind.key]` is written.
     pub fn key_span(&self) -> Range<usize> {
         self.key_span.clone()
