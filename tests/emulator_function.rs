@@ -1,0 +1,255 @@
+//! End-to-end tests of `[function.<key>]` (Lambda functions built from a
+//! folder) against the local AWS emulator that `scripts/test.sh` starts:
+//! MiniStack runs Node.js handlers for real (with the `node` on PATH), so
+//! the function is invoked through the SDK and answers with its code.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Value};
+use support::{actions_of, change_of, World, OWNER_ID_TAG, OWNER_STACK_TAG};
+
+const STACK: &str = r#"
+[role.exec]
+trust = { service = "lambda.amazonaws.com" }
+
+[function.hello]
+source = "functions/hello"
+runtime = "nodejs20.x"
+handler = "index.handler"
+role = "exec"
+timeout = 10
+description = "Says hello"
+environment = { GREETING = "hello", ROLE_ARN = "${role.exec.arn}" }
+"#;
+
+/// Copies the folder `from` into `to` (made if missing), file by file.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder");
+    for entry in std::fs::read_dir(from).expect("a folder to copy") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("a copied file");
+        }
+    }
+}
+
+/// Sets the modification time of every file under `dir` to `when`.
+fn touch_all(dir: &Path, when: SystemTime) {
+    for entry in std::fs::read_dir(dir).expect("a folder") {
+        let entry = entry.expect("an entry");
+        if entry.file_type().expect("a file type").is_dir() {
+            touch_all(&entry.path(), when);
+        } else {
+            std::fs::File::options()
+                .write(true)
+                .open(entry.path())
+                .and_then(|f| f.set_modified(when))
+                .expect("a new mtime");
+        }
+    }
+}
+
+fn fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/function-hello")
+}
+
+/// Invokes the function with `event`; its answer, parsed.
+async fn invoke(w: &World, name: &str, event: Value) -> Value {
+    let out = w
+        .lambda()
+        .invoke()
+        .function_name(name)
+        .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+        .send()
+        .await
+        .expect("lambda:Invoke");
+    let payload = out
+        .payload()
+        .map(|b| b.as_ref().to_vec())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&payload).into_owned();
+    assert_eq!(out.function_error(), None, "the handler failed: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[tokio::test]
+async fn a_function_from_a_folder_runs_and_its_code_is_identified_by_its_hash() {
+    let mut w = World::new("fn");
+    copy_tree(&fixture(), &w.path("functions/hello"));
+    w.write_stack(STACK);
+    let name = w.name("hello");
+    let lambda = w.lambda();
+
+    let first = w.run(&["plan", "--json", "--detailed-exitcode"]);
+    first.code(2);
+    assert_eq!(actions_of(&first.json(), "function.hello"), ["create"]);
+    w.run(&["up", "--auto-approve"]).code(0);
+
+    // It runs: the code, its module and its environment arrived.
+    let answer = invoke(&w, &name, json!({ "name": "tester" })).await;
+    let role_arn = format!("arn:aws:iam::{}:role/{}", w.account, w.name("exec"));
+    assert_eq!(
+        answer,
+        json!({ "greeting": "hello tester", "loud": "TESTER!", "role": role_arn, "version": 1 })
+    );
+    let got = lambda
+        .get_function()
+        .function_name(&name)
+        .send()
+        .await
+        .expect("lambda:GetFunction");
+    let config = got.configuration().expect("a configuration");
+    assert_eq!(config.role(), Some(role_arn.as_str()));
+    assert_eq!(config.timeout(), Some(10));
+    assert_eq!(config.description(), Some("Says hello"));
+    let tags = got.tags().cloned().unwrap_or_default();
+    assert_eq!(tags.get(OWNER_STACK_TAG), Some(&w.stack));
+    assert_eq!(
+        tags.get(OWNER_ID_TAG).map(String::as_str),
+        Some("function.hello")
+    );
+    let live_hash = config.code_sha256().expect("a CodeSha256").to_string();
+
+    // Converged: nothing to do.
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+
+    // New modification times change no byte of the package.
+    let later = SystemTime::now() + Duration::from_secs(3 * 24 * 3600);
+    touch_all(&w.path("functions"), later);
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+
+    // Nor does another checkout path: the stack and its folder, copied.
+    let original = w.stack_file.clone();
+    let elsewhere = w.path("another/checkout/of/the/repo");
+    copy_tree(&w.path("functions"), &elsewhere.join("functions"));
+    std::fs::copy(&original, elsewhere.join("stack.toml")).expect("the stack, copied");
+    touch_all(
+        &elsewhere,
+        SystemTime::UNIX_EPOCH + Duration::from_secs(400_000_000),
+    );
+    w.stack_file = elsewhere.join("stack.toml");
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+    w.stack_file = original;
+
+    // One changed handler is one update, of `code` alone, old hash to new.
+    let handler = w.path("functions/hello/index.js");
+    let text = std::fs::read_to_string(&handler).expect("the handler");
+    std::fs::write(&handler, text.replace("version: 1", "version: 2")).expect("edited");
+    let changed = w.run(&["plan", "--json", "--detailed-exitcode"]);
+    changed.code(2);
+    let plan = changed.json();
+    assert_eq!(actions_of(&plan, "function.hello"), ["update"]);
+    assert_eq!(actions_of(&plan, "role.exec"), ["no-op"]);
+    let attributes = change_of(&plan, "function.hello")["change"]["attributes"]
+        .as_array()
+        .expect("attributes")
+        .clone();
+    assert_eq!(attributes.len(), 1, "{attributes:?}");
+    assert_eq!(attributes[0]["path"], "code");
+    assert_eq!(attributes[0]["before"], live_hash.as_str());
+    assert_ne!(attributes[0]["after"], live_hash.as_str());
+    w.run(&["plan"]).code(0).stdout_has("code");
+
+    w.run(&["up", "--auto-approve"]).code(0);
+    let answer = invoke(&w, &name, json!({})).await;
+    assert_eq!(answer["version"], 2, "{answer}");
+    assert_eq!(answer["greeting"], "hello world", "{answer}");
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+
+    // A configuration change is an update in place too.
+    w.write_stack(&STACK.replace("timeout = 10", "timeout = 20"));
+    let changed = w.run(&["plan", "--json", "--detailed-exitcode"]);
+    changed.code(2);
+    assert_eq!(actions_of(&changed.json(), "function.hello"), ["update"]);
+    w.run(&["up", "--auto-approve"]).code(0);
+    let config = lambda
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+        .expect("lambda:GetFunctionConfiguration");
+    assert_eq!(config.timeout(), Some(20));
+
+    // Out of the file, it is found by its tags and planned for deletion.
+    let without = STACK
+        .split("[function.hello]")
+        .next()
+        .expect("the role's part");
+    w.write_stack(without);
+    let removed = w.run(&["plan", "--json", "--detailed-exitcode"]);
+    removed.code(2);
+    assert_eq!(actions_of(&removed.json(), "function.hello"), ["delete"]);
+    w.write_stack(&STACK.replace("timeout = 10", "timeout = 20"));
+
+    // Destroy removes it.
+    w.run(&["destroy", "--auto-approve"]).code(0);
+    let gone = lambda.get_function().function_name(&name).send().await;
+    assert!(
+        gone.as_ref()
+            .err()
+            .and_then(|e| e.as_service_error())
+            .is_some_and(|e| e.is_resource_not_found_exception()),
+        "the function is still there: {gone:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_folder_a_missing_handler_and_an_unknown_runtime_are_errors_with_file_and_line() {
+    let w = World::new("fnbad");
+    std::fs::create_dir_all(w.path("functions/empty-handler")).expect("a folder");
+    std::fs::write(w.path("functions/empty-handler/other.js"), "x").expect("a file");
+    w.write_stack(
+        r#"
+[role.exec]
+trust = { service = "lambda.amazonaws.com" }
+
+[function.missing]
+source = "functions/nope"
+runtime = "nodejs20.x"
+handler = "index.handler"
+role = "exec"
+
+[function.nohandler]
+source = "functions/empty-handler"
+runtime = "nodejs20.x"
+handler = "index.handler"
+role = "exec"
+
+[function.oldruntime]
+source = "functions/empty-handler"
+runtime = "nodejs12.x"
+handler = "other.handler"
+role = "exec"
+"#,
+    );
+    let run = w.run(&["validate"]);
+    run.code(1);
+    for want in [
+        "functions/nope",
+        "index.js",
+        "nodejs12.x",
+        "stack.toml:11",
+        "stack.toml:19",
+        "stack.toml:24",
+    ] {
+        assert!(
+            run.stderr.contains(want) || run.stdout.contains(want),
+            "{want} missing:\n{}",
+            run.dump()
+        );
+    }
+}
