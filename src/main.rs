@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("error: {failure}");
+            eprintln!("{}", failure.report());
             ExitCode::from(1)
         }
     }

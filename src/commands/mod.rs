@@ -43,6 +43,37 @@ impl std::fmt::Display for Failure {
     }
 }
 
+impl Failure {
+    /// The line(s) `main` prints: `error: <message>`, unless the message is
+    /// already rendered diagnostics, which carry their own `error:` labels.
+    pub fn report(&self) -> String {
+        let plain: String = strip_ansi(&self.0);
+        if plain.starts_with("error:") || plain.starts_with("error[") {
+            self.0.clone()
+        } else {
+            format!("error: {}", self.0)
+        }
+    }
+}
+
+/// The text without its terminal colour codes (`ESC [ ... m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl From<String> for Failure {
     fn from(s: String) -> Self {
         Failure(s)
@@ -65,5 +96,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Schema => schema::run(),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_reported_with_one_error_label() {
+        assert_eq!(Failure("no stack".into()).report(), "error: no stack");
+        let rendered = "error: `table.notes`: invalid type\n  ┌─ s.toml:4:12";
+        assert_eq!(Failure(rendered.into()).report(), rendered);
+        let coloured = "\u{1b}[1m\u{1b}[38;5;9merror\u{1b}[0m\u{1b}[1m: bad\u{1b}[0m";
+        assert_eq!(Failure(coloured.into()).report(), coloured);
+        assert_eq!(strip_ansi(coloured), "error: bad");
     }
 }
