@@ -253,3 +253,167 @@ role = "exec"
         );
     }
 }
+
+const APP: &str = r#"
+[role.exec]
+trust = { service = "lambda.amazonaws.com" }
+
+[function.notes]
+source = "functions/notes"
+runtime = "nodejs20.x"
+handler = "index.handler"
+role = "exec"
+
+[function.confirm]
+source = "functions/confirm"
+runtime = "nodejs20.x"
+handler = "index.handler"
+role = "exec"
+
+[user_pool.users]
+triggers.pre_sign_up = { function = "confirm" }
+clients.app = { auth_flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }
+
+[api.notes]
+stage = "prod"
+routes."GET /notes" = { integration = { function = "notes" } }
+"#;
+
+/// An HTTP request to the emulator as the account `account`: MiniStack keeps
+/// one set of resources per access key, and finds it in the `Authorization`
+/// header even of calls AWS takes unsigned (an app's `SignUp`, an API route
+/// open to all). Returns the status and the body.
+fn http(account: &str, request: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let endpoint = support::endpoint();
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).expect("the emulator answers");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("a timeout");
+    let mut head = format!(
+        "{request} HTTP/1.1\r\nHost: {host}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/x/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    write!(stream, "{head}\r\n{body}").expect("the request is sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_route_and_a_sign_up_trigger_run_functions_the_stack_builds() {
+    let w = World::new("fnapp");
+    for (dir, code) in [
+        (
+            "functions/notes",
+            "exports.handler = async (event) => ({ statusCode: 200, body: JSON.stringify({ notes: [], path: event.path }) });\n",
+        ),
+        (
+            "functions/confirm",
+            "exports.handler = async (event) => { event.response.autoConfirmUser = true; return event; };\n",
+        ),
+    ] {
+        std::fs::create_dir_all(w.path(dir)).expect("a folder");
+        std::fs::write(w.path(dir).join("index.js"), code).expect("a handler");
+    }
+    w.write_stack(APP);
+    w.run(&["up", "--auto-approve"]).code(0);
+
+    // The route answers with the handler's output.
+    let api_id = w
+        .apigateway()
+        .get_rest_apis()
+        .send()
+        .await
+        .expect("apigateway:GetRestApis")
+        .items()
+        .iter()
+        .find(|a| a.name() == Some(w.name("notes").as_str()))
+        .and_then(|a| a.id())
+        .expect("the API")
+        .to_string();
+    let (status, body) = http(
+        &w.account,
+        &format!("GET /_aws/execute-api/{api_id}/prod/notes"),
+        &[],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(answer, json!({ "notes": [], "path": "/notes" }));
+
+    // A sign-up comes back confirmed by the stack's own trigger.
+    let pools = w
+        .idp()
+        .list_user_pools()
+        .max_results(60)
+        .send()
+        .await
+        .expect("cognito-idp:ListUserPools");
+    let pool_id = pools
+        .user_pools()
+        .iter()
+        .find(|p| p.name() == Some(w.name("users").as_str()))
+        .and_then(|p| p.id())
+        .expect("the pool")
+        .to_string();
+    let clients = w
+        .idp()
+        .list_user_pool_clients()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("cognito-idp:ListUserPoolClients");
+    let client_id = clients.user_pool_clients()[0]
+        .client_id()
+        .expect("a client id")
+        .to_string();
+    let sign_up =
+        json!({ "ClientId": client_id, "Username": "someone", "Password": "Correct-Horse-9" });
+    let (status, body) = http(
+        &w.account,
+        "POST /",
+        &[
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("X-Amz-Target", "AWSCognitoIdentityProviderService.SignUp"),
+        ],
+        &sign_up.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let signed_up: Value =
+        serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(signed_up["UserConfirmed"], json!(true), "{signed_up}");
+
+    // Converged; and nothing of the stack is left after destroy.
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+    w.run(&["destroy", "--auto-approve"]).code(0);
+    let functions = w
+        .lambda()
+        .list_functions()
+        .send()
+        .await
+        .expect("lambda:ListFunctions");
+    let prefix = w.name("");
+    assert!(
+        functions
+            .functions()
+            .iter()
+            .all(|f| !f.function_name().unwrap_or_default().starts_with(&prefix)),
+        "{functions:?}"
+    );
+}

@@ -123,10 +123,14 @@ pub struct RouteSpec {
     pub integration: IntegrationSpec,
 }
 
-/// What serves a route: exactly one of `lambda`, `http` or `mock`.
+/// What serves a route: exactly one of `function`, `lambda`, `http` or `mock`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationSpec {
+    /// A `[function.<key>]` of this stack (Lambda proxy integration; `up`
+    /// adds the invoke permission).
+    #[serde(default)]
+    pub function: Option<String>,
     /// A Lambda function ARN (proxy integration; `up` adds the invoke permission).
     #[serde(default)]
     pub lambda: Option<String>,
@@ -352,6 +356,15 @@ impl ResourceKind for ApiKind {
             c.error(c.key_span(), format!("`{address}`: {e}"), None);
         }
         for route in a.routes.values() {
+            if let Some(function) = &route.integration.function {
+                c.link(
+                    address.clone(),
+                    Address::new(Kind::Function, function.as_str()),
+                    c.span(&["routes"]),
+                    "a route's `function`",
+                    true,
+                );
+            }
             if let Some(pool) = &route.user_pool {
                 c.link(
                     address.clone(),
@@ -410,27 +423,27 @@ pub(crate) fn desired(
     tags: Tags,
     ctx: &DesiredContext<'_>,
 ) -> Result<Value, String> {
-    let pool_arn = |pool: &str| ctx.output(&Address::new(Kind::UserPool, pool), "arn");
-    let config = build(spec, name, tags, &pool_arn)?;
+    let arn = |address: &Address| ctx.output(address, "arn");
+    let config = build(spec, name, tags, &arn)?;
     serde_json::to_value(config).map_err(|e| e.to_string())
 }
 
 /// The offline checks of `validate`: route keys, authorizations,
 /// integrations, endpoint type, quota periods, what needs a stage.
 pub(crate) fn check(spec: &ApiSpec) -> Result<(), String> {
-    build(spec, "", Tags::new(), &|_| String::new()).map(|_| ())
+    build(spec, "", Tags::new(), &|_: &Address| String::new()).map(|_| ())
 }
 
 fn build(
     spec: &ApiSpec,
     name: &str,
     tags: Tags,
-    pool_arn: &dyn Fn(&str) -> String,
+    arn_of: &dyn Fn(&Address) -> String,
 ) -> Result<ApiConfig, String> {
     let endpoint_type = endpoint_type_of(spec)?;
     let mut routes = BTreeMap::new();
     for (key, r) in &spec.routes {
-        let (key, route) = route_of(key, r, pool_arn)?;
+        let (key, route) = route_of(key, r, arn_of)?;
         routes.insert(key, route);
     }
     api_routes::normalise_cors(&mut routes);
@@ -492,7 +505,7 @@ fn endpoint_type_of(spec: &ApiSpec) -> Result<String, String> {
 fn route_of(
     key: &str,
     r: &RouteSpec,
-    pool_arn: &dyn Fn(&str) -> String,
+    arn_of: &dyn Fn(&Address) -> String,
 ) -> Result<(String, Route), String> {
     let parsed = parse_route(key)?;
     let authorization = r
@@ -501,7 +514,7 @@ fn route_of(
         .unwrap_or("none")
         .to_ascii_lowercase();
     let user_pool = match (authorization.as_str(), &r.user_pool) {
-        ("cognito", Some(pool)) => Some(pool_arn(pool)),
+        ("cognito", Some(pool)) => Some(arn_of(&Address::new(Kind::UserPool, pool))),
         ("cognito", None) => {
             return Err(format!(
             "route `{key}`: `authorization = \"cognito\"` needs `user_pool = \"<user_pool key>\"`"
@@ -520,16 +533,20 @@ fn route_of(
         }
     };
     let i = &r.integration;
-    let integration = match (&i.lambda, &i.http, &i.mock) {
-        (Some(f), None, None) => Integration::to("lambda", Some(f.clone())),
-        (None, Some(url), None) => Integration::to("http", Some(url.clone())),
-        (None, None, Some(m)) => Integration::mock(
+    let integration = match (&i.function, &i.lambda, &i.http, &i.mock) {
+        (Some(f), None, None, None) => Integration::to(
+            "lambda",
+            Some(arn_of(&Address::new(Kind::Function, f.as_str()))),
+        ),
+        (None, Some(f), None, None) => Integration::to("lambda", Some(f.clone())),
+        (None, None, Some(url), None) => Integration::to("http", Some(url.clone())),
+        (None, None, None, Some(m)) => Integration::mock(
             m.status.unwrap_or(200),
             m.response.clone().unwrap_or_default(),
         ),
         _ => {
             return Err(format!(
-                "route `{key}`: the integration needs exactly one of `lambda`, `http`, `mock`"
+                "route `{key}`: the integration needs exactly one of `function`, `lambda`, `http`, `mock`"
             ))
         }
     };

@@ -35,6 +35,108 @@ use crate::stack::{Address, Tags, OWNER_ID_TAG, OWNER_STACK_TAG};
 
 // ------------------------------------------------------------ schema ----
 
+/// A Lambda function wherever one is named (a user pool trigger): its ARN,
+/// or `{ function = "<key>" }` for a `[function.<key>]` of this stack, which
+/// also makes the function a dependency (created first, its ARN used).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunctionRef {
+    Arn(String),
+    Function(String),
+}
+
+impl FunctionRef {
+    /// The ARN, once known (`None` for a stack function not resolved yet).
+    pub(crate) fn arn(&self) -> Option<&str> {
+        match self {
+            FunctionRef::Arn(arn) => Some(arn),
+            FunctionRef::Function(_) => None,
+        }
+    }
+
+    /// The address of the stack function it names, if it names one.
+    pub(crate) fn address(&self) -> Option<Address> {
+        match self {
+            FunctionRef::Function(key) => Some(Address::new(crate::stack::Kind::Function, key)),
+            FunctionRef::Arn(_) => None,
+        }
+    }
+
+    /// The same reference with a stack function replaced by its ARN (or the
+    /// marker of a value not known yet).
+    pub(crate) fn resolved(&self, ctx: &super::DesiredContext<'_>) -> FunctionRef {
+        match self.address() {
+            Some(address) => FunctionRef::Arn(ctx.output(&address, "arn")),
+            None => self.clone(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FunctionRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Lambda function ARN or `{ function = \"<key>\" }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FunctionRef, E> {
+                Ok(FunctionRef::Arn(v.to_string()))
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<FunctionRef, M::Error> {
+                use serde::de::Error;
+                let mut key = None;
+                while let Some(name) = map.next_key::<String>()? {
+                    if name != "function" {
+                        return Err(M::Error::unknown_field(&name, &["function"]));
+                    }
+                    key = Some(map.next_value::<String>()?);
+                }
+                key.map(FunctionRef::Function)
+                    .ok_or_else(|| M::Error::missing_field("function"))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+impl Serialize for FunctionRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            FunctionRef::Arn(arn) => s.serialize_str(arn),
+            FunctionRef::Function(key) => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("function", key)?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl JsonSchema for FunctionRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FunctionRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A Lambda function: its ARN, or `{ function = \"<key>\" }` for a `[function.<key>]` of this stack.",
+            "anyOf": [
+                { "type": "string" },
+                {
+                    "type": "object",
+                    "properties": { "function": { "type": "string" } },
+                    "required": ["function"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
 /// `[function.<key>]` — a Lambda function whose code is a folder of the repository.
 ///
 /// The tool zips `source` itself, the same bytes on every machine and
@@ -1953,5 +2055,79 @@ pub(crate) mod tests {
             &[("fn/index.js", "x")],
         );
         assert_eq!(m.desired["role"], ROLE_ARN);
+    }
+
+    // ---- functions named by other kinds ----
+
+    const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:demo-auto";
+
+    fn naming_stack() -> String {
+        format!(
+            "[function.auto]\nsource = \"fn\"\nruntime = \"nodejs20.x\"\nhandler = \"index.handler\"\nrole = \"{ROLE_ARN}\"\n\
+             [user_pool.users]\ntriggers.pre_sign_up = {{ function = \"auto\" }}\n\
+             triggers.post_confirmation = \"{FUNCTION_ARN}\"\n\
+             [api.notes]\nstage = \"prod\"\nroutes.\"GET /notes\" = {{ integration = {{ function = \"auto\" }} }}\n"
+        )
+    }
+
+    #[test]
+    fn a_trigger_and_a_route_naming_a_stack_function_wait_for_it_and_get_its_arn() {
+        use crate::resource::aws_defaults::Minimal;
+        let files = [("fn/index.js", "exports.handler = async (e) => e;\n")];
+        let function: Address = "function.auto".parse().unwrap();
+        // Before the function exists its ARN is not known, and both wait for it.
+        for address in ["user_pool.users", "api.notes"] {
+            let m = Minimal::load_with_files(&naming_stack(), address, &[], &files);
+            assert!(
+                m.stack.resources[&m.address].depends_on.contains(&function),
+                "{address} does not wait for the function"
+            );
+        }
+        let m = Minimal::load_with_files(&naming_stack(), "user_pool.users", &[], &files);
+        let unknown = m.desired["triggers"]["pre_sign_up"].as_str().unwrap();
+        assert!(
+            unknown.contains(crate::stack::reference::UNKNOWN),
+            "{unknown}"
+        );
+        // Once it exists, its ARN is the trigger's and the integration's; an
+        // ARN string still works beside it.
+        let outputs = [("function.auto.arn", FUNCTION_ARN)];
+        let m = Minimal::load_with_files(&naming_stack(), "user_pool.users", &outputs, &files);
+        assert_eq!(m.desired["triggers"]["pre_sign_up"], FUNCTION_ARN);
+        assert_eq!(m.desired["triggers"]["post_confirmation"], FUNCTION_ARN);
+        let m = Minimal::load_with_files(&naming_stack(), "api.notes", &outputs, &files);
+        let integration = &m.desired["routes"]["GET /notes"]["integration"];
+        assert_eq!(integration["type"], "lambda");
+        assert_eq!(integration["target"], FUNCTION_ARN);
+    }
+
+    #[test]
+    fn naming_a_function_the_stack_does_not_declare_is_an_error_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("demo.toml");
+        std::fs::write(
+            &file,
+            "[stack]\nname = \"demo\"\n[user_pool.users]\ntriggers.pre_sign_up = { function = \"nope\" }\n\
+             [api.notes]\nroutes.\"GET /x\" = { integration = { function = \"gone\" } }\n\
+             [user_pool.other]\ntriggers.pre_sign_up = { function = \"a\", extra = 1 }\n",
+        )
+        .unwrap();
+        let text = match crate::stack::load(&file) {
+            Ok(_) => panic!("loaded"),
+            Err(d) => d.render(false),
+        };
+        assert!(
+            text.contains("names `function.nope`, which the stack does not declare"),
+            "{text}"
+        );
+        assert!(
+            text.contains("names `function.gone`, which the stack does not declare"),
+            "{text}"
+        );
+        assert!(text.contains("demo.toml:4"), "{text}");
+        assert!(
+            text.contains("unknown key `extra` in `user_pool.other`"),
+            "{text}"
+        );
     }
 }

@@ -29,6 +29,7 @@
 
 use schemars::JsonSchema;
 
+use super::function::FunctionRef;
 use super::user_pool_client::UserPoolClientSpec;
 use super::user_pool_group::UserPoolGroupSpec;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -121,46 +122,67 @@ pub struct UserPoolSpec {
     pub tags: Tags,
 }
 
-/// `triggers.<name> = "<lambda function arn>"`: one key per Cognito trigger,
-/// so a misspelt trigger name is an offline error.
+/// `triggers.<name> = "<lambda function arn>"` or `{ function = "<key>" }`:
+/// one key per Cognito trigger, so a misspelt trigger name is an offline error.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggersSpec {
     /// Lambda function ARN run before a sign-up (e.g. to confirm users automatically).
     #[serde(default)]
-    pub pre_sign_up: Option<String>,
+    pub pre_sign_up: Option<FunctionRef>,
     /// Lambda function ARN run after a user is confirmed.
     #[serde(default)]
-    pub post_confirmation: Option<String>,
+    pub post_confirmation: Option<FunctionRef>,
     /// Lambda function ARN run before a sign-in.
     #[serde(default)]
-    pub pre_authentication: Option<String>,
+    pub pre_authentication: Option<FunctionRef>,
     /// Lambda function ARN run after a sign-in.
     #[serde(default)]
-    pub post_authentication: Option<String>,
+    pub post_authentication: Option<FunctionRef>,
     /// Lambda function ARN that may change the claims of the tokens.
     #[serde(default)]
-    pub pre_token_generation: Option<String>,
+    pub pre_token_generation: Option<FunctionRef>,
     /// Lambda function ARN that writes the verification and invitation messages.
     #[serde(default)]
-    pub custom_message: Option<String>,
+    pub custom_message: Option<FunctionRef>,
     /// Lambda function ARN that moves users in from another directory at sign-in.
     #[serde(default)]
-    pub user_migration: Option<String>,
+    pub user_migration: Option<FunctionRef>,
     /// Custom authentication flow: Lambda function ARN that decides the next challenge.
     #[serde(default)]
-    pub define_auth_challenge: Option<String>,
+    pub define_auth_challenge: Option<FunctionRef>,
     /// Custom authentication flow: Lambda function ARN that creates a challenge.
     #[serde(default)]
-    pub create_auth_challenge: Option<String>,
+    pub create_auth_challenge: Option<FunctionRef>,
     /// Custom authentication flow: Lambda function ARN that checks an answer.
     #[serde(default)]
-    pub verify_auth_challenge_response: Option<String>,
+    pub verify_auth_challenge_response: Option<FunctionRef>,
 }
 
 impl TriggersSpec {
+    /// Each `{ function = "<key>" }` replaced by that function's ARN.
+    fn resolve(&mut self, ctx: &super::DesiredContext<'_>) {
+        for function in [
+            &mut self.pre_sign_up,
+            &mut self.post_confirmation,
+            &mut self.pre_authentication,
+            &mut self.post_authentication,
+            &mut self.pre_token_generation,
+            &mut self.custom_message,
+            &mut self.user_migration,
+            &mut self.define_auth_challenge,
+            &mut self.create_auth_challenge,
+            &mut self.verify_auth_challenge_response,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *function = function.resolved(ctx);
+        }
+    }
+
     /// The triggers that are set, by their stack-file name.
-    pub fn set(&self) -> Vec<(&'static str, &str)> {
+    pub fn set(&self) -> Vec<(&'static str, &FunctionRef)> {
         [
             ("pre_sign_up", &self.pre_sign_up),
             ("post_confirmation", &self.post_confirmation),
@@ -177,7 +199,7 @@ impl TriggersSpec {
             ),
         ]
         .into_iter()
-        .filter_map(|(name, arn)| arn.as_deref().map(|a| (name, a)))
+        .filter_map(|(name, function)| function.as_ref().map(|f| (name, f)))
         .collect()
     }
 }
@@ -316,7 +338,9 @@ impl Step for UserPoolKind {
         tags: crate::stack::Tags,
         ctx: &super::DesiredContext<'_>,
     ) -> Result<Value, String> {
-        desired(spec, address, name, tags, ctx)
+        let mut spec = spec.clone();
+        spec.triggers.resolve(ctx);
+        desired(&spec, address, name, tags, ctx)
     }
 
     async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
@@ -404,6 +428,17 @@ impl ResourceKind for UserPoolKind {
             );
         }
         check_attribute_names(&address, u, c);
+        for (trigger, function) in u.triggers.set() {
+            if let Some(target) = function.address() {
+                c.link(
+                    address.clone(),
+                    target,
+                    c.span(&["triggers", trigger]),
+                    "a trigger's `function`",
+                    true,
+                );
+            }
+        }
         // The kind's own offline checks (messages, trigger ARNs, flows).
         if let Err(e) = crate::resource::user_pool::check(u) {
             c.error(c.key_span(), format!("`{address}`: {e}"), None);
@@ -872,7 +907,11 @@ pub(crate) fn check(spec: &UserPoolSpec) -> Result<(), String> {
             ));
         }
     }
-    for (trigger, arn) in spec.triggers.set() {
+    for (trigger, function) in spec.triggers.set() {
+        // A stack function (`{ function = "<key>" }`) is checked as a link.
+        let Some(arn) = function.arn() else {
+            continue;
+        };
         let unknown = arn.contains(crate::stack::reference::UNKNOWN);
         let lambda_arn = arn.starts_with("arn:") && arn.contains(":lambda:");
         if !(unknown || lambda_arn) {
@@ -941,12 +980,13 @@ pub(crate) fn desired_config(
             temporary_password_validity_days: p.temporary_password_validity_days.unwrap_or(7),
         },
     };
-    let triggers: BTreeMap<String, String> = spec
-        .triggers
-        .set()
-        .into_iter()
-        .map(|(t, arn)| (t.to_string(), arn.to_string()))
-        .collect();
+    let mut triggers: BTreeMap<String, String> = BTreeMap::new();
+    for (trigger, function) in spec.triggers.set() {
+        let arn = function.arn().ok_or_else(|| {
+            format!("`triggers.{trigger}`: the function's ARN is not resolved yet")
+        })?;
+        triggers.insert(trigger.to_string(), arn.to_string());
+    }
     Ok(UserPoolConfig {
         name: name.to_string(),
         username_attributes: sorted(&spec.username_attributes),
