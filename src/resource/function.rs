@@ -342,6 +342,19 @@ impl ResourceKind for FunctionKind {
         check(spec, c)
     }
 
+    /// A role of this stack must let Lambda assume it.
+    fn check_across(
+        spec: &Self::Spec,
+        address: &Address,
+        stack: &crate::stack::Stack,
+    ) -> Vec<crate::stack::Finding> {
+        role_trusts_lambda(spec, address, stack)
+            .err()
+            .map(|(message, help)| crate::stack::Finding::error(message, Some(help)))
+            .into_iter()
+            .collect()
+    }
+
     // ---- adopt ----
 
     const ADOPT_REFERENCES: &'static [&'static str] = &["arn"];
@@ -363,6 +376,60 @@ impl ResourceKind for FunctionKind {
     ) {
         adopt_write(writer, found, section)
     }
+}
+
+/// The service principal a function's role must trust.
+const LAMBDA_PRINCIPAL: &str = "lambda.amazonaws.com";
+
+/// Whether the function's role, when it is a role of this stack, trusts
+/// Lambda (`trust.service`, or a trust file naming the service); an error
+/// message and what to do when it does not. An ARN, or a role the stack does
+/// not declare (reported elsewhere), is not checked.
+fn role_trusts_lambda(
+    spec: &FunctionSpec,
+    address: &Address,
+    stack: &crate::stack::Stack,
+) -> Result<(), (String, String)> {
+    let role_address = Address::new(Kind::Role, spec.role.as_str());
+    let Some(crate::stack::Spec::Role(role)) = stack.resources.get(&role_address).map(|r| &r.spec)
+    else {
+        return Ok(());
+    };
+    let trusted = match (&role.trust.service, &role.trust.file) {
+        (Some(service), _) => service == LAMBDA_PRINCIPAL,
+        (None, Some(file)) => {
+            let dir = stack.file.parent().unwrap_or(Path::new("."));
+            std::fs::read_to_string(dir.join(file))
+                .ok()
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                .is_some_and(|doc| trusts_service(&doc, LAMBDA_PRINCIPAL))
+        }
+        (None, None) => false,
+    };
+    if trusted {
+        return Ok(());
+    }
+    Err((
+        format!("`{address}`: its role `{role_address}` does not trust `{LAMBDA_PRINCIPAL}`, so Lambda cannot run the function as it"),
+        format!("give `[{role_address}]` `trust = {{ service = \"{LAMBDA_PRINCIPAL}\" }}`, or use a role made for Lambda"),
+    ))
+}
+
+/// Whether a trust policy lets `service` assume the role.
+fn trusts_service(doc: &Value, service: &str) -> bool {
+    let statements = match &doc["Statement"] {
+        Value::Array(all) => all.iter().collect(),
+        one @ Value::Object(_) => vec![one],
+        _ => Vec::new(),
+    };
+    statements.iter().any(|st| {
+        st["Effect"] == "Allow"
+            && match &st["Principal"]["Service"] {
+                Value::String(s) => s == service,
+                Value::Array(all) => all.iter().any(|s| s == service),
+                _ => false,
+            }
+    })
 }
 
 /// The comparable shape of a function, built from the stack or from AWS.
@@ -2129,5 +2196,56 @@ pub(crate) mod tests {
             text.contains("unknown key `extra` in `user_pool.other`"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_stack_role_must_trust_lambda() {
+        let load = |trust: &str, files: &[(&str, &str)]| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("fn")).unwrap();
+            std::fs::write(dir.path().join("fn/index.js"), "x").unwrap();
+            for (name, text) in files {
+                std::fs::write(dir.path().join(name), text).unwrap();
+            }
+            let file = dir.path().join("demo.toml");
+            std::fs::write(
+                &file,
+                format!(
+                    "[stack]\nname = \"demo\"\n[role.exec]\n{trust}\n\
+                     [function.api]\nsource = \"fn\"\nruntime = \"nodejs20.x\"\nhandler = \"index.handler\"\nrole = \"exec\"\n"
+                ),
+            )
+            .unwrap();
+            crate::stack::load(&file)
+                .map(|_| ())
+                .map_err(|d| d.render(false))
+        };
+        assert_eq!(
+            load("trust = { service = \"lambda.amazonaws.com\" }", &[]),
+            Ok(())
+        );
+        let trust_file = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]},
+            "Action": "sts:AssumeRole"}]}"#;
+        assert_eq!(
+            load(
+                "trust = { file = \"trust.json\" }",
+                &[("trust.json", trust_file)]
+            ),
+            Ok(())
+        );
+        for trust in [
+            "trust = { service = \"ec2.amazonaws.com\" }",
+            "[identity_pool.app]\n[role.exec.trust]\nidentity_pool = \"app\"",
+        ] {
+            let text = load(trust, &[]).expect_err(trust);
+            assert!(
+                text.contains(
+                    "`function.api`: its role `role.exec` does not trust `lambda.amazonaws.com`"
+                ),
+                "{text}"
+            );
+            assert!(text.contains("[function.api]"), "{text}");
+        }
     }
 }

@@ -276,6 +276,17 @@ pub trait ResourceKind: Step {
     /// other steps its settings name ([`crate::stack::Checks::link`]).
     fn check(_spec: &Self::Spec, _checks: &mut crate::stack::Checks<'_, '_>) {}
 
+    /// How the resource fits the rest of the (loaded) stack: what it finds
+    /// wrong, reported at its `[kind.key]` (a function's role that does not
+    /// trust Lambda). Nothing by default.
+    fn check_across(
+        _spec: &Self::Spec,
+        _address: &Address,
+        _stack: &Stack,
+    ) -> Vec<crate::stack::Finding> {
+        Vec::new()
+    }
+
     /// Resources of this kind that this stack owns but no longer declares,
     /// for kinds the tagging API does not list.
     fn find_owned(

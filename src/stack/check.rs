@@ -152,3 +152,31 @@ impl<'a, 'de> Checks<'a, 'de> {
         }
     }
 }
+
+/// What a kind finds wrong in how its resource fits the rest of the stack
+/// (`ResourceKind::check_across`), reported at the resource's `[kind.key]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub message: String,
+    pub help: Option<String>,
+    /// A warning is shown and does not stop the load.
+    pub warning: bool,
+}
+
+impl Finding {
+    pub fn error(message: impl Into<String>, help: Option<String>) -> Finding {
+        Finding {
+            message: message.into(),
+            help,
+            warning: false,
+        }
+    }
+
+    pub fn warning(message: impl Into<String>, help: Option<String>) -> Finding {
+        Finding {
+            message: message.into(),
+            help,
+            warning: true,
+        }
+    }
+}

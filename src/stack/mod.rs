@@ -20,7 +20,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
-pub use check::Checks;
+pub use check::{Checks, Finding};
 pub use diagnostic::{Diagnostic, Diagnostics};
 use reference::{Declared, Piece, Reference};
 pub use schema::Tags;
@@ -402,6 +402,7 @@ impl<'a> Loader<'a> {
             sources: Diagnostics::default(),
         };
         self.check_names(&probe, name_spans);
+        self.check_across(&probe);
         if !self.diags.is_empty() {
             return None;
         }
@@ -584,6 +585,27 @@ impl<'a> Loader<'a> {
                     format!("`{first}` and `{address}` both adopt `{id}`; one AWS resource can be adopted by one address only"),
                     Some("remove `adopt` from one of them".to_string()),
                 );
+            }
+        }
+    }
+
+    /// Each kind's checks of how its resources fit the rest of the stack
+    /// (a function's role must trust Lambda), at each resource's `[kind.key]`.
+    fn check_across(&mut self, stack: &Stack) {
+        for (address, decl) in &stack.resources {
+            let mut found = Vec::new();
+            decl.spec.visit(KindAcross {
+                stack,
+                address,
+                found: &mut found,
+            });
+            for f in found {
+                if f.warning {
+                    self.diags
+                        .warning(self.file, Some(decl.span.clone()), f.message, f.help);
+                } else {
+                    self.error(Some(decl.span.clone()), f.message, f.help);
+                }
             }
         }
     }
@@ -799,6 +821,21 @@ impl<'a> Loader<'a> {
                 Some("a resource cannot need a value of a resource that needs its own; remove one of the references".into()),
             );
         }
+    }
+}
+
+/// Runs a kind's checks of how one resource fits the rest of the stack.
+struct KindAcross<'a> {
+    stack: &'a Stack,
+    address: &'a Address,
+    found: &'a mut Vec<Finding>,
+}
+
+impl SpecVisitor for KindAcross<'_> {
+    type Output = ();
+    fn visit<K: ResourceKind>(self, spec: &K::Spec) {
+        self.found
+            .extend(K::check_across(spec, self.address, self.stack));
     }
 }
 
