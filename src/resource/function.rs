@@ -31,7 +31,7 @@ use super::{
 };
 use crate::adopt;
 use crate::aws::{error_code, Aws};
-use crate::stack::{Address, Tags, OWNER_ID_TAG, OWNER_STACK_TAG};
+use crate::stack::{Address, Tags};
 
 // ------------------------------------------------------------ schema ----
 
@@ -1067,21 +1067,9 @@ async fn find_owned(
         .buffer_unordered(8)
         .collect()
         .await;
-    let mut found = Vec::new();
-    for entry in tagged {
-        let Some((name, tags)) = entry? else {
-            continue; // deleted since it was listed
-        };
-        if tags.get(OWNER_STACK_TAG) != Some(&stack.name) {
-            continue;
-        }
-        let Some(Ok(address)) = tags.get(OWNER_ID_TAG).map(|i| i.parse::<Address>()) else {
-            continue;
-        };
-        if address.kind == Kind::Function && address.part.is_none() {
-            found.push((address, name));
-        }
-    }
+    // An entry of `None` was deleted since it was listed.
+    let tagged: Vec<Option<(String, Tags)>> = tagged.into_iter().collect::<Result<_, _>>()?;
+    let mut found = super::owned_by_tags(stack, Kind::Function, tagged.into_iter().flatten());
     found.sort();
     Ok(found)
 }

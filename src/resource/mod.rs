@@ -532,20 +532,30 @@ where
         .collect();
     let described =
         futures::future::join_all(candidates.iter().map(|(id, _)| describe(id.clone()))).await;
-    let mut found = Vec::new();
+    let mut tagged = Vec::new();
     for ((_, name), d) in candidates.into_iter().zip(described) {
-        let Some(resource) = d? else { continue };
-        let tags = tags(&resource);
-        if tags.get(OWNER_STACK_TAG) != Some(&stack.name) {
-            continue;
-        }
-        if let Some(Ok(address)) = tags.get(OWNER_ID_TAG).map(|i| i.parse::<Address>()) {
-            if address.kind == kind && address.part.is_none() {
-                found.push((address, name));
-            }
+        if let Some(resource) = d? {
+            tagged.push((name, tags(&resource)));
         }
     }
-    Ok(found)
+    Ok(owned_by_tags(stack, kind, tagged))
+}
+
+/// Of resources listed with their tags, as (name, tags), those whose
+/// ownership tags say they are a `kind` of this stack, as (address, name).
+pub(crate) fn owned_by_tags(
+    stack: &Stack,
+    kind: Kind,
+    tagged: impl IntoIterator<Item = (String, Tags)>,
+) -> Vec<(Address, String)> {
+    tagged
+        .into_iter()
+        .filter(|(_, tags)| tags.get(OWNER_STACK_TAG) == Some(&stack.name))
+        .filter_map(|(name, tags)| {
+            let address: Address = tags.get(OWNER_ID_TAG)?.parse().ok()?;
+            (address.kind == kind && address.part.is_none()).then_some((address, name))
+        })
+        .collect()
 }
 
 /// Every page of a paginated AWS list. `page` reads the page at a token

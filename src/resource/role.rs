@@ -31,7 +31,7 @@ use crate::adopt;
 use crate::aws::{error_code, Aws};
 use crate::stack::reference::UNKNOWN;
 use crate::stack::Tags;
-use crate::stack::{Address, Kind, Stack, OWNER_ID_TAG, OWNER_STACK_TAG};
+use crate::stack::{Address, Kind, Stack};
 
 // ------------------------------------------------------------ schema ----
 
@@ -777,21 +777,9 @@ pub(crate) async fn find_owned(
         .buffer_unordered(8)
         .collect()
         .await;
-    let mut found = Vec::new();
-    for entry in tagged {
-        let Some((name, tags)) = entry? else {
-            continue; // deleted since it was listed
-        };
-        if tags.get(OWNER_STACK_TAG) != Some(&stack.name) {
-            continue;
-        }
-        let Some(Ok(address)) = tags.get(OWNER_ID_TAG).map(|i| i.parse::<Address>()) else {
-            continue;
-        };
-        if address.kind == Kind::Role && address.part.is_none() {
-            found.push((address, name));
-        }
-    }
+    // An entry of `None` was deleted since it was listed.
+    let tagged: Vec<Option<(String, Tags)>> = tagged.into_iter().collect::<Result<_, _>>()?;
+    let mut found = super::owned_by_tags(stack, Kind::Role, tagged.into_iter().flatten());
     found.sort();
     Ok(found)
 }
@@ -1253,6 +1241,7 @@ pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     use crate::aws::mock::mock_client;
+    use crate::stack::{OWNER_ID_TAG, OWNER_STACK_TAG};
     use aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput;
     use aws_sdk_iam::operation::create_role::CreateRoleOutput;
     use aws_sdk_iam::operation::delete_role::DeleteRoleOutput;
