@@ -565,10 +565,31 @@ async fn a_stream_trigger_runs_the_function_for_each_new_item_and_changes_in_pla
         Some(&AttributeValue::S("INSERT".into()))
     );
 
-    // Converged: nothing to do.
-    w.run(&["plan", "--detailed-exitcode"])
+    // Converged: nothing to do, for one more read of the function than
+    // without triggers (its mappings, listed once), and not one change.
+    let log = w.path("plan-calls.log");
+    w.run_logged(&["plan", "--detailed-exitcode"], &log)
         .code(0)
         .stdout_has("No changes");
+    let calls = support::read_call_log(&log);
+    let counts = support::per_operation(&calls);
+    assert_eq!(
+        counts.get("Lambda:ListEventSourceMappings"),
+        Some(&1),
+        "{}",
+        support::summary(&calls)
+    );
+    assert_eq!(
+        counts.get("Lambda:GetFunction"),
+        Some(&1),
+        "{}",
+        support::summary(&calls)
+    );
+    assert!(
+        support::mutating(&calls).is_empty(),
+        "{}",
+        support::summary(&calls)
+    );
 
     // A new batch size is one update of the function's `triggers`, made in
     // place (the same mapping).
