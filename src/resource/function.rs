@@ -1866,10 +1866,7 @@ pub(crate) mod tests {
         // `MaximumRetryAttempts` -1 (no limit), `BisectBatchOnFunctionError`
         // false, `TumblingWindowInSeconds` 0, an empty `DestinationConfig`,
         // `State` Enabled, `StateTransitionReason` "User action".
-        let t = with_trigger(
-            "{ stream = \"table.notes\" }",
-            &[("table.notes.stream_arn", STREAM_ARN)],
-        );
+        let t = with_trigger("{ stream = \"table.notes\" }", &STREAM_OUTPUTS);
         let listed = mock!(Client::list_event_source_mappings)
             .match_requests(|r| r.function_name() == Some("demo-api"))
             .then_output(|| {
@@ -1895,6 +1892,8 @@ pub(crate) mod tests {
 
     const STREAM_ARN: &str =
         "arn:aws:dynamodb:us-east-1:123456789012:table/demo-notes/stream/2026-12-06T04:00:00.000";
+    /// The outputs of the table `notes` with its stream.
+    const STREAM_OUTPUTS: [(&str, &str); 1] = [("table.notes.stream_arn", STREAM_ARN)];
 
     /// The minimal function with a table that has a stream and `triggers = [<trigger>]`.
     fn with_trigger(
@@ -2010,7 +2009,7 @@ pub(crate) mod tests {
             source.contains(crate::stack::reference::UNKNOWN),
             "{source}"
         );
-        let outputs = [("table.notes.stream_arn", STREAM_ARN)];
+        let outputs = STREAM_OUTPUTS;
         let t = with_trigger("{ stream = \"table.notes\" }", &outputs);
         assert_eq!(
             t.desired["triggers"],
