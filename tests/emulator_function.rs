@@ -639,6 +639,35 @@ async fn a_stream_trigger_runs_the_function_for_each_new_item_and_changes_in_pla
         .code(0)
         .stdout_has("No changes");
 
+    // Another stream view is a new stream: the plan cannot know its ARN,
+    // and one `up` moves the trigger to it.
+    w.write_stack(
+        &TRIGGERED
+            .replace("batch_size = 100", "batch_size = 25")
+            .replace("\"trim_horizon\"", "\"latest\"")
+            .replace("stream = \"new_image\"", "stream = \"new_and_old_images\""),
+    );
+    let changed = w.run(&["plan", "--json", "--detailed-exitcode"]);
+    changed.code(2);
+    let plan = changed.json();
+    // The role's policy names the stream too: both wait for the new ARN.
+    for address in ["table.notes", "role.copier", "function.copy"] {
+        assert_eq!(actions_of(&plan, address), ["update"], "{address}");
+    }
+    w.run(&["up", "--auto-approve"]).code(0);
+    let new_stream = w
+        .must_table(&notes)
+        .await
+        .latest_stream_arn()
+        .expect("the table's stream")
+        .to_string();
+    let moved = mappings(&w, &function).await;
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0].1, new_stream);
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+
     // Destroy leaves no mapping and no function.
     w.run(&["destroy", "--auto-approve"]).code(0);
     let all = w
@@ -652,6 +681,7 @@ async fn a_stream_trigger_runs_the_function_for_each_new_item_and_changes_in_pla
         .iter()
         .filter(|m| {
             m.event_source_arn() == Some(stream_arn.as_str())
+                || m.event_source_arn() == Some(new_stream.as_str())
                 || m.function_arn().is_some_and(|a| a.ends_with(&function))
         })
         .collect();
