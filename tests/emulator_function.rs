@@ -417,3 +417,286 @@ async fn a_route_and_a_sign_up_trigger_run_functions_the_stack_builds() {
         "{functions:?}"
     );
 }
+
+const TRIGGERED: &str = r#"
+[table.notes]
+hash_key = { name = "id", type = "S" }
+stream = "new_image"
+
+[table.seen]
+hash_key = { name = "id", type = "S" }
+
+[role.copier]
+trust = { service = "lambda.amazonaws.com" }
+policies = ["policies/copier.json"]
+
+[function.copy]
+source = "functions/copy"
+runtime = "nodejs20.x"
+handler = "index.handler"
+role = "copier"
+timeout = 10
+environment = { SEEN = "${table.seen.name}" }
+triggers = [{ stream = "table.notes", starting_position = "trim_horizon", batch_size = 100 }]
+"#;
+
+/// The role's policy: read the stream, write the second table.
+const COPIER_POLICY: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+      "Resource": "${table.notes.stream_arn}"
+    },
+    { "Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "${table.seen.arn}" }
+  ]
+}
+"#;
+
+/// Copies the key of every record of the stream into the table `SEEN`.
+const COPY_HANDLER: &str = r#"const { DynamoDBClient, PutItemCommand } = require("@aws-sdk/client-dynamodb");
+
+const client = new DynamoDBClient({});
+
+exports.handler = async (event) => {
+  const records = event.Records || [];
+  for (const record of records) {
+    const id = record.dynamodb && record.dynamodb.Keys && record.dynamodb.Keys.id && record.dynamodb.Keys.id.S;
+    if (!id) continue;
+    await client.send(new PutItemCommand({
+      TableName: process.env.SEEN,
+      Item: { id: { S: id }, event: { S: record.eventName || "" } },
+    }));
+  }
+  return { copied: records.length };
+};
+"#;
+
+/// The function's event source mappings, as (UUID, source, batch size,
+/// starting position).
+async fn mappings(w: &World, function: &str) -> Vec<(String, String, i32, String)> {
+    let out = w
+        .lambda()
+        .list_event_source_mappings()
+        .function_name(function)
+        .send()
+        .await
+        .expect("lambda:ListEventSourceMappings");
+    out.event_source_mappings()
+        .iter()
+        .map(|m| {
+            (
+                m.uuid().unwrap_or_default().to_string(),
+                m.event_source_arn().unwrap_or_default().to_string(),
+                m.batch_size().unwrap_or_default(),
+                m.starting_position()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stream_trigger_runs_the_function_for_each_new_item_and_changes_in_place() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let w = World::new("fntrig");
+    std::fs::create_dir_all(w.path("functions/copy")).expect("a folder");
+    std::fs::write(w.path("functions/copy/index.js"), COPY_HANDLER).expect("the handler");
+    std::fs::create_dir_all(w.path("policies")).expect("a folder");
+    std::fs::write(w.path("policies/copier.json"), COPIER_POLICY).expect("the policy");
+    w.write_stack(TRIGGERED);
+    let function = w.name("copy");
+    let (notes, seen) = (w.name("notes"), w.name("seen"));
+
+    let up = w.run(&["up", "--auto-approve"]);
+    up.code(0);
+    assert!(
+        !up.stderr.contains("does not let Lambda read"),
+        "the role grants the stream read:\n{}",
+        up.dump()
+    );
+    let stream_arn = w
+        .must_table(&notes)
+        .await
+        .latest_stream_arn()
+        .expect("the table's stream")
+        .to_string();
+    let made = mappings(&w, &function).await;
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(
+        (&made[0].1, made[0].2, made[0].3.as_str()),
+        (&stream_arn, 100, "TRIM_HORIZON")
+    );
+
+    // An item written to the first table reaches the second through the
+    // stream and the function.
+    w.dynamodb
+        .put_item()
+        .table_name(&notes)
+        .item("id", AttributeValue::S("note-1".into()))
+        .item("headline", AttributeValue::S("hello".into()))
+        .send()
+        .await
+        .expect("dynamodb:PutItem");
+    let started = std::time::Instant::now();
+    let copied = loop {
+        let got = w
+            .dynamodb
+            .get_item()
+            .table_name(&seen)
+            .key("id", AttributeValue::S("note-1".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("dynamodb:GetItem");
+        if let Some(item) = got.item {
+            break item;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the function did not copy the item within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        copied.get("event"),
+        Some(&AttributeValue::S("INSERT".into()))
+    );
+
+    // Converged: nothing to do, for one more read of the function than
+    // without triggers (its mappings, listed once), and not one change.
+    let log = w.path("plan-calls.log");
+    w.run_logged(&["plan", "--detailed-exitcode"], &log)
+        .code(0)
+        .stdout_has("No changes");
+    let calls = support::read_call_log(&log);
+    let counts = support::per_operation(&calls);
+    assert_eq!(
+        counts.get("Lambda:ListEventSourceMappings"),
+        Some(&1),
+        "{}",
+        support::summary(&calls)
+    );
+    assert_eq!(
+        counts.get("Lambda:GetFunction"),
+        Some(&1),
+        "{}",
+        support::summary(&calls)
+    );
+    assert!(
+        support::mutating(&calls).is_empty(),
+        "{}",
+        support::summary(&calls)
+    );
+
+    // A new batch size is one update of the function's `triggers`, made in
+    // place (the same mapping).
+    w.write_stack(&TRIGGERED.replace("batch_size = 100", "batch_size = 25"));
+    let changed = w.run(&["plan", "--json", "--detailed-exitcode"]);
+    changed.code(2);
+    let plan = changed.json();
+    assert_eq!(actions_of(&plan, "function.copy"), ["update"]);
+    for other in ["table.notes", "table.seen", "role.copier"] {
+        assert_eq!(actions_of(&plan, other), ["no-op"], "{other}");
+    }
+    let attributes = change_of(&plan, "function.copy")["change"]["attributes"]
+        .as_array()
+        .expect("attributes")
+        .clone();
+    assert_eq!(attributes.len(), 1, "{attributes:?}");
+    assert_eq!(attributes[0]["path"], "triggers");
+    assert_eq!(attributes[0]["before"][0]["batch_size"], 100);
+    assert_eq!(attributes[0]["after"][0]["batch_size"], 25);
+    w.run(&["up", "--auto-approve"]).code(0);
+    let updated = mappings(&w, &function).await;
+    assert_eq!(updated.len(), 1, "{updated:?}");
+    assert_eq!((&updated[0].0, updated[0].2), (&made[0].0, 25));
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+
+    // Another starting position cannot be changed: a new mapping replaces
+    // the old one, still one update of the function.
+    w.write_stack(
+        &TRIGGERED
+            .replace("batch_size = 100", "batch_size = 25")
+            .replace("\"trim_horizon\"", "\"latest\""),
+    );
+    let changed = w.run(&["plan", "--json", "--detailed-exitcode"]);
+    changed.code(2);
+    assert_eq!(actions_of(&changed.json(), "function.copy"), ["update"]);
+    w.run(&["up", "--auto-approve"]).code(0);
+    let replaced = mappings(&w, &function).await;
+    assert_eq!(replaced.len(), 1, "{replaced:?}");
+    assert_ne!(replaced[0].0, made[0].0);
+    assert_eq!(
+        (&replaced[0].1, replaced[0].2, replaced[0].3.as_str()),
+        (&stream_arn, 25, "LATEST")
+    );
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+
+    // Another stream view is a new stream: the plan cannot know its ARN,
+    // and one `up` moves the trigger to it.
+    w.write_stack(
+        &TRIGGERED
+            .replace("batch_size = 100", "batch_size = 25")
+            .replace("\"trim_horizon\"", "\"latest\"")
+            .replace("stream = \"new_image\"", "stream = \"new_and_old_images\""),
+    );
+    let changed = w.run(&["plan", "--json", "--detailed-exitcode"]);
+    changed.code(2);
+    let plan = changed.json();
+    // The role's policy names the stream too: both wait for the new ARN.
+    for address in ["table.notes", "role.copier", "function.copy"] {
+        assert_eq!(actions_of(&plan, address), ["update"], "{address}");
+    }
+    w.run(&["up", "--auto-approve"]).code(0);
+    let new_stream = w
+        .must_table(&notes)
+        .await
+        .latest_stream_arn()
+        .expect("the table's stream")
+        .to_string();
+    let moved = mappings(&w, &function).await;
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0].1, new_stream);
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+
+    // Destroy leaves no mapping and no function.
+    w.run(&["destroy", "--auto-approve"]).code(0);
+    let all = w
+        .lambda()
+        .list_event_source_mappings()
+        .send()
+        .await
+        .expect("lambda:ListEventSourceMappings");
+    let left: Vec<_> = all
+        .event_source_mappings()
+        .iter()
+        .filter(|m| {
+            m.event_source_arn() == Some(stream_arn.as_str())
+                || m.event_source_arn() == Some(new_stream.as_str())
+                || m.function_arn().is_some_and(|a| a.ends_with(&function))
+        })
+        .collect();
+    assert!(left.is_empty(), "mappings left: {left:?}");
+    let gone = w
+        .lambda()
+        .get_function()
+        .function_name(&function)
+        .send()
+        .await;
+    assert!(
+        gone.as_ref()
+            .err()
+            .and_then(|e| e.as_service_error())
+            .is_some_and(|e| e.is_resource_not_found_exception()),
+        "the function is still there: {gone:?}"
+    );
+}

@@ -25,6 +25,7 @@ use aws_sdk_lambda::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::function_triggers::{self as triggers, Trigger};
 use super::registry::{ResourceKind, Step};
 use super::{
     retry, wait_for, ApplyOptions, Change, Desired, Error, Kind, Live, Outputs, Ownership,
@@ -189,12 +190,77 @@ pub struct FunctionSpec {
     /// The instruction set: `["x86_64"]` (the default) or `["arm64"]`.
     #[serde(default)]
     pub architectures: Vec<String>,
+    /// Stream triggers: each one an event source mapping from a table's stream to
+    /// this function (`[{ stream = "table.notes", starting_position = "trim_horizon" }]`).
+    /// The table must declare `stream`; a stream appears at most once. The
+    /// function's role needs `dynamodb:DescribeStream`, `dynamodb:GetRecords`,
+    /// `dynamodb:GetShardIterator` and `dynamodb:ListStreams` on it (a warning says
+    /// when a role of this stack does not grant them).
+    #[serde(default)]
+    pub triggers: Vec<TriggerSpec>,
     /// Tags of this function, added to the stack's.
     #[serde(default)]
     pub tags: Tags,
 }
 
 crate::spec_fields!(FunctionSpec);
+
+/// One stream trigger of a function: an event source mapping from a table's
+/// DynamoDB stream. Batch size and enabled change in place; another stream or
+/// starting position replaces the mapping (deleted, then made again).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSpec {
+    /// The stream: `table.<key>` of a `[table.<key>]` of this stack that declares
+    /// `stream` (made first; its `stream_arn` is the source).
+    pub stream: String,
+    /// Where a new mapping starts reading: `latest` (the default, as in the Lambda
+    /// console: records written from now on) or `trim_horizon` (every record the
+    /// stream still holds, up to 24 hours old). Changing it replaces the mapping.
+    #[serde(default)]
+    pub starting_position: StartingPosition,
+    /// The most records per invocation, 1 to 10000; default 100 (Lambda's for streams).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: i64,
+    /// Whether Lambda reads the stream; default `true`. `false` pauses the trigger
+    /// and keeps its place in the stream.
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+}
+
+/// Where a new event source mapping starts reading its stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StartingPosition {
+    /// Records written after the mapping is made.
+    #[default]
+    Latest,
+    /// The oldest record the stream still holds (up to 24 hours back).
+    TrimHorizon,
+}
+
+impl StartingPosition {
+    /// How the stack file and the plan spell it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            StartingPosition::Latest => "latest",
+            StartingPosition::TrimHorizon => "trim_horizon",
+        }
+    }
+}
+
+/// Lambda's batch size for a stream when none is given.
+pub(crate) const DEFAULT_BATCH_SIZE: i64 = 100;
+/// Lambda's largest batch from a DynamoDB stream.
+pub(crate) const MAX_BATCH_SIZE: i64 = 10_000;
+
+fn default_batch_size() -> i64 {
+    DEFAULT_BATCH_SIZE
+}
+
+fn default_enabled() -> bool {
+    true
+}
 
 pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     ("name", Change::Replace),
@@ -207,6 +273,10 @@ pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     ("environment", Change::Update),
     ("description", Change::Update),
     ("architectures", Change::Update),
+    // Event source mappings: made, changed and deleted to match (see
+    // `function_triggers`); a new source or starting position replaces one
+    // mapping, never the function.
+    ("triggers", Change::Update),
     ("tags", Change::Update),
 ];
 
@@ -273,7 +343,8 @@ impl Step for FunctionKind {
             spec.role.clone()
         };
         let code = package_cached(&dir, name).map_err(|e| format!("{address}: {e}"))?;
-        serde_json::to_value(desired_config(spec, name, role, code, tags)?)
+        let triggers = triggers::desired(spec, ctx).map_err(|e| format!("{address}: {e}"))?;
+        serde_json::to_value(desired_config(spec, name, role, code, triggers, tags)?)
             .map_err(|e| e.to_string())
     }
 
@@ -342,17 +413,20 @@ impl ResourceKind for FunctionKind {
         check(spec, c)
     }
 
-    /// A role of this stack must let Lambda assume it.
+    /// A role of this stack must let Lambda assume it; a trigger's table
+    /// must declare a stream, which the role should let Lambda read.
     fn check_across(
         spec: &Self::Spec,
         address: &Address,
         stack: &crate::stack::Stack,
     ) -> Vec<crate::stack::Finding> {
-        role_trusts_lambda(spec, address, stack)
+        let mut found: Vec<crate::stack::Finding> = role_trusts_lambda(spec, address, stack)
             .err()
             .map(|(message, help)| crate::stack::Finding::error(message, Some(help)))
             .into_iter()
-            .collect()
+            .collect();
+        found.extend(triggers::check_across(spec, address, stack));
+        found
     }
 
     // ---- adopt ----
@@ -447,6 +521,10 @@ pub struct FunctionConfig {
     pub environment: BTreeMap<String, String>,
     pub description: Option<String>,
     pub architectures: Vec<String>,
+    /// The stream triggers (event source mappings from DynamoDB streams),
+    /// sorted by source.
+    #[serde(default)]
+    pub triggers: Vec<Trigger>,
     pub tags: Tags,
 }
 
@@ -455,6 +533,7 @@ pub(crate) fn desired_config(
     name: &str,
     role: String,
     code: String,
+    triggers: Vec<Trigger>,
     tags: Tags,
 ) -> Result<FunctionConfig, String> {
     let memory = spec.memory.unwrap_or(DEFAULT_MEMORY);
@@ -485,6 +564,7 @@ pub(crate) fn desired_config(
         environment: spec.environment.clone(),
         description: spec.description.clone().filter(|d| !d.is_empty()),
         architectures,
+        triggers,
         tags,
     })
 }
@@ -503,6 +583,7 @@ fn check(spec: &FunctionSpec, c: &mut crate::stack::Checks<'_, '_>) {
             true,
         );
     }
+    triggers::check(spec, c);
     let runtime_known = RUNTIMES.contains(&spec.runtime.as_str());
     if !runtime_known {
         c.error(
@@ -968,6 +1049,8 @@ pub(crate) fn config_from(c: &FunctionConfiguration, tags: Tags) -> FunctionConf
                 .map(|a| a.as_str().to_string())
                 .collect()
         },
+        // Read on their own: `ListEventSourceMappings`.
+        triggers: Vec::new(),
         tags,
     }
 }
@@ -1009,7 +1092,8 @@ pub(crate) async fn read(
         }));
     }
     let arn = c.function_arn().unwrap_or_default().to_string();
-    let config = config_from(c, tags);
+    let mut config = config_from(c, tags);
+    config.triggers = triggers::read(aws, name).await?;
     Ok(Some(Live {
         address: address.clone(),
         physical_name: name.to_string(),
@@ -1177,6 +1261,8 @@ pub(crate) async fn create(aws: &Aws, desired: &Desired) -> Result<Outputs, Erro
     };
     let arn = out.function_arn().unwrap_or_default().to_string();
     wait_settled(aws, name).await?;
+    // The mappings need an active function.
+    triggers::reconcile(aws, name, &c.triggers).await?;
     Ok(outputs(&arn, name))
 }
 
@@ -1274,6 +1360,10 @@ pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<
         .await?;
         wait_settled(aws, name).await?;
     }
+    if want.triggers != have.triggers {
+        wait_settled(aws, name).await?;
+        triggers::reconcile(aws, name, &want.triggers).await?;
+    }
     if want.tags != have.tags {
         let gone: Vec<String> = have
             .tags
@@ -1313,6 +1403,9 @@ pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<
 
 pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     let name = live.physical_name.as_str();
+    // Lambda keeps a function's event source mappings when the function is
+    // deleted; they go first.
+    triggers::delete_all(aws, name).await?;
     let result = retry::retry(
         &format!("lambda:DeleteFunction of `{name}`"),
         &retry::FUNCTION_UPDATING,
@@ -1696,11 +1789,12 @@ pub(crate) mod tests {
     use aws_sdk_lambda::operation::create_function::{CreateFunctionError, CreateFunctionOutput};
     use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
     use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+    use aws_sdk_lambda::operation::list_event_source_mappings::ListEventSourceMappingsOutput;
     use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeOutput;
     use aws_sdk_lambda::operation::update_function_configuration::{
         UpdateFunctionConfigurationError, UpdateFunctionConfigurationOutput,
     };
-    use aws_sdk_lambda::types::EnvironmentResponse;
+    use aws_sdk_lambda::types::{EnvironmentResponse, EventSourcePosition};
     use aws_sdk_lambda::Client;
     use aws_smithy_mocks::{mock, RuleMode};
     use aws_smithy_types::error::ErrorMetadata;
@@ -1727,23 +1821,129 @@ pub(crate) mod tests {
             .build()
     }
 
-    /// AWS's answer for a function made from the minimal stack: what
-    /// `CreateFunction` was sent, echoed, and what Lambda fills in by itself
-    /// (Lambda API reference, `CreateFunction`: `MemorySize` 128,
-    /// `Timeout` 3, `Architectures` `[x86_64]`, `PackageType` `Zip`,
-    /// `Description` empty, no `Environment`; plus the computed
-    /// `FunctionArn`, `CodeSize`, `LastModified`, `Version` `$LATEST`,
-    /// `State`, tracing `PassThrough`, ephemeral storage 512 MB, the
-    /// logging config, and `RuntimeVersionConfig`).
+    /// ListEventSourceMappings of a function with no trigger.
+    fn no_mappings() -> aws_smithy_mocks::Rule {
+        mock!(Client::list_event_source_mappings)
+            .then_output(|| ListEventSourceMappingsOutput::builder().build())
+    }
+
+    /// AWS's answer for a function made from a minimal stack (see
+    /// [`get_as_made`]), without and with a minimal trigger.
     pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        let m = minimal();
+        let aws = Aws {
+            lambda: mock_client!(
+                aws_sdk_lambda,
+                RuleMode::MatchAny,
+                [&get_as_made(&m), &no_mappings()]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, "demo", &m.address, &m.name).await.expect("read");
+        let plain = m.case(
+            "a function made from `[function.api]` with only the required settings",
+            live,
+        );
+
+        // A minimal trigger: its mapping as ListEventSourceMappings answers
+        // (Lambda API reference, `CreateEventSourceMapping` and
+        // `EventSourceMappingConfiguration`): what was sent (source,
+        // `StartingPosition`, `BatchSize` 100, enabled), and what Lambda
+        // fills in for a stream: `MaximumBatchingWindowInSeconds` 0,
+        // `ParallelizationFactor` 1, `MaximumRecordAgeInSeconds` and
+        // `MaximumRetryAttempts` -1 (no limit), `BisectBatchOnFunctionError`
+        // false, `TumblingWindowInSeconds` 0, an empty `DestinationConfig`,
+        // `State` Enabled, `StateTransitionReason` "User action".
+        let t = with_trigger("{ stream = \"table.notes\" }", &STREAM_OUTPUTS);
+        let listed = mock!(Client::list_event_source_mappings)
+            .match_requests(|r| r.function_name() == Some("demo-api"))
+            .then_output(|| {
+                ListEventSourceMappingsOutput::builder()
+                    .event_source_mappings(as_listed(STREAM_ARN, "Enabled", 100, "LATEST"))
+                    .build()
+            });
+        let aws = Aws {
+            lambda: mock_client!(
+                aws_sdk_lambda,
+                RuleMode::MatchAny,
+                [&get_as_made(&t), &listed]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, "demo", &t.address, &t.name).await.expect("read");
+        let triggered = t.case(
+            "a function with one trigger `{ stream = \"table.<key>\" }` and nothing else set",
+            live,
+        );
+        vec![plain, triggered]
+    }
+
+    const STREAM_ARN: &str =
+        "arn:aws:dynamodb:us-east-1:123456789012:table/demo-notes/stream/2026-12-06T04:00:00.000";
+    /// The outputs of the table `notes` with its stream.
+    const STREAM_OUTPUTS: [(&str, &str); 1] = [("table.notes.stream_arn", STREAM_ARN)];
+
+    /// The minimal function with a table that has a stream and `triggers = [<trigger>]`.
+    fn with_trigger(
+        trigger: &str,
+        outputs: &[(&str, &str)],
+    ) -> crate::resource::aws_defaults::Minimal {
+        crate::resource::aws_defaults::Minimal::load_with_files(
+            &format!("[table.notes]\nhash_key = {{ name = \"id\", type = \"S\" }}\nstream = \"new_image\"\n\
+                      [function.api]\nsource = \"fn\"\nruntime = \"nodejs20.x\"\nhandler = \"index.handler\"\nrole = \"{ROLE_ARN}\"\ntriggers = [{trigger}]\n"),
+            "function.api",
+            outputs,
+            &[("fn/index.js", "exports.handler = async () => 'hi';\n")],
+        )
+    }
+
+    /// A mapping as Lambda lists it, AWS's defaults filled in.
+    fn as_listed(
+        source: &str,
+        state: &str,
+        batch_size: i32,
+        position: &str,
+    ) -> aws_sdk_lambda::types::EventSourceMappingConfiguration {
+        use aws_sdk_lambda::types::{DestinationConfig, EventSourceMappingConfiguration};
+        EventSourceMappingConfiguration::builder()
+            .uuid("a1b2c3d4-0000-4000-8000-000000000001")
+            .starting_position(EventSourcePosition::from(position))
+            .batch_size(batch_size)
+            .maximum_batching_window_in_seconds(0)
+            .parallelization_factor(1)
+            .event_source_arn(source)
+            .function_arn(ARN)
+            .last_modified(aws_smithy_types::DateTime::from_secs(1_796_529_600))
+            .last_processing_result("No records processed")
+            .state(state)
+            .state_transition_reason("User action")
+            .destination_config(DestinationConfig::builder().build())
+            .maximum_record_age_in_seconds(-1)
+            .bisect_batch_on_function_error(false)
+            .maximum_retry_attempts(-1)
+            .tumbling_window_in_seconds(0)
+            .event_source_mapping_arn(
+                "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:a1b2c3d4-0000-4000-8000-000000000001",
+            )
+            .build()
+    }
+
+    /// GetFunction of the function `create` made from `m`: what was sent,
+    /// echoed, and what Lambda fills in by itself (Lambda API reference,
+    /// `CreateFunction`: `MemorySize` 128, `Timeout` 3, `Architectures`
+    /// `[x86_64]`, `PackageType` `Zip`, `Description` empty, no
+    /// `Environment`; plus the computed `FunctionArn`, `CodeSize`,
+    /// `LastModified`, `Version` `$LATEST`, `State`, tracing `PassThrough`,
+    /// ephemeral storage 512 MB, the logging config, and
+    /// `RuntimeVersionConfig`).
+    fn get_as_made(m: &crate::resource::aws_defaults::Minimal) -> aws_smithy_mocks::Rule {
         use aws_sdk_lambda::types::{
             EphemeralStorage, LogFormat, LoggingConfig, RuntimeVersionConfig,
             TracingConfigResponse, TracingMode,
         };
-        let m = minimal();
         let tags = m.tags();
         let code = m.desired["code"].as_str().unwrap().to_string();
-        let get = mock!(Client::get_function).then_output(move || {
+        mock!(Client::get_function).then_output(move || {
             GetFunctionOutput::builder()
                 .configuration(
                     FunctionConfiguration::builder()
@@ -1784,16 +1984,40 @@ pub(crate) mod tests {
                 )
                 .set_tags(Some(tags.clone().into_iter().collect()))
                 .build()
-        });
-        let aws = Aws {
-            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&get]),
-            ..Aws::for_tests()
-        };
-        let live = read(&aws, "demo", &m.address, &m.name).await.expect("read");
-        vec![m.case(
-            "a function made from `[function.api]` with only the required settings",
-            live,
-        )]
+        })
+    }
+
+    #[test]
+    fn a_trigger_source_is_unknown_until_the_table_has_a_stream_and_a_batch_change_is_one_update_of_triggers(
+    ) {
+        let t = with_trigger("{ stream = \"table.notes\" }", &[]);
+        assert!(t.stack.steps[&t.address].contains(&"table.notes".parse::<Address>().unwrap()));
+        let source = t.desired["triggers"][0]["source"].as_str().unwrap();
+        assert!(
+            source.contains(crate::stack::reference::UNKNOWN),
+            "{source}"
+        );
+        let outputs = STREAM_OUTPUTS;
+        let t = with_trigger("{ stream = \"table.notes\" }", &outputs);
+        assert_eq!(
+            t.desired["triggers"],
+            serde_json::json!([{ "source": STREAM_ARN, "starting_position": "latest", "batch_size": 100, "enabled": true }])
+        );
+        let changed = with_trigger(
+            "{ stream = \"table.notes\", batch_size = 500, starting_position = \"trim_horizon\", enabled = false }",
+            &outputs,
+        );
+        let mut live = t.desired.clone();
+        // The same package, so only the triggers differ.
+        live["code"] = changed.desired["code"].clone();
+        let changes = crate::plan::diff(
+            crate::resource::ResourceType::Function,
+            &live,
+            &changed.desired,
+        );
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].path, "triggers");
+        assert!(!changes[0].forces_replacement);
     }
 
     #[tokio::test]
@@ -1865,7 +2089,7 @@ pub(crate) mod tests {
                 .build()
         });
         let aws = Aws {
-            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&get]),
+            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&get, &no_mappings()]),
             ..Aws::for_tests()
         };
         let address: Address = "function.api".parse().unwrap();
@@ -1937,7 +2161,11 @@ pub(crate) mod tests {
             .output(settled)
             .build();
         let aws = Aws {
-            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&create, &wait]),
+            lambda: mock_client!(
+                aws_sdk_lambda,
+                RuleMode::MatchAny,
+                [&create, &wait, &no_mappings()]
+            ),
             ..Aws::for_tests()
         };
         let outs = create_fn(&aws, &desired_of(&m))
@@ -2078,7 +2306,7 @@ pub(crate) mod tests {
             )
         });
         let aws = Aws {
-            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&gone]),
+            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&gone, &no_mappings()]),
             ..Aws::for_tests()
         };
         let live = Live {

@@ -10,6 +10,7 @@ mod aws_defaults;
 pub(crate) mod bucket;
 mod flight;
 pub(crate) mod function;
+pub(crate) mod function_triggers;
 pub(crate) mod identity_pool;
 pub(crate) mod identity_pool_roles;
 pub(crate) mod lambda_permission;

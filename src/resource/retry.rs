@@ -97,6 +97,40 @@ pub(crate) const ROLE_NOT_YET_ASSUMABLE: Transient = Transient {
     max_delay: Duration::from_secs(10),
 };
 
+/// Lambda answers `InvalidParameterValueException` to
+/// `CreateEventSourceMapping` while the function's role, made or changed a
+/// moment ago, cannot yet read the stream ("Please ensure the role can
+/// perform the GetRecords, GetShardIterator, DescribeStream, and
+/// ListStreams Actions on your stream") or be assumed: IAM is eventually
+/// consistent. terraform-provider-aws retries these messages for the
+/// mapping too; a role that never gets the actions gives the same answer,
+/// so the wait is bounded (about 2 minutes) and the last error is kept.
+pub(crate) const STREAM_NOT_YET_READABLE: Transient = Transient {
+    waiting_for: "IAM to let the function's role read the stream",
+    matches: |code, message| {
+        code == "InvalidParameterValueException"
+            && (message.contains("cannot be assumed by Lambda")
+                || message.contains("execution role does not have permissions")
+                || message.contains("ensure the role can perform"))
+    },
+    attempts: 16,
+    first_delay: Duration::from_millis(500),
+    max_delay: Duration::from_secs(10),
+};
+
+/// Lambda answers `ResourceInUseException` to an update or a delete of an
+/// event source mapping that is still `Creating`, `Updating` or otherwise
+/// changing (Lambda API reference, `UpdateEventSourceMapping`,
+/// `DeleteEventSourceMapping`); terraform-provider-aws retries the delete
+/// for 5 minutes.
+pub(crate) const MAPPING_CHANGING: Transient = Transient {
+    waiting_for: "the trigger's change in progress to finish",
+    matches: |code, _| code == "ResourceInUseException",
+    attempts: 36,
+    first_delay: Duration::from_millis(500),
+    max_delay: Duration::from_secs(10),
+};
+
 /// Whether a Lambda `ResourceConflictException` says the statement id is
 /// already in the function's policy ("The statement id (...) provided
 /// already exists").
@@ -215,6 +249,8 @@ mod tests {
             (ROLE_POLICIES_DETACHING, 100, 150),
             (FUNCTION_UPDATING, 60, 120),
             (ROLE_NOT_YET_ASSUMABLE, 100, 150),
+            (STREAM_NOT_YET_READABLE, 100, 150),
+            (MAPPING_CHANGING, 280, 330),
             (DOMAIN_CHANGING, 240, 330),
         ] {
             let p = patience(&t).as_secs();

@@ -220,7 +220,11 @@ impl Step for TableKind {
     }
 
     async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
-        read(aws, target.stack, target.address, target.name).await
+        let mut live = read(aws, target.stack, target.address, target.name).await?;
+        if let (Some(live), Some(super::Spec::Table(spec))) = (live.as_mut(), target.spec) {
+            forget_a_stream_to_be_replaced(live, spec.stream);
+        }
+        Ok(live)
     }
 
     async fn create(
@@ -544,6 +548,21 @@ pub(crate) async fn read(
         outputs: outputs(&table),
         ownership,
     }))
+}
+
+/// A stream of another view than the stack's is replaced by `up` (disabled,
+/// then enabled: a new stream with a new ARN), and so is one the stack turns
+/// off. Its ARN is then not the value references to `stream_arn` get (a
+/// role's policy, a function's trigger): it is left out of the outputs, so
+/// the plan shows those as known after apply and one `up` converges.
+fn forget_a_stream_to_be_replaced(live: &mut Live, wanted: StreamView) {
+    let have: Option<StreamView> = live
+        .attributes
+        .get("stream")
+        .and_then(|s| serde_json::from_value(s.clone()).ok());
+    if have != Some(wanted) {
+        live.outputs.remove("stream_arn");
+    }
 }
 
 async fn list_tags(aws: &Aws, arn: &str) -> Result<Tags, Error> {
@@ -1473,6 +1492,31 @@ pub(crate) mod tests {
             "deletion_protection": false,
             "tags": { "mobile-backend:stack": "demo", "mobile-backend:id": "table.notes" },
         })
+    }
+
+    /// A stream the stack changes gets a new ARN from `up`: until then the
+    /// old one is no value for references (a trigger, a policy).
+    #[test]
+    fn a_stream_of_another_view_has_no_arn_to_reference() {
+        let arn = "arn:aws:dynamodb:us-east-1:123456789012:table/demo-notes/stream/2026-12-06T04:00:00.000";
+        let live = |stream: &str| Live {
+            address: "table.notes".parse().unwrap(),
+            physical_name: "demo-notes".into(),
+            attributes: attrs("pay_per_request", None, stream),
+            outputs: BTreeMap::from([("stream_arn".to_string(), arn.to_string())]),
+            ownership: Ownership::Ours,
+        };
+        let mut same = live("new_image");
+        forget_a_stream_to_be_replaced(&mut same, StreamView::NewImage);
+        assert_eq!(
+            same.outputs.get("stream_arn").map(String::as_str),
+            Some(arn)
+        );
+        for wanted in [StreamView::NewAndOldImages, StreamView::Off] {
+            let mut other = live("new_image");
+            forget_a_stream_to_be_replaced(&mut other, wanted);
+            assert_eq!(other.outputs.get("stream_arn"), None, "{wanted:?}");
+        }
     }
 
     #[tokio::test]
