@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
-use support::{actions_of, change_of, World, OWNER_ID_TAG, OWNER_STACK_TAG};
+use support::{actions_of, change_of, copy_tree, http, World, OWNER_ID_TAG, OWNER_STACK_TAG};
 
 const STACK: &str = r#"
 [role.exec]
@@ -24,20 +24,6 @@ timeout = 10
 description = "Says hello"
 environment = { GREETING = "hello", ROLE_ARN = "${role.exec.arn}" }
 "#;
-
-/// Copies the folder `from` into `to` (made if missing), file by file.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("a folder");
-    for entry in std::fs::read_dir(from).expect("a folder to copy") {
-        let entry = entry.expect("an entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("a copied file");
-        }
-    }
-}
 
 /// Sets the modification time of every file under `dir` to `when`.
 fn touch_all(dir: &Path, when: SystemTime) {
@@ -278,40 +264,6 @@ clients.app = { auth_flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_A
 stage = "prod"
 routes."GET /notes" = { integration = { function = "notes" } }
 "#;
-
-/// An HTTP request to the emulator as the account `account`: MiniStack keeps
-/// one set of resources per access key, and finds it in the `Authorization`
-/// header even of calls AWS takes unsigned (an app's `SignUp`, an API route
-/// open to all). Returns the status and the body.
-fn http(account: &str, request: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let endpoint = support::endpoint();
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(host).expect("the emulator answers");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("a timeout");
-    let mut head = format!(
-        "{request} HTTP/1.1\r\nHost: {host}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/x/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    write!(stream, "{head}\r\n{body}").expect("the request is sent");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("an answer");
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
 
 #[tokio::test]
 async fn a_route_and_a_sign_up_trigger_run_functions_the_stack_builds() {

@@ -233,6 +233,20 @@ async fn user_pool_backend_maps_engineering_to_the_engineers_role() {
         Some(client_id.as_str())
     );
 
+    // A sign-up is confirmed at once by the stack's own pre sign-up trigger,
+    // built from functions/auto-confirm.
+    let signed_up = support::unsigned_call(
+        &w.account,
+        "AWSCognitoIdentityProviderService.SignUp",
+        &json!({
+            "ClientId": client_id,
+            "Username": "someone@example.com",
+            "Password": "Correct-Horse-9!",
+            "UserAttributes": [{ "Name": "email", "Value": "someone@example.com" }],
+        }),
+    );
+    assert_eq!(signed_up["UserConfirmed"], json!(true), "{signed_up}");
+
     // Roles: authenticated = member; the rule maps Engineering to engineers.
     let member = role(&w, &w.name("member")).await.expect("member role");
     let engineers = role(&w, &w.name("engineers"))

@@ -30,8 +30,9 @@ fn tags_of<'a>(
     (stack, id)
 }
 
-/// Everything in the account of the kinds the stack uses (the test's own
-/// Lambda functions and their role aside), with the ownership tags.
+/// Everything in the account of the kinds the stack uses (the Lambda
+/// functions a test makes itself and their role aside), with the ownership
+/// tags.
 pub async fn inventory(w: &World) -> Vec<Found> {
     let mut found = Vec::new();
     let mut push = |kind, name: String, (stack_tag, id_tag): (Option<String>, Option<String>)| {
@@ -191,6 +192,40 @@ pub async fn inventory(w: &World) -> Vec<Found> {
             .expect("ListTags");
         let pairs = tags_of(tags.tag_list().iter().map(|t| (t.key(), t.value())));
         push("search domain", name, pairs);
+    }
+    let lambda = w.lambda();
+    let functions = lambda
+        .list_functions()
+        .max_items(50)
+        .send()
+        .await
+        .expect("ListFunctions");
+    for f in functions.functions() {
+        if f.role().is_some_and(|r| r.ends_with(":role/lambda-basic")) {
+            continue; // made by the test (`World::create_function`)
+        }
+        let name = f.function_name().unwrap_or_default().to_string();
+        let tags = lambda
+            .list_tags()
+            .resource(f.function_arn().unwrap_or_default())
+            .send()
+            .await
+            .expect("lambda:ListTags");
+        let tags = tags.tags().cloned().unwrap_or_default();
+        let pairs = tags_of(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        push("function", name, pairs);
+    }
+    let mappings = lambda
+        .list_event_source_mappings()
+        .max_items(100)
+        .send()
+        .await
+        .expect("ListEventSourceMappings");
+    for m in mappings.event_source_mappings() {
+        // Mappings carry no tags of the tool's: they belong to their function.
+        let function = m.function_arn().unwrap_or_default();
+        let function = function.rsplit(':').next().unwrap_or_default();
+        push("stream trigger", function.to_string(), (None, None));
     }
     found.sort();
     found

@@ -266,7 +266,16 @@ impl World {
             let entry = entry.expect("a policy file");
             std::fs::copy(entry.path(), copied.join(entry.file_name())).expect("copy a policy");
         }
-        self.write_stack(&body.replace("../policies/", "policies/"));
+        // The project's own handlers, when the stack builds functions from them.
+        if body.contains("../functions/") {
+            let functions = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions");
+            copy_tree(&functions, &self.path("functions"));
+        }
+        self.write_stack(
+            &body
+                .replace("../policies/", "policies/")
+                .replace("../functions/", "functions/"),
+        );
     }
 
     /// A Lambda client for this account.
@@ -344,9 +353,8 @@ impl World {
     }
 
     /// `stacks/reference-architecture.toml` as this test's stack, with the
-    /// search domain on `engine` ("cloudsearch" or "opensearch"), and the
-    /// Lambda functions it names created (a trigger and two integrations
-    /// must exist, on AWS as on the emulator).
+    /// search domain on `engine` ("cloudsearch" or "opensearch"); its
+    /// functions are built from the project's own handlers (`functions/`).
     pub async fn use_reference_architecture(&self, engine: &str) {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         self.use_stack_file(
@@ -360,9 +368,6 @@ impl World {
                 &format!("engine = \"{engine}\""),
             );
             std::fs::write(&self.stack_file, text).expect("write the stack file");
-        }
-        for name in ["autoConfirm", "NotesApiFunction", "SearchApiFunction"] {
-            self.create_function(name).await;
         }
     }
 
@@ -855,4 +860,69 @@ impl World {
         eprintln!("[{}] {}", self.stack, run.dump());
         run
     }
+}
+
+/// Copies a folder tree (files and folders only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder");
+    for entry in std::fs::read_dir(from).expect("a folder to copy") {
+        let entry = entry.expect("a folder entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}
+
+/// An HTTP request to the emulator as the account `account`: MiniStack keeps
+/// one set of resources per access key, and finds it in the `Authorization`
+/// header even of calls AWS takes unsigned (an app's `SignUp`, an API route
+/// open to all). Returns the status and the body.
+pub fn http(account: &str, request: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let endpoint = endpoint();
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).expect("the emulator answers");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("a timeout");
+    let mut head = format!(
+        "{request} HTTP/1.1\r\nHost: {host}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/x/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    write!(stream, "{head}\r\n{body}").expect("the request is sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A call of an AWS JSON-protocol operation that AWS takes unsigned (an
+/// app's `SignUp`, `GetId`), sent as the account `account` (see [`http`]).
+/// Returns the parsed answer; panics with the status and body otherwise.
+pub fn unsigned_call(account: &str, target: &str, input: &serde_json::Value) -> serde_json::Value {
+    let (status, body) = http(
+        account,
+        "POST /",
+        &[
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("X-Amz-Target", target),
+        ],
+        &input.to_string(),
+    );
+    assert_eq!(status, 200, "{target}: {body}");
+    serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{target}: {e}: {body}"))
 }
