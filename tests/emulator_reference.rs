@@ -1,12 +1,14 @@
 //! The whole reference architecture of `stacks/` (the DESIGN example: the
-//! "Serverless Reference Architecture: Mobile Backend" as one stack: identity and user pools, table, bucket, search
-//! domain, REST API, roles) goes up, converges and leaves nothing on
-//! destroy: CloudSearch against the project's stand-in, and the same stack
-//! with `engine = "opensearch"` on MiniStack alone.
+//! "Serverless Reference Architecture: Mobile Backend" as one stack:
+//! identity and user pools, table, bucket, search domain, REST API, roles,
+//! and the functions built from `functions/`) goes up, is used as the app
+//! uses it, converges and leaves nothing on destroy: CloudSearch against the
+//! project's stand-in (`cloudsearch-standin`, used here in process), and the
+//! same stack with `engine = "opensearch"` on MiniStack alone.
 
 mod support;
 
-#[path = "support/cloudsearch.rs"]
+#[path = "../src/bin/cloudsearch-standin/standin.rs"]
 mod cloudsearch;
 
 use cloudsearch::StandIn;
@@ -14,8 +16,13 @@ use serde_json::{json, Value};
 use support::inventory::inventory;
 use support::{unsigned_call, World};
 
+/// With CloudSearch (the project's stand-in, which serves the configuration
+/// API and each domain's document and search endpoints): a note posted by a
+/// guest goes through the table's stream to `index-notes`, into the domain,
+/// and `GET /search` finds it; the next plan is empty; destroy leaves
+/// nothing, here or in the stand-in.
 #[tokio::test]
-async fn the_reference_architecture_goes_up_converges_and_goes_away_with_cloudsearch() {
+async fn a_posted_note_is_indexed_by_the_stream_function_and_found_by_search() {
     let standin = StandIn::start();
     let env = [("AWS_ENDPOINT_URL_CLOUDSEARCH", standin.url.as_str())];
     let w = World::new("ref");
@@ -25,14 +32,72 @@ async fn the_reference_architecture_goes_up_converges_and_goes_away_with_cloudse
     w.run_env(&["plan", "--detailed-exitcode"], &env, None)
         .code(2);
     w.run_env(&["up", "--auto-approve"], &env, None).code(0);
-    assert!(!inventory(&w).await.is_empty());
-    assert_eq!(
-        standin.domain_names(&w.account),
-        vec![format!("{}-notes", w.stack)]
+    let domain = format!("{}-notes", w.stack);
+    assert_eq!(standin.domain_names(&w.account), vec![domain.clone()]);
+
+    let g = guest(&w).await;
+    let note = json!({ "headline": "Harbour at dawn", "text": "fishing boats leave before the sun", "s3_url": "s3://uploads/private/x/harbour.jpg" });
+    let (status, body) = signed_curl(
+        &g.credentials,
+        "POST",
+        &g.url(&w, "/notes"),
+        &[("x-api-key", &g.api_key)],
+        Some(&note.to_string()),
     );
+    assert_eq!(status, 200, "POST /notes: {body}");
+    let answer: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let note_id = answer["noteId"].as_str().expect("a noteId").to_string();
+
+    // The stream function indexes it within seconds.
+    let started = std::time::Instant::now();
+    while !standin.document_ids(&w.account, &domain).contains(&note_id) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "note {note_id} not indexed after 30 s; the domain holds {:?}",
+            standin.document_ids(&w.account, &domain)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    eprintln!(
+        "indexed {:.1} s after the POST",
+        started.elapsed().as_secs_f64()
+    );
+
+    // GET /search finds it by a word of its text, and not by another word.
+    let (status, body) = signed_curl(
+        &g.credentials,
+        "GET",
+        &g.url(&w, "/search?q=boats"),
+        &[],
+        None,
+    );
+    assert_eq!(status, 200, "GET /search: {body}");
+    let found: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(
+        found,
+        json!({ "hits": [{
+            "noteId": note_id,
+            "headline": "Harbour at dawn",
+            "text": "fishing boats leave before the sun",
+            "s3_url": "s3://uploads/private/x/harbour.jpg",
+            "userId": g.identity_id,
+        }] })
+    );
+    let (status, body) = signed_curl(
+        &g.credentials,
+        "GET",
+        &g.url(&w, "/search?q=mountains"),
+        &[],
+        None,
+    );
+    assert_eq!(status, 200, "GET /search: {body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).ok(),
+        Some(json!({ "hits": [] }))
+    );
+
     w.run_env(&["plan", "--detailed-exitcode"], &env, None)
         .code(0);
-
     w.run_env(&["destroy", "--auto-approve"], &env, None)
         .code(0);
     assert_eq!(inventory(&w).await, Vec::new());
@@ -97,12 +162,28 @@ fn signed_curl(
 /// `SignUp` comes back confirmed by `auto-confirm`; the `index-notes`
 /// function is mapped to the notes table's stream; the next plan is empty
 /// and destroy leaves nothing.
-#[tokio::test]
-async fn the_app_posts_a_note_through_the_signed_api_and_signs_up_confirmed() {
-    let w = World::new("refapp");
-    w.use_reference_architecture("opensearch").await;
-    w.run(&["up", "--auto-approve"]).code(0);
+/// What the app knows after `up`: the API's id and key, and a guest's
+/// identity id and temporary credentials.
+struct Guest {
+    api_id: String,
+    api_key: String,
+    identity_id: String,
+    credentials: [String; 3],
+}
 
+impl Guest {
+    /// The API's URL for `path` (with its query).
+    fn url(&self, w: &World, path: &str) -> String {
+        format!(
+            "{}/_aws/execute-api/{}/prod{path}",
+            w.endpoint.trim_end_matches('/'),
+            self.api_id
+        )
+    }
+}
+
+/// Signs in as a guest of the stack's identity pool, as the app does.
+async fn guest(w: &World) -> Guest {
     // The API, its key, and a guest's credentials.
     let apigateway = w.apigateway();
     let api_id = apigateway
@@ -162,6 +243,25 @@ async fn the_app_posts_a_note_through_the_signed_api_and_signs_up_confirmed() {
             .expect("a session token")
             .to_string(),
     ];
+    Guest {
+        api_id,
+        api_key,
+        identity_id,
+        credentials,
+    }
+}
+
+#[tokio::test]
+async fn the_app_posts_a_note_through_the_signed_api_and_signs_up_confirmed() {
+    let w = World::new("refapp");
+    w.use_reference_architecture("opensearch").await;
+    w.run(&["up", "--auto-approve"]).code(0);
+    let Guest {
+        api_id,
+        api_key,
+        identity_id,
+        credentials,
+    } = guest(&w).await;
 
     // POST /notes, signed, with the key: stored under the guest's identity.
     let url = format!(

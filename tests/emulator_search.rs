@@ -4,7 +4,7 @@
 
 mod support;
 
-#[path = "support/cloudsearch.rs"]
+#[path = "../src/bin/cloudsearch-standin/standin.rs"]
 mod cloudsearch;
 
 use std::collections::BTreeMap;
@@ -178,16 +178,17 @@ async fn the_standin_speaks_xml_the_sdk_parses() {
     let domains = c.describe_domains().send().await.unwrap();
     let d = &domains.domain_status_list()[0];
     assert_eq!(d.created(), Some(true));
+    // Endpoints are URLs under the stand-in's own address.
     assert!(d
         .search_service()
         .and_then(|s| s.endpoint())
         .unwrap()
-        .starts_with("search-movies-"));
+        .starts_with(&format!("{}/search-movies-", standin.url)));
     assert!(d
         .doc_service()
         .and_then(|s| s.endpoint())
         .unwrap()
-        .starts_with("doc-movies-"));
+        .starts_with(&format!("{}/doc-movies-", standin.url)));
 
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["cloudsearch:search"],"Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}]}"#;
     let updated = c

@@ -1,13 +1,22 @@
-//! A small stand-in of the Amazon CloudSearch configuration API (2013-01-01)
-//! for tests: no emulator has it, and CloudSearch requests must never reach
-//! the shared emulator. Query protocol (form-encoded `Action=...` in, XML
-//! out, `<ErrorResponse>` errors) in the shapes of the AWS API reference,
-//! state in memory per account (the access key of the SigV4 credential),
-//! with the `Processing` and `RequiresIndexDocuments` states so that waits
-//! are exercised. A plain HTTP/1.1 server on a std `TcpListener`, one thread
-//! per connection: no dependency beyond the standard library.
+//! A stand-in of Amazon CloudSearch (API version 2013-01-01) for local
+//! runs and tests: no emulator has CloudSearch. It serves
+//!
+//! - the configuration API (query protocol: form-encoded `Action=...` in,
+//!   XML out, `<ErrorResponse>` errors) in the shapes of the AWS API
+//!   reference, state in memory per account (the access key of the SigV4
+//!   credential), with the `Processing` and `RequiresIndexDocuments` states
+//!   so that waits are exercised;
+//! - each domain's document endpoint (`POST .../2013-01-01/documents/batch`)
+//!   and search endpoint (`GET .../2013-01-01/search`), see `documents.rs`.
+//!
+//! A plain HTTP/1.1 server on a std `TcpListener`, one thread per
+//! connection: no dependency beyond the standard library and serde_json.
+//! Used by the `cloudsearch-standin` binary and, in process, by the tests.
 
-#![allow(dead_code)] // not every test uses every helper
+#![allow(dead_code)] // not every user uses every helper
+
+#[path = "documents.rs"]
+mod documents;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -50,6 +59,8 @@ struct Field {
 #[derive(Debug, Clone, Default)]
 struct Domain {
     id: String,
+    /// Documents by id: the fields of their last `add`.
+    documents: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     region: String,
     created: bool,
     processing_left: u32,
@@ -63,6 +74,8 @@ struct Domain {
 #[derive(Default)]
 struct State {
     settings: Settings,
+    /// `http://127.0.0.1:PORT`: the domains' endpoints are under it.
+    base_url: String,
     domains: BTreeMap<(String, String), Domain>,
     /// (account, action) of every request, in order.
     calls: Vec<(String, String)>,
@@ -81,9 +94,15 @@ impl StandIn {
 
     pub fn start_with(settings: Settings) -> StandIn {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the CloudSearch stand-in");
-        let url = format!("http://{}", listener.local_addr().expect("its address"));
+        StandIn::serve_on(listener, settings).expect("the stand-in's address")
+    }
+
+    /// Serves on `listener` from background threads.
+    pub fn serve_on(listener: TcpListener, settings: Settings) -> std::io::Result<StandIn> {
+        let url = format!("http://{}", listener.local_addr()?);
         let state = Arc::new(Mutex::new(State {
             settings,
+            base_url: url.clone(),
             ..State::default()
         }));
         let shared = state.clone();
@@ -94,12 +113,26 @@ impl StandIn {
                 std::thread::spawn(move || serve(stream, state));
             }
         });
-        StandIn { url, state }
+        Ok(StandIn { url, state })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The ids of the documents in `account`'s domain `name`.
+    pub fn document_ids(&self, account: &str, name: &str) -> Vec<String> {
+        let state = self.lock();
+        state
+            .domains
+            .get(&(account.to_string(), name.to_string()))
+            .map(|d| d.documents.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// How many times `account` called `action`.
     pub fn calls(&self, account: &str, action: &str) -> usize {
-        let state = self.state.lock().unwrap();
+        let state = self.lock();
         state
             .calls
             .iter()
@@ -109,7 +142,7 @@ impl StandIn {
 
     /// Every action `account` called, in order.
     pub fn actions(&self, account: &str) -> Vec<String> {
-        let state = self.state.lock().unwrap();
+        let state = self.lock();
         state
             .calls
             .iter()
@@ -120,7 +153,7 @@ impl StandIn {
 
     /// The names of `account`'s domains.
     pub fn domain_names(&self, account: &str) -> Vec<String> {
-        let state = self.state.lock().unwrap();
+        let state = self.lock();
         state
             .domains
             .keys()
@@ -133,8 +166,28 @@ impl StandIn {
 // ------------------------------------------------------------------ HTTP ----
 
 struct Request {
+    method: String,
+    /// The path, without the query string.
+    path: String,
+    query: String,
     authorization: String,
+    /// The body as sent.
     body: String,
+}
+
+impl Request {
+    /// The configuration API's parameters: the form body, and for a GET the
+    /// query string.
+    fn form(&self) -> String {
+        let mut form = self.body.clone();
+        if !self.query.is_empty() {
+            if !form.is_empty() {
+                form.push('&');
+            }
+            form.push_str(&self.query);
+        }
+        form
+    }
 }
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
@@ -164,21 +217,16 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     }
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).ok()?;
-    let mut body = String::from_utf8_lossy(&body).into_owned();
-    // A GET carries its parameters in the query string.
-    if let Some((_, query)) = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|t| t.split_once('?'))
-    {
-        if !body.is_empty() {
-            body.push('&');
-        }
-        body.push_str(query);
-    }
+    let mut words = line.split_whitespace();
+    let method = words.next().unwrap_or_default().to_string();
+    let target = words.next().unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     Some(Request {
+        method,
+        path: path.to_string(),
+        query: query.to_string(),
         authorization,
-        body,
+        body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
 
@@ -188,17 +236,24 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
     };
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
-        let (status, body) = handle(&request, &state);
+        let (status, content_type, body) = match documents::handle(&request, &state) {
+            Some((status, body)) => (status, "application/json", body),
+            None => {
+                let (status, body) = handle(&request, &state);
+                (status, "text/xml", body)
+            }
+        };
         let reason = match status {
             200 => "OK",
             400 => "Bad Request",
             401 => "Unauthorized",
+            403 => "Forbidden",
             404 => "Not Found",
             409 => "Conflict",
             _ => "Error",
         };
         let head = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nx-amzn-RequestId: {}\r\n\r\n",
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-RequestId: {}\r\n\r\n",
             body.len(),
             request_id()
         );
@@ -291,10 +346,10 @@ fn fail(status: u16, code: &'static str, message: impl Into<String>) -> Failure 
 }
 
 fn handle(request: &Request, state: &Mutex<State>) -> (u16, String) {
-    let params = parse_form(&request.body);
+    let params = parse_form(&request.form());
     let action = params.get("Action").cloned().unwrap_or_default();
     let (account, region) = credential(&request.authorization);
-    let mut state = state.lock().unwrap();
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
     state.calls.push((account.clone(), action.clone()));
     match dispatch(&mut state, &account, &region, &action, &params) {
         Ok(result) => (
@@ -347,12 +402,19 @@ fn option_state(d: &Domain) -> &'static str {
     }
 }
 
-fn domain_xml(account: &str, name: &str, d: &Domain, deleted: bool) -> String {
+/// A domain's document or search endpoint: where AWS gives a host name
+/// (`doc-<name>-<id>.<region>.cloudsearch.amazonaws.com`), the stand-in
+/// gives a URL under its own address (`http://127.0.0.1:PORT/doc-<name>-<id>`).
+fn endpoint(base_url: &str, service: &str, name: &str, d: &Domain) -> String {
+    format!("{base_url}/{service}-{name}-{}", d.id)
+}
+
+fn domain_xml(base_url: &str, account: &str, name: &str, d: &Domain, deleted: bool) -> String {
     let endpoints = if d.created {
         format!(
-            "<DocService><Endpoint>doc-{name}-{id}.{r}.cloudsearch.amazonaws.com</Endpoint></DocService><SearchService><Endpoint>search-{name}-{id}.{r}.cloudsearch.amazonaws.com</Endpoint></SearchService>",
-            id = d.id,
-            r = d.region
+            "<DocService><Endpoint>{}</Endpoint></DocService><SearchService><Endpoint>{}</Endpoint></SearchService>",
+            endpoint(base_url, "doc", name, d),
+            endpoint(base_url, "search", name, d),
         )
     } else {
         String::new()
@@ -416,6 +478,7 @@ fn dispatch(
         ));
     }
     let settings = state.settings;
+    let base_url = state.base_url.clone();
     let name = params.get("DomainName").cloned().unwrap_or_default();
     let key = (account.to_string(), name.clone());
     let missing = || fail(409, "ResourceNotFound", format!("Domain not found: {name}"));
@@ -453,7 +516,7 @@ fn dispatch(
             }
             Ok(format!(
                 "<DomainStatus>{}</DomainStatus>",
-                domain_xml(account, &name, d, false)
+                domain_xml(&base_url, account, &name, d, false)
             ))
         }
         "DescribeDomains" => {
@@ -463,7 +526,10 @@ fn dispatch(
                 if a != account || (!wanted.is_empty() && !wanted.contains(n)) {
                     continue;
                 }
-                out.push_str(&format!("<member>{}</member>", domain_xml(a, n, d, false)));
+                out.push_str(&format!(
+                    "<member>{}</member>",
+                    domain_xml(&base_url, a, n, d, false)
+                ));
                 if d.processing_left > 0 {
                     d.processing_left -= 1;
                     if d.processing_left == 0 {
@@ -485,7 +551,7 @@ fn dispatch(
         "DeleteDomain" => match state.domains.remove(&key) {
             Some(d) => Ok(format!(
                 "<DomainStatus>{}</DomainStatus>",
-                domain_xml(account, &name, &d, true)
+                domain_xml(&base_url, account, &name, &d, true)
             )),
             None => Ok(String::new()),
         },
