@@ -43,14 +43,47 @@ pub struct Found {
     pub outputs: Outputs,
     /// Parts read with the resource (an identity pool's role attachment).
     pub parts: BTreeMap<Address, (Value, Outputs)>,
+    /// Files of its own, downloaded with it (a function's code), each
+    /// relative to the resource's folder; the kind's `adopt_write` places them.
+    pub files: Vec<File>,
 }
 
 /// A file to write, relative to the stack file's directory.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct File {
+pub struct File {
     /// As the stack file names it (`../policies/x.json`).
     pub relative: String,
-    pub text: String,
+    pub contents: Contents,
+}
+
+/// What a written file holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Contents {
+    /// A document the stack names (a policy): never written over.
+    Text(String),
+    /// A file of a function's code, as its live package holds it: one that
+    /// is there already with these very bytes is kept, so `adopt` can run
+    /// again into the same folder; any other is never written over.
+    Code { bytes: Vec<u8>, executable: bool },
+}
+
+impl File {
+    /// The text of a document (empty for a code file).
+    #[cfg(test)]
+    pub(crate) fn text(&self) -> &str {
+        match &self.contents {
+            Contents::Text(text) => text,
+            Contents::Code { .. } => "",
+        }
+    }
+
+    /// The bytes to write.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match &self.contents {
+            Contents::Text(text) => text.as_bytes(),
+            Contents::Code { bytes, .. } => bytes,
+        }
+    }
 }
 
 /// The stack file and its policy files.
@@ -70,6 +103,8 @@ pub(crate) struct Context {
     /// The directory of policy files, relative to the stack file's directory,
     /// with a trailing `/` (`../policies/`).
     pub policies_dir: String,
+    /// The directory of functions' code folders, likewise (`../functions/`).
+    pub functions_dir: String,
 }
 
 // ----------------------------------------------------------------- kinds ----
@@ -415,6 +450,12 @@ impl<'a> Writer<'a> {
         self.ctx
     }
 
+    /// Adds a file to write (a function's code), relative to the stack
+    /// file's directory.
+    pub(crate) fn add_file(&mut self, file: File) {
+        self.files.push(file);
+    }
+
     /// Notes what the stack format cannot say about the resource at `address`.
     pub(crate) fn note(&mut self, address: &Address, what: String) {
         self.notes.push(format!("{address}: {what}"));
@@ -466,7 +507,7 @@ impl<'a> Writer<'a> {
         let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string()) + "\n";
         self.files.push(File {
             relative: relative.clone(),
-            text,
+            contents: Contents::Text(text),
         });
         relative
     }
@@ -743,6 +784,7 @@ async fn read_chosen(
             parent: None,
             spec: None,
             adopt: Some(&l.id),
+            dir: None,
         };
         (address, l, resource::read(aws, &target).await)
     }))
@@ -775,6 +817,7 @@ async fn read_chosen(
             attributes: live.attributes,
             outputs: live.outputs,
             parts: BTreeMap::new(),
+            files: Vec::new(),
         });
     }
     Ok(found)
@@ -797,6 +840,7 @@ pub(crate) async fn read_part(
         parent: Some(&f.outputs),
         spec: None,
         adopt: None,
+        dir: None,
     };
     match resource::read(aws, &target).await {
         Ok(Some(live)) => {
@@ -827,12 +871,23 @@ async fn read_parts(
 /// Where policy files go: `policies/` next to the stack file's directory when
 /// that is `stacks/` (the repository layout), else inside it.
 pub(crate) fn policies_dir(stack_file: &Path) -> (PathBuf, String) {
+    beside(stack_file, "policies")
+}
+
+/// Where functions' code folders go: `functions/`, placed as `policies/` is.
+pub(crate) fn functions_dir(stack_file: &Path) -> (PathBuf, String) {
+    beside(stack_file, "functions")
+}
+
+/// The directory `name` next to the stack file's directory when that is
+/// `stacks/`, else inside it; and how the stack file names it.
+fn beside(stack_file: &Path, name: &str) -> (PathBuf, String) {
     let dir = stack_file.parent().unwrap_or(Path::new(""));
     if dir.file_name().is_some_and(|n| n == "stacks") {
         let base = dir.parent().unwrap_or(Path::new(""));
-        (base.join("policies"), "../policies/".into())
+        (base.join(name), format!("../{name}/"))
     } else {
-        (dir.join("policies"), "policies/".into())
+        (dir.join(name), format!("{name}/"))
     }
 }
 
@@ -846,6 +901,7 @@ pub(crate) mod tests {
             partition: "aws".into(),
             region: "us-east-1".into(),
             policies_dir: "../policies/".into(),
+            functions_dir: "../functions/".into(),
         }
     }
 
@@ -864,6 +920,7 @@ pub(crate) mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             parts: BTreeMap::new(),
+            files: Vec::new(),
         }
     }
 

@@ -17,6 +17,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::config_bag::ConfigBag;
 
+pub mod download;
 pub mod limits;
 #[cfg(test)]
 pub(crate) mod mock;
@@ -74,7 +75,7 @@ impl CallLog {
         }
     }
 
-    fn record(&self, service: &str, operation: &str) {
+    pub(crate) fn record(&self, service: &str, operation: &str) {
         let key = format!("{}:{operation}", self.label.unwrap_or(service));
         if let Ok(mut counts) = self.counts.lock() {
             *counts.entry(key.clone()).or_default() += 1;
@@ -142,6 +143,27 @@ pub struct Aws {
     /// service is a local emulator, and no emulator has CloudSearch.
     pub cloudsearch_reachable: bool,
     pub calls: CallLog,
+    /// Where presigned URLs are fetched (a Lambda function's package): the
+    /// SDK's HTTPS connector (see [`download`]).
+    pub downloads: aws_smithy_runtime_api::client::http::SharedHttpConnector,
+}
+
+/// How the call log names the download of a Lambda function's package (a
+/// presigned URL, not an API call): a read.
+pub const PACKAGE_DOWNLOAD: (&str, &str) = ("Lambda code", "GetPackage");
+
+impl Aws {
+    /// The body at a presigned `url` (at most `limit` bytes), logged as
+    /// [`PACKAGE_DOWNLOAD`]; `what` names it in errors.
+    pub async fn download_package(
+        &self,
+        url: &str,
+        limit: u64,
+        what: &str,
+    ) -> Result<Vec<u8>, String> {
+        self.calls.record(PACKAGE_DOWNLOAD.0, PACKAGE_DOWNLOAD.1);
+        download::get(&self.downloads, url, limit, what).await
+    }
 }
 
 /// Per-service variables that must keep their endpoint even when
@@ -321,6 +343,7 @@ impl Aws {
             opensearch,
             cloudsearch_reachable: service_endpoint_var("CLOUDSEARCH") || !emulated,
             calls,
+            downloads: download::connector(),
         })
     }
 }
@@ -359,6 +382,11 @@ impl Aws {
             opensearch: unreachable_client!(aws_sdk_opensearch),
             cloudsearch_reachable: false,
             calls: CallLog::default(),
+            // Unit tests that download swap in `download::Answering`.
+            downloads: download::Answering::new(|uri| {
+                panic!("a unit test downloads {uri} without an answering connector")
+            })
+            .shared(),
         }
     }
 }

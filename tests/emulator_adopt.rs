@@ -1333,7 +1333,9 @@ async fn a_role_shared_by_two_identity_pools_is_written_once_and_named_by_both()
 async fn a_stage_deployed_by_hand_that_serves_the_routes_is_not_deployed_again() {
     let mut w = World::new("adopt-deployed-api");
     let api_gw = w.apigateway();
-    let function = w.create_function("HandMadeFunction").await;
+    // Outside the prefix: `adopt` would take a function too, and this one's
+    // package is empty (see the function test below for one that is not).
+    let function = w.create_function("RoutesFunction").await;
     let api = api_gw
         .create_rest_api()
         .name("HandMadeApi")
@@ -1449,4 +1451,306 @@ async fn a_stage_deployed_by_hand_that_serves_the_routes_is_not_deployed_again()
             .is_some_and(|d| d.starts_with("mobile-backend:")),
         "{deployment:?}"
     );
+}
+
+/// A zip as a hand (or the console, or `zip -r`) makes it: entries in the
+/// order given, timestamps of their own, no compression, data descriptors
+/// after the data, a comment. Never the bytes of the tool's own zip.
+fn hand_made_zip(entries: &[(&str, &[u8], u32)]) -> Vec<u8> {
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    let put16 = |v: &mut Vec<u8>, x: u16| v.extend_from_slice(&x.to_le_bytes());
+    let put32 = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_le_bytes());
+    for (i, (name, data, mode)) in entries.iter().enumerate() {
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let (crc, size) = (crc.sum(), data.len() as u32);
+        // 2024-05-10, 14:3x: a working day, not the tool's 1980-01-01.
+        let (time, date) = (0x7460 + i as u16, 0x58aa);
+        let offset = out.len() as u32;
+        put32(&mut out, 0x0403_4b50);
+        for x in [10, 1 << 3, 0, time, date] {
+            put16(&mut out, x);
+        }
+        for x in [0, 0, 0] {
+            put32(&mut out, x);
+        }
+        put16(&mut out, name.len() as u16);
+        put16(&mut out, 0);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+        for x in [0x0807_4b50, crc, size, size] {
+            put32(&mut out, x);
+        }
+        put32(&mut central, 0x0201_4b50);
+        for x in [(3 << 8) | 30, 10, 1 << 3, 0, time, date] {
+            put16(&mut central, x);
+        }
+        for x in [crc, size, size] {
+            put32(&mut central, x);
+        }
+        for x in [name.len() as u16, 0, 0, 0, 0] {
+            put16(&mut central, x);
+        }
+        put32(&mut central, mode << 16);
+        put32(&mut central, offset);
+        central.extend_from_slice(name.as_bytes());
+    }
+    let (at, size) = (out.len() as u32, central.len() as u32);
+    out.extend_from_slice(&central);
+    put32(&mut out, 0x0605_4b50);
+    for x in [0, 0, entries.len() as u16, entries.len() as u16] {
+        put16(&mut out, x);
+    }
+    put32(&mut out, size);
+    put32(&mut out, at);
+    let comment = b"zipped by hand";
+    put16(&mut out, comment.len() as u16);
+    out.extend_from_slice(comment);
+    out
+}
+
+/// Cognito's pre sign-up trigger that confirms every user, as the tutorials
+/// write it.
+const AUTO_CONFIRM: &[u8] = b"const { note } = require('./lib/note');\n\nexports.handler = async (event) => {\n  note(event.userName);\n  event.response.autoConfirmUser = true;\n  return event;\n};\n";
+const NOTE: &[u8] = b"exports.note = (who) => console.log(`confirming ${who}`);\n";
+const PACKAGE: &[u8] = b"{ \"name\": \"auto-confirm\", \"private\": true }\n";
+
+#[tokio::test]
+async fn a_function_built_by_hand_is_adopted_with_its_code_and_plans_tags_only() {
+    let mut w = World::new("adopt-fn");
+    let lambda = w.lambda();
+    let idp = w.idp();
+    // The execution role, as the console makes it.
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let role_arn = w
+        .iam()
+        .create_role()
+        .role_name("SignupFnRole")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("CreateRole")
+        .role()
+        .expect("role")
+        .arn()
+        .to_string();
+    // The package: other order, other times, a file the tool never ships.
+    let zip = hand_made_zip(&[
+        ("package.json", PACKAGE, 0o100644),
+        (".DS_Store", b"\0\0\0\x01Bud1", 0o100644),
+        ("lib/note.js", NOTE, 0o100644),
+        ("index.js", AUTO_CONFIRM, 0o100644),
+    ]);
+    let made = lambda
+        .create_function()
+        .function_name("SignupAutoConfirm")
+        .runtime(aws_sdk_lambda::types::Runtime::Nodejs20x)
+        .handler("index.handler")
+        .role(&role_arn)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip.clone()))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateFunction");
+    let function_arn = made.function_arn().expect("ARN").to_string();
+    let hand_sha = made.code_sha256().expect("CodeSha256").to_string();
+    // The pool whose pre sign-up trigger is the function, allowed to invoke it.
+    let pool = idp
+        .create_user_pool()
+        .pool_name("SignupUsers")
+        .lambda_config(
+            aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder()
+                .pre_sign_up(&function_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateUserPool");
+    let pool = pool.user_pool().expect("pool");
+    lambda
+        .add_permission()
+        .function_name("SignupAutoConfirm")
+        .statement_id("cognito-pre-sign-up")
+        .action("lambda:InvokeFunction")
+        .principal("cognito-idp.amazonaws.com")
+        .source_arn(pool.arn().expect("pool ARN"))
+        .send()
+        .await
+        .expect("AddPermission");
+
+    let stack_file = w.path("stack.toml");
+    let stack_name = w.stack.clone();
+    let log = w.path("adopt-calls.log");
+    let started = std::time::Instant::now();
+    let adopt_args = [
+        "adopt",
+        "--name-prefix",
+        "Signup",
+        "--stack-name",
+        &stack_name,
+        "--write",
+        stack_file.to_str().expect("a UTF-8 path"),
+    ];
+    let adopted = w.run_logged(&adopt_args, &log);
+    adopted.code(0).stdout_has("wrote stack");
+    let calls = support::read_call_log(&log);
+    eprintln!(
+        "adopt of a function, its role and its pool: {:.2}s, {} calls: {}",
+        started.elapsed().as_secs_f64(),
+        calls.len(),
+        support::summary(&calls)
+    );
+    assert!(support::mutating(&calls).is_empty(), "{calls:?}");
+    let counts = support::per_operation(&calls);
+    assert_eq!(counts.get("Lambda code:GetPackage"), Some(&1), "{calls:?}");
+    w.stack_file = stack_file.clone();
+
+    // The code, unpacked beside the stack file, byte for byte; the desktop
+    // litter is not.
+    let folder = w.path("functions/auto_confirm");
+    for (name, data) in [
+        ("index.js", AUTO_CONFIRM),
+        ("lib/note.js", NOTE),
+        ("package.json", PACKAGE),
+    ] {
+        assert_eq!(
+            std::fs::read(folder.join(name)).expect(name),
+            data,
+            "{name}"
+        );
+    }
+    assert!(!folder.join(".DS_Store").exists());
+    let text = std::fs::read_to_string(&stack_file).expect("the written stack");
+    eprintln!("{text}");
+    for needle in [
+        "[function.auto_confirm]",
+        "adopt = \"SignupAutoConfirm\"",
+        "source = \"functions/auto_confirm\"",
+        "role = \"fn_role\"",
+        "triggers.pre_sign_up = { function = \"auto_confirm\" }",
+    ] {
+        assert!(text.contains(needle), "`{needle}` in\n{text}");
+    }
+    assert!(!text.contains(&function_arn), "{text}");
+    assert!(!text.contains("mobile-backend:code"), "{text}");
+
+    // Once more into the same place: identical code files are kept.
+    let again = w.path("again.toml");
+    let mut again_args = adopt_args;
+    again_args[6] = again.to_str().expect("a UTF-8 path");
+    w.run(&again_args)
+        .code(0)
+        .stdout_has("(there already, identical)");
+
+    w.run(&["validate"]).code(0);
+    let log = w.path("plan-calls.log");
+    let plan = w.run_logged(&["plan", "--json"], &log).code(0).json();
+    assert_eq!(
+        only_tag_additions(&plan),
+        vec!["function.auto_confirm", "role.fn_role", "user_pool.users"],
+        "{plan:#}"
+    );
+    let counts = support::per_operation(&support::read_call_log(&log));
+    assert_eq!(counts.get("Lambda code:GetPackage"), Some(&1), "{counts:?}");
+
+    let log = w.path("up-calls.log");
+    w.run_logged(&["up", "--auto-approve"], &log).code(0);
+    let changed = support::mutating(&support::read_call_log(&log));
+    eprintln!("up of the adopted function: {changed:?}");
+    assert!(
+        changed
+            .iter()
+            .all(|c| c.ends_with("TagResource") || c.ends_with("TagRole")),
+        "{changed:?}"
+    );
+    assert_eq!(
+        changed
+            .iter()
+            .filter(|c| *c == "Lambda:TagResource")
+            .count(),
+        1,
+        "{changed:?}"
+    );
+    let tags = lambda
+        .list_tags()
+        .resource(&function_arn)
+        .send()
+        .await
+        .expect("ListTags")
+        .tags()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        tags.get("mobile-backend:id").map(String::as_str),
+        Some("function.auto_confirm")
+    );
+    let proof = tags.get("mobile-backend:code").expect("the proof tag");
+    assert!(proof.starts_with(&format!("{hand_sha} ")), "{proof}");
+    // The same code: Lambda still has the hand-made package.
+    let live = lambda
+        .get_function()
+        .function_name("SignupAutoConfirm")
+        .send()
+        .await
+        .expect("GetFunction");
+    assert_eq!(
+        live.configuration().and_then(|c| c.code_sha256()),
+        Some(hand_sha.as_str())
+    );
+
+    // Converged: one read of the function, no download.
+    let log = w.path("converged-calls.log");
+    w.run_logged(&["plan", "--detailed-exitcode"], &log)
+        .code(0)
+        .stdout_has("No changes");
+    let calls = support::read_call_log(&log);
+    let counts = support::per_operation(&calls);
+    assert_eq!(counts.get("Lambda:GetFunction"), Some(&1), "{calls:?}");
+    assert_eq!(counts.get("Lambda code:GetPackage"), None, "{calls:?}");
+
+    // An edit of the unpacked handler is exactly one code update.
+    let index = folder.join("index.js");
+    let mut edited = AUTO_CONFIRM.to_vec();
+    edited.extend_from_slice(b"// reviewed\n");
+    std::fs::write(&index, &edited).expect("edit the handler");
+    let plan = w.run(&["plan", "--json"]).code(0).json();
+    let changes: Vec<(String, Vec<String>)> = plan["resource_changes"]
+        .as_array()
+        .expect("resource_changes")
+        .iter()
+        .filter(|c| c["change"]["actions"] != json!(["no-op"]))
+        .map(|c| {
+            let paths = c["change"]["attributes"]
+                .as_array()
+                .expect("attributes")
+                .iter()
+                .map(|a| a["path"].as_str().unwrap_or_default().to_string())
+                .collect();
+            (c["address"].as_str().unwrap_or_default().to_string(), paths)
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec![(
+            "function.auto_confirm".to_string(),
+            vec!["code".to_string()]
+        )],
+        "{plan:#}"
+    );
+    // Deployed: the proof is stale and goes; then nothing is left to do.
+    let log = w.path("deploy-calls.log");
+    w.run_logged(&["up", "--auto-approve"], &log).code(0);
+    let changed = support::mutating(&support::read_call_log(&log));
+    assert!(
+        changed.contains(&"Lambda:UpdateFunctionCode".to_string())
+            && changed.contains(&"Lambda:UntagResource".to_string()),
+        "{changed:?}"
+    );
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
 }

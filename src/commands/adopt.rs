@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use super::print::{emit, shell_word};
 use super::{Failure, Result};
-use crate::adopt::{self, Found, Rendered};
+use crate::adopt::{self, Contents, Found, Rendered};
 use crate::aws::{Aws, Settings};
 use crate::cli::{AdoptArgs, GlobalArgs};
 
@@ -47,15 +47,7 @@ pub(super) async fn run(g: &GlobalArgs, args: &AdoptArgs) -> Result<ExitCode> {
                 .unwrap_or_default()
         )));
     }
-    let (policies_dir, relative) = match &args.write {
-        Some(path) => adopt::policies_dir(path),
-        None => (PathBuf::from("policies"), "../policies/".to_string()),
-    };
-    let ctx = adopt::Context {
-        partition: aws.partition.clone(),
-        region: aws.region.clone(),
-        policies_dir: relative.clone(),
-    };
+    let (dirs, ctx) = places(&aws, args.write.as_deref());
     let rendered = adopt::render(&scan.stack, &scan.found, &ctx, scan.notes);
     for note in &rendered.notes {
         eprintln!("not expressed: {note}");
@@ -64,14 +56,40 @@ pub(super) async fn run(g: &GlobalArgs, args: &AdoptArgs) -> Result<ExitCode> {
     let Some(path) = &args.write else {
         emit(&printed(&rendered))?;
         if !rendered.files.is_empty() {
-            eprintln!("note: the policy documents are printed as comments; pass --write FILE to write them as files");
+            eprintln!("note: the policy documents are printed as comments, and functions' code files are only listed; pass --write FILE to write them as files");
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let targets = policy_targets(&rendered, &policies_dir, &relative);
+    let targets = targets(&rendered, &dirs);
     let written = write_all(path, &rendered.stack, &targets)?;
     emit(&written_report(&scan.stack, &written, path))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the files the stack names go, as (how the stack names the
+/// directory, the directory): policies and functions' code, placed as
+/// [`adopt::policies_dir`] says; and the context of the written stack.
+fn places(aws: &Aws, write: Option<&Path>) -> (Vec<(String, PathBuf)>, adopt::Context) {
+    let ((policies, policies_relative), (functions, functions_relative)) = match write {
+        Some(path) => (adopt::policies_dir(path), adopt::functions_dir(path)),
+        None => (
+            (PathBuf::from("policies"), "../policies/".to_string()),
+            (PathBuf::from("functions"), "../functions/".to_string()),
+        ),
+    };
+    let ctx = adopt::Context {
+        partition: aws.partition.clone(),
+        region: aws.region.clone(),
+        policies_dir: policies_relative.clone(),
+        functions_dir: functions_relative.clone(),
+    };
+    (
+        vec![
+            (policies_relative, policies),
+            (functions_relative, functions),
+        ],
+        ctx,
+    )
 }
 
 /// The line that says what is adopted: each resource with its AWS id.
@@ -89,46 +107,70 @@ fn adopting(stack: &str, found: &[Found]) -> String {
     )
 }
 
-/// Without `--write`: the stack file, then each policy document as comments.
+/// Without `--write`: the stack file, then each policy document as comments,
+/// and the code files of functions by name and size.
 fn printed(rendered: &Rendered) -> String {
     let mut text = rendered.stack.clone();
     for f in &rendered.files {
-        text.push_str(&format!(
-            "\n# --- {} (written with --write) ---\n",
-            f.relative
-        ));
-        for line in f.text.lines() {
-            text.push_str(&format!("# {line}\n"));
+        match &f.contents {
+            Contents::Text(body) => {
+                text.push_str(&format!(
+                    "\n# --- {} (written with --write) ---\n",
+                    f.relative
+                ));
+                for line in body.lines() {
+                    text.push_str(&format!("# {line}\n"));
+                }
+            }
+            Contents::Code { bytes, .. } => text.push_str(&format!(
+                "# --- {} ({} bytes of the live package, written with --write) ---\n",
+                f.relative,
+                bytes.len()
+            )),
         }
     }
     text
 }
 
-/// Where each policy file goes: under `policies_dir`, at its path after the
-/// `relative` prefix the stack file names it with.
-fn policy_targets<'a>(
+/// Where each file goes: under the directory of the first of `dirs` whose
+/// prefix (as the stack file names it) its path starts with.
+fn targets<'a>(
     rendered: &'a Rendered,
-    policies_dir: &Path,
-    relative: &str,
-) -> Vec<(PathBuf, &'a str)> {
+    dirs: &[(String, PathBuf)],
+) -> Vec<(PathBuf, &'a adopt::File)> {
     rendered
         .files
         .iter()
         .map(|f| {
-            let rest = f.relative.strip_prefix(relative).unwrap_or(&f.relative);
-            (policies_dir.join(rest), f.text.as_str())
+            let place = dirs.iter().find_map(|(prefix, dir)| {
+                Some(dir.join(f.relative.strip_prefix(prefix.as_str())?))
+            });
+            (place.unwrap_or_else(|| PathBuf::from(&f.relative)), f)
         })
         .collect()
 }
 
-/// Writes the stack file and its policy files, after checking that none of
-/// the policy files exists; returns the paths written, stack file first.
-fn write_all(path: &Path, stack: &str, targets: &[(PathBuf, &str)]) -> Result<Vec<String>> {
-    let existing: Vec<String> = targets
-        .iter()
-        .filter(|(p, _)| p.exists())
-        .map(|(p, _)| p.display().to_string())
-        .collect();
+/// Writes the stack file and its files, after checking every one of them:
+/// a policy file must not exist; a code file may, only with the same bytes
+/// (it is then kept). Returns the paths written, stack file first, and
+/// those kept.
+fn write_all(path: &Path, stack: &str, targets: &[(PathBuf, &adopt::File)]) -> Result<Vec<String>> {
+    let mut existing = Vec::new();
+    let mut differing = Vec::new();
+    let mut kept = Vec::new();
+    for (p, f) in targets {
+        match &f.contents {
+            Contents::Text(_) if p.exists() => existing.push(p.display().to_string()),
+            Contents::Code { bytes, executable } if p.exists() => {
+                if crate::resource::function_code::identical(p, bytes, *executable) {
+                    kept.push(p.clone());
+                } else {
+                    differing.push(p.display().to_string());
+                }
+            }
+            _ => {}
+        }
+    }
     if !existing.is_empty() {
         return Err(Failure(format!(
             "adopt refuses to overwrite {}; nothing was written. Move {} away, or write the stack elsewhere",
@@ -136,27 +178,54 @@ fn write_all(path: &Path, stack: &str, targets: &[(PathBuf, &str)]) -> Result<Ve
             if existing.len() == 1 { "it" } else { "them" }
         )));
     }
-    write_new(path, stack)?;
+    if !differing.is_empty() {
+        return Err(Failure(format!(
+            "adopt refuses to overwrite {}: {} the live package of the function holds; nothing was written. Move {} (or the function's folder) away, or write the stack elsewhere, then run adopt again",
+            differing.join(", "),
+            if differing.len() == 1 { "it differs from the file" } else { "they differ from the files" },
+            if differing.len() == 1 { "it" } else { "them" }
+        )));
+    }
+    write_new(path, stack.as_bytes(), false)?;
     let mut written = vec![path.display().to_string()];
-    for (p, text) in targets {
-        write_new(p, text)?;
+    for (p, f) in targets {
+        if kept.contains(p) {
+            written.push(format!("{} (there already, identical)", p.display()));
+            continue;
+        }
+        let executable = matches!(
+            f.contents,
+            Contents::Code {
+                executable: true,
+                ..
+            }
+        );
+        write_new(p, f.bytes(), executable)?;
         written.push(p.display().to_string());
     }
     Ok(written)
 }
 
-/// Writes a file that must not exist yet, making its directory first.
-fn write_new(p: &Path, text: &str) -> Result<()> {
+/// Writes a file that must not exist yet, making its directory first; an
+/// executable one gets mode 0755 (on Unix).
+fn write_new(p: &Path, bytes: &[u8], executable: bool) -> Result<()> {
     if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if executable { 0o755 } else { 0o644 });
+    }
+    #[cfg(not(unix))]
+    let _ = executable;
+    let mut file = options
         .open(p)
         .map_err(|e| Failure(format!("cannot write {}: {e}", p.display())))?;
-    file.write_all(text.as_bytes())
+    file.write_all(bytes)
         .map_err(|e| Failure(format!("cannot write {}: {e}", p.display())))
 }
 
@@ -187,6 +256,24 @@ mod tests {
             attributes: serde_json::Value::Null,
             outputs: BTreeMap::new(),
             parts: BTreeMap::new(),
+            files: Vec::new(),
+        }
+    }
+
+    fn policy(relative: &str, text: &str) -> adopt::File {
+        adopt::File {
+            relative: relative.to_string(),
+            contents: Contents::Text(text.to_string()),
+        }
+    }
+
+    fn code(relative: &str, bytes: &[u8], executable: bool) -> adopt::File {
+        adopt::File {
+            relative: relative.to_string(),
+            contents: Contents::Code {
+                bytes: bytes.to_vec(),
+                executable,
+            },
         }
     }
 
@@ -195,10 +282,7 @@ mod tests {
             stack: "[stack]\nname = \"shop\"\n".to_string(),
             files: files
                 .iter()
-                .map(|(relative, text)| adopt::File {
-                    relative: relative.to_string(),
-                    text: text.to_string(),
-                })
+                .map(|(relative, text)| policy(relative, text))
                 .collect(),
             notes: Vec::new(),
         }
@@ -237,14 +321,81 @@ mod tests {
     }
 
     #[test]
-    fn policy_files_go_under_the_policies_directory_at_their_name() {
-        let r = rendered(&[("../policies/shop-guest.json", "{}")]);
-        let (dir, relative) = adopt::policies_dir(Path::new("app/stacks/shop.toml"));
-        let targets = policy_targets(&r, &dir, &relative);
+    fn policy_and_code_files_go_under_their_directories_beside_stacks() {
+        let mut r = rendered(&[("../policies/shop-guest.json", "{}")]);
+        r.files.push(code("../functions/api/index.js", b"x", false));
+        let stack_file = Path::new("app/stacks/shop.toml");
+        let (policies, p) = adopt::policies_dir(stack_file);
+        let (functions, f) = adopt::functions_dir(stack_file);
+        assert_eq!((p.as_str(), f.as_str()), ("../policies/", "../functions/"));
+        let targets = targets(&r, &[(p, policies), (f, functions)]);
+        let paths: Vec<&PathBuf> = targets.iter().map(|(p, _)| p).collect();
         assert_eq!(
-            targets,
-            [(PathBuf::from("app/policies/shop-guest.json"), "{}")]
+            paths,
+            [
+                &PathBuf::from("app/policies/shop-guest.json"),
+                &PathBuf::from("app/functions/api/index.js")
+            ]
         );
+        // Beside a stack file elsewhere, inside its directory.
+        assert_eq!(
+            adopt::functions_dir(Path::new("out/shop.toml")),
+            (PathBuf::from("out/functions"), "functions/".to_string())
+        );
+    }
+
+    #[test]
+    fn printed_without_write_code_files_are_listed_by_size() {
+        let mut r = rendered(&[]);
+        r.files
+            .push(code("../functions/api/index.js", b"abc", false));
+        let text = printed(&r);
+        assert!(
+            text.ends_with("# --- ../functions/api/index.js (3 bytes of the live package, written with --write) ---\n"),
+            "{text}"
+        );
+        toml::from_str::<toml::Table>(&text).expect("still TOML");
+    }
+
+    #[test]
+    fn code_files_already_there_identical_are_kept_and_different_ones_refuse_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let stack_file = dir.path().join("shop.toml");
+        let index = dir.path().join("functions/api/index.js");
+        let run = dir.path().join("functions/api/bin/run");
+        let (a, b) = (
+            code("functions/api/index.js", b"exports.handler = 1;\n", false),
+            code("functions/api/bin/run", b"#!/bin/sh\n", true),
+        );
+        let targets = [(index.clone(), &a), (run.clone(), &b)];
+        let written = write_all(&stack_file, "[stack]\n", &targets).unwrap();
+        assert_eq!(written.len(), 3, "{written:?}");
+        assert_eq!(std::fs::read(&index).unwrap(), b"exports.handler = 1;\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+            assert_ne!(mode(&run) & 0o100, 0, "the executable bit is kept");
+            assert_eq!(mode(&index) & 0o100, 0);
+        }
+        // Again, into the same place (another stack file): identical files are kept.
+        let again = dir.path().join("again.toml");
+        let written = write_all(&again, "[stack]\n", &targets).unwrap();
+        assert!(
+            written[1].ends_with("(there already, identical)"),
+            "{written:?}"
+        );
+        // A file changed since is never written over, and nothing is written.
+        std::fs::write(&index, "mine").unwrap();
+        let third = dir.path().join("third.toml");
+        let e = write_all(&third, "[stack]\n", &targets).unwrap_err();
+        assert!(e.0.contains(&index.display().to_string()), "{e}");
+        assert!(
+            e.0.contains("differs from the file the live package"),
+            "{e}"
+        );
+        assert!(!third.exists());
+        assert_eq!(std::fs::read(&index).unwrap(), b"mine");
     }
 
     #[test]
@@ -254,7 +405,8 @@ mod tests {
         let policy = dir.path().join("policies/shop-guest.json");
         std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
         std::fs::write(&policy, "mine").unwrap();
-        let e = write_all(&stack_file, "[stack]\n", &[(policy.clone(), "{}")]).unwrap_err();
+        let file = self::policy("policies/shop-guest.json", "{}");
+        let e = write_all(&stack_file, "[stack]\n", &[(policy.clone(), &file)]).unwrap_err();
         assert!(e.0.starts_with("adopt refuses to overwrite "), "{e}");
         assert!(
             e.0.ends_with("; nothing was written. Move it away, or write the stack elsewhere"),
@@ -269,7 +421,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stack_file = dir.path().join("shop.toml");
         let policy = dir.path().join("policies/shop-guest.json");
-        let written = write_all(&stack_file, "[stack]\n", &[(policy.clone(), "{}")]).unwrap();
+        let file = self::policy("policies/shop-guest.json", "{}");
+        let written = write_all(&stack_file, "[stack]\n", &[(policy.clone(), &file)]).unwrap();
         assert_eq!(
             written,
             [

@@ -235,6 +235,7 @@ async fn read_one(
                 (Mode::Apply, None) => stack.resources.get(address).and_then(|d| d.spec.adopt()),
                 _ => None,
             },
+            dir: stack.file.parent(),
         };
         resource::read(aws, &target).await
     };
@@ -283,6 +284,7 @@ async fn read_tagged_elsewhere(
                     parent: None,
                     spec: None,
                     adopt: None,
+                    dir: None,
                 };
                 let r = resource::read(aws, &target).await;
                 (address, name, r)

@@ -2901,9 +2901,16 @@ fn adopt_route(
     let i = &r["integration"];
     let mut it = toml::Table::new();
     match i["type"].as_str().unwrap_or_default() {
-        kind @ ("lambda" | "http") => {
+        "lambda" => {
             let target = i["target"].as_str().unwrap_or_default();
-            it.insert(kind.into(), toml::Value::String(target.into()));
+            match w.key_of(Kind::Function, "arn", target) {
+                Some(key) => it.insert("function".into(), toml::Value::String(key)),
+                None => it.insert("lambda".into(), toml::Value::String(target.into())),
+            };
+        }
+        "http" => {
+            let target = i["target"].as_str().unwrap_or_default();
+            it.insert("http".into(), toml::Value::String(target.into()));
         }
         "mock" => {
             let mut m = toml::Table::new();
@@ -3508,6 +3515,7 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
             parent: None,
             spec: None,
             adopt,
+            dir: None,
         }
     }
 
@@ -3909,6 +3917,10 @@ usage_plans.mobile = {{ keys = ["ios"], quota = {{ limit = 1000, period = "month
             opensearch: wire_client!(
                 aws_sdk_opensearch,
                 empty("application/json", r#"{"DomainNames": []}"#)
+            ),
+            lambda: wire_client!(
+                aws_sdk_lambda,
+                empty("application/json", r#"{"Functions": []}"#)
             ),
             ..Aws::for_tests()
         };

@@ -125,6 +125,7 @@ impl Minimal {
             parent,
             spec: Some(&self.spec),
             adopt: None,
+            dir: None,
         }
     }
 

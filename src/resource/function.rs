@@ -25,6 +25,7 @@ use aws_sdk_lambda::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::function_code as code;
 use super::function_triggers::{self as triggers, Trigger};
 use super::registry::{ResourceKind, Step};
 use super::{
@@ -278,6 +279,8 @@ pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     // mapping, never the function.
     ("triggers", Change::Update),
     ("tags", Change::Update),
+    // Lambda's own hash and the proof tag, as read (see `function_code`).
+    ("lambda_code", Change::Computed),
 ];
 
 /// The runtimes Lambda accepts for new functions (AWS Lambda Developer
@@ -349,7 +352,7 @@ impl Step for FunctionKind {
     }
 
     async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
-        read(aws, target.stack, target.address, target.name).await
+        read_at(aws, target).await
     }
 
     async fn create(
@@ -434,13 +437,19 @@ impl ResourceKind for FunctionKind {
     const ADOPT_REFERENCES: &'static [&'static str] = &["arn"];
     const ADOPT_LIST_RANK: u8 = 7;
 
-    /// None yet: a function adopted from the account needs its code in the
-    /// repository, which `adopt` does not download yet, and a written stack
-    /// whose `source` folder is missing would not validate. A function made
-    /// by hand is taken over with `adopt = "<function name>"` in a
-    /// `[function.<key>]` the user writes, with its code in `source`.
-    async fn adopt_list(_aws: &Aws) -> Result<Vec<(String, String)>, String> {
-        Ok(Vec::new())
+    /// Every function of the account and region (`ListFunctions`), by name.
+    async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+        adopt_list(aws).await
+    }
+
+    /// Downloads the function's live package: its files become the
+    /// `source` folder (see [`code`]).
+    async fn adopt_parts(
+        aws: &Aws,
+        _stack: &str,
+        found: &mut adopt::Found,
+    ) -> Result<Vec<String>, String> {
+        adopt_code(aws, found).await
     }
 
     fn adopt_write(
@@ -526,6 +535,21 @@ pub struct FunctionConfig {
     #[serde(default)]
     pub triggers: Vec<Trigger>,
     pub tags: Tags,
+    /// Computed, read only: Lambda's own `CodeSha256` and the proof tag as
+    /// the function carries it. `code` differs from that hash when a proof
+    /// says the package holds what the tool would zip (`function_code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_code: Option<LambdaCode>,
+}
+
+/// A function's package as Lambda reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LambdaCode {
+    /// `CodeSha256`: the SHA-256 of the bytes uploaded, base64.
+    pub sha256: String,
+    /// The `mobile-backend:code` tag, when the function carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
 }
 
 pub(crate) fn desired_config(
@@ -566,6 +590,7 @@ pub(crate) fn desired_config(
         architectures,
         triggers,
         tags,
+        lambda_code: None,
     })
 }
 
@@ -855,14 +880,17 @@ fn package_within(
             megabytes(zipped_limit)
         ));
     }
-    let sha256 = {
-        use sha2::Digest;
-        aws_smithy_types::base64::encode(sha2::Sha256::digest(&zip))
-    };
+    let sha256 = sha256_base64(&zip);
     Ok(Package {
         zip: Arc::new(zip),
         sha256,
     })
+}
+
+/// SHA-256, base64: how Lambda's `CodeSha256` is written.
+pub(super) fn sha256_base64(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    aws_smithy_types::base64::encode(sha2::Sha256::digest(bytes))
 }
 
 fn megabytes(bytes: u64) -> String {
@@ -893,7 +921,7 @@ fn packages() -> &'static Mutex<HashMap<String, Arc<Vec<u8>>>> {
 }
 
 /// Zips `dir`, keeps the package for this run, and returns its hash.
-fn package_cached(dir: &Path, function: &str) -> Result<String, String> {
+pub(super) fn package_cached(dir: &Path, function: &str) -> Result<String, String> {
     let p = package(dir, function)?;
     packages()
         .lock()
@@ -920,7 +948,7 @@ fn package_bytes(address: &Address, sha256: &str) -> Result<Arc<Vec<u8>>, Error>
 /// 1980-01-01 00:00), Unix modes 0644/0755, no extra fields or comments,
 /// deflate at a fixed level, names as UTF-8.
 #[derive(Default)]
-struct ZipWriter {
+pub(super) struct ZipWriter {
     out: Vec<u8>,
     central: Vec<u8>,
     entries: u16,
@@ -937,7 +965,7 @@ const FLAGS: u16 = 1 << 11;
 const DEFLATE: u16 = 8;
 
 impl ZipWriter {
-    fn add(&mut self, name: &str, data: &[u8], executable: bool) -> Result<(), String> {
+    pub(super) fn add(&mut self, name: &str, data: &[u8], executable: bool) -> Result<(), String> {
         use std::io::Write;
         let mut crc = flate2::Crc::new();
         crc.update(data);
@@ -996,7 +1024,7 @@ impl ZipWriter {
         Ok(())
     }
 
-    fn finish(mut self) -> Vec<u8> {
+    pub(super) fn finish(mut self) -> Vec<u8> {
         let offset = self.out.len() as u32;
         let size = self.central.len() as u32;
         self.out.extend_from_slice(&self.central);
@@ -1052,6 +1080,7 @@ pub(crate) fn config_from(c: &FunctionConfiguration, tags: Tags) -> FunctionConf
         // Read on their own: `ListEventSourceMappings`.
         triggers: Vec::new(),
         tags,
+        lambda_code: None,
     }
 }
 
@@ -1062,12 +1091,32 @@ fn outputs(arn: &str, name: &str) -> Outputs {
     ])
 }
 
+/// Reads the function `name` as the stack `stack` would at `address`,
+/// without a stack file (no proof of a package being adopted).
+#[cfg(test)]
 pub(crate) async fn read(
     aws: &Aws,
     stack: &str,
     address: &Address,
     name: &str,
 ) -> Result<Option<Live>, Error> {
+    let target = super::Target {
+        stack,
+        address,
+        name,
+        parent: None,
+        spec: None,
+        adopt: None,
+        dir: None,
+    };
+    read_at(aws, &target).await
+}
+
+/// Reads the function at `target`: its configuration and tags (one
+/// `GetFunction`), its triggers, and its code's identity (see
+/// [`code::live_code`]: a download only while it is being adopted).
+pub(crate) async fn read_at(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
+    let (stack, address, name) = (target.stack, target.address, target.name);
     let out = match aws.lambda.get_function().function_name(name).send().await {
         Ok(out) => out,
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
@@ -1078,7 +1127,8 @@ pub(crate) async fn read(
             "{address}: lambda:GetFunction of `{name}` answered no configuration"
         )));
     };
-    let tags = tags_of(out.tags());
+    let mut tags = tags_of(out.tags());
+    let proof = code::take_proof(&mut tags);
     let ownership = Ownership::from_tags(&tags, stack, address);
     if c.package_type() == Some(&PackageType::Image) {
         return Ok(Some(Live {
@@ -1092,7 +1142,11 @@ pub(crate) async fn read(
         }));
     }
     let arn = c.function_arn().unwrap_or_default().to_string();
+    let adopting = target.adopt == Some(name) && super::untagged(&tags);
     let mut config = config_from(c, tags);
+    let sha256 = config.code.clone();
+    config.code = code::live_code(aws, target, &out, &sha256, proof.as_deref(), adopting).await?;
+    config.lambda_code = Some(LambdaCode { sha256, proof });
     config.triggers = triggers::read(aws, name).await?;
     Ok(Some(Live {
         address: address.clone(),
@@ -1310,7 +1364,8 @@ pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<
         .map_err(|e| Error::Unexpected(format!("{}: {e}", live.address)))?;
     let name = want.name.as_str();
     let arn = live.outputs.get("arn").cloned().unwrap_or_default();
-    if want.code != have.code || want.architectures != have.architectures {
+    let uploading = want.code != have.code || want.architectures != have.architectures;
+    if uploading {
         let zip = package_bytes(&desired.address, &want.code)?;
         wait_settled(aws, name).await?;
         retry::retry(
@@ -1364,39 +1419,63 @@ pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<
         wait_settled(aws, name).await?;
         triggers::reconcile(aws, name, &want.triggers).await?;
     }
-    if want.tags != have.tags {
-        let gone: Vec<String> = have
-            .tags
-            .keys()
-            .filter(|k| !want.tags.contains_key(*k))
-            .cloned()
-            .collect();
-        if !gone.is_empty() {
-            aws.lambda
-                .untag_resource()
-                .resource(&arn)
-                .set_tag_keys(Some(gone))
-                .send()
-                .await
-                .map_err(|e| Error::aws("lambda:UntagResource", &e))?;
-        }
-        let changed: HashMap<String, String> = want
-            .tags
-            .iter()
-            .filter(|(k, v)| have.tags.get(*k) != Some(*v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !changed.is_empty() {
-            aws.lambda
-                .tag_resource()
-                .resource(&arn)
-                .set_tags(Some(changed))
-                .send()
-                .await
-                .map_err(|e| Error::aws("lambda:TagResource", &e))?;
-        }
-    }
+    retag(aws, &arn, &want, &have, uploading).await?;
     Ok(outputs(&arn, name))
+}
+
+/// Brings the tags to the stack's, and the proof tag up to date: written with
+/// the ownership tags by the `up` that adopts a function whose package was
+/// proved to hold `source`, removed when a package is uploaded.
+async fn retag(
+    aws: &Aws,
+    arn: &str,
+    want: &FunctionConfig,
+    have: &FunctionConfig,
+    uploading: bool,
+) -> Result<(), Error> {
+    let (set_proof, remove_proof) = match &have.lambda_code {
+        Some(live) => {
+            code::proof_change(uploading, &want.code, &live.sha256, live.proof.as_deref())
+        }
+        None => (None, false),
+    };
+    let mut gone: Vec<String> = have
+        .tags
+        .keys()
+        .filter(|k| !want.tags.contains_key(*k))
+        .cloned()
+        .collect();
+    if remove_proof {
+        gone.push(code::CODE_TAG.to_string());
+    }
+    let mut changed: HashMap<String, String> = want
+        .tags
+        .iter()
+        .filter(|(k, v)| have.tags.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(value) = set_proof {
+        changed.insert(code::CODE_TAG.to_string(), value);
+    }
+    if !gone.is_empty() {
+        aws.lambda
+            .untag_resource()
+            .resource(arn)
+            .set_tag_keys(Some(gone))
+            .send()
+            .await
+            .map_err(|e| Error::aws("lambda:UntagResource", &e))?;
+    }
+    if !changed.is_empty() {
+        aws.lambda
+            .tag_resource()
+            .resource(arn)
+            .set_tags(Some(changed))
+            .send()
+            .await
+            .map_err(|e| Error::aws("lambda:TagResource", &e))?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- delete ----
@@ -1421,12 +1500,97 @@ pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
 
 // ---- adopt ----
 
-/// The function's settings; its code is not downloaded: `source` is written
-/// as `functions/<key>` and a note says to put the code there.
+/// Every function, as (name, name): functions are found by name.
+async fn adopt_list(aws: &Aws) -> Result<Vec<(String, String)>, String> {
+    let names = super::all_pages(|marker| async move {
+        let out = aws
+            .lambda
+            .list_functions()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| Error::aws("lambda:ListFunctions", &e))?;
+        let names = out
+            .functions()
+            .iter()
+            .filter_map(|f| f.function_name().map(str::to_string))
+            .collect();
+        Ok((names, out.next_marker().map(str::to_string)))
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(adopt::named(names))
+}
+
+/// Downloads the found function's package into `found.files`, relative to
+/// its folder; the files the tool never ships are left out (and noted).
+async fn adopt_code(aws: &Aws, f: &mut adopt::Found) -> Result<Vec<String>, String> {
+    let at = |e: String| format!("{} (`{}`): {e}", f.address, f.id);
+    let out = aws
+        .lambda
+        .get_function()
+        .function_name(&f.id)
+        .send()
+        .await
+        .map_err(|e| at(Error::aws("lambda:GetFunction", &e).to_string()))?;
+    let zip = code::download(aws, &f.address, &f.id, &out)
+        .await
+        .map_err(|e| at(e.to_string()))?;
+    let entries = code::read_zip(&zip).map_err(|why| {
+        at(format!("its live package cannot be unpacked safely: {why}. Nothing was written; upload a package without it (or leave the function out: a narrower --name-prefix)"))
+    })?;
+    let all = entries.len();
+    let shipped = code::shipped(entries);
+    let mut notes = Vec::new();
+    if shipped.len() < all {
+        notes.push(format!(
+            "{}: {} file(s) of its package are not written, as the tool never ships them (version-control folders, `.DS_Store`, editor files); the live package keeps them until `up` next deploys the function's code",
+            f.address,
+            all - shipped.len()
+        ));
+    }
+    f.files = shipped
+        .into_iter()
+        .map(|e| adopt::File {
+            relative: e.name,
+            contents: adopt::Contents::Code {
+                bytes: e.data,
+                executable: e.executable,
+            },
+        })
+        .collect();
+    Ok(notes)
+}
+
+/// The function's settings, and its code as the folder `source` names:
+/// `functions/<key>` beside the stack file (`../functions/<key>` from
+/// `stacks/`).
 fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
     let a = &f.attributes;
-    let folder = format!("functions/{}", f.address.key);
+    let folder = format!("{}{}", w.ctx().functions_dir, f.address.key);
     s.string("source", &folder);
+    for file in &f.files {
+        w.add_file(adopt::File {
+            relative: format!("{folder}/{}", file.relative),
+            contents: file.contents.clone(),
+        });
+    }
+    if f.files.is_empty() {
+        w.note(
+            &f.address,
+            format!(
+                "its package holds no file the tool ships; put the function's code in `{folder}`"
+            ),
+        );
+    }
+    if let Some(runtime) = a.get("runtime").and_then(Value::as_str) {
+        if !RUNTIMES.contains(&runtime) {
+            w.note(
+                &f.address,
+                format!("its runtime `{runtime}` is not one Lambda takes for new functions, so the stack does not validate until `runtime` names a current one (an in-place update)"),
+            );
+        }
+    }
     s.json("runtime", a.get("runtime"), None);
     s.json("handler", a.get("handler"), None);
     if let Some(role) = a.get("role").and_then(Value::as_str) {
@@ -1448,10 +1612,68 @@ fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Secti
         a.get("architectures"),
         Some(serde_json::json!([DEFAULT_ARCHITECTURE])),
     );
-    w.note(
-        &f.address,
-        format!("its code is not downloaded: put it in `{folder}` (relative to the stack file; `aws lambda get-function --function-name {}` gives a link to the live package), or change `source`", f.id),
-    );
+    adopt_triggers(w, f, s);
+}
+
+/// A Lambda ARN where the stack takes a [`FunctionRef`] (a user pool's
+/// trigger): `{ function = "<key>" }` when the scan adopts that function,
+/// else the ARN.
+pub(crate) fn adopt_function_ref(w: &adopt::Writer<'_>, arn: &str) -> toml::Value {
+    match w.key_of(Kind::Function, "arn", arn) {
+        Some(key) => toml::Value::Table(toml::Table::from_iter([(
+            "function".to_string(),
+            toml::Value::String(key),
+        )])),
+        None => toml::Value::String(arn.into()),
+    }
+}
+
+/// The stream triggers, each naming its table by key; one from a table the
+/// scan did not find cannot be written.
+fn adopt_triggers(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Section) {
+    let Some(Value::Array(triggers)) = f.attributes.get("triggers") else {
+        return;
+    };
+    let mut written = Vec::new();
+    for t in triggers {
+        let source = t["source"].as_str().unwrap_or_default();
+        let position = t["starting_position"].as_str().unwrap_or("latest");
+        let Some(table) = w.key_of(Kind::Table, "stream_arn", source) else {
+            w.note(
+                &f.address,
+                format!("its trigger from the stream `{source}` is left out: a trigger names a table of the stack, and this scan did not adopt that table (`--include table.<key>=<name>`); the first `up` would delete that event source mapping"),
+            );
+            continue;
+        };
+        let mut item = toml::Table::new();
+        item.insert(
+            "stream".into(),
+            toml::Value::String(format!("table.{table}")),
+        );
+        match position {
+            "latest" => {}
+            "trim_horizon" => {
+                item.insert("starting_position".into(), toml::Value::String(position.into()));
+            }
+            other => w.note(
+                &f.address,
+                format!("its trigger from `table.{table}` starts at `{other}`, which the stack format cannot say; written with the default `latest`, so the first `up` replaces that event source mapping"),
+            ),
+        }
+        if let Some(n) = t["batch_size"]
+            .as_i64()
+            .filter(|n| *n != DEFAULT_BATCH_SIZE)
+        {
+            item.insert("batch_size".into(), toml::Value::Integer(n));
+        }
+        if t["enabled"] == Value::Bool(false) {
+            item.insert("enabled".into(), toml::Value::Boolean(false));
+        }
+        written.push(toml::Value::Table(item));
+    }
+    if !written.is_empty() {
+        s.set("triggers", toml::Value::Array(written));
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod aws_defaults;
 pub(crate) mod bucket;
 mod flight;
 pub(crate) mod function;
+pub(crate) mod function_code;
 pub(crate) mod function_triggers;
 pub(crate) mod identity_pool;
 pub(crate) mod identity_pool_roles;
@@ -157,6 +158,10 @@ pub struct Target<'a> {
     /// (never while destroying): the existing resource to take as this
     /// address's when the stack owns none.
     pub adopt: Option<&'a str>,
+    /// The stack file's directory, which the paths of `spec` are relative
+    /// to (a function's `source`); `None` without a stack file (`adopt`'s
+    /// scan) and for leftovers.
+    pub dir: Option<&'a std::path::Path>,
 }
 
 /// Whose a found resource is, by its ownership tags.

@@ -2107,6 +2107,7 @@ trust = { file = "../policies/trust.json" }
             parent: None,
             spec: None,
             adopt: None,
+            dir: None,
         };
         let live = read(&aws, &target).await.unwrap().expect("exists");
         assert_eq!(live.ownership, Ownership::Ours);
@@ -2148,6 +2149,7 @@ trust = { file = "../policies/trust.json" }
             parent: None,
             spec: None,
             adopt: None,
+            dir: None,
         };
         assert!(read(&aws, &target).await.unwrap().is_none());
     }
@@ -2220,6 +2222,7 @@ trust = { file = "../policies/trust.json" }
             parent: None,
             spec: Some(spec),
             adopt: None,
+            dir: None,
         };
         let live = read(&aws, &target).await.unwrap().expect("exists");
         let inline: Vec<&String> = live.attributes["inline_policies"]
@@ -2558,16 +2561,16 @@ trust = { file = "../policies/trust.json" }
             .find(|f| f.relative.ends_with("odd-trust.json"))
             .expect("trust file");
         assert!(
-            odd_file.text.contains("${identity_pool.app.id}"),
+            odd_file.text().contains("${identity_pool.app.id}"),
             "{}",
-            odd_file.text
+            odd_file.text()
         );
         let guest_file = r
             .files
             .iter()
             .find(|f| f.relative == "../policies/GuestAccess.json")
             .expect("policy file");
-        let doc: Value = serde_json::from_str(&guest_file.text).expect("JSON");
+        let doc: Value = serde_json::from_str(guest_file.text()).expect("JSON");
         assert_eq!(doc["Statement"][0]["Resource"], "${table.notes.arn}");
         assert_eq!(
             doc["Statement"][0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]

@@ -2061,7 +2061,10 @@ fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Secti
             .unwrap_or_default();
         for (trigger, arn) in triggers {
             if let Some(arn) = arn.as_str() {
-                s.set_dotted(&["triggers", trigger], toml::Value::String(arn.into()));
+                s.set_dotted(
+                    &["triggers", trigger],
+                    super::function::adopt_function_ref(w, arn),
+                );
                 if !permitted.contains(&trigger.as_str()) {
                     w.note(
                         &f.address,
@@ -2514,6 +2517,7 @@ triggers.pre_sign_up = "{TRIGGER}"
             parent: None,
             spec: None,
             adopt: None,
+            dir: None,
         }
     }
 

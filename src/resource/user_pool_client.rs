@@ -1107,6 +1107,7 @@ oauth_scopes = ["api/read"]"#)
             parent: Some(&parent),
             spec: None,
             adopt: None,
+            dir: None,
         };
         let err = read(&aws, &target).await.expect_err("ambiguous");
         assert!(err.to_string().contains("a, b"), "{err}");
