@@ -29,6 +29,10 @@ moto_url=$("$emulator" moto start)
 export MOBILE_BACKEND_TEST_MOTO_ENDPOINT="$moto_url"
 echo "test.sh: second local AWS emulator (moto) at $moto_url"
 
+# The aws CLI of .venv, for the tests that check the CloudSearch stand-in
+# against AWS's own client (tests/standin.rs).
+export MOBILE_BACKEND_TEST_AWS_CLI="$root/.venv/bin/aws"
+
 cd "$root"
 status=0
 cargo test "$@" || status=$?

@@ -1,6 +1,7 @@
 //! The `cloudsearch-standin` binary: it prints its address, binds 127.0.0.1
 //! only, answers the configuration API, and serves a created domain's
-//! document and search endpoints at the URLs `DescribeDomains` reports.
+//! document and search endpoints at the URLs `DescribeDomains` reports; the
+//! real `aws cloudsearch` and `aws cloudsearchdomain` CLI understand it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -169,4 +170,135 @@ fn a_port_in_use_is_an_error_that_says_so() {
         "{stderr}"
     );
     assert!(stderr.contains("--port"), "{stderr}");
+}
+
+/// Starts the binary on a free port; its URL.
+fn start() -> (Running, String) {
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_cloudsearch-standin"))
+            .args(["--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start cloudsearch-standin"),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().expect("its stdout"))
+        .read_line(&mut line)
+        .expect("its first line");
+    let url = line
+        .trim()
+        .strip_prefix("cloudsearch-standin: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
+    (child, url)
+}
+
+/// Runs the aws CLI of `.venv` (scripts/test.sh says where) with `args`;
+/// its parsed JSON output.
+fn aws(args: &[&str]) -> serde_json::Value {
+    let cli = std::env::var("MOBILE_BACKEND_TEST_AWS_CLI").unwrap_or_else(|_| {
+        panic!("MOBILE_BACKEND_TEST_AWS_CLI is not set: run the tests with scripts/test.sh, which installs the aws CLI into .venv")
+    });
+    let out = Command::new(&cli)
+        .args(args)
+        .args(["--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", "111122223333")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cli}: {e}"));
+    assert!(
+        out.status.success(),
+        "aws {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        return serde_json::Value::Null;
+    }
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("aws {}: {e}: {text}", args.join(" ")))
+}
+
+#[test]
+fn the_aws_cli_uploads_documents_and_searches_through_the_standin() {
+    let (_running, url) = start();
+    let config = ["--endpoint-url", url.as_str()];
+    aws(&[
+        &config[..],
+        &["cloudsearch", "create-domain", "--domain-name", "movies"],
+    ]
+    .concat());
+    for (field, kind) in [("title", "text"), ("genre", "literal")] {
+        aws(&[
+            &config[..],
+            &[
+                "cloudsearch",
+                "define-index-field",
+                "--domain-name",
+                "movies",
+                "--name",
+                field,
+                "--type",
+                kind,
+            ],
+        ]
+        .concat());
+    }
+    aws(&[
+        &config[..],
+        &["cloudsearch", "index-documents", "--domain-name", "movies"],
+    ]
+    .concat());
+    let described = aws(&[&config[..], &["cloudsearch", "describe-domains"]].concat());
+    let status = &described["DomainStatusList"][0];
+    let doc = status["DocService"]["Endpoint"]
+        .as_str()
+        .expect("a document endpoint");
+    let search = status["SearchService"]["Endpoint"]
+        .as_str()
+        .expect("a search endpoint");
+
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let batch = dir.path().join("batch.json");
+    std::fs::write(
+        &batch,
+        r#"[{"type":"add","id":"tt1","fields":{"title":"The Harbour at Dawn","genre":"drama"}},
+            {"type":"add","id":"tt2","fields":{"title":"Mountains","genre":"documentary"}}]"#,
+    )
+    .expect("the batch");
+    let uploaded = aws(&[
+        "--endpoint-url",
+        doc,
+        "cloudsearchdomain",
+        "upload-documents",
+        "--content-type",
+        "application/json",
+        "--documents",
+        batch.to_str().expect("a UTF-8 path"),
+    ]);
+    assert_eq!(uploaded["status"], "success", "{uploaded}");
+    assert_eq!(uploaded["adds"], 2, "{uploaded}");
+
+    let found = aws(&[
+        "--endpoint-url",
+        search,
+        "cloudsearchdomain",
+        "search",
+        "--search-query",
+        "harbour",
+        "--return",
+        "title,genre",
+    ]);
+    assert_eq!(found["hits"]["found"], 1, "{found}");
+    assert_eq!(found["hits"]["hit"][0]["id"], "tt1", "{found}");
+    assert_eq!(
+        found["hits"]["hit"][0]["fields"],
+        serde_json::json!({ "title": ["The Harbour at Dawn"], "genre": ["drama"] }),
+        "{found}"
+    );
 }

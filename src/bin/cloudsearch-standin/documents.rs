@@ -1,6 +1,7 @@
 //! The stand-in's data plane: each domain's document endpoint
 //! (`POST <doc endpoint>/2013-01-01/documents/batch`) and search endpoint
-//! (`GET <search endpoint>/2013-01-01/search`), in CloudSearch's JSON shapes
+//! (`GET <search endpoint>/2013-01-01/search`, or a POST of the same
+//! parameters as a form, as the AWS SDKs send it), in CloudSearch's JSON shapes
 //! (`UploadDocuments` and `Search` of the 2013-01-01 API).
 //!
 //! What it does: a batch of `add` and `delete` operations is checked as a
@@ -66,7 +67,9 @@ pub(super) fn handle(request: &Request, state: &Mutex<State>) -> Option<(u16, St
                     .to_string(),
             ),
         },
-        ("search", "GET", "search") => match search(domain, &request.query) {
+        // The AWS SDKs send a search as a POST with the parameters as a
+        // form body (botocore does, for long queries); CloudSearch takes both.
+        ("search", "GET" | "POST", "search") => match search(domain, &request.form()) {
             Ok(answer) => (200, answer.to_string()),
             Err(message) => failure(400, &message),
         },
