@@ -13,6 +13,7 @@ pub mod json_schema;
 pub mod lock;
 pub(crate) mod outputs;
 pub(crate) mod plan;
+pub(crate) mod progress;
 pub(crate) mod render;
 pub(crate) mod resource;
 pub mod stack;

@@ -652,3 +652,34 @@ async fn a_stream_trigger_runs_the_function_for_each_new_item_and_changes_in_pla
         "the function is still there: {gone:?}"
     );
 }
+
+/// On a terminal, `up` draws a live line per resource being changed, with
+/// the time elapsed and the state it waits in (a new function is `Pending`
+/// for a moment), and prints each finished step above the live lines; the
+/// same run in a pipe has no escape code at all (see emulator_ci.rs).
+#[tokio::test]
+async fn on_a_terminal_up_shows_live_progress_with_the_time_elapsed() {
+    let w = World::new("fnlive");
+    copy_tree(&fixture(), &w.path("functions/hello"));
+    w.write_stack(STACK);
+    let (code, screen) = w
+        .on_a_terminal_until(&["up", "--auto-approve"], "Done:")
+        .finish("");
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains('\u{1b}'),
+        "no escape code on a terminal:\n{screen}"
+    );
+    let live = screen
+        .split(['\r', '\n'])
+        .any(|l| l.contains("function.hello (") && l.contains("creating") && l.contains("s)"));
+    assert!(
+        live,
+        "no live line with the time elapsed for function.hello:\n{screen}"
+    );
+    assert!(
+        screen.contains("function.hello: created in"),
+        "the finished line is printed:\n{screen}"
+    );
+    w.run(&["destroy", "--auto-approve"]).code(0);
+}

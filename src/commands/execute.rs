@@ -54,29 +54,31 @@ pub(super) async fn execute(
     });
     let lives = &reads.lives;
     let values = &values;
+    let _display = crate::progress::Session::start(crate::progress::terminal());
     let report = apply::walk(plan, apply::DEFAULT_CONCURRENCY, |change| async move {
         let started = Instant::now();
         let symbol = render::human::symbol(change.action);
-        eprintln!(
+        let doing = format!(
             "{symbol} {} ({}): {}",
             change.address,
             change.physical_name,
             progressive(change.action)
         );
-        let result = step(stack, aws, &change, lives, values, options).await;
-        match &result {
-            Ok(()) => eprintln!(
+        let result =
+            crate::progress::track(doing, step(stack, aws, &change, lives, values, options)).await;
+        crate::progress::line(&match &result {
+            Ok(()) => format!(
                 "{symbol} {}: {} in {:.1}s",
                 change.address,
                 render::human::past(change.action),
                 started.elapsed().as_secs_f64()
             ),
-            Err(e) => eprintln!(
+            Err(e) => format!(
                 "{symbol} {}: failed after {:.1}s: {e}",
                 change.address,
                 started.elapsed().as_secs_f64()
             ),
-        }
+        });
         result.map_err(|e| format!("{e} [{}]", stack.location(&change.address)))
     })
     .await;

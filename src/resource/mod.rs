@@ -666,7 +666,7 @@ where
             ControlFlow::Break(value) => return Ok(value),
             ControlFlow::Continue(state) => {
                 if last.as_deref() != Some(state.as_str()) {
-                    eprintln!("  {what}: {state}, waiting");
+                    crate::progress::state(&format!("  {what}: {state}, waiting"), &state);
                     last = Some(state);
                 }
             }

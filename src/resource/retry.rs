@@ -179,7 +179,10 @@ where
             return Err(err);
         }
         if attempt == 1 {
-            eprintln!("  {what}: waiting for {}, retrying", transient.waiting_for);
+            crate::progress::state(
+                &format!("  {what}: waiting for {}, retrying", transient.waiting_for),
+                "retrying",
+            );
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(transient.max_delay);
