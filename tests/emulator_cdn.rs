@@ -155,20 +155,13 @@ async fn change_by_hand(
         .expect("cloudfront:UpdateDistribution");
 }
 
-#[tokio::test]
-async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_converges() {
-    let w = World::new("cdn");
-    w.write_stack(STACK);
-    let bucket = w.name("media");
-
-    let started = Instant::now();
-    let up = w.run(&["up", "--auto-approve"]);
-    up.code(0);
-    eprintln!("up of a bucket and a distribution: {:?}", started.elapsed());
-
+/// The distribution `up` made, checked: tagged as ours, its origin the
+/// bucket through an OAC named after it, the fixed cache behaviour, and the
+/// bucket policy's one statement for it. Returns (id, ARN, domain name).
+async fn check_made(w: &World, bucket: &str) -> (String, String, String) {
     // The distribution: tagged as ours, its origin the bucket through an OAC
     // named after it, the fixed cache behaviour.
-    let d = the_distribution(&w).await;
+    let d = the_distribution(w).await;
     let id = d.id().to_string();
     let arn = d.arn().to_string();
     let domain = d.domain_name().to_string();
@@ -186,7 +179,7 @@ async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_
         origins[0].domain_name(),
         format!("{bucket}.s3.us-east-1.amazonaws.com")
     );
-    let oacs = controls(&w).await;
+    let oacs = controls(w).await;
     assert_eq!(oacs.len(), 1, "{oacs:?}");
     assert_eq!(oacs[0].1, w.name("media"));
     assert_eq!(
@@ -246,7 +239,7 @@ async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_
     }
 
     // The bucket policy: one statement, exactly for this distribution.
-    let p = policy(&w, &bucket).await.expect("a bucket policy");
+    let p = policy(w, bucket).await.expect("a bucket policy");
     let statements = p["Statement"].as_array().expect("statements");
     assert_eq!(statements.len(), 1, "{p:#}");
     assert_eq!(
@@ -262,10 +255,15 @@ async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_
         statements[0]["Condition"]["StringEquals"]["AWS:SourceArn"],
         arn.as_str()
     );
+    (id, arn, domain)
+}
 
+/// An object of the bucket served through the CDN; the domain in every
+/// `outputs` format.
+async fn check_served(w: &World, bucket: &str, domain: &str) {
     // An object of the bucket is served through the CDN, over HTTPS only.
     w.s3.put_object()
-        .bucket(&bucket)
+        .bucket(bucket)
         .key("hello.txt")
         .body(aws_sdk_s3::primitives::ByteStream::from_static(
             b"hello from s3",
@@ -274,9 +272,9 @@ async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_
         .send()
         .await
         .expect("s3:PutObject");
-    let (status, body) = viewer_get(&w, &domain, "/hello.txt", true);
+    let (status, body) = viewer_get(w, domain, "/hello.txt", true);
     assert_eq!((status, body.trim()), (200, "hello from s3"));
-    let (status, _) = viewer_get(&w, &domain, "/hello.txt", false);
+    let (status, _) = viewer_get(w, domain, "/hello.txt", false);
     assert_eq!(status, 301, "plain HTTP is redirected to HTTPS");
 
     // Outputs: the domain in every format.
@@ -284,21 +282,24 @@ async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_
     json_out.code(0);
     assert_eq!(
         json_out.json()["resources"]["cdn.media"]["domain_name"],
-        domain.as_str()
+        domain
     );
     w.run(&["outputs", "--format", "env"])
         .code(0)
-        .stdout_has(&domain);
+        .stdout_has(domain);
     w.run(&["outputs", "--format", "swift"])
         .code(0)
-        .stdout_has(&domain);
+        .stdout_has(domain);
     let amplify = w.run(&["outputs", "--format", "amplify"]);
     amplify.code(0);
     assert_eq!(
         amplify.json()["custom"]["CDN"]["media"]["domain_name"],
-        domain.as_str()
+        domain
     );
+}
 
+/// A converged plan: no change, for a bounded number of reads.
+fn check_converged(w: &World) {
     // Converged: no change, for a bounded number of reads.
     let log = w.path("plan-calls.log");
     w.run_logged(&["plan", "--detailed-exitcode"], &log)
@@ -340,10 +341,14 @@ async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_
         "{}",
         support::summary(&calls)
     );
+}
 
+/// The comment changed and the distribution disabled by hand are shown and
+/// repaired in place.
+async fn check_drift_repaired(w: &World, id: &str) {
     // Drift: the comment changed and the distribution disabled by hand is
     // shown and repaired.
-    change_by_hand(&w, &id, |c| {
+    change_by_hand(w, id, |c| {
         c.comment = "changed in the console".into();
         c.enabled = false;
     })
@@ -361,24 +366,28 @@ async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_
     assert_eq!(changed, ["enabled", "comment"], "{plan:#}");
     assert_eq!(actions_of(&plan, "bucket.media"), ["no-op"]);
     w.run(&["up", "--auto-approve"]).code(0);
-    let d = the_distribution(&w).await;
+    let d = the_distribution(w).await;
     let config = d.distribution_config().expect("a configuration");
     assert!(config.enabled());
     assert_eq!(config.comment(), "photos of the app");
     assert_eq!(d.id(), id, "repaired in place");
+}
 
+/// A statement added to the bucket policy by hand is kept; ours removed by
+/// hand is drift of the statement alone.
+async fn check_hand_made_statements(w: &World, bucket: &str, domain: &str) {
     // A statement added to the bucket policy by hand is kept; ours removed by
     // hand is drift of the statement alone.
-    let mut p = policy(&w, &bucket).await.expect("a policy");
+    let mut p = policy(w, bucket).await.expect("a policy");
     let ours = p["Statement"][0].clone();
-    p["Statement"] = json!([hand_made(&w.account, &bucket)]);
+    p["Statement"] = json!([hand_made(&w.account, bucket)]);
     w.s3.put_bucket_policy()
-        .bucket(&bucket)
+        .bucket(bucket)
         .policy(p.to_string())
         .send()
         .await
         .expect("s3:PutBucketPolicy");
-    let (status, _) = viewer_get(&w, &domain, "/hello.txt", true);
+    let (status, _) = viewer_get(w, domain, "/hello.txt", true);
     assert_eq!(status, 403, "without the statement CloudFront may not read");
     let drift = w.run(&["plan", "--json", "--detailed-exitcode"]);
     drift.code(2);
@@ -386,14 +395,18 @@ async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_
     assert_eq!(actions_of(&plan, "cdn.media.bucket_policy"), ["create"]);
     assert_eq!(actions_of(&plan, "cdn.media"), ["no-op"]);
     w.run(&["up", "--auto-approve"]).code(0);
-    let p = policy(&w, &bucket).await;
+    let p = policy(w, bucket).await;
     assert_eq!(
         sids(&p),
         ["HandMadeList", ours["Sid"].as_str().unwrap_or_default()]
     );
-    let (status, _) = viewer_get(&w, &domain, "/hello.txt", true);
+    let (status, _) = viewer_get(w, domain, "/hello.txt", true);
     assert_eq!(status, 200);
+}
 
+/// The stack's own change of comment and price class: one update in place,
+/// through GetDistributionConfig and UpdateDistribution with the ETag.
+async fn check_updated_in_place(w: &World) {
     // The stack's own change of comment and price class: one update in place,
     // through GetDistributionConfig and UpdateDistribution with the ETag.
     w.write_stack(
@@ -419,7 +432,7 @@ async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_
         "{}",
         support::summary(&calls)
     );
-    let d = the_distribution(&w).await;
+    let d = the_distribution(w).await;
     let config = d.distribution_config().expect("a configuration");
     assert_eq!(config.comment(), "media of the app");
     assert_eq!(
@@ -429,6 +442,25 @@ async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_
     w.run(&["plan", "--detailed-exitcode"])
         .code(0)
         .stdout_has("No changes");
+}
+
+#[tokio::test]
+async fn a_distribution_serves_the_bucket_through_its_origin_access_control_and_converges() {
+    let w = World::new("cdn");
+    w.write_stack(STACK);
+    let bucket = w.name("media");
+
+    let started = Instant::now();
+    let up = w.run(&["up", "--auto-approve"]);
+    up.code(0);
+    eprintln!("up of a bucket and a distribution: {:?}", started.elapsed());
+
+    let (id, _arn, domain) = check_made(&w, &bucket).await;
+    check_served(&w, &bucket, &domain).await;
+    check_converged(&w);
+    check_drift_repaired(&w, &id).await;
+    check_hand_made_statements(&w, &bucket, &domain).await;
+    check_updated_in_place(&w).await;
 
     // Taken out of the stack file: the distribution is disabled, deleted with
     // its OAC, and only its statement leaves the bucket policy.
