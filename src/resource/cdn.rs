@@ -831,19 +831,23 @@ pub(crate) fn modified_config(
         c.price_class.as_str(),
     ));
     config.default_root_object = Some(c.default_root_object.clone().unwrap_or_default());
-    // The default behaviour's origin (ours, or an adopted one's) becomes the bucket.
-    let target = config
+    // The default behaviour's origin (ours, or an adopted one's) becomes the
+    // bucket, under the id the distribution is found by (an adopted one's
+    // is renamed, and so are the cache behaviours that named it).
+    let old_target = config
         .default_cache_behavior
         .as_ref()
         .map(|b| b.target_origin_id.clone())
         .unwrap_or_else(|| c.name.clone());
+    let target = c.name.clone();
     let mut origins: Vec<Origin> = config
         .origins
         .as_ref()
         .map(|o| o.items.clone())
         .unwrap_or_default();
-    match origins.iter_mut().find(|o| o.id == target) {
+    match origins.iter_mut().find(|o| o.id == old_target) {
         Some(origin) => {
+            origin.id = target.clone();
             origin.domain_name = c.origin.clone();
             origin.origin_access_control_id = Some(oac_id.to_string());
             origin.custom_origin_config = None;
@@ -851,6 +855,18 @@ pub(crate) fn modified_config(
                 Some(S3OriginConfig::builder().origin_access_identity("").build());
         }
         None => origins.push(s3_origin(c, oac_id)?),
+    }
+    if let Some(items) = config
+        .cache_behaviors
+        .as_mut()
+        .and_then(|b| b.items.as_mut())
+    {
+        for b in items
+            .iter_mut()
+            .filter(|b| b.target_origin_id == old_target)
+        {
+            b.target_origin_id = target.clone();
+        }
     }
     config.origins = Some(built(
         "origins",
@@ -865,6 +881,7 @@ pub(crate) fn modified_config(
         .default_cache_behavior
         .take()
         .unwrap_or_else(|| fixed.clone());
+    behavior.target_origin_id = fixed.target_origin_id;
     behavior.viewer_protocol_policy = fixed.viewer_protocol_policy;
     behavior.allowed_methods = fixed.allowed_methods;
     behavior.cache_policy_id = fixed.cache_policy_id;
@@ -1463,6 +1480,43 @@ pub(crate) mod tests {
         assert_eq!(rules[1].num_calls(), 1, "only the candidate is described");
     }
 
+    #[tokio::test]
+    async fn adopt_takes_an_untagged_distribution_by_its_id() {
+        // Made by hand: another origin id, no tags. `adopt = "<id>"` reads it
+        // by id; `up` then tags it (an update of its tags and origin).
+        let list = mock!(Client::list_distributions)
+            .then_http_response(|| xml(200, list_xml(&[(ID, "S3-by-hand")]), None));
+        let get = mock!(Client::get_distribution)
+            .match_requests(|r| r.id() == Some(ID))
+            .then_http_response(|| {
+                let config =
+                    config_xml("made by hand", true, "").replace("demo-media", "S3-by-hand");
+                xml(200, distribution_xml(ID, "Deployed", &config), Some("E1"))
+            });
+        let tags = mock!(Client::list_tags_for_resource)
+            .then_http_response(|| xml(200, tags_xml(&[]), None));
+        let rules = [list, get, tags];
+        let aws = with_cloudfront(mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, &rules));
+        let address: Address = "cdn.media".parse().unwrap();
+        let target = Target {
+            stack: "demo",
+            address: &address,
+            name: "demo-media",
+            parent: None,
+            spec: None,
+            adopt: Some(ID),
+        };
+        let live = read(&aws, &target).await.expect("read").expect("found");
+        assert_eq!(live.ownership, Ownership::Adopting { id: ID.into() });
+        let c: CdnConfig = serde_json::from_value(live.attributes).unwrap();
+        assert_eq!(
+            c.name, "demo-media",
+            "identified by the stack's name, not its origin id"
+        );
+        assert!(!c.origin_access_control);
+        assert_eq!(c.comment.as_deref(), Some("made by hand"));
+    }
+
     fn desired(comment: Option<&str>, enabled: bool) -> Desired {
         let spec = CdnSpec {
             name: None,
@@ -1558,6 +1612,24 @@ pub(crate) mod tests {
         assert_eq!(b.field_level_encryption_id(), Some("FLE1"));
         assert_eq!(b.min_ttl, None, "a cache policy excludes the legacy TTLs");
         assert_eq!(sent.origins().unwrap().quantity(), 1);
+    }
+
+    #[test]
+    fn an_adopted_distribution_s_origin_takes_the_name_it_is_found_by() {
+        let mut by_hand: CdnConfig =
+            serde_json::from_value(desired(None, true).attributes).unwrap();
+        by_hand.name = "S3-by-hand".into();
+        let read_back = new_config(&by_hand, "", "ref").unwrap();
+        let want: CdnConfig = serde_json::from_value(desired(None, true).attributes).unwrap();
+        let sent = modified_config(read_back, &want, "E1OAC").unwrap();
+        let origins = sent.origins().unwrap().items();
+        assert_eq!(origins.len(), 1);
+        assert_eq!(origins[0].id(), "demo-media");
+        assert_eq!(origins[0].origin_access_control_id(), Some("E1OAC"));
+        assert_eq!(
+            sent.default_cache_behavior().unwrap().target_origin_id(),
+            "demo-media"
+        );
     }
 
     fn live() -> Live {
