@@ -138,6 +138,9 @@ pub struct Aws {
     pub apigateway: aws_sdk_apigateway::Client,
     pub cloudsearch: aws_sdk_cloudsearch::Client,
     pub opensearch: aws_sdk_opensearch::Client,
+    /// CloudFront: a global service (one endpoint, signed for us-east-1 by
+    /// the SDK's endpoint rules whatever the stack's region).
+    pub cloudfront: aws_sdk_cloudfront::Client,
     /// Whether CloudSearch can answer: on AWS, or where
     /// `AWS_ENDPOINT_URL_CLOUDSEARCH` names an endpoint. An endpoint for every
     /// service is a local emulator, and no emulator has CloudSearch.
@@ -312,6 +315,10 @@ impl Aws {
             quota_final!(client!(aws_sdk_opensearch, "OPENSEARCH")).build(),
         );
 
+        let cloudfront = aws_sdk_cloudfront::Client::from_conf(
+            quota_final!(client!(aws_sdk_cloudfront, "CLOUDFRONT")).build(),
+        );
+
         let identity = sts
             .get_caller_identity()
             .send()
@@ -341,6 +348,7 @@ impl Aws {
             apigateway,
             cloudsearch,
             opensearch,
+            cloudfront,
             cloudsearch_reachable: service_endpoint_var("CLOUDSEARCH") || !emulated,
             calls,
             downloads: download::connector(),
@@ -380,6 +388,7 @@ impl Aws {
             apigateway: unreachable_client!(aws_sdk_apigateway),
             cloudsearch: unreachable_client!(aws_sdk_cloudsearch),
             opensearch: unreachable_client!(aws_sdk_opensearch),
+            cloudfront: unreachable_client!(aws_sdk_cloudfront),
             cloudsearch_reachable: false,
             calls: CallLog::default(),
             // Unit tests that download swap in `download::Answering`.

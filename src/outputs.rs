@@ -1152,7 +1152,8 @@ fn amplify_groups(groups: &[&Live]) -> Option<Value> {
 /// needs a user pool and an app client for `auth`), `storage` (the Default
 /// bucket, and every bucket in `buckets` under its stack key), and `custom`:
 /// `API.<api name>` (`endpoint`, `region`, `apiName`: the shape Amplify's
-/// REST API guide adds for an existing API Gateway API) and
+/// REST API guide adds for an existing API Gateway API), `CDN.<key>`
+/// (`domain_name`, `url`, `distribution_id` of each CloudFront distribution) and
 /// `mobile_backend` (the json format's `stack`, `account_id`, `region` and
 /// `resources`, secrets included when passed).
 pub(crate) fn amplify(
@@ -1224,6 +1225,22 @@ pub(crate) fn amplify(
     }
     if !apis.is_empty() {
         custom.insert("API".into(), Value::Object(apis));
+    }
+    let mut cdns = Map::new();
+    for cdn in playing(resources, MobileConfig::ContentDelivery) {
+        if let Some(domain) = out(cdn, "domain_name") {
+            cdns.insert(
+                cdn.address.key.clone(),
+                json!({
+                    "domain_name": domain,
+                    "url": format!("https://{domain}"),
+                    "distribution_id": out(cdn, "id").unwrap_or_default(),
+                }),
+            );
+        }
+    }
+    if !cdns.is_empty() {
+        custom.insert("CDN".into(), Value::Object(cdns));
     }
     custom.insert(
         "mobile_backend".into(),

@@ -54,6 +54,7 @@ async fn a_converged_plan_of_photo_notes_reads_nothing_twice() {
         calls,
         expected(&[
             ("API Gateway:GetRestApis", 1),
+            ("CloudFront:ListDistributions", 1),
             ("Cognito Identity Provider:ListUserPools", 1),
             ("Cognito Identity:ListIdentityPools", 1),
             ("DynamoDB:DescribeTable", 1),
@@ -75,7 +76,7 @@ async fn a_converged_plan_of_photo_notes_reads_nothing_twice() {
     // Nor twice on the wire (no retry, no second request for one call).
     let twice: Vec<(&String, &usize)> = requests.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "requests made more than once: {twice:?}");
-    assert_eq!(requests.values().sum::<usize>(), 16, "{requests:?}");
+    assert_eq!(requests.values().sum::<usize>(), 17, "{requests:?}");
 }
 
 /// Kinds found by listing (user pools, identity pools, REST APIs) and parts
@@ -150,6 +151,8 @@ usage_plans.mobile = { keys = ["app"], throttle = { rate = 10, burst = 20 } }
             ("IAM:GetRolePolicy", 1),
             // Functions removed from the file are found by listing them.
             ("Lambda:ListFunctions", 1),
+            // So are distributions.
+            ("CloudFront:ListDistributions", 1),
             ("Resource Groups Tagging API:GetResources", 1),
             ("STS:GetCallerIdentity", 1),
         ]),

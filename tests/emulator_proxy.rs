@@ -465,7 +465,7 @@ hash_key = { name = "userId", type = "S" }
 "#;
 
 /// Services whose requests the proxy names by REST template, not operation.
-const REST_SERVICES: &[&str] = &["S3", "API Gateway", "Lambda", "OpenSearch"];
+const REST_SERVICES: &[&str] = &["S3", "API Gateway", "Lambda", "OpenSearch", "CloudFront"];
 
 /// `Service:Operation` (REST services: `Service:*`) → count.
 fn by_call_log_name(keys: impl IntoIterator<Item = (String, usize)>) -> BTreeMap<String, usize> {

@@ -689,3 +689,74 @@ fn declared_patterns_stand_for_one_name() {
     assert!(is_output("name", "name"));
     assert!(!is_output("name", "names"));
 }
+
+// ----------------------------------------------------------------- cdn --
+
+const CDN_DOMAIN: &str = "d111111abcdef8.cloudfront.net";
+
+/// A bucket and the distribution in front of it, with its statement part
+/// (whose only output is bookkeeping) and its internal origin bucket.
+fn with_cdn() -> BTreeMap<Address, Live> {
+    let (bucket_address, bucket) = bucket("uploads");
+    let bucket_name = bucket.physical_name.clone();
+    [
+        (bucket_address, bucket),
+        live(
+            "cdn.media",
+            "notes-backend-media",
+            json!({}),
+            &[
+                ("id", "E2QWRUHAPOMQZL"),
+                (
+                    "arn",
+                    "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL",
+                ),
+                ("domain_name", CDN_DOMAIN),
+                ("origin_bucket", &bucket_name),
+            ],
+        ),
+        live(
+            "cdn.media.bucket_policy",
+            "notes-backend-media",
+            json!({}),
+            &[("sid", "MobileBackendNotesBackendCdnMedia")],
+        ),
+    ]
+    .into_iter()
+    .collect()
+}
+
+#[test]
+fn the_cdn_domain_is_in_every_format_and_its_bookkeeping_in_none() {
+    let resources = with_cdn();
+    let json_text = json(&ctx(), &resources, None).text;
+    let doc = parse(&json_text);
+    assert_eq!(doc["resources"]["cdn.media"]["domain_name"], CDN_DOMAIN);
+    assert_eq!(doc["resources"]["cdn.media"]["id"], "E2QWRUHAPOMQZL");
+    let env_text = env(&ctx(), &resources, None).text;
+    assert!(
+        env_text.contains(&format!("CDN_MEDIA_DOMAIN_NAME={CDN_DOMAIN}\n")),
+        "{env_text}"
+    );
+    let swift_text = swift(&ctx(), &resources, None).text;
+    assert!(swift_text.contains(CDN_DOMAIN), "{swift_text}");
+    assert!(braces_balance(&swift_text));
+    let amplify_doc = parse(&amplify(&ctx(), &resources, None).text);
+    assert_eq!(
+        amplify_doc["custom"]["CDN"]["media"],
+        json!({
+            "domain_name": CDN_DOMAIN,
+            "url": format!("https://{CDN_DOMAIN}"),
+            "distribution_id": "E2QWRUHAPOMQZL",
+        })
+    );
+    for text in [&json_text, &env_text, &swift_text] {
+        assert!(
+            !text.contains("MobileBackendNotesBackendCdnMedia"),
+            "{text}"
+        );
+        assert!(!text.to_lowercase().contains("origin_bucket"), "{text}");
+    }
+    let (outputs, _) = app_outputs(&resources, None);
+    assert!(summary(&outputs).contains(CDN_DOMAIN));
+}

@@ -8,6 +8,8 @@ pub(crate) mod api_routes;
 #[cfg(test)]
 mod aws_defaults;
 pub(crate) mod bucket;
+pub(crate) mod cdn;
+pub(crate) mod cdn_bucket_policy;
 mod flight;
 pub(crate) mod function;
 pub(crate) mod function_code;

@@ -19,8 +19,8 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde_json::Value;
 
 use super::{
-    api, bucket, function, identity_pool, identity_pool_roles, role, search, table, user_pool,
-    user_pool_client, user_pool_group,
+    api, bucket, cdn, cdn_bucket_policy, function, identity_pool, identity_pool_roles, role,
+    search, table, user_pool, user_pool_client, user_pool_group,
 };
 use super::{ApplyOptions, Change, Desired, DesiredContext, Error, Live, Outputs, Target};
 use crate::adopt::{Found, Section, Writer};
@@ -38,6 +38,8 @@ pub enum Part {
     Group(String),
     /// `identity_pool.<key>.roles`
     Roles,
+    /// `cdn.<key>.bucket_policy`
+    BucketPolicy,
 }
 
 impl Part {
@@ -47,6 +49,7 @@ impl Part {
             Part::Client(_) => "clients",
             Part::Group(_) => "groups",
             Part::Roles => "roles",
+            Part::BucketPolicy => "bucket_policy",
         }
     }
 
@@ -54,7 +57,7 @@ impl Part {
     pub fn key(&self) -> Option<&str> {
         match self {
             Part::Client(key) | Part::Group(key) => Some(key),
-            Part::Roles => None,
+            Part::Roles | Part::BucketPolicy => None,
         }
     }
 }
@@ -657,6 +660,7 @@ registry! {
     Api => api::ApiKind {},
     Role => role::RoleKind {},
     Function => function::FunctionKind {},
+    Cdn => cdn::CdnKind { CdnBucketPolicy => cdn_bucket_policy::PolicyPart },
 }
 
 impl Spec {
@@ -721,6 +725,9 @@ pub enum MobileConfig {
     Database,
     /// A REST API.
     RestApi,
+    /// A content delivery network in front of file storage (a CloudFront
+    /// distribution).
+    ContentDelivery,
 }
 
 impl Kind {
@@ -810,6 +817,7 @@ mod tests {
             Some(Part::Client("ios".into())),
             Some(Part::Group("admins".into())),
             Some(Part::Roles),
+            Some(Part::BucketPolicy),
         ];
         let mut reached = Vec::new();
         for kind in Kind::ALL {
@@ -868,6 +876,7 @@ mod tests {
                 Some(Part::Client("c".into())),
                 Some(Part::Group("g".into())),
                 Some(Part::Roles),
+                Some(Part::BucketPolicy),
             ] {
                 assert_eq!(
                     kind.visit_step(part.as_ref(), Stray),

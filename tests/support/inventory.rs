@@ -227,6 +227,52 @@ pub async fn inventory(w: &World) -> Vec<Found> {
         let function = function.rsplit(':').next().unwrap_or_default();
         push("stream trigger", function.to_string(), (None, None));
     }
+    let cloudfront = w.cloudfront();
+    let distributions = cloudfront
+        .list_distributions()
+        .send()
+        .await
+        .expect("ListDistributions");
+    for d in distributions
+        .distribution_list()
+        .map(|l| l.items())
+        .unwrap_or_default()
+    {
+        let tags = cloudfront
+            .list_tags_for_resource()
+            .resource(d.arn())
+            .send()
+            .await
+            .expect("cloudfront:ListTagsForResource");
+        let items = tags.tags().map(|t| t.items()).unwrap_or_default();
+        let pairs = tags_of(
+            items
+                .iter()
+                .map(|t| (t.key(), t.value().unwrap_or_default())),
+        );
+        // A distribution has no name: its origins' ids (the tool's is its name).
+        let origins: Vec<&str> = d
+            .origins()
+            .map(|o| o.items())
+            .unwrap_or_default()
+            .iter()
+            .map(|o| o.id())
+            .collect();
+        push("distribution", origins.join(","), pairs);
+    }
+    let controls = cloudfront
+        .list_origin_access_controls()
+        .send()
+        .await
+        .expect("ListOriginAccessControls");
+    for c in controls
+        .origin_access_control_list()
+        .map(|l| l.items())
+        .unwrap_or_default()
+    {
+        // Origin access controls have no tags: they belong to their distribution.
+        push("origin access control", c.name().to_string(), (None, None));
+    }
     found.sort();
     found
 }

@@ -287,6 +287,15 @@ impl World {
         )
     }
 
+    /// A CloudFront client for this account.
+    pub fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
+        aws_sdk_cloudfront::Client::from_conf(
+            aws_sdk_cloudfront::config::Builder::from(&self.sdk)
+                .endpoint_url(&self.endpoint)
+                .build(),
+        )
+    }
+
     /// A Cognito user pools client for this account.
     pub fn idp(&self) -> aws_sdk_cognitoidentityprovider::Client {
         aws_sdk_cognitoidentityprovider::Client::from_conf(
@@ -888,8 +897,15 @@ pub fn http(account: &str, request: &str, headers: &[(&str, &str)], body: &str) 
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .expect("a timeout");
+    // A `Host` among `headers` (a CloudFront viewer request's
+    // `<id>.cloudfront.net`) replaces the emulator's own.
+    let own_host = if headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        String::new()
+    } else {
+        format!("Host: {host}\r\n")
+    };
     let mut head = format!(
-        "{request} HTTP/1.1\r\nHost: {host}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/x/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "{request} HTTP/1.1\r\n{own_host}Authorization: AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/x/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
     for (name, value) in headers {

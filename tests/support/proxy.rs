@@ -440,6 +440,7 @@ pub fn sdk_service_name(signing_name: &str) -> Option<&'static str> {
         "apigateway" => "API Gateway",
         "cloudsearch" => "CloudSearch",
         "es" => "OpenSearch",
+        "cloudfront" => "CloudFront",
         _ => return None,
     })
 }
@@ -540,7 +541,7 @@ pub fn path_template(service: &str, path: &str, query: &str) -> String {
 }
 
 /// The path segments of the REST APIs the tool calls (API Gateway, Lambda,
-/// OpenSearch) that are part of the API, not ids.
+/// OpenSearch, CloudFront) that are part of the API, not ids.
 const REST_WORDS: &[&str] = &[
     "account",
     "aliases",
@@ -554,6 +555,7 @@ const REST_WORDS: &[&str] = &[
     "config",
     "configuration",
     "deployments",
+    "distribution",
     "documentation",
     "domain",
     "domain-info",
@@ -571,6 +573,7 @@ const REST_WORDS: &[&str] = &[
     "methods",
     "models",
     "opensearch",
+    "origin-access-control",
     "parts",
     "policy",
     "requestvalidators",
@@ -580,6 +583,7 @@ const REST_WORDS: &[&str] = &[
     "sdktypes",
     "stages",
     "status",
+    "tagging",
     "tags",
     "tags-removal",
     "upgradeDomain",
@@ -1433,7 +1437,7 @@ fn percent_decode(s: &str) -> String {
 enum Protocol {
     /// awsJson1_0 / 1_1 (DynamoDB, Cognito, Resource Groups Tagging).
     AwsJson(String),
-    /// awsQuery (IAM, STS, CloudSearch): XML `ErrorResponse`.
+    /// awsQuery (IAM, STS, CloudSearch), and CloudFront's restXml: XML `ErrorResponse`.
     AwsQuery(Option<&'static str>),
     /// restJson1 of API Gateway.
     ApiGateway,
@@ -1458,6 +1462,9 @@ fn protocol_of(op: &Operation, request: &Request) -> Protocol {
         "cloudsearch" => {
             Protocol::AwsQuery(Some("http://cloudsearch.amazonaws.com/doc/2013-01-01/"))
         }
+        // restXml with the wrapped `ErrorResponse` of the query protocol;
+        // CloudFront's throttling code is `Throttling` (HTTP 400).
+        "cloudfront" => Protocol::AwsQuery(Some("http://cloudfront.amazonaws.com/doc/2020-05-31/")),
         "lambda" | "es" => Protocol::RestJson,
         "dynamodb" | "cognito-idp" | "cognito-identity" | "tagging" => {
             Protocol::AwsJson(json_type())
