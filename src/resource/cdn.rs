@@ -1418,6 +1418,7 @@ pub(crate) mod tests {
             parent: None,
             spec: None,
             adopt: None,
+            dir: None,
         };
         let live = read(&aws, &target).await.expect("read").expect("found");
         assert_eq!(live.ownership, Ownership::Ours);
@@ -1475,6 +1476,7 @@ pub(crate) mod tests {
             parent: None,
             spec: None,
             adopt: None,
+            dir: None,
         };
         assert!(read(&aws, &target).await.expect("read").is_none());
         assert_eq!(rules[1].num_calls(), 1, "only the candidate is described");
@@ -1505,6 +1507,7 @@ pub(crate) mod tests {
             parent: None,
             spec: None,
             adopt: Some(ID),
+            dir: None,
         };
         let live = read(&aws, &target).await.expect("read").expect("found");
         assert_eq!(live.ownership, Ownership::Adopting { id: ID.into() });
