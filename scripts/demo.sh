@@ -6,8 +6,9 @@
 # (stacks/reference-architecture.toml) through its whole life: validate,
 # plan, a saved plan applied, then the mobile app's own path using only the
 # values `outputs` gives (guest credentials from the identity pool, a photo
-# under its private/ prefix, a signed POST /notes with the API key, the note
-# found by GET /search once the stream function indexed it), a route added
+# under its private/ prefix fetched back through the CDN, a signed POST
+# /notes with the API key, the note found by GET /search once the stream
+# function indexed it), a route added
 # as one redeploy, drift, a stale saved plan refused, the repair, and
 # destroy. It runs the real commands so you see their real output; each step
 # checks its result and the demo stops loudly at the first mismatch.
@@ -201,6 +202,16 @@ photo_key="private/$identity/harbour.jpg"
 expect 0 "${aws[@]}" s3api put-object --bucket "$bucket" --key "$photo_key" \
     --body "$state_dir/harbour.jpg" --query ETag
 
+banner "the app: the photo comes back through the CDN (CloudFront reads the bucket only through its origin access control)"
+cdn_domain=$(json "$state_dir/app.json" resources cdn.media domain_name)
+# MiniStack serves a distribution's viewers at its own port: the Host header
+# names the distribution, X-Forwarded-Proto says the viewer came by HTTPS.
+fetched=$(curl -sS -H "Host: $cdn_domain" -H 'X-Forwarded-Proto: https' "$url/$photo_key") ||
+    fail "curl through the CDN failed"
+check "the photo at https://$cdn_domain/$photo_key" "$fetched" "a photo of the harbour"
+check "the same over plain http (redirected to https)" \
+    "$(curl -sS -o /dev/null -w '%{http_code}' -H "Host: $cdn_domain" "$url/$photo_key")" 301
+
 banner "the app: POST /notes is refused unsigned and without the API key (403); a bad body is refused (400)"
 note="{\"headline\": \"Harbour at dawn\", \"text\": \"fishing boats leave before the sun\", \"s3_url\": \"s3://$bucket/$photo_key\"}"
 call POST /notes -H "x-api-key: $api_key" -H 'Content-Type: application/json' -d "$note"
@@ -293,6 +304,8 @@ check "identity pools" "$("${aws[@]}" cognito-identity list-identity-pools --max
 check "REST APIs" "$("${aws[@]}" apigateway get-rest-apis --query 'length(items)')" 0
 check "API keys" "$("${aws[@]}" apigateway get-api-keys --query 'length(items)')" 0
 check "usage plans" "$("${aws[@]}" apigateway get-usage-plans --query 'length(items)')" 0
+check "CloudFront distributions" "$("${aws[@]}" cloudfront list-distributions --query 'length(DistributionList.Items || `[]`)')" 0
+check "origin access controls" "$("${aws[@]}" cloudfront list-origin-access-controls --query 'length(OriginAccessControlList.Items || `[]`)')" 0
 check "roles" "$("${aws[@]}" iam list-roles --query "length(Roles[?starts_with(RoleName, 'notes-backend')])")" 0
 check "search domains (in the stand-in)" "$(.venv/bin/aws --endpoint-url "$standin_url" cloudsearch list-domain-names --query 'length(DomainNames)')" 0
 

@@ -2,7 +2,8 @@
 //! MiniStack emulates: user pool with client and group, identity pool with
 //! its roles, table, bucket, OpenSearch domain, REST API with key and usage
 //! plan, IAM roles, four Lambda functions built from `functions/`, one of
-//! them behind a stream trigger) goes up through the fault-injection proxy, which holds
+//! them behind a stream trigger, a CloudFront distribution with its origin
+//! access control) goes up through the fault-injection proxy, which holds
 //! the (k+1)-th mutating request; the tool is then killed with SIGKILL (no
 //! cleanup of any kind), so exactly k mutating calls reached AWS. For every
 //! k, a re-run of `up` must converge to a plan with no changes, with no
@@ -41,6 +42,8 @@ fn assert_converged(w: &World, found: &[Found], context: &str) {
         ("role", 4),
         ("function", 4),
         ("stream trigger", 1),
+        ("distribution", 1),
+        ("origin access control", 1),
         ("rest api", 1),
         ("api key", 1),
         ("usage plan", 1),
@@ -52,10 +55,12 @@ fn assert_converged(w: &World, found: &[Found], context: &str) {
             "{context}: {want} {kind} expected, found {found:#?}"
         );
     }
-    for f in found
-        .iter()
-        .filter(|f| f.kind != "app client" && f.kind != "stream trigger")
-    {
+    for f in found.iter().filter(|f| {
+        !matches!(
+            f.kind,
+            "app client" | "stream trigger" | "origin access control"
+        )
+    }) {
         assert_eq!(
             f.stack_tag.as_deref(),
             Some(w.stack.as_str()),
