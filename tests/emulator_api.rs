@@ -627,6 +627,7 @@ stage = "prod"
 models.CreateNoteRequest = "api/create-note-request.json"
 models.CreateNoteResponse = "api/create-note-response.json"
 routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body", responses."200" = "CreateNoteResponse", integration = { mock = { status = 200, response = "{\"noteId\": \"n1\"}" } } }
+routes."GET /notes/{id}" = { responses."200" = "CreateNoteResponse", integration = { http = "https://example.com/notes/{id}" } }
 "#;
 
 /// How often the calls of `calls` end in `:<operation>`.
@@ -719,6 +720,23 @@ async fn models_and_a_validated_body_go_up_are_enforced_updated_and_removed() {
             .and_then(|m| m.get("application/json"))
             .map(String::as_str),
         Some("CreateNoteResponse")
+    );
+
+    let get = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/notes/{id}"))
+        .and_then(|r| r.resource_methods())
+        .and_then(|m| m.get("GET"))
+        .expect("GET /notes/{id}");
+    assert_eq!(
+        get.method_responses()
+            .and_then(|r| r.get("200"))
+            .and_then(|r| r.response_models())
+            .and_then(|m| m.get("application/json"))
+            .map(String::as_str),
+        Some("CreateNoteResponse"),
+        "a proxy route's response model"
     );
 
     // The deployed stage enforces the model: a bad body gets 400, a good one

@@ -2939,9 +2939,15 @@ fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Secti
     s.json("stage_variables", a.get("stage_variables"), None);
     s.json("stage_throttle", a.get("stage_throttle"), None);
     super::api_models::adopt_write(w, &f.address, a.get("models"), s);
+    let models: Vec<&str> = a
+        .get("models")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     if let Some(Value::Object(routes)) = a.get("routes") {
         for (route, r) in routes {
-            if let Some(t) = adopt_route(w, &f.address, route, r) {
+            if let Some(mut t) = adopt_route(w, &f.address, route, r) {
+                super::api_models::adopt_route(w, &f.address, route, r, &models, &mut t);
                 s.set_dotted(&["routes", route], toml::Value::Table(t));
             }
         }
@@ -3069,18 +3075,6 @@ fn adopt_route(
     }
     if r.get("cors") == Some(&Value::Bool(true)) {
         t.insert("cors".into(), toml::Value::Boolean(true));
-    }
-    for field in ["request_model", "validate"] {
-        if let Some(v) = r.get(field).and_then(Value::as_str) {
-            t.insert(field.into(), toml::Value::String(v.into()));
-        }
-    }
-    if let Some(v) = r
-        .get("responses")
-        .filter(|p| p.as_object().is_some_and(|p| !p.is_empty()))
-        .and_then(adopt::toml_value)
-    {
-        t.insert("responses".into(), v);
     }
     let i = &r["integration"];
     let mut it = toml::Table::new();

@@ -486,9 +486,102 @@ pub(crate) fn adopt_write(
     }
 }
 
+/// A route's `request_model`, `validate` and `responses` into its table
+/// `t`; a model the API's `models` do not hold (a built-in one, `Error`)
+/// is left out with a note, since a route names only the stack's models.
+pub(crate) fn adopt_route(
+    w: &mut crate::adopt::Writer<'_>,
+    api: &crate::stack::Address,
+    route: &str,
+    r: &Value,
+    models: &[&str],
+    t: &mut toml::Table,
+) {
+    let known = |w: &mut crate::adopt::Writer<'_>, model: &str, what: String| {
+        let ok = models.contains(&model);
+        if !ok {
+            w.note(
+                api,
+                format!("route `{route}` names model `{model}` for its {what}, which is not one of the API's own models (a built-in one); it is left out, so `up` would remove it"),
+            );
+        }
+        ok
+    };
+    if let Some(m) = r.get("request_model").and_then(Value::as_str) {
+        if known(w, m, "request body".into()) {
+            t.insert("request_model".into(), toml::Value::String(m.into()));
+        }
+    }
+    if let Some(v) = r.get("validate").and_then(Value::as_str) {
+        t.insert("validate".into(), toml::Value::String(v.into()));
+    }
+    let mut responses = toml::Table::new();
+    for (status, m) in r
+        .get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let Some(m) = m.as_str() else { continue };
+        if known(w, m, format!("{status} response")) {
+            responses.insert(status.clone(), toml::Value::String(m.into()));
+        }
+    }
+    if !responses.is_empty() {
+        t.insert("responses".into(), toml::Value::Table(responses));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_api_is_adopted_with_its_models_as_files_and_what_its_routes_say() {
+        use crate::adopt::render;
+        use crate::adopt::tests::{ctx, found};
+        use serde_json::json;
+        let route = |request: Option<&str>, responses: Value| {
+            json!({"authorization": "none", "api_key_required": false, "request_parameters": {},
+                "cors": false, "request_model": request, "validate": "body", "responses": responses,
+                "integration": {"type": "mock", "status": 200, "response": ""}})
+        };
+        let api = found(
+            "api.notes",
+            "abc123",
+            json!({"name": "Notes", "endpoint_type": "REGIONAL", "stage": "prod",
+                "stage_variables": {}, "deployment": "0123456789abcdef",
+                "models": {"CreateNote": {"type": "object", "required": ["text"]}},
+                "routes": {
+                    "POST /notes": route(Some("CreateNote"), json!({"200": "CreateNote"})),
+                    "PUT /notes": route(None, json!({"500": "Error"}))
+                },
+                "usage_plans": {}, "keys": {}, "tags": {}}),
+            &[("id", "abc123")],
+        );
+        let r = render("app", &[api], &ctx(), vec![]);
+        for needle in [
+            "models.CreateNote = \"../api/CreateNote.json\"",
+            "routes.\"POST /notes\" = { integration = { mock = {} }, request_model = \"CreateNote\", responses = { 200 = \"CreateNote\" }, validate = \"body\" }",
+            "routes.\"PUT /notes\" = { integration = { mock = {} }, validate = \"body\" }",
+        ] {
+            assert!(r.stack.contains(needle), "`{needle}` in\n{}", r.stack);
+        }
+        assert_eq!(r.files.len(), 1);
+        assert_eq!(r.files[0].relative, "../api/CreateNote.json");
+        let crate::adopt::Contents::Text(text) = &r.files[0].contents else {
+            panic!("a text file")
+        };
+        let doc: Value = serde_json::from_str(text).expect("JSON");
+        assert_eq!(doc, json!({"type": "object", "required": ["text"]}));
+        assert!(
+            r.notes
+                .join("\n")
+                .contains("route `PUT /notes` names model `Error`"),
+            "{:?}",
+            r.notes
+        );
+    }
 
     #[test]
     fn validator_kinds_and_their_flags() {
