@@ -638,26 +638,21 @@ fn count(calls: &[String], operation: &str) -> usize {
         .count()
 }
 
-#[tokio::test]
-async fn models_and_a_validated_body_go_up_are_enforced_updated_and_removed() {
-    let w = World::new("models");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(w.path("api")).expect("a folder");
-    for file in ["create-note-request.json", "create-note-response.json"] {
-        std::fs::copy(root.join("api").join(file), w.path("api").join(file))
-            .expect("the repository's model files");
-    }
-    w.write_stack(MODELS_API);
-    w.run(&["validate"]).code(0);
-    w.run(&["up", "--auto-approve"]).code(0);
-    let gw = apigateway(&w);
-    let apis = apis_named(&w, &w.name("notes")).await;
-    let id = apis[0].0.clone();
+/// A model file of the test's stack, parsed.
+fn model_file(w: &World, name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(w.path("api").join(name)).expect("a model file");
+    serde_json::from_str(&text).expect("JSON")
+}
 
+/// The models of [`MODELS_API`] as the files say, `POST /notes` naming the
+/// request model, a `body` validator and the response model, and the proxy
+/// route naming its response model.
+async fn assert_models_made(w: &World, id: &str) {
+    let gw = apigateway(w);
     // The models, the method's request model and validator, its response model.
     let models = gw
         .get_models()
-        .rest_api_id(&id)
+        .rest_api_id(id)
         .send()
         .await
         .expect("apigateway:GetModels");
@@ -670,20 +665,17 @@ async fn models_and_a_validated_body_go_up_are_enforced_updated_and_removed() {
         assert_eq!(m.content_type(), Some("application/json"));
         serde_json::from_str(m.schema().unwrap_or_default()).expect("a JSON schema")
     };
-    let file = |name: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(w.path("api").join(name)).unwrap()).unwrap()
-    };
     assert_eq!(
         schema("CreateNoteRequest"),
-        file("create-note-request.json")
+        model_file(w, "create-note-request.json")
     );
     assert_eq!(
         schema("CreateNoteResponse"),
-        file("create-note-response.json")
+        model_file(w, "create-note-response.json")
     );
     let resources = gw
         .get_resources()
-        .rest_api_id(&id)
+        .rest_api_id(id)
         .embed("methods")
         .send()
         .await
@@ -704,7 +696,7 @@ async fn models_and_a_validated_body_go_up_are_enforced_updated_and_removed() {
     );
     let validators = gw
         .get_request_validators()
-        .rest_api_id(&id)
+        .rest_api_id(id)
         .send()
         .await
         .expect("apigateway:GetRequestValidators");
@@ -738,6 +730,25 @@ async fn models_and_a_validated_body_go_up_are_enforced_updated_and_removed() {
         Some("CreateNoteResponse"),
         "a proxy route's response model"
     );
+}
+
+#[tokio::test]
+async fn models_and_a_validated_body_go_up_are_enforced_updated_and_removed() {
+    let w = World::new("models");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(w.path("api")).expect("a folder");
+    for file in ["create-note-request.json", "create-note-response.json"] {
+        std::fs::copy(root.join("api").join(file), w.path("api").join(file))
+            .expect("the repository's model files");
+    }
+    w.write_stack(MODELS_API);
+    w.run(&["validate"]).code(0);
+    w.run(&["up", "--auto-approve"]).code(0);
+    let gw = apigateway(&w);
+    let apis = apis_named(&w, &w.name("notes")).await;
+    let id = apis[0].0.clone();
+
+    assert_models_made(&w, &id).await;
 
     // The deployed stage enforces the model: a bad body gets 400, a good one
     // reaches the integration.
@@ -775,7 +786,7 @@ async fn models_and_a_validated_body_go_up_are_enforced_updated_and_removed() {
     let deployments = deployment_ids(&w, &id).await;
 
     // An edited model file: one model update and one redeploy, nothing else.
-    let mut edited = file("create-note-request.json");
+    let mut edited = model_file(&w, "create-note-request.json");
     edited["properties"]["headline"]["maxLength"] = serde_json::json!(10);
     std::fs::write(
         w.path("api/create-note-request.json"),

@@ -4075,6 +4075,43 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
         assert!(reason.contains("models"), "{reason}");
     }
 
+    /// `POST /notes` of [`MODELS_STACK`] as AWS embeds it in `GetResources`.
+    fn models_method() -> aws_sdk_apigateway::types::Method {
+        use aws_sdk_apigateway::types::{
+            Integration as AwsIntegration, IntegrationResponse, Method, MethodResponse,
+        };
+        Method::builder()
+            .http_method("POST")
+            .authorization_type("NONE")
+            .api_key_required(false)
+            .request_models(JSON, "CreateNoteRequest")
+            .request_validator_id("v1")
+            .method_responses(
+                "200",
+                MethodResponse::builder()
+                    .status_code("200")
+                    .response_models(JSON, "CreateNoteResponse")
+                    .build(),
+            )
+            .method_integration(
+                AwsIntegration::builder()
+                    .r#type(IntegrationType::Mock)
+                    .request_templates(JSON, "{\"statusCode\": 200}")
+                    .passthrough_behavior("WHEN_NO_MATCH")
+                    .timeout_in_millis(29000)
+                    .cache_namespace("r1")
+                    .integration_responses(
+                        "200",
+                        IntegrationResponse::builder()
+                            .status_code("200")
+                            .selection_pattern("")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
     /// AWS's answer for an API with two models and a `POST /notes` whose
     /// body is validated against one and whose 200 response names the other,
     /// as `create` makes it: `GetModels` lists the built-in `Empty` and
@@ -4090,10 +4127,7 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
             get_request_validators::GetRequestValidatorsOutput, get_resources::GetResourcesOutput,
             get_stages::GetStagesOutput, get_usage_plans::GetUsagePlansOutput,
         };
-        use aws_sdk_apigateway::types::{
-            Integration as AwsIntegration, IntegrationResponse, Method, MethodResponse, Model,
-            RequestValidator, Resource, Stage,
-        };
+        use aws_sdk_apigateway::types::{Model, RequestValidator, Resource, Stage};
         let m = crate::resource::aws_defaults::Minimal::load_with_files(
             MODELS_STACK,
             "api.notes",
@@ -4128,36 +4162,7 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
                 .build()
         });
         let resources = mock!(Client::get_resources).then_output(|| {
-            let post = Method::builder()
-                .http_method("POST")
-                .authorization_type("NONE")
-                .api_key_required(false)
-                .request_models(JSON, "CreateNoteRequest")
-                .request_validator_id("v1")
-                .method_responses(
-                    "200",
-                    MethodResponse::builder()
-                        .status_code("200")
-                        .response_models(JSON, "CreateNoteResponse")
-                        .build(),
-                )
-                .method_integration(
-                    AwsIntegration::builder()
-                        .r#type(IntegrationType::Mock)
-                        .request_templates(JSON, "{\"statusCode\": 200}")
-                        .passthrough_behavior("WHEN_NO_MATCH")
-                        .timeout_in_millis(29000)
-                        .cache_namespace("r1")
-                        .integration_responses(
-                            "200",
-                            IntegrationResponse::builder()
-                                .status_code("200")
-                                .selection_pattern("")
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build();
+            let post = models_method();
             GetResourcesOutput::builder()
                 .items(Resource::builder().id("r0").path("/").build())
                 .items(
