@@ -1,7 +1,7 @@
 //! `[api.<key>]` — an API Gateway REST API with everything in it: the
 //! resource tree derived from the route paths, methods, integrations, the
-//! Cognito authorizers, Lambda permissions, the stage and its deployment,
-//! API keys and usage plans. One step: writes to one REST API are serialized
+//! Cognito authorizers, Lambda permissions, models and request validators
+//! (`api_models.rs`), the stage and its deployment, API keys and usage plans. One step: writes to one REST API are serialized
 //! by being made one after the other inside it.
 //!
 //! REST API names are not unique, so the API is found by its ownership tags
@@ -9,8 +9,9 @@
 //! usage plans are named `<api name>-<key>` and carry the API's ownership tags.
 //!
 //! A deployment is an immutable snapshot: its description holds the hash of
-//! the routes it was made from (`mobile-backend:<hash>`), so a plan says
-//! `deployment` changes exactly when the routes or integrations did; `up` then
+//! the routes (and models) it was made from (`mobile-backend:<hash>`), so a
+//! plan says `deployment` changes exactly when the routes, integrations or
+//! models did; `up` then
 //! makes one new deployment, moves the stage to it and deletes the old one.
 //!
 //! API Gateway answers concurrent writes to one API with `ConflictException`:
@@ -3826,7 +3827,8 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
     /// id (terraform-provider-aws `integration.go`: Optional + Computed or
     /// defaulted so), the API's `apiKeySource` HEADER, the stage's empty
     /// `methodSettings`, no cache cluster and no tracing, and the quota's
-    /// `offset` 0 (absent on the wire).
+    /// `offset` 0 (absent on the wire), and the built-in `Empty` and `Error`
+    /// models every REST API has.
     pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
         use aws_sdk_apigateway::operation::{
             get_api_keys::GetApiKeysOutput, get_authorizers::GetAuthorizersOutput,
