@@ -775,6 +775,11 @@ async fn models_and_a_validated_body_go_up_are_enforced_updated_and_removed() {
     let log = w.path("plan-calls.log");
     w.run_logged(&["plan", "--detailed-exitcode"], &log).code(0);
     let calls = read_call_log(&log);
+    eprintln!(
+        "converged plan of the models API: {} AWS calls: {}",
+        calls.len(),
+        summary(&calls)
+    );
     assert_eq!(count(&calls, "GetModels"), 1, "{}", summary(&calls));
     assert_eq!(
         count(&calls, "GetRequestValidators"),
