@@ -105,6 +105,8 @@ pub(crate) struct Context {
     pub policies_dir: String,
     /// The directory of functions' code folders, likewise (`../functions/`).
     pub functions_dir: String,
+    /// The directory of API models (JSON Schema files), likewise (`../api/`).
+    pub models_dir: String,
 }
 
 // ----------------------------------------------------------------- kinds ----
@@ -488,6 +490,23 @@ impl<'a> Writer<'a> {
                     && f.outputs.get(attribute).map(String::as_str) == Some(value)
             })
             .map(|f| f.address.key.clone())
+    }
+
+    /// Writes an API's model (a JSON Schema) as a file, `<models_dir><name>.json`
+    /// (in a directory per API when another API has a model of that name);
+    /// returns its path as the stack names it.
+    pub(crate) fn model_file(&mut self, address: &Address, name: &str, doc: &Value) -> String {
+        let taken = |files: &[File], relative: &str| files.iter().any(|f| f.relative == relative);
+        let mut relative = format!("{}{name}.json", self.ctx.models_dir);
+        if taken(&self.files, &relative) {
+            relative = format!("{}{}/{name}.json", self.ctx.models_dir, address.key);
+        }
+        let text = serde_json::to_string_pretty(doc).unwrap_or_else(|_| doc.to_string()) + "\n";
+        self.files.push(File {
+            relative: relative.clone(),
+            contents: Contents::Text(text),
+        });
+        relative
     }
 
     /// Writes a policy document as a file; returns its path as the stack names it.
@@ -874,6 +893,11 @@ pub(crate) fn policies_dir(stack_file: &Path) -> (PathBuf, String) {
     beside(stack_file, "policies")
 }
 
+/// Where API models go: `api/`, placed as `policies/` is.
+pub(crate) fn models_dir(stack_file: &Path) -> (PathBuf, String) {
+    beside(stack_file, "api")
+}
+
 /// Where functions' code folders go: `functions/`, placed as `policies/` is.
 pub(crate) fn functions_dir(stack_file: &Path) -> (PathBuf, String) {
     beside(stack_file, "functions")
@@ -902,6 +926,7 @@ pub(crate) mod tests {
             region: "us-east-1".into(),
             policies_dir: "../policies/".into(),
             functions_dir: "../functions/".into(),
+            models_dir: "../api/".into(),
         }
     }
 

@@ -249,9 +249,11 @@ async fn notes_api_goes_up_converges_redeploys_once_and_is_destroyed() {
         summary(&calls)
     );
     assert!(mutating(&calls).is_empty(), "plan mutated: {calls:?}");
-    // Nine API Gateway reads (the API listing twice: for the API and for
-    // leftovers) plus the fixed discovery overhead of every plan.
-    assert!(calls.len() <= 15, "{}", summary(&calls));
+    // Ten API Gateway reads (the API listing twice: for the API and for
+    // leftovers; `GetModels` once, no `GetRequestValidators`: no method
+    // names a validator) plus the fixed discovery overhead of every plan
+    // (which includes one CloudFront `ListDistributions` for leftovers).
+    assert!(calls.len() <= 16, "{}", summary(&calls));
     let log = w.path("up-again-calls.log");
     w.run_logged(&["up", "--auto-approve"], &log).code(0);
     assert!(
@@ -616,4 +618,243 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
     w.run(&["plan", "--detailed-exitcode"]).code(0);
     w.run(&["destroy", "--auto-approve"]).code(0);
     assert!(apis_named(&w, &name).await.is_empty(), "the API is gone");
+}
+
+/// The notes API with the repository's two models: `POST /notes` validates
+/// its body against `CreateNoteRequest` and names `CreateNoteResponse` for
+/// its 200 answer (a mock that answers a note id).
+const MODELS_API: &str = r#"[api.notes]
+stage = "prod"
+models.CreateNoteRequest = "api/create-note-request.json"
+models.CreateNoteResponse = "api/create-note-response.json"
+routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body", responses."200" = "CreateNoteResponse", integration = { mock = { status = 200, response = "{\"noteId\": \"n1\"}" } } }
+routes."GET /notes/{id}" = { responses."200" = "CreateNoteResponse", integration = { http = "https://example.com/notes/{id}" } }
+"#;
+
+/// How often the calls of `calls` end in `:<operation>`.
+fn count(calls: &[String], operation: &str) -> usize {
+    calls
+        .iter()
+        .filter(|c| c.rsplit(':').next() == Some(operation))
+        .count()
+}
+
+/// A model file of the test's stack, parsed.
+fn model_file(w: &World, name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(w.path("api").join(name)).expect("a model file");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+/// The models of [`MODELS_API`] as the files say, `POST /notes` naming the
+/// request model, a `body` validator and the response model, and the proxy
+/// route naming its response model.
+async fn assert_models_made(w: &World, id: &str) {
+    let gw = apigateway(w);
+    // The models, the method's request model and validator, its response model.
+    let models = gw
+        .get_models()
+        .rest_api_id(id)
+        .send()
+        .await
+        .expect("apigateway:GetModels");
+    let schema = |name: &str| -> serde_json::Value {
+        let m = models
+            .items()
+            .iter()
+            .find(|m| m.name() == Some(name))
+            .unwrap_or_else(|| panic!("no model {name}: {models:?}"));
+        assert_eq!(m.content_type(), Some("application/json"));
+        serde_json::from_str(m.schema().unwrap_or_default()).expect("a JSON schema")
+    };
+    assert_eq!(
+        schema("CreateNoteRequest"),
+        model_file(w, "create-note-request.json")
+    );
+    assert_eq!(
+        schema("CreateNoteResponse"),
+        model_file(w, "create-note-response.json")
+    );
+    let resources = gw
+        .get_resources()
+        .rest_api_id(id)
+        .embed("methods")
+        .send()
+        .await
+        .expect("apigateway:GetResources");
+    let post = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/notes"))
+        .and_then(|r| r.resource_methods())
+        .and_then(|m| m.get("POST"))
+        .expect("POST /notes")
+        .clone();
+    assert_eq!(
+        post.request_models()
+            .and_then(|m| m.get("application/json"))
+            .map(String::as_str),
+        Some("CreateNoteRequest")
+    );
+    let validators = gw
+        .get_request_validators()
+        .rest_api_id(id)
+        .send()
+        .await
+        .expect("apigateway:GetRequestValidators");
+    assert_eq!(validators.items().len(), 1, "{validators:?}");
+    let v = &validators.items()[0];
+    assert_eq!(post.request_validator_id(), v.id());
+    assert_eq!(v.name(), Some("body"));
+    assert!(v.validate_request_body() && !v.validate_request_parameters());
+    assert_eq!(
+        post.method_responses()
+            .and_then(|r| r.get("200"))
+            .and_then(|r| r.response_models())
+            .and_then(|m| m.get("application/json"))
+            .map(String::as_str),
+        Some("CreateNoteResponse")
+    );
+
+    let get = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/notes/{id}"))
+        .and_then(|r| r.resource_methods())
+        .and_then(|m| m.get("GET"))
+        .expect("GET /notes/{id}");
+    assert_eq!(
+        get.method_responses()
+            .and_then(|r| r.get("200"))
+            .and_then(|r| r.response_models())
+            .and_then(|m| m.get("application/json"))
+            .map(String::as_str),
+        Some("CreateNoteResponse"),
+        "a proxy route's response model"
+    );
+}
+
+#[tokio::test]
+async fn models_and_a_validated_body_go_up_are_enforced_updated_and_removed() {
+    let w = World::new("models");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(w.path("api")).expect("a folder");
+    for file in ["create-note-request.json", "create-note-response.json"] {
+        std::fs::copy(root.join("api").join(file), w.path("api").join(file))
+            .expect("the repository's model files");
+    }
+    w.write_stack(MODELS_API);
+    w.run(&["validate"]).code(0);
+    w.run(&["up", "--auto-approve"]).code(0);
+    let gw = apigateway(&w);
+    let apis = apis_named(&w, &w.name("notes")).await;
+    let id = apis[0].0.clone();
+
+    assert_models_made(&w, &id).await;
+
+    // The deployed stage enforces the model: a bad body gets 400, a good one
+    // reaches the integration.
+    let post_notes = |body: &str| {
+        support::http(
+            &w.account,
+            &format!("POST /_aws/execute-api/{id}/prod/notes"),
+            &[("Content-Type", "application/json")],
+            body,
+        )
+    };
+    let (status, body) = post_notes(r#"{"headline": "", "text": "t"}"#);
+    assert_eq!(status, 400, "an empty headline: {body}");
+    assert!(body.contains("Invalid request body"), "{body}");
+    let (status, body) = post_notes(r#"{"text": "no headline"}"#);
+    assert_eq!(status, 400, "no headline: {body}");
+    let good = r#"{"headline": "Lunch", "text": "Soup", "s3_url": "s3://b/k.jpg"}"#;
+    let (status, body) = post_notes(good);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("n1"), "{body}");
+
+    // Converged: nothing to do, and the plan reads the models and the
+    // validators once each.
+    let log = w.path("plan-calls.log");
+    w.run_logged(&["plan", "--detailed-exitcode"], &log).code(0);
+    let calls = read_call_log(&log);
+    eprintln!(
+        "converged plan of the models API: {} AWS calls: {}",
+        calls.len(),
+        summary(&calls)
+    );
+    assert_eq!(count(&calls, "GetModels"), 1, "{}", summary(&calls));
+    assert_eq!(
+        count(&calls, "GetRequestValidators"),
+        1,
+        "{}",
+        summary(&calls)
+    );
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    let deployments = deployment_ids(&w, &id).await;
+
+    // An edited model file: one model update and one redeploy, nothing else.
+    let mut edited = model_file(&w, "create-note-request.json");
+    edited["properties"]["headline"]["maxLength"] = serde_json::json!(10);
+    std::fs::write(
+        w.path("api/create-note-request.json"),
+        serde_json::to_string_pretty(&edited).unwrap(),
+    )
+    .unwrap();
+    w.run(&["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("models")
+        .stdout_has("deployment");
+    let log = w.path("up-edit-calls.log");
+    w.run_logged(&["up", "--auto-approve"], &log).code(0);
+    let calls = read_call_log(&log);
+    let changes = mutating(&calls);
+    assert_eq!(count(&changes, "UpdateModel"), 1, "{changes:?}");
+    assert_eq!(count(&changes, "CreateDeployment"), 1, "{changes:?}");
+    assert_eq!(count(&changes, "PutMethod"), 0, "{changes:?}");
+    let after = deployment_ids(&w, &id).await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after, deployments, "a new deployment");
+    w.run(&["plan", "--detailed-exitcode"]).code(0);
+    let (status, body) = post_notes(r#"{"headline": "A headline too long", "text": "t"}"#);
+    assert_eq!(status, 400, "the edited model applies: {body}");
+
+    // The route no longer validates, and the request model is gone from
+    // the file: the model and the validator are deleted.
+    w.write_stack(
+        &MODELS_API
+            .replace(
+                "models.CreateNoteRequest = \"api/create-note-request.json\"\n",
+                "",
+            )
+            .replace(
+                "request_model = \"CreateNoteRequest\", validate = \"body\", ",
+                "",
+            ),
+    );
+    w.run(&["up", "--auto-approve"]).code(0);
+    w.run(&["plan", "--detailed-exitcode"]).code(0);
+    let names: Vec<String> = gw
+        .get_models()
+        .rest_api_id(&id)
+        .send()
+        .await
+        .expect("apigateway:GetModels")
+        .items()
+        .iter()
+        .filter_map(|m| m.name().map(str::to_string))
+        .collect();
+    assert!(!names.iter().any(|n| n == "CreateNoteRequest"), "{names:?}");
+    assert!(names.iter().any(|n| n == "CreateNoteResponse"), "{names:?}");
+    let validators = gw
+        .get_request_validators()
+        .rest_api_id(&id)
+        .send()
+        .await
+        .expect("apigateway:GetRequestValidators");
+    assert!(validators.items().is_empty(), "{validators:?}");
+    let (status, body) = post_notes(r#"{"text": "no headline"}"#);
+    assert_eq!(status, 200, "nothing validates the body any more: {body}");
+
+    // Destroy leaves nothing.
+    w.run(&["destroy", "--auto-approve"]).code(0);
+    assert!(apis_named(&w, &w.name("notes")).await.is_empty());
 }

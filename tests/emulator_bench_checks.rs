@@ -130,6 +130,9 @@ usage_plans.mobile = { keys = ["app"], throttle = { rate = 10, burst = 20 } }
             ("API Gateway:GetApiKeys", 1),
             ("API Gateway:GetUsagePlans", 1),
             ("API Gateway:GetResources", 1),
+            // The API's models (no validator is named, so no
+            // GetRequestValidators).
+            ("API Gateway:GetModels", 1),
             ("API Gateway:GetAuthorizers", 1),
             ("API Gateway:GetStages", 1),
             ("API Gateway:GetDeployment", 1),

@@ -67,26 +67,35 @@ pub(super) async fn run(g: &GlobalArgs, args: &AdoptArgs) -> Result<ExitCode> {
 }
 
 /// Where the files the stack names go, as (how the stack names the
-/// directory, the directory): policies and functions' code, placed as
-/// [`adopt::policies_dir`] says; and the context of the written stack.
+/// directory, the directory): policies, functions' code and API models,
+/// placed as [`adopt::policies_dir`] says; and the context of the written
+/// stack.
 fn places(aws: &Aws, write: Option<&Path>) -> (Vec<(String, PathBuf)>, adopt::Context) {
-    let ((policies, policies_relative), (functions, functions_relative)) = match write {
-        Some(path) => (adopt::policies_dir(path), adopt::functions_dir(path)),
-        None => (
-            (PathBuf::from("policies"), "../policies/".to_string()),
-            (PathBuf::from("functions"), "../functions/".to_string()),
-        ),
-    };
+    let ((policies, policies_relative), (functions, functions_relative), (models, models_relative)) =
+        match write {
+            Some(path) => (
+                adopt::policies_dir(path),
+                adopt::functions_dir(path),
+                adopt::models_dir(path),
+            ),
+            None => (
+                (PathBuf::from("policies"), "../policies/".to_string()),
+                (PathBuf::from("functions"), "../functions/".to_string()),
+                (PathBuf::from("api"), "../api/".to_string()),
+            ),
+        };
     let ctx = adopt::Context {
         partition: aws.partition.clone(),
         region: aws.region.clone(),
         policies_dir: policies_relative.clone(),
         functions_dir: functions_relative.clone(),
+        models_dir: models_relative.clone(),
     };
     (
         vec![
             (policies_relative, policies),
             (functions_relative, functions),
+            (models_relative, models),
         ],
         ctx,
     )

@@ -1,7 +1,7 @@
 //! `[api.<key>]` — an API Gateway REST API with everything in it: the
 //! resource tree derived from the route paths, methods, integrations, the
-//! Cognito authorizers, Lambda permissions, the stage and its deployment,
-//! API keys and usage plans. One step: writes to one REST API are serialized
+//! Cognito authorizers, Lambda permissions, models and request validators
+//! (`api_models.rs`), the stage and its deployment, API keys and usage plans. One step: writes to one REST API are serialized
 //! by being made one after the other inside it.
 //!
 //! REST API names are not unique, so the API is found by its ownership tags
@@ -9,8 +9,9 @@
 //! usage plans are named `<api name>-<key>` and carry the API's ownership tags.
 //!
 //! A deployment is an immutable snapshot: its description holds the hash of
-//! the routes it was made from (`mobile-backend:<hash>`), so a plan says
-//! `deployment` changes exactly when the routes or integrations did; `up` then
+//! the routes (and models) it was made from (`mobile-backend:<hash>`), so a
+//! plan says `deployment` changes exactly when the routes, integrations or
+//! models did; `up` then
 //! makes one new deployment, moves the stage to it and deletes the old one.
 //!
 //! API Gateway answers concurrent writes to one API with `ConflictException`:
@@ -84,6 +85,11 @@ pub struct ApiSpec {
     /// Default method throttling of the stage (every method, `*/*`).
     #[serde(default)]
     pub stage_throttle: Option<ThrottleSpec>,
+    /// Models by name (letters and digits): JSON Schema (draft 4) files,
+    /// relative to the stack file, like `"../api/create-note-request.json"`.
+    /// Routes name them in `request_model` and `responses`.
+    #[serde(default)]
+    pub models: BTreeMap<String, String>,
     /// Routes by `"<METHOD> <path>"`, like `"POST /notes"` or `"GET /notes/{id}"`.
     #[serde(default)]
     pub routes: BTreeMap<String, RouteSpec>,
@@ -119,6 +125,19 @@ pub struct RouteSpec {
     /// Also answer the browser's preflight: an OPTIONS method on the path.
     #[serde(default)]
     pub cors: Option<bool>,
+    /// The model (of the API's `models`) an `application/json` request body
+    /// is described by.
+    #[serde(default)]
+    pub request_model: Option<String>,
+    /// What API Gateway checks before the integration runs: `body` (against
+    /// `request_model`), `params` (the required `request_parameters`) or
+    /// `body_and_params`; a request that fails gets 400.
+    #[serde(default)]
+    pub validate: Option<String>,
+    /// The model of the `application/json` response, by status code, like
+    /// `responses."200" = "CreateNoteResponse"`.
+    #[serde(default)]
+    pub responses: BTreeMap<String, String>,
     /// What serves the route: `lambda`, `http` or `mock`.
     pub integration: IntegrationSpec,
 }
@@ -209,6 +228,7 @@ pub(crate) const ATTRIBUTES: &[(&str, Change)] = &[
     // A new endpoint type is a new API here (id and invoke URL change).
     ("endpoint_type", Change::Replace),
     ("routes", Change::Update),
+    ("models", Change::Update),
     ("stage", Change::Update),
     ("stage_variables", Change::Update),
     ("stage_throttle", Change::Update),
@@ -256,6 +276,9 @@ impl Step for ApiKind {
             })
             .collect();
         routes.dedup();
+        if changed.iter().any(|p| top(p) == "models") {
+            routes.push("models");
+        }
         Some(if routes.is_empty() {
             "redeploy: the deployed routes differ from the stack's; a new deployment is made and the stage moved to it".to_string()
         } else {
@@ -355,6 +378,8 @@ impl ResourceKind for ApiKind {
         if let Err(e) = crate::resource::api::check(a) {
             c.error(c.key_span(), format!("`{address}`: {e}"), None);
         }
+        // Models and what the routes say of them, each where it is written.
+        super::api_models::check(a, c);
         for route in a.routes.values() {
             if let Some(function) = &route.integration.function {
                 c.link(
@@ -424,14 +449,22 @@ pub(crate) fn desired(
     ctx: &DesiredContext<'_>,
 ) -> Result<Value, String> {
     let arn = |address: &Address| ctx.output(address, "arn");
-    let config = build(spec, name, tags, &arn)?;
+    let models = super::api_models::load(spec, &ctx.stack.file)?;
+    let config = build(spec, name, tags, &arn, models)?;
     serde_json::to_value(config).map_err(|e| e.to_string())
 }
 
 /// The offline checks of `validate`: route keys, authorizations,
 /// integrations, endpoint type, quota periods, what needs a stage.
 pub(crate) fn check(spec: &ApiSpec) -> Result<(), String> {
-    build(spec, "", Tags::new(), &|_: &Address| String::new()).map(|_| ())
+    build(
+        spec,
+        "",
+        Tags::new(),
+        &|_: &Address| String::new(),
+        BTreeMap::new(),
+    )
+    .map(|_| ())
 }
 
 fn build(
@@ -439,6 +472,7 @@ fn build(
     name: &str,
     tags: Tags,
     arn_of: &dyn Fn(&Address) -> String,
+    models: BTreeMap<String, Value>,
 ) -> Result<ApiConfig, String> {
     let endpoint_type = endpoint_type_of(spec)?;
     let mut routes = BTreeMap::new();
@@ -466,7 +500,10 @@ fn build(
             "`stage_variables` and `stage_throttle` need a stage: set `stage = \"...\"`".into(),
         );
     }
-    let deployment = spec.stage.as_ref().map(|_| deployment_hash(&routes));
+    let deployment = spec
+        .stage
+        .as_ref()
+        .map(|_| deployment_hash(&routes, &models));
     let config = ApiConfig {
         name: name.to_string(),
         description: spec.description.clone(),
@@ -479,6 +516,7 @@ fn build(
             burst: t.burst,
         }),
         deployment,
+        models,
         usage_plans,
         keys,
         tags,
@@ -556,6 +594,9 @@ fn route_of(
         api_key_required: r.api_key_required,
         request_parameters: r.request_parameters.clone(),
         cors: r.cors.unwrap_or(false),
+        request_model: r.request_model.clone(),
+        validate: r.validate.clone(),
+        responses: r.responses.clone(),
         integration,
     };
     Ok((parsed.key(), route))
@@ -665,7 +706,7 @@ fn hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
+pub(crate) fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
     PatchOperation::builder()
         .op(op)
         .path(path)
@@ -725,6 +766,14 @@ struct Snapshot {
     keys: BTreeMap<String, (String, Key)>,
     /// (id, config, stages of this API it is attached to, key id → key name).
     plans: BTreeMap<String, LivePlan>,
+    /// The API's `application/json` models but the built-in ones, by name.
+    models: BTreeMap<String, Value>,
+    /// The API's request validators, when read (a method names one, or an
+    /// apply step reads everything): `validators_read`.
+    validators: Vec<super::api_models::LiveValidator>,
+    validators_read: bool,
+    /// The validator id each route's method names.
+    validator_ids: BTreeMap<String, String>,
     /// Of an API being adopted (it has no ownership tags yet): the keys and
     /// usage plans matched by name (`<api name>-<key>`) that have no
     /// ownership tags either, as tagging paths (`/apikeys/<id>`); `up` tags them.
@@ -911,7 +960,13 @@ async fn snapshot(
         .filter_map(|a| Some((a.id()?.to_string(), a.provider_arns().first()?.clone())))
         .collect();
     let methods = read_resources(&mut snap, &first.resources);
+    snap.models = first.models;
     read_stages(&mut snap, &first.stages);
+    // Validators are read when a method names one, or to write.
+    snap.validators_read = reading == Reading::Apply
+        || methods
+            .iter()
+            .any(|(_, _, _, m)| m.request_validator_id().is_some_and(|v| !v.is_empty()));
     let deployment_id = snap
         .stages
         .first()
@@ -921,7 +976,7 @@ async fn snapshot(
         ours_keys_and_plans(aws, api, api_tags, &first.keys, &first.plans, &mut snap).await?;
 
     // The second round trip: whatever the first one named.
-    let (methods, deployment, plan_keys) = tokio::join!(
+    let (methods, deployment, plan_keys, validators) = tokio::join!(
         futures::future::try_join_all(
             methods
                 .into_iter()
@@ -933,18 +988,26 @@ async fn snapshot(
                 .iter()
                 .map(|(_, pid, _)| usage_plan_keys(aws, pid))
         ),
+        async {
+            if !snap.validators_read {
+                return Ok(Vec::new());
+            }
+            super::api_models::read_validators(aws, id).await
+        },
     );
     let (methods, plan_keys) = (methods?, plan_keys?);
+    snap.validators = validators?;
     snap.deployment = deployment?;
 
     read_methods(&mut snap, methods);
     // A deployment made outside this tool (an adopted API): the stage's
     // export says what it serves. If that is the API's routes, the stage is
-    // current, and `up` only labels the deployment with their hash.
-    if snap.deployment.as_deref() == Some(FOREIGN_DEPLOYMENT) {
+    // current, and `up` only labels the deployment with their hash. Models
+    // are not read from an export: an API with models is deployed again.
+    if snap.deployment.as_deref() == Some(FOREIGN_DEPLOYMENT) && snap.models.is_empty() {
         if let (Some((stage, _)), Some(deployment_id)) = (snap.stages.first(), &deployment_id) {
             if exported_routes(aws, id, stage).await?.as_ref() == Some(&snap.routes) {
-                snap.deployment = Some(deployment_hash(&snap.routes));
+                snap.deployment = Some(deployment_hash(&snap.routes, &snap.models));
                 snap.relabel = Some(deployment_id.clone());
             }
         }
@@ -960,18 +1023,19 @@ async fn snapshot(
 /// What the first round trip of a [`snapshot`] reads.
 struct FirstRound {
     resources: Vec<Resource>,
+    models: BTreeMap<String, Value>,
     authorizers: Vec<Authorizer>,
     stages: Vec<Stage>,
     keys: Vec<ApiKey>,
     plans: Vec<aws_sdk_apigateway::types::UsagePlan>,
 }
 
-/// The API's resources (methods embedded), authorizers and stages, with the
-/// account's API keys and usage plans, all at once (only the latter two for
+/// The API's resources (methods embedded), models, authorizers and stages,
+/// with the account's API keys and usage plans, all at once (only the latter two for
 /// [`Reading::KeysAndPlans`]).
 async fn first_round(aws: &Aws, id: &str, reading: Reading) -> Result<FirstRound, Error> {
     let new = reading == Reading::KeysAndPlans;
-    let (resources, authorizers, stages, keys, plans) = tokio::join!(
+    let (resources, models, authorizers, stages, keys, plans) = tokio::join!(
         async {
             if new {
                 return Ok::<_, Error>(Vec::new());
@@ -990,6 +1054,12 @@ async fn first_round(aws: &Aws, id: &str, reading: Reading) -> Result<FirstRound
                 Ok((out.items().to_vec(), out.position().map(str::to_string)))
             })
             .await
+        },
+        async {
+            if new {
+                return Ok(BTreeMap::new());
+            }
+            super::api_models::read_models(aws, id).await
         },
         async {
             if new {
@@ -1022,6 +1092,7 @@ async fn first_round(aws: &Aws, id: &str, reading: Reading) -> Result<FirstRound
     );
     Ok(FirstRound {
         resources: resources?,
+        models: models?,
         authorizers: authorizers?,
         stages: stages?,
         keys: keys?,
@@ -1187,6 +1258,9 @@ async fn full_method(
         .set_authorizer_id(full.authorizer_id().map(str::to_string))
         .set_api_key_required(full.api_key_required())
         .set_request_parameters(full.request_parameters().cloned())
+        .set_request_models(full.request_models().cloned())
+        .set_request_validator_id(full.request_validator_id().map(str::to_string))
+        .set_method_responses(full.method_responses().cloned())
         .set_method_integration(full.method_integration().cloned())
         .build();
     Ok((path, verb, method))
@@ -1241,15 +1315,24 @@ fn read_methods(snap: &mut Snapshot, methods: Vec<(String, String, Method)>) {
             snap.cors_paths.insert(path);
             continue;
         }
-        let route = route_of_method(&m, &snap.authorizers);
-        snap.routes.insert(format!("{verb} {path}"), route);
+        let route = route_of_method(&m, &snap.authorizers, &snap.validators);
+        let key = format!("{verb} {path}");
+        if let Some(v) = m.request_validator_id().filter(|v| !v.is_empty()) {
+            snap.validator_ids.insert(key.clone(), v.to_string());
+        }
+        snap.routes.insert(key, route);
     }
     api_routes::mark_cors(&mut snap.routes, &snap.cors_paths);
 }
 
 /// A method as a route (its `cors` is marked later); `authorizers` are the
-/// API's (id, user pool ARN).
-fn route_of_method(m: &Method, authorizers: &[(String, String)]) -> Route {
+/// API's (id, user pool ARN), `validators` its request validators.
+fn route_of_method(
+    m: &Method,
+    authorizers: &[(String, String)],
+    validators: &[super::api_models::LiveValidator],
+) -> Route {
+    let (request_model, validate, responses) = super::api_models::of_method(m, validators);
     let authorization = match m.authorization_type().unwrap_or("NONE") {
         "AWS_IAM" => "aws_iam",
         "COGNITO_USER_POOLS" => "cognito",
@@ -1278,6 +1361,9 @@ fn route_of_method(m: &Method, authorizers: &[(String, String)]) -> Route {
             .map(|p| p.iter().map(|(k, v)| (k.clone(), *v)).collect())
             .unwrap_or_default(),
         cors: false,
+        request_model,
+        validate,
+        responses,
         integration: integration_of(m),
     }
 }
@@ -1397,6 +1483,7 @@ fn config_from(api: &RestApi, snap: &Snapshot, tags: Tags) -> ApiConfig {
         stage_variables: snap.stage_variables.clone(),
         stage_throttle: snap.stage_throttle.clone(),
         deployment: snap.deployment.clone(),
+        models: snap.models.clone(),
         usage_plans: snap
             .plans
             .iter()
@@ -1698,10 +1785,13 @@ async fn reconcile(
         None => api.root_resource_id().unwrap_or_default().to_string(),
     };
     resources.insert("/".to_string(), root.clone());
-    let hash = deployment_hash(&want.routes);
+    let hash = deployment_hash(&want.routes, &want.models);
+    // Models first: the methods name them.
+    super::api_models::write_models(aws, id, &want.models, &snap.models).await?;
     let routes_changed = routes_changed(want, &snap);
+    let mut validators = BTreeMap::new();
     if routes_changed {
-        step.write_routes(&mut resources).await?;
+        validators = step.write_routes(&mut resources).await?;
     }
     let redeploy = want.stage.as_ref().is_some_and(|stage| {
         routes_changed
@@ -1722,6 +1812,7 @@ async fn reconcile(
         step.update_usage_plan(plan_key, plan, &key_ids, &stage)
             .await?;
     }
+    step.delete_unused_models(&validators).await?;
     step.delete_undeclared().await?;
     let _ = desired;
     Ok(outputs(
@@ -1747,7 +1838,10 @@ fn routes_changed(want: &ApiConfig, snap: &Snapshot) -> bool {
 }
 
 /// Makes the call and takes "not found" as done (for deleting).
-async fn call_unless_gone<T, E, R, F, Fut>(operation: &'static str, f: F) -> Result<(), Error>
+pub(crate) async fn call_unless_gone<T, E, R, F, Fut>(
+    operation: &'static str,
+    f: F,
+) -> Result<(), Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError<E, R>>>,
@@ -1904,10 +1998,46 @@ impl Reconcile<'_> {
         Ok(())
     }
 
-    /// Authorizers, resources, methods with their integrations and CORS
-    /// preflights, then the resources no route needs any more.
-    async fn write_routes(&self, resources: &mut BTreeMap<String, String>) -> Result<(), Error> {
+    /// Models no longer declared and request validators no method names
+    /// any more (`assigned`: the validators the rewritten routes were given,
+    /// by kind), after the methods stopped naming them; never while adopting.
+    async fn delete_unused_models(&self, assigned: &BTreeMap<String, String>) -> Result<(), Error> {
+        if self.adopting {
+            return Ok(());
+        }
+        let (aws, id, want, snap) = (self.aws, self.id, self.want, self.snap);
+        super::api_models::delete_models(aws, id, &want.models, &snap.models).await?;
+        if !snap.validators_read {
+            return Ok(());
+        }
+        let mut used = BTreeSet::new();
+        for (key, route) in &want.routes {
+            let kept = snap.routes.get(key) == Some(route);
+            let named = if kept {
+                snap.validator_ids.get(key)
+            } else {
+                route.validate.as_ref().and_then(|k| assigned.get(k))
+            };
+            used.extend(named.cloned());
+        }
+        super::api_models::delete_validators(aws, id, &snap.validators, &used).await
+    }
+
+    /// Authorizers, request validators, resources, methods with their
+    /// integrations and CORS preflights, then the resources no route needs
+    /// any more. Returns the validators' ids by kind.
+    async fn write_routes(
+        &self,
+        resources: &mut BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, Error> {
         let authorizers = self.create_authorizers().await?;
+        let validators = super::api_models::ensure_validators(
+            self.aws,
+            self.id,
+            &self.want.routes,
+            &self.snap.validators,
+        )
+        .await?;
         let keys: Vec<(String, RouteKey)> = self
             .want
             .routes
@@ -1916,9 +2046,11 @@ impl Reconcile<'_> {
             .collect();
         let needed = api_routes::resource_paths(keys.iter().map(|(_, k)| k.path.as_str()));
         self.create_resources(&needed, resources).await?;
-        self.write_methods(&keys, resources, &authorizers).await?;
+        self.write_methods(&keys, resources, &authorizers, &validators)
+            .await?;
         self.write_cors(&keys, resources).await?;
-        self.delete_unneeded_resources(&needed, resources).await
+        self.delete_unneeded_resources(&needed, resources).await?;
+        Ok(validators)
     }
 
     /// Cognito authorizers, one per user pool; returns their ids by pool ARN.
@@ -1990,6 +2122,7 @@ impl Reconcile<'_> {
         keys: &[(String, RouteKey)],
         resources: &BTreeMap<String, String>,
         authorizers: &BTreeMap<String, String>,
+        validators: &BTreeMap<String, String>,
     ) -> Result<(), Error> {
         let (aws, id, want, snap) = (self.aws, self.id, self.want, self.snap);
         for key in snap.routes.keys() {
@@ -2014,7 +2147,11 @@ impl Reconcile<'_> {
                 .user_pool
                 .as_ref()
                 .and_then(|p| authorizers.get(p).cloned());
-            put_route(aws, id, &rid, k, route, authorizer).await?;
+            let validator = route
+                .validate
+                .as_ref()
+                .and_then(|v| validators.get(v).cloned());
+            put_route(aws, id, &rid, k, route, (authorizer, validator)).await?;
         }
         Ok(())
     }
@@ -2397,7 +2534,7 @@ async fn put_route(
     rid: &str,
     k: &RouteKey,
     route: &Route,
-    authorizer: Option<String>,
+    (authorizer, validator): (Option<String>, Option<String>),
 ) -> Result<(), Error> {
     let authorization = match route.authorization.as_str() {
         "aws_iam" => "AWS_IAM",
@@ -2420,10 +2557,18 @@ async fn put_route(
                     .map(|(k, v)| (k.clone(), *v))
                     .collect()
             }))
+            .set_request_models(
+                route
+                    .request_model
+                    .clone()
+                    .map(|m| HashMap::from([(JSON.to_string(), m)])),
+            )
+            .set_request_validator_id(validator.clone())
             .send()
     })
     .await?;
     let i = &route.integration;
+    let mock_status = (i.kind == "mock").then(|| i.status.unwrap_or(200).to_string());
     match i.kind.as_str() {
         "lambda" | "http" => {
             let target = i.target.clone().unwrap_or_default();
@@ -2465,10 +2610,45 @@ async fn put_route(
                 &status,
                 HashMap::new(),
                 i.response.clone().unwrap_or_default(),
+                route.responses.get(&status).cloned(),
             )
             .await?;
         }
     }
+    // The method responses that name a model (a mock's own status has its
+    // response made with the mock).
+    for (status, model) in &route.responses {
+        if mock_status.as_ref() == Some(status) {
+            continue;
+        }
+        put_method_response(aws, id, rid, &k.method, status, HashMap::new(), Some(model)).await?;
+    }
+    Ok(())
+}
+
+/// A method response, with the response headers it declares and the model
+/// of its `application/json` body.
+async fn put_method_response(
+    aws: &Aws,
+    id: &str,
+    rid: &str,
+    verb: &str,
+    status: &str,
+    declared: HashMap<String, bool>,
+    model: Option<&String>,
+) -> Result<(), Error> {
+    call("apigateway:PutMethodResponse", || {
+        aws.apigateway
+            .put_method_response()
+            .rest_api_id(id)
+            .resource_id(rid)
+            .http_method(verb)
+            .status_code(status)
+            .set_response_parameters((!declared.is_empty()).then(|| declared.clone()))
+            .set_response_models(model.map(|m| HashMap::from([(JSON.to_string(), m.clone())])))
+            .send()
+    })
+    .await?;
     Ok(())
 }
 
@@ -2482,6 +2662,7 @@ async fn put_mock(
     status: &str,
     headers: HashMap<String, String>,
     body: String,
+    model: Option<String>,
 ) -> Result<(), Error> {
     call("apigateway:PutIntegration", || {
         aws.apigateway
@@ -2495,17 +2676,7 @@ async fn put_mock(
     })
     .await?;
     let declared: HashMap<String, bool> = headers.keys().map(|h| (h.clone(), false)).collect();
-    call("apigateway:PutMethodResponse", || {
-        aws.apigateway
-            .put_method_response()
-            .rest_api_id(id)
-            .resource_id(rid)
-            .http_method(verb)
-            .status_code(status)
-            .set_response_parameters((!declared.is_empty()).then(|| declared.clone()))
-            .send()
-    })
-    .await?;
+    put_method_response(aws, id, rid, verb, status, declared, model.as_ref()).await?;
     call("apigateway:PutIntegrationResponse", || {
         aws.apigateway
             .put_integration_response()
@@ -2552,6 +2723,7 @@ async fn put_cors(aws: &Aws, id: &str, rid: &str, methods: &str) -> Result<(), E
         "200",
         headers,
         String::new(),
+        None,
     )
     .await
 }
@@ -2767,9 +2939,16 @@ fn adopt_write(w: &mut adopt::Writer<'_>, f: &adopt::Found, s: &mut adopt::Secti
     s.json("stage", a.get("stage"), None);
     s.json("stage_variables", a.get("stage_variables"), None);
     s.json("stage_throttle", a.get("stage_throttle"), None);
+    super::api_models::adopt_write(w, &f.address, a.get("models"), s);
+    let models: Vec<&str> = a
+        .get("models")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     if let Some(Value::Object(routes)) = a.get("routes") {
         for (route, r) in routes {
-            if let Some(t) = adopt_route(w, &f.address, route, r) {
+            if let Some(mut t) = adopt_route(w, &f.address, route, r) {
+                super::api_models::adopt_route(w, &f.address, route, r, &models, &mut t);
                 s.set_dotted(&["routes", route], toml::Value::Table(t));
             }
         }
@@ -3010,7 +3189,7 @@ usage_plans.mobile = { keys = ["ios"], throttle = { rate = 100, burst = 200 } }
             Some("arn:aws:lambda:us-east-1:123456789012:function:NotesApiFunction")
         );
         assert_eq!(c.stage.as_deref(), Some("prod"));
-        assert_eq!(c.deployment, Some(deployment_hash(&c.routes)));
+        assert_eq!(c.deployment, Some(deployment_hash(&c.routes, &c.models)));
         assert_eq!(c.usage_plans["mobile"].keys, vec!["ios"]);
         assert!(c.keys["ios"].enabled, "a key named only by a plan is made");
         assert_eq!(
@@ -3053,6 +3232,7 @@ usage_plans.mobile = { keys = ["ios"], throttle = { rate = 100, burst = 200 } }
             stage_variables: BTreeMap::from([("a".to_string(), "1".to_string())]),
             stage_throttle: Some(throttle.clone()),
             deployment: None,
+            models: BTreeMap::new(),
             usage_plans: BTreeMap::new(),
             keys: BTreeMap::new(),
             tags: Tags::new(),
@@ -3296,7 +3476,40 @@ routes."GET /notes" = { authorization = "cognito", user_pool = "users", integrat
             mock!(Client::get_authorizers).then_output(|| GetAuthorizersOutput::builder().build()),
             mock!(Client::get_api_keys).then_output(|| GetApiKeysOutput::builder().build()),
             mock!(Client::get_usage_plans).then_output(|| GetUsagePlansOutput::builder().build()),
+            mock!(Client::get_models).then_output(built_in_models),
+            mock!(Client::get_request_validators).then_output(|| {
+                aws_sdk_apigateway::operation::get_request_validators::GetRequestValidatorsOutput::builder().build()
+            }),
         ]
+    }
+
+    /// The draft 4 schemas of the models API Gateway makes in every REST API.
+    pub(crate) const EMPTY_SCHEMA: &str = "{\n  \"$schema\": \"http://json-schema.org/draft-04/schema#\",\n  \"title\" : \"Empty Schema\",\n  \"type\" : \"object\"\n}";
+    pub(crate) const ERROR_SCHEMA: &str = "{\n  \"$schema\" : \"http://json-schema.org/draft-04/schema#\",\n  \"title\" : \"Error Schema\",\n  \"type\" : \"object\",\n  \"properties\" : {\n    \"message\" : { \"type\" : \"string\" }\n  }\n}";
+
+    /// `GetModels` of a REST API with only the built-in models, as AWS answers it.
+    pub(crate) fn built_in_models() -> aws_sdk_apigateway::operation::get_models::GetModelsOutput {
+        use aws_sdk_apigateway::types::Model;
+        aws_sdk_apigateway::operation::get_models::GetModelsOutput::builder()
+            .items(
+                Model::builder()
+                    .id("m1")
+                    .name("Error")
+                    .description("This is a default error schema model")
+                    .content_type(JSON)
+                    .schema(ERROR_SCHEMA)
+                    .build(),
+            )
+            .items(
+                Model::builder()
+                    .id("m2")
+                    .name("Empty")
+                    .description("This is a default empty schema model")
+                    .content_type(JSON)
+                    .schema(EMPTY_SCHEMA)
+                    .build(),
+            )
+            .build()
     }
 
     const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:notes";
@@ -3342,7 +3555,7 @@ routes."GET /notes" = { authorization = "cognito", user_pool = "users", integrat
         let snap = snapshot_of(&rules).await;
         assert_eq!(
             snap.deployment,
-            Some(deployment_hash(&snap.routes)),
+            Some(deployment_hash(&snap.routes, &snap.models)),
             "the stage serves the API's routes, so nothing is to deploy"
         );
         assert_eq!(snap.relabel.as_deref(), Some("d1"));
@@ -3475,6 +3688,16 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
                 tags if tags.starts_with("/tags/") => Wire::json(r#"{"tags": {}}"#),
                 "/restapis/a1/resources" => Wire::json(resources.clone()),
                 "/restapis/a1/authorizers" => Wire::json(r#"{"item": []}"#),
+                "/restapis/a1/models" => Wire::json(
+                    serde_json::json!({"item": [
+                        {"id": "m1", "name": "Error", "contentType": "application/json",
+                         "description": "This is a default error schema model", "schema": ERROR_SCHEMA},
+                        {"id": "m2", "name": "Empty", "contentType": "application/json",
+                         "description": "This is a default empty schema model", "schema": EMPTY_SCHEMA}
+                    ]})
+                    .to_string(),
+                ),
+                "/restapis/a1/requestvalidators" => Wire::json(r#"{"item": []}"#),
                 "/restapis/a1/stages" => Wire::json(
                     r#"{"item": [{"stageName": "prod", "deploymentId": "d1",
                         "methodSettings": {}, "variables": null, "tags": null}]}"#,
@@ -3525,7 +3748,7 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
         let label = format!(
             "{}{}",
             api_routes::DEPLOYMENT_PREFIX,
-            deployment_hash(&desired.routes)
+            deployment_hash(&desired.routes, &desired.models)
         );
         let aws = wire_aws(Some(label));
         let address = Address::new(Kind::Api, "notes");
@@ -3604,7 +3827,8 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
     /// id (terraform-provider-aws `integration.go`: Optional + Computed or
     /// defaulted so), the API's `apiKeySource` HEADER, the stage's empty
     /// `methodSettings`, no cache cluster and no tracing, and the quota's
-    /// `offset` 0 (absent on the wire).
+    /// `offset` 0 (absent on the wire), and the built-in `Empty` and `Error`
+    /// models every REST API has.
     pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
         use aws_sdk_apigateway::operation::{
             get_api_keys::GetApiKeysOutput, get_authorizers::GetAuthorizersOutput,
@@ -3692,6 +3916,8 @@ usage_plans.mobile = {{ keys = ["ios"], quota = {{ limit = 1000, period = "month
         });
         let authorizers =
             mock!(Client::get_authorizers).then_output(|| GetAuthorizersOutput::builder().build());
+        // The built-in `Empty` and `Error` models every REST API has.
+        let models = mock!(Client::get_models).then_output(built_in_models);
         let stages = mock!(Client::get_stages).then_output(move || {
             GetStagesOutput::builder()
                 .item(
@@ -3771,6 +3997,7 @@ usage_plans.mobile = {{ keys = ["ios"], quota = {{ limit = 1000, period = "month
                     &apis,
                     &resources,
                     &authorizers,
+                    &models,
                     &stages,
                     &deployment,
                     &keys,
@@ -3781,10 +4008,247 @@ usage_plans.mobile = {{ keys = ["ios"], quota = {{ limit = 1000, period = "month
             ..Aws::for_tests()
         };
         let live = read(&aws, &m.target(None)).await.expect("read");
-        vec![m.case(
-            "an API with a Lambda route, a stage and a usage plan with a quota",
+        vec![
+            m.case(
+                "an API with a Lambda route, a stage and a usage plan with a quota",
+                live,
+            ),
+            models_case().await,
+        ]
+    }
+
+    /// The stack's models, as files beside it.
+    const MODEL_FILES: &[(&str, &str)] = &[
+        (
+            "api/create-note-request.json",
+            r#"{"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
+                "required": ["headline", "text"],
+                "properties": {"headline": {"type": "string", "minLength": 1},
+                               "text": {"type": "string", "minLength": 1}}}"#,
+        ),
+        (
+            "api/create-note-response.json",
+            r#"{"type": "object", "properties": {"noteId": {"type": "string"}}}"#,
+        ),
+    ];
+
+    const MODELS_STACK: &str = r#"[api.notes]
+stage = "prod"
+models.CreateNoteRequest = "api/create-note-request.json"
+models.CreateNoteResponse = "api/create-note-response.json"
+routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body", responses."200" = "CreateNoteResponse", integration = { mock = { status = 200 } } }
+"#;
+
+    #[test]
+    fn models_are_parsed_and_an_edit_of_one_redeploys() {
+        use crate::resource::aws_defaults::Minimal;
+        let a = Minimal::load_with_files(MODELS_STACK, "api.notes", &[], MODEL_FILES);
+        let want = &a.desired;
+        assert_eq!(
+            want["models"]["CreateNoteRequest"]["required"],
+            serde_json::json!(["headline", "text"])
+        );
+        let post = &want["routes"]["POST /notes"];
+        assert_eq!(post["request_model"], "CreateNoteRequest");
+        assert_eq!(post["validate"], "body");
+        assert_eq!(post["responses"]["200"], "CreateNoteResponse");
+        // The same document written otherwise is the same model.
+        let mut reformatted = MODEL_FILES.to_vec();
+        reformatted[1].1 = "{\n  \"properties\": {\"noteId\": {\"type\": \"string\"}},\n  \"type\": \"object\"\n}\n";
+        let same = Minimal::load_with_files(MODELS_STACK, "api.notes", &[], &reformatted);
+        assert_eq!(same.desired, a.desired);
+        // An edited schema: the model changes, and the stage is redeployed.
+        let mut edited = MODEL_FILES.to_vec();
+        edited[1].1 = r#"{"type": "object", "required": ["noteId"], "properties": {"noteId": {"type": "string"}}}"#;
+        let b = Minimal::load_with_files(MODELS_STACK, "api.notes", &[], &edited);
+        let mut changes: Vec<String> =
+            crate::plan::diff(crate::resource::ResourceType::Api, &a.desired, &b.desired)
+                .into_iter()
+                .map(|c| c.path)
+                .collect();
+        changes.sort();
+        assert_eq!(
+            changes,
+            ["deployment", "models.CreateNoteResponse.required"],
+            "{changes:?}"
+        );
+        let paths: Vec<&str> = changes.iter().map(String::as_str).collect();
+        let reason = ApiKind::update_reason(&paths).expect("a redeploy");
+        assert!(reason.contains("models"), "{reason}");
+    }
+
+    /// `POST /notes` of [`MODELS_STACK`] as AWS embeds it in `GetResources`.
+    fn models_method() -> aws_sdk_apigateway::types::Method {
+        use aws_sdk_apigateway::types::{
+            Integration as AwsIntegration, IntegrationResponse, Method, MethodResponse,
+        };
+        Method::builder()
+            .http_method("POST")
+            .authorization_type("NONE")
+            .api_key_required(false)
+            .request_models(JSON, "CreateNoteRequest")
+            .request_validator_id("v1")
+            .method_responses(
+                "200",
+                MethodResponse::builder()
+                    .status_code("200")
+                    .response_models(JSON, "CreateNoteResponse")
+                    .build(),
+            )
+            .method_integration(
+                AwsIntegration::builder()
+                    .r#type(IntegrationType::Mock)
+                    .request_templates(JSON, "{\"statusCode\": 200}")
+                    .passthrough_behavior("WHEN_NO_MATCH")
+                    .timeout_in_millis(29000)
+                    .cache_namespace("r1")
+                    .integration_responses(
+                        "200",
+                        IntegrationResponse::builder()
+                            .status_code("200")
+                            .selection_pattern("")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
+    /// AWS's answer for an API with two models and a `POST /notes` whose
+    /// body is validated against one and whose 200 response names the other,
+    /// as `create` makes it: `GetModels` lists the built-in `Empty` and
+    /// `Error` too and gives each schema back as the text sent (compact JSON
+    /// here; compared parsed), the method names the model for
+    /// `application/json` and the validator by id, `GetRequestValidators`
+    /// has the one validator (`body`: body only), and the mock's method
+    /// response names the response model.
+    async fn models_case() -> crate::resource::aws_defaults::Case {
+        use aws_sdk_apigateway::operation::{
+            get_api_keys::GetApiKeysOutput, get_authorizers::GetAuthorizersOutput,
+            get_deployment::GetDeploymentOutput,
+            get_request_validators::GetRequestValidatorsOutput, get_resources::GetResourcesOutput,
+            get_stages::GetStagesOutput, get_usage_plans::GetUsagePlansOutput,
+        };
+        use aws_sdk_apigateway::types::{Model, RequestValidator, Resource, Stage};
+        let m = crate::resource::aws_defaults::Minimal::load_with_files(
+            MODELS_STACK,
+            "api.notes",
+            &[],
+            MODEL_FILES,
+        );
+        let tags = hash_map(&m.tags());
+        let hash = m.desired["deployment"]
+            .as_str()
+            .expect("a hash")
+            .to_string();
+        let compact = |i: usize| {
+            let doc: Value = serde_json::from_str(MODEL_FILES[i].1).expect("JSON");
+            doc.to_string()
+        };
+        let (request, response) = (compact(0), compact(1));
+        let apis = mock!(Client::get_rest_apis).then_output(move || {
+            GetRestApisOutput::builder()
+                .items(
+                    RestApi::builder()
+                        .id("a1")
+                        .name("demo-notes")
+                        .root_resource_id("r0")
+                        .endpoint_configuration(
+                            EndpointConfiguration::builder()
+                                .types(EndpointType::Regional)
+                                .build(),
+                        )
+                        .set_tags(Some(tags.clone()))
+                        .build(),
+                )
+                .build()
+        });
+        let resources = mock!(Client::get_resources).then_output(|| {
+            let post = models_method();
+            GetResourcesOutput::builder()
+                .items(Resource::builder().id("r0").path("/").build())
+                .items(
+                    Resource::builder()
+                        .id("r1")
+                        .parent_id("r0")
+                        .path_part("notes")
+                        .path("/notes")
+                        .resource_methods("POST", post)
+                        .build(),
+                )
+                .build()
+        });
+        let models = mock!(Client::get_models).then_output(move || {
+            let mut out = built_in_models();
+            for (id, name, schema) in [
+                ("m3", "CreateNoteRequest", &request),
+                ("m4", "CreateNoteResponse", &response),
+            ] {
+                out.items.get_or_insert_with(Vec::new).push(
+                    Model::builder()
+                        .id(id)
+                        .name(name)
+                        .content_type(JSON)
+                        .schema(schema.as_str())
+                        .build(),
+                );
+            }
+            out
+        });
+        let validators = mock!(Client::get_request_validators).then_output(|| {
+            GetRequestValidatorsOutput::builder()
+                .items(
+                    RequestValidator::builder()
+                        .id("v1")
+                        .name("body")
+                        .validate_request_body(true)
+                        .validate_request_parameters(false)
+                        .build(),
+                )
+                .build()
+        });
+        let stages = mock!(Client::get_stages).then_output(|| {
+            GetStagesOutput::builder()
+                .item(
+                    Stage::builder()
+                        .stage_name("prod")
+                        .deployment_id("d1")
+                        .build(),
+                )
+                .build()
+        });
+        let deployment = mock!(Client::get_deployment).then_output(move || {
+            GetDeploymentOutput::builder()
+                .id("d1")
+                .description(format!("{DEPLOYMENT_PREFIX}{hash}"))
+                .build()
+        });
+        let rules = [
+            apis,
+            resources,
+            models,
+            validators,
+            stages,
+            deployment,
+            mock!(Client::get_authorizers).then_output(|| GetAuthorizersOutput::builder().build()),
+            mock!(Client::get_api_keys).then_output(|| GetApiKeysOutput::builder().build()),
+            mock!(Client::get_usage_plans).then_output(|| GetUsagePlansOutput::builder().build()),
+        ];
+        let aws = Aws {
+            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, rules.iter()),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, &m.target(None)).await.expect("read");
+        assert_eq!(
+            rules[3].num_calls(),
+            1,
+            "one GetRequestValidators: a method names one"
+        );
+        assert_eq!(rules[2].num_calls(), 1, "one GetModels");
+        m.case(
+            "an API with models, a validated request body and a response model",
             live,
-        )]
+        )
     }
 
     // ---- adopt ----

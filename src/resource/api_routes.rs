@@ -44,9 +44,13 @@ pub struct ApiConfig {
     /// Default throttling of every method of the stage (`*/*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage_throttle: Option<Throttle>,
-    /// The hash of the routes the stage's deployment was made from.
+    /// The hash of the routes (and models) the stage's deployment was made from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<String>,
+    /// The API's `application/json` models by name, as parsed JSON Schema
+    /// documents (the built-in `Empty` and `Error` are not listed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub usage_plans: BTreeMap<String, UsagePlan>,
     #[serde(default)]
@@ -68,6 +72,15 @@ pub struct Route {
     /// Whether the route's path answers CORS preflights (an OPTIONS mock).
     #[serde(default)]
     pub cors: bool,
+    /// The model the `application/json` request body is described by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_model: Option<String>,
+    /// What the request validator checks: `body`, `params` or `body_and_params`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate: Option<String>,
+    /// The `application/json` model of each method response, by status code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub responses: BTreeMap<String, String>,
     pub integration: Integration,
 }
 
@@ -274,16 +287,47 @@ pub(crate) fn split_parent(path: &str) -> (String, String) {
     }
 }
 
-/// The hash a deployment of these routes is known by: FNV-1a (64 bits) of
-/// their canonical JSON (route keys sorted, fields in a fixed order). It
-/// changes exactly when a route, its method settings or its integration
-/// change. Routes holding a value not known yet hash to the unknown marker.
-pub(crate) fn deployment_hash(routes: &BTreeMap<String, Route>) -> String {
-    let json = serde_json::to_string(routes).unwrap_or_default();
+/// The hash a deployment of these routes and models is known by: FNV-1a (64
+/// bits) of their canonical JSON (route keys and model names sorted, fields
+/// in a fixed order). It changes exactly when a route, its method settings,
+/// its request model, validator or response models, its integration or a
+/// model's schema change. Without models it is the hash of the routes alone
+/// (as before models existed, so deployments made then stay current).
+/// Routes holding a value not known yet hash to the unknown marker.
+pub(crate) fn deployment_hash(
+    routes: &BTreeMap<String, Route>,
+    models: &BTreeMap<String, serde_json::Value>,
+) -> String {
+    let mut json = serde_json::to_string(routes).unwrap_or_default();
+    if !models.is_empty() {
+        // Keys sorted at every level: a schema's key order says nothing.
+        let sorted: BTreeMap<&String, serde_json::Value> =
+            models.iter().map(|(k, v)| (k, canonical(v))).collect();
+        json.push_str(&serde_json::to_string(&sorted).unwrap_or_default());
+    }
     if json.contains(UNKNOWN) || json.contains("\\u0001") {
         return UNKNOWN.to_string();
     }
     format!("{:016x}", fnv1a64(json.as_bytes()))
+}
+
+/// A JSON value with the keys of every object sorted.
+fn canonical(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical(&m[k])))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(canonical).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 fn fnv1a64(bytes: &[u8]) -> u64 {
@@ -354,6 +398,9 @@ mod tests {
             api_key_required: false,
             request_parameters: BTreeMap::new(),
             cors: false,
+            request_model: None,
+            validate: None,
+            responses: BTreeMap::new(),
             integration: Integration::to("lambda", Some(target.into())),
         }
     }
@@ -413,24 +460,80 @@ mod tests {
         let mut b = BTreeMap::new();
         b.insert("GET /search".to_string(), route("arn:fn:search"));
         b.insert("POST /notes".to_string(), route("arn:fn:notes"));
-        let h = deployment_hash(&a);
-        assert_eq!(h, deployment_hash(&b), "insertion order does not matter");
+        let none = BTreeMap::new();
+        let h = deployment_hash(&a, &none);
+        assert_eq!(
+            h,
+            deployment_hash(&b, &none),
+            "insertion order does not matter"
+        );
         assert_eq!(h.len(), 16);
-        assert_eq!(h, deployment_hash(&a.clone()), "stable");
+        assert_eq!(h, deployment_hash(&a.clone(), &none), "stable");
 
         let mut c = a.clone();
         c.get_mut("POST /notes").unwrap().api_key_required = true;
-        assert_ne!(h, deployment_hash(&c), "method settings");
+        assert_ne!(h, deployment_hash(&c, &none), "method settings");
         let mut d = a.clone();
         d.get_mut("GET /search").unwrap().integration.target = Some("arn:fn:other".into());
-        assert_ne!(h, deployment_hash(&d), "integration");
+        assert_ne!(h, deployment_hash(&d, &none), "integration");
         let mut e = a.clone();
         e.insert("GET /notes".into(), route("arn:fn:notes"));
-        assert_ne!(h, deployment_hash(&e), "a new route");
+        assert_ne!(h, deployment_hash(&e, &none), "a new route");
 
         let mut u = a.clone();
         u.get_mut("GET /search").unwrap().user_pool = Some(format!("x{UNKNOWN}"));
-        assert_eq!(deployment_hash(&u), UNKNOWN);
+        assert_eq!(deployment_hash(&u, &none), UNKNOWN);
+    }
+
+    #[test]
+    fn deployment_hash_covers_models_and_what_routes_say_of_them() {
+        let mut routes = BTreeMap::new();
+        routes.insert("POST /notes".to_string(), route("arn:fn:notes"));
+        let none = BTreeMap::new();
+        let h = deployment_hash(&routes, &none);
+        // Without models: the hash of the routes alone, as deployments made
+        // before models existed were labelled.
+        let old = format!(
+            "{:016x}",
+            fnv1a64(serde_json::to_string(&routes).unwrap().as_bytes())
+        );
+        assert_eq!(h, old);
+        let models = BTreeMap::from([(
+            "CreateNote".to_string(),
+            serde_json::json!({"type": "object", "required": ["text"]}),
+        )]);
+        let with_model = deployment_hash(&routes, &models);
+        assert_ne!(h, with_model, "a model");
+        let mut edited = models.clone();
+        edited.insert(
+            "CreateNote".into(),
+            serde_json::json!({"type": "object", "required": ["headline"]}),
+        );
+        assert_ne!(with_model, deployment_hash(&routes, &edited), "a schema");
+        let reordered = BTreeMap::from([(
+            "CreateNote".to_string(),
+            serde_json::from_str(r#"{"required": ["text"], "type": "object"}"#).unwrap(),
+        )]);
+        assert_eq!(
+            with_model,
+            deployment_hash(&routes, &reordered),
+            "key order says nothing"
+        );
+        for change in [
+            |r: &mut Route| r.request_model = Some("CreateNote".into()),
+            |r: &mut Route| r.validate = Some("body".into()),
+            |r: &mut Route| {
+                r.responses.insert("200".into(), "CreateNote".into());
+            },
+        ] {
+            let mut changed = routes.clone();
+            change(changed.get_mut("POST /notes").unwrap());
+            assert_ne!(
+                with_model,
+                deployment_hash(&changed, &models),
+                "{changed:?}"
+            );
+        }
     }
 
     #[test]

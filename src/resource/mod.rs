@@ -4,6 +4,7 @@
 
 pub(crate) mod api;
 pub(crate) mod api_export;
+pub(crate) mod api_models;
 pub(crate) mod api_routes;
 #[cfg(test)]
 mod aws_defaults;

@@ -73,6 +73,78 @@ impl<'a, 'de> Checks<'a, 'de> {
         self.diags.error(self.file, Some(span), message, help);
     }
 
+    /// Reports a warning in the stack file: shown, and the load goes on.
+    pub fn warning(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
+        self.diags.warning(self.file, Some(span), message, help);
+    }
+
+    /// Reports an error in another file the stack names (`file`, as read by
+    /// [`Checks::json_file`]), at `span` of its text.
+    pub fn error_in(
+        &mut self,
+        file: &Path,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
+        self.diags.error(file, span, message, help);
+    }
+
+    /// Reports a warning in another file the stack names, at `span` of its text.
+    pub fn warning_in(
+        &mut self,
+        file: &Path,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
+        self.diags.warning(file, span, message, help);
+    }
+
+    /// Reads a JSON file the resource names (`what`: "model file"), relative
+    /// to the stack file's directory: its path, text and document. A file
+    /// that cannot be read is an error at `span` of the stack file; text
+    /// that is not JSON is an error at its line in the file. `None` then.
+    pub fn json_file(
+        &mut self,
+        relative: &str,
+        span: Range<usize>,
+        what: &str,
+    ) -> Option<(PathBuf, String, serde_json::Value)> {
+        let address = self.address.clone();
+        let path: PathBuf = self.stack_dir().join(relative);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(
+                    span,
+                    format!("`{address}`: cannot read {what} `{}`: {e}", path.display()),
+                    Some("paths are relative to the stack file's directory".into()),
+                );
+                return None;
+            }
+        };
+        self.diags.add_source(&path, &text);
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(document) => Some((path, text, document)),
+            Err(e) => {
+                let offset = offset_of(&text, e.line(), e.column());
+                self.diags.error(
+                    &path,
+                    Some(offset..offset + 1),
+                    format!("`{address}`: {what} is not valid JSON: {e}"),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
     /// Records that `from` names `to` (a dependency edge); a missing `to` is
     /// an error when `required`, otherwise it names something outside the stack.
     pub fn link(
