@@ -219,7 +219,9 @@ check "unsigned POST /notes" "$status" 403
 call POST /notes "${guest[@]}" -H 'Content-Type: application/json' -d "$note"
 check "POST /notes without the API key" "$status" 403
 call POST /notes "${guest[@]}" -H "x-api-key: $api_key" -H 'Content-Type: application/json' -d '{"headline": 7}'
-check "POST /notes with a body that is not a note" "$status" 400
+check "POST /notes with a body that breaks CreateNoteRequest" "$status" 400
+check "who refused it" "$body" '{"message": "Invalid request body"}'
+
 
 banner "the app: a signed POST /notes with the key stores the note under the guest's identity"
 call POST /notes "${guest[@]}" -H "x-api-key: $api_key" -H 'Content-Type: application/json' -d "$note"

@@ -266,15 +266,18 @@ impl World {
             let entry = entry.expect("a policy file");
             std::fs::copy(entry.path(), copied.join(entry.file_name())).expect("copy a policy");
         }
-        // The project's own handlers, when the stack builds functions from them.
-        if body.contains("../functions/") {
-            let functions = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions");
-            copy_tree(&functions, &self.path("functions"));
+        // The project's own handlers and API models, when the stack names them.
+        for dir in ["functions", "api"] {
+            if body.contains(&format!("../{dir}/")) {
+                let from = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+                copy_tree(&from, &self.path(dir));
+            }
         }
         self.write_stack(
             &body
                 .replace("../policies/", "policies/")
-                .replace("../functions/", "functions/"),
+                .replace("../functions/", "functions/")
+                .replace("../api/", "api/"),
         );
     }
 
