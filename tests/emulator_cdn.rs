@@ -529,10 +529,10 @@ async fn destroy_disables_and_deletes_the_distribution_and_keeps_other_statement
         order,
         [
             "CloudFront:UpdateDistribution",
-            "CloudFront:DeleteDistribution",
-            "CloudFront:DeleteOriginAccessControl"
+            "CloudFront:DeleteOriginAccessControl",
+            "CloudFront:DeleteDistribution"
         ],
-        "disabled, then deleted, then its OAC: {}",
+        "disabled and detached, its OAC deleted while the distribution (found again by its tags) still exists, then the distribution: {}",
         support::summary(&calls)
     );
     assert_eq!(distributions(&w).await, vec![]);

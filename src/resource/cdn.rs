@@ -32,7 +32,6 @@
 use schemars::JsonSchema;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_cloudfront::types::{
@@ -1137,19 +1136,33 @@ async fn update_tags(aws: &Aws, arn: &str, want: &Tags, have: &Tags) -> Result<(
 pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
     let id = live.outputs.get("id").cloned().unwrap_or_default();
     let arn = live.outputs.get("arn").cloned().unwrap_or_default();
-    // CloudFront deletes only a disabled, deployed distribution.
-    let oac = Arc::new(Mutex::new(None::<String>));
-    let seen = Arc::clone(&oac);
-    let disabled = read_modify_write(aws, &id, move |mut config| {
-        let oac_id = target_origin(&config)
-            .and_then(|o| o.origin_access_control_id())
-            .map(str::to_string);
-        *seen.lock().unwrap_or_else(|e| e.into_inner()) = oac_id;
-        if !config.enabled {
-            return Ok(None);
+    // CloudFront deletes only a disabled, deployed distribution. Its origin
+    // access control and policy statement go first, while the distribution
+    // (which a re-run finds by its tags) still exists: a destroy interrupted
+    // at any call leaves nothing a re-run cannot find.
+    let disabled = read_modify_write(aws, &id, |mut config| {
+        let mut changed = std::mem::replace(&mut config.enabled, false);
+        let target = config
+            .default_cache_behavior
+            .as_ref()
+            .map(|b| b.target_origin_id.clone());
+        if let Some(origins) = config.origins.as_mut() {
+            for origin in origins
+                .items
+                .iter_mut()
+                .filter(|o| Some(&o.id) == target.as_ref())
+            {
+                if origin
+                    .origin_access_control_id
+                    .as_deref()
+                    .is_some_and(|o| !o.is_empty())
+                {
+                    origin.origin_access_control_id = Some(String::new());
+                    changed = true;
+                }
+            }
         }
-        config.enabled = false;
-        Ok(Some(config))
+        Ok(changed.then_some(config))
     })
     .await;
     match disabled {
@@ -1157,12 +1170,22 @@ pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         other => other?,
     }
     let mut etag = wait_deployed(aws, &id).await?;
+    // Its statement in the bucket policy, unless another distribution has it by now.
+    if let Some(bucket) = live.outputs.get("origin_bucket").filter(|b| !b.is_empty()) {
+        let sid = statement_id(stack_of(live), &live.address.key);
+        bucket_policy::remove_statement(aws, bucket, &sid, Some(&arn)).await?;
+    }
+    // The origin access control the tool made for it (found by its name, so
+    // also after a run interrupted once it was detached).
+    if let Some(oac_id) = find_oac(aws, &live.physical_name).await? {
+        delete_oac(aws, &oac_id, &live.physical_name).await?;
+    }
     let mut tries = 0;
     loop {
         tries += 1;
         match aws.cloudfront.delete_distribution().id(&id).if_match(&etag).send().await {
-            Ok(_) => break,
-            Err(e) if error_code(&e) == Some("NoSuchDistribution") => break,
+            Ok(_) => return Ok(()),
+            Err(e) if error_code(&e) == Some("NoSuchDistribution") => return Ok(()),
             Err(e) if error_code(&e) == Some("PreconditionFailed") && tries < 2 => {
                 etag = wait_deployed(aws, &id).await?;
             }
@@ -1176,16 +1199,6 @@ pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
             Err(e) => return Err(Error::aws("cloudfront:DeleteDistribution", &e)),
         }
     }
-    // Its statement in the bucket policy, unless another distribution has it by now.
-    if let Some(bucket) = live.outputs.get("origin_bucket").filter(|b| !b.is_empty()) {
-        let sid = statement_id(stack_of(live), &live.address.key);
-        bucket_policy::remove_statement(aws, bucket, &sid, Some(&arn)).await?;
-    }
-    let oac_id = oac.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if let Some(oac_id) = oac_id.filter(|o| !o.is_empty()) {
-        delete_oac(aws, &oac_id, &live.physical_name).await?;
-    }
-    Ok(())
 }
 
 /// Deletes the origin access control `id` if it is the one the tool made
@@ -1739,14 +1752,22 @@ pub(crate) mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn delete_disables_waits_for_deployed_and_deletes_with_the_new_etags() {
+    async fn delete_disables_detaches_waits_deletes_the_oac_then_the_distribution() {
         let enabled = config_xml("", true, "E1OAC");
         let get_config = mock!(Client::get_distribution_config).then_http_response(move || {
             xml(200, format!("<?xml version=\"1.0\"?><DistributionConfig xmlns=\"{NS}\">{enabled}</DistributionConfig>"), Some("E1"))
         });
         let disable = mock!(Client::update_distribution)
             .match_requests(|r| {
-                r.if_match() == Some("E1") && r.distribution_config().is_some_and(|c| !c.enabled())
+                r.if_match() == Some("E1")
+                    && r.distribution_config().is_some_and(|c| {
+                        !c.enabled()
+                            && c.origins().is_some_and(|o| {
+                                o.items().iter().all(|o| {
+                                    o.origin_access_control_id().unwrap_or_default().is_empty()
+                                })
+                            })
+                    })
             })
             .then_http_response(|| {
                 xml(
@@ -1789,14 +1810,21 @@ pub(crate) mod tests {
             })
             .http_response(|| xml(204, String::new(), None))
             .build();
-        let rules = [get_config, disable, status, delete_it, get_oac, in_use];
+        // The origin access control is found by its name (the distribution
+        // no longer names it once detached).
+        let oacs = mock!(Client::list_origin_access_controls).then_http_response(|| {
+            xml(200, format!("<?xml version=\"1.0\"?><OriginAccessControlList xmlns=\"{NS}\"><Marker></Marker><MaxItems>100</MaxItems><IsTruncated>false</IsTruncated><Quantity>1</Quantity><Items><OriginAccessControlSummary><Id>E1OAC</Id><Description></Description><Name>demo-media</Name><SigningProtocol>sigv4</SigningProtocol><SigningBehavior>always</SigningBehavior><OriginAccessControlOriginType>s3</OriginAccessControlOriginType></OriginAccessControlSummary></Items></OriginAccessControlList>"), None)
+        });
+        let rules = [
+            get_config, disable, status, delete_it, get_oac, in_use, oacs,
+        ];
         let aws = with_cloudfront(mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, &rules));
         delete(&aws, &live())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             rules.iter().map(|r| r.num_calls()).collect::<Vec<_>>(),
-            [1, 1, 3, 1, 1, 2]
+            [1, 1, 3, 1, 1, 2, 1]
         );
     }
 
