@@ -481,7 +481,6 @@ fn dispatch(
     let base_url = state.base_url.clone();
     let name = params.get("DomainName").cloned().unwrap_or_default();
     let key = (account.to_string(), name.clone());
-    let missing = || fail(409, "ResourceNotFound", format!("Domain not found: {name}"));
     match action {
         "CreateDomain" => {
             if settings.refuse_create {
@@ -555,6 +554,23 @@ fn dispatch(
             )),
             None => Ok(String::new()),
         },
+        _ => index_options(state, &key, action, params, settings),
+    }
+}
+
+/// The actions on a domain's index fields, expressions, access policies and
+/// scaling (any other action is not one of CloudSearch's).
+fn index_options(
+    state: &mut State,
+    key: &(String, String),
+    action: &str,
+    params: &BTreeMap<String, String>,
+    settings: Settings,
+) -> Result<String, Failure> {
+    let name = &key.1;
+    let missing = || fail(409, "ResourceNotFound", format!("Domain not found: {name}"));
+    let key = key.clone();
+    match action {
         "DefineIndexField" => {
             let d = state.domains.get_mut(&key).ok_or_else(missing)?;
             let field = params
@@ -639,6 +655,22 @@ fn dispatch(
                 .collect();
             Ok(format!("<FieldNames>{out}</FieldNames>"))
         }
+        _ => other_options(state, &key, action, params, settings),
+    }
+}
+
+/// A domain's expressions, access policies and scaling parameters.
+fn other_options(
+    state: &mut State,
+    key: &(String, String),
+    action: &str,
+    params: &BTreeMap<String, String>,
+    settings: Settings,
+) -> Result<String, Failure> {
+    let name = &key.1;
+    let missing = || fail(409, "ResourceNotFound", format!("Domain not found: {name}"));
+    let key = key.clone();
+    match action {
         "DefineExpression" => {
             let d = state.domains.get_mut(&key).ok_or_else(missing)?;
             let x = params
