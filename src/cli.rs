@@ -41,6 +41,11 @@ pub struct GlobalArgs {
     /// Never colour the output (NO_COLOR is honoured too)
     #[arg(long, global = true)]
     pub no_color: bool,
+
+    /// Deploy a separate copy of the stack: names, ownership tags and the lock
+    /// become `<stack>-<stage>`; `${stack.stage}` is NAME
+    #[arg(long, global = true, env = "MOBILE_BACKEND_STAGE", value_name = "NAME")]
+    pub stage: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,7 +28,7 @@ impl Lookup for Values {
         match reference {
             Reference::AwsAccountId => Some(self.account_id.clone()),
             Reference::AwsRegion => Some(self.region.clone()),
-            Reference::StackName => None, // the stack answers this itself
+            Reference::StackName | Reference::StackStage => None, // the stack answers these itself
             Reference::Resource { address, attribute } => self
                 .outputs
                 .get(address)

@@ -47,7 +47,8 @@ fn only_stack_file(mut found: Vec<PathBuf>) -> Result<PathBuf> {
 pub(super) fn load(g: &GlobalArgs) -> Result<Stack> {
     let path = stack_path(g)?;
     let color = render::stderr_color(g.no_color);
-    let stack = stack::load(&path).map_err(|d| Failure(d.render(color).trim_end().to_string()))?;
+    let stack = stack::load_stage(&path, g.stage.as_deref())
+        .map_err(|d| Failure(d.render(color).trim_end().to_string()))?;
     let warnings = stack.sources.render_warnings(color);
     if !warnings.is_empty() {
         eprint!("{warnings}");

@@ -191,7 +191,9 @@ impl Ownership {
         }
         let why = match (owner, id) {
             (None, _) => "it has no mobile-backend ownership tags".to_string(),
-            (Some(o), _) if o != stack => format!("it belongs to stack `{o}`"),
+            (Some(o), _) if o != stack => format!(
+                "it belongs to stack `{o}` (if that is another stage of this stack, give the resource a name per stage: include `${{stack.stage}}` in its `name`)"
+            ),
             (Some(_), Some(i)) => format!("it belongs to `{i}` of this stack"),
             (Some(_), None) => format!("its `{OWNER_ID_TAG}` tag is missing"),
         };

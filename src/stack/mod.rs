@@ -125,7 +125,11 @@ pub struct ResourceDecl {
 #[derive(Debug, Clone)]
 pub struct Stack {
     pub file: PathBuf,
+    /// The stack's name as AWS sees it (physical names, the ownership tag,
+    /// the lock, saved plans): `[stack] name`, or `<name>-<stage>` with a stage.
     pub name: String,
+    /// The stage given with `--stage` (`$MOBILE_BACKEND_STAGE`), if any.
+    pub stage: Option<String>,
     pub region: Option<String>,
     pub tags: Tags,
     pub resources: BTreeMap<Address, ResourceDecl>,
@@ -218,6 +222,7 @@ impl Stack {
     pub fn interpolate(&self, s: &str, lookup: &dyn Lookup) -> Result<String, String> {
         reference::interpolate(s, &self.resources, &|r| match r {
             Reference::StackName => Some(self.name.clone()),
+            Reference::StackStage => self.stage.clone(),
             other => lookup.value(other),
         })
         .map_err(|e| e.message)
@@ -253,6 +258,14 @@ pub const OWNER_ID_TAG: &str = "mobile-backend:id";
 
 /// Reads and validates a stack file. Every problem is reported at once.
 pub fn load(file: &Path) -> Result<Stack, Diagnostics> {
+    load_stage(file, None)
+}
+
+/// Reads and validates a stack file for `stage` (`--stage`): the stack's
+/// name as AWS sees it becomes `<name>-<stage>`, so physical names, the
+/// ownership tag and the lock are the stage's own; `${stack.stage}` is the
+/// stage. Without a stage, exactly [`load`].
+pub fn load_stage(file: &Path, stage: Option<&str>) -> Result<Stack, Diagnostics> {
     let mut diags = Diagnostics::default();
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
@@ -283,7 +296,9 @@ pub fn load(file: &Path) -> Result<Stack, Diagnostics> {
         }
     };
     diags.add_source(file, &source);
-    match Loader::new(file, &source, &mut diags).load() {
+    let mut loader = Loader::new(file, &source, &mut diags);
+    loader.stage = stage;
+    match loader.load() {
         Some(stack) if diags.is_empty() => Ok(stack),
         _ => Err(diags),
     }
@@ -293,6 +308,7 @@ struct Loader<'a> {
     file: &'a Path,
     source: &'a str,
     diags: &'a mut Diagnostics,
+    stage: Option<&'a str>,
 }
 
 /// A `${...}` found in a string, with where it is written.
@@ -332,6 +348,7 @@ impl<'a> Loader<'a> {
             file,
             source,
             diags,
+            stage: None,
         }
     }
 
@@ -392,9 +409,17 @@ impl<'a> Loader<'a> {
         self.check_cycles(&steps, &step_spans);
         self.check_adopt_ids(&resources);
 
+        let name = match self.stage {
+            Some(stage) => {
+                self.check_stage_name(stage);
+                format!("{}-{stage}", section.name)
+            }
+            None => section.name.clone(),
+        };
         let probe = Stack {
             file: self.file.to_path_buf(),
-            name: section.name.clone(),
+            name,
+            stage: self.stage.map(str::to_string),
             region: section.region.clone(),
             tags: section.tags.clone(),
             resources,
@@ -526,6 +551,15 @@ impl<'a> Loader<'a> {
                 }) => {
                     steps.entry(r.step.clone()).or_default().insert(target);
                 }
+                Ok(Reference::StackStage) if self.stage.is_none() => self.diags.error(
+                    &r.file,
+                    Some(r.span),
+                    format!(
+                        "in `{}`: `${{stack.stage}}` needs a stage, and none was given",
+                        r.step
+                    ),
+                    Some("pass --stage NAME or set MOBILE_BACKEND_STAGE".into()),
+                ),
                 Ok(_) => {}
                 Err(e) => self.diags.error(
                     &r.file,
@@ -641,6 +675,25 @@ impl<'a> Loader<'a> {
                     );
                 }
             }
+        }
+    }
+
+    /// A stage (from the command line) follows the stack-name rule.
+    fn check_stage_name(&mut self, stage: &str) {
+        let ok = stage.len() <= 40
+            && stage.starts_with(|c: char| c.is_ascii_lowercase())
+            && stage
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            self.error(
+                None,
+                format!("stage name `{stage}` (--stage, MOBILE_BACKEND_STAGE) is not valid"),
+                Some(
+                    "a stage name is 1 to 40 characters of [a-z0-9-], starting with a letter, like `dev` or `pr-42`"
+                        .into(),
+                ),
+            );
         }
     }
 

@@ -17,15 +17,21 @@ pub const UNKNOWN: &str = "\u{1}(known after apply)\u{1}";
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Reference {
     StackName,
+    /// `${stack.stage}`: the stage given with `--stage`.
+    StackStage,
     AwsAccountId,
     AwsRegion,
-    Resource { address: Address, attribute: String },
+    Resource {
+        address: Address,
+        attribute: String,
+    },
 }
 
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reference::StackName => f.write_str("stack.name"),
+            Reference::StackStage => f.write_str("stack.stage"),
             Reference::AwsAccountId => f.write_str("aws.account_id"),
             Reference::AwsRegion => f.write_str("aws.region"),
             Reference::Resource { address, attribute } => write!(f, "{address}.{attribute}"),
@@ -118,12 +124,13 @@ pub fn parse(inner: &str, declared: &dyn Declared) -> Result<Reference, Referenc
     let parts: Vec<&str> = inner.split('.').collect();
     match parts.as_slice() {
         ["stack", "name"] => return Ok(Reference::StackName),
+        ["stack", "stage"] => return Ok(Reference::StackStage),
         ["aws", "account_id"] => return Ok(Reference::AwsAccountId),
         ["aws", "region"] => return Ok(Reference::AwsRegion),
         ["stack", other] => {
             return Err(unknown(
                 format!("`stack` has no attribute `{other}`"),
-                nearest(other, ["name"]).map(|n| format!("stack.{n}")),
+                nearest(other, ["name", "stage"]).map(|n| format!("stack.{n}")),
             ))
         }
         ["aws", other] => {

@@ -653,3 +653,77 @@ fn adopt_ids_are_literal_unique_and_for_named_kinds_the_name() {
     );
     assert_eq!(errs.len(), 3, "{all}");
 }
+
+/// Loads `source` for `stage`.
+fn load_staged(source: &str, stage: &str) -> (tempfile::TempDir, Result<Stack, Diagnostics>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("stack.toml");
+    std::fs::write(&path, source).expect("write stack");
+    let result = load_stage(&path, Some(stage));
+    (dir, result)
+}
+
+#[test]
+fn a_stage_gives_the_stack_its_own_names_tags_and_stage_reference() {
+    let source = r#"
+[stack]
+name = "demo"
+
+[table.notes]
+hash_key = { name = "id", type = "S" }
+
+[bucket.files]
+name = "${stack.name}-files-${stack.stage}"
+"#;
+    let (_dir, stack) = load_staged(source, "pr-42");
+    let stack = stack.unwrap_or_else(|d| panic!("{}", d.render(false)));
+    assert_eq!(stack.name, "demo-pr-42");
+    assert_eq!(stack.stage.as_deref(), Some("pr-42"));
+    let name = |a: &str| {
+        stack
+            .physical_name(&a.parse().unwrap(), &OfflineLookup)
+            .unwrap()
+    };
+    assert_eq!(name("table.notes"), "demo-pr-42-notes");
+    assert_eq!(name("bucket.files"), "demo-pr-42-files-pr-42");
+    let tags = stack.tags_for(&"table.notes".parse().unwrap(), &Tags::new());
+    assert_eq!(tags[OWNER_STACK_TAG], "demo-pr-42");
+    // Without a stage, nothing changes.
+    let (_dir, _path, plain) = load_str(MINIMAL);
+    let plain = plain.expect("loads");
+    assert_eq!(plain.name, "demo");
+    assert_eq!(plain.stage, None);
+}
+
+#[test]
+fn a_bad_stage_name_and_a_stage_reference_without_a_stage_are_errors() {
+    let (_dir, bad) = load_staged(MINIMAL, "Pr_42");
+    let diags = bad.expect_err("a bad stage name is refused");
+    assert!(
+        diags
+            .items
+            .iter()
+            .any(|d| d.message.contains("stage name `Pr_42`")
+                && d.help.as_deref().is_some_and(|h| h.contains("[a-z0-9-]"))),
+        "{}",
+        diags.render(false)
+    );
+    let uses_stage = r#"
+[stack]
+name = "demo"
+
+[bucket.files]
+name = "demo-files-${stack.stage}"
+"#;
+    let found = errors(uses_stage);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, 6, "at its line");
+    assert!(
+        found[0].1.contains("`${stack.stage}` needs a stage"),
+        "{found:?}"
+    );
+    assert_eq!(
+        found[0].2.as_deref(),
+        Some("pass --stage NAME or set MOBILE_BACKEND_STAGE")
+    );
+}

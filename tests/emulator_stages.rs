@@ -1,0 +1,100 @@
+//! Stages: one stack file deployed as several separate copies (`--stage`,
+//! `$MOBILE_BACKEND_STAGE`): each with its own names, ownership tags and
+//! lock; `destroy` of one leaves the others untouched; a saved plan of one
+//! stage is refused for another; a bad stage name is an error before any
+//! AWS call.
+//!
+//! Run with `scripts/test.sh --test emulator_stages`.
+
+mod support;
+
+use support::{read_call_log, World, OWNER_STACK_TAG};
+
+const STACK: &str = r#"
+[table.notes]
+hash_key = { name = "id", type = "S" }
+
+[bucket.files]
+name = "${stack.name}-files-${aws.account_id}"
+tags = { stage = "${stack.stage}" }
+"#;
+
+#[tokio::test]
+async fn stages_are_separate_copies_of_one_stack_file() {
+    let w = World::new("stg");
+    w.write_stack(STACK);
+    let dev = ["--stage", "dev"];
+    let args = |stage: &[&'static str], rest: &[&'static str]| -> Vec<&'static str> {
+        stage.iter().chain(rest).copied().collect()
+    };
+    w.run(&args(&dev, &["up", "--auto-approve"])).code(0);
+    // The sandbox is chosen by the environment variable.
+    let sandbox = [("MOBILE_BACKEND_STAGE", "ann")];
+    w.run_env(&["up", "--auto-approve"], &sandbox, None).code(0);
+
+    // Each stage has its own names and ownership tag, and plans empty.
+    let tables = w.table_names().await;
+    for stage in ["dev", "ann"] {
+        let table = format!("{}-{stage}-notes", w.stack);
+        assert!(tables.contains(&table), "{table} in {tables:?}");
+        let tags = w.table_tags(&table).await;
+        assert_eq!(tags[OWNER_STACK_TAG], format!("{}-{stage}", w.stack));
+        let bucket = format!("{}-{stage}-files-{}", w.stack, w.account);
+        assert_eq!(w.bucket_tags(&bucket).await["stage"], stage);
+    }
+    assert!(
+        !tables.contains(&w.name("notes")),
+        "no unstaged copy was made"
+    );
+    w.run(&args(&dev, &["plan", "--detailed-exitcode"])).code(0);
+    w.run_env(&["plan", "--detailed-exitcode"], &sandbox, None)
+        .code(0);
+
+    // A plan saved for dev is refused for the sandbox.
+    let saved = w.path("dev-plan.json");
+    let saved_arg = saved.to_str().expect("a UTF-8 path");
+    w.run(&["--stage", "dev", "plan", "--out", saved_arg])
+        .code(0);
+    w.run_env(&["up", "--auto-approve", saved_arg], &sandbox, None)
+        .code(1)
+        .stderr_has(&format!("{}-dev", w.stack));
+
+    // Destroying dev leaves the sandbox as it was.
+    w.run(&args(&dev, &["destroy", "--auto-approve"])).code(0);
+    let tables = w.table_names().await;
+    assert!(
+        !tables.contains(&format!("{}-dev-notes", w.stack)),
+        "{tables:?}"
+    );
+    assert!(
+        tables.contains(&format!("{}-ann-notes", w.stack)),
+        "{tables:?}"
+    );
+    w.run_env(&["plan", "--detailed-exitcode"], &sandbox, None)
+        .code(0);
+    w.run_env(&["destroy", "--auto-approve"], &sandbox, None)
+        .code(0);
+    assert!(w
+        .table_names()
+        .await
+        .iter()
+        .all(|t| !t.starts_with(&w.stack)));
+}
+
+#[tokio::test]
+async fn a_bad_stage_name_is_an_error_before_any_aws_call() {
+    let w = World::new("stgbad");
+    w.write_stack(STACK);
+    let log = w.path("calls.log");
+    w.run_logged(&["--stage", "Feature_X", "plan"], &log)
+        .code(1)
+        .stderr_has("stage name `Feature_X`")
+        .stderr_has("[a-z0-9-]");
+    assert!(read_call_log(&log).is_empty(), "{:?}", read_call_log(&log));
+    // A file that names ${stack.stage} needs a stage.
+    w.run_logged(&["plan"], &log)
+        .code(1)
+        .stderr_has("`${stack.stage}` needs a stage")
+        .stderr_has("--stage NAME");
+    assert!(read_call_log(&log).is_empty());
+}
