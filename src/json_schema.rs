@@ -23,7 +23,9 @@ use schemars::{json_schema, JsonSchema, Schema};
 use serde_json::{json, Value};
 
 use crate::resource::registry::{KindVisitor, ResourceKind};
-use crate::stack::schema::StackSection;
+use std::collections::BTreeMap;
+
+use crate::stack::schema::{StackSection, StageSection, VarsSection};
 use crate::stack::Kind;
 
 /// A resource key (`[table.<key>]`): the loader's rule, 1 to 64 characters of
@@ -43,6 +45,16 @@ impl JsonSchema for StackFile {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let mut properties = serde_json::Map::new();
         properties.insert(
+            "vars".into(),
+            generator.subschema_for::<VarsSection>().to_value(),
+        );
+        properties.insert(
+            "stages".into(),
+            generator
+                .subschema_for::<BTreeMap<String, StageSection>>()
+                .to_value(),
+        );
+        properties.insert(
             "stack".into(),
             generator.subschema_for::<StackSection>().to_value(),
         );
@@ -55,7 +67,7 @@ impl JsonSchema for StackFile {
             "properties": properties,
             "required": ["stack"],
             "title": "mobile-backend stack file",
-            "description": "One TOML file that describes an AWS mobile backend: `[stack]`, then one table per resource, `[<kind>.<key>]`. Strings may hold references, `${kind.key.attr}`, `${stack.name}`, `${aws.account_id}` and `${aws.region}`; file paths are relative to the stack file."
+            "description": "One TOML file that describes an AWS mobile backend: `[stack]`, then one table per resource, `[<kind>.<key>]`. Strings may hold references, `${kind.key.attr}`, `${stack.name}`, `${stack.stage}`, `${var.name}`, `${aws.account_id}` and `${aws.region}`; file paths are relative to the stack file."
         })
     }
 }
@@ -147,7 +159,7 @@ mod tests {
             .map(String::as_str)
             .collect();
         let mut want: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        want.push("stack");
+        want.extend(["stack", "vars", "stages"]);
         let (mut have, mut want) = (properties.clone(), want);
         have.sort_unstable();
         want.sort_unstable();

@@ -11,12 +11,19 @@ mod support;
 use support::{read_call_log, World, OWNER_STACK_TAG};
 
 const STACK: &str = r#"
+[vars]
+tier = "free"
+
+[stages.prod]
+region = "us-west-2"
+vars = { tier = "paid" }
+
 [table.notes]
 hash_key = { name = "id", type = "S" }
 
 [bucket.files]
 name = "${stack.name}-files-${aws.account_id}"
-tags = { stage = "${stack.stage}" }
+tags = { stage = "${stack.stage}", tier = "${var.tier}" }
 "#;
 
 #[tokio::test]
@@ -59,7 +66,24 @@ async fn stages_are_separate_copies_of_one_stack_file() {
         .code(1)
         .stderr_has(&format!("{}-dev", w.stack));
 
-    // Destroying dev leaves the sandbox as it was.
+    // prod: another region and a var of its own, from [stages.prod].
+    w.run(&["--stage", "prod", "up", "--auto-approve"]).code(0);
+    w.run(&["--stage", "prod", "plan", "--detailed-exitcode"])
+        .code(0);
+    let outputs = w.run(&["--stage", "prod", "outputs"]);
+    outputs.code(0);
+    let outputs = outputs.json();
+    assert_eq!(outputs["region"], "us-west-2", "{outputs}");
+    assert_eq!(outputs["stack"], format!("{}-prod", w.stack), "{outputs}");
+    let east = w.table_names().await;
+    assert!(
+        !east.contains(&format!("{}-prod-notes", w.stack)),
+        "prod is not in us-east-1: {east:?}"
+    );
+    let dev_bucket = format!("{}-dev-files-{}", w.stack, w.account);
+    assert_eq!(w.bucket_tags(&dev_bucket).await["tier"], "free");
+
+    // Destroying dev leaves the sandbox (and prod) as they were.
     w.run(&args(&dev, &["destroy", "--auto-approve"])).code(0);
     let tables = w.table_names().await;
     assert!(
@@ -72,7 +96,11 @@ async fn stages_are_separate_copies_of_one_stack_file() {
     );
     w.run_env(&["plan", "--detailed-exitcode"], &sandbox, None)
         .code(0);
+    w.run(&["--stage", "prod", "plan", "--detailed-exitcode"])
+        .code(0);
     w.run_env(&["destroy", "--auto-approve"], &sandbox, None)
+        .code(0);
+    w.run(&["--stage", "prod", "destroy", "--auto-approve"])
         .code(0);
     assert!(w
         .table_names()

@@ -28,7 +28,8 @@ impl Lookup for Values {
         match reference {
             Reference::AwsAccountId => Some(self.account_id.clone()),
             Reference::AwsRegion => Some(self.region.clone()),
-            Reference::StackName | Reference::StackStage => None, // the stack answers these itself
+            // The stack answers these itself.
+            Reference::StackName | Reference::StackStage | Reference::Var(_) => None,
             Reference::Resource { address, attribute } => self
                 .outputs
                 .get(address)

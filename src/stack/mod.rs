@@ -130,6 +130,8 @@ pub struct Stack {
     pub name: String,
     /// The stage given with `--stage` (`$MOBILE_BACKEND_STAGE`), if any.
     pub stage: Option<String>,
+    /// `${var.<name>}` values: `[vars]` defaults with the stage's overrides.
+    pub vars: BTreeMap<String, String>,
     pub region: Option<String>,
     pub tags: Tags,
     pub resources: BTreeMap<Address, ResourceDecl>,
@@ -138,6 +140,24 @@ pub struct Stack {
     pub steps: BTreeMap<Address, BTreeSet<Address>>,
     /// Sources of the stack file and policy files, for locations in messages.
     pub sources: Diagnostics,
+}
+
+/// What references may name: the declared resources and `[vars]`.
+struct Names<'a> {
+    resources: &'a BTreeMap<Address, ResourceDecl>,
+    vars: &'a BTreeMap<String, String>,
+}
+
+impl Declared for Names<'_> {
+    fn has(&self, address: &Address) -> bool {
+        self.resources.has(address)
+    }
+    fn keys_of(&self, kind: Kind) -> Vec<String> {
+        self.resources.keys_of(kind)
+    }
+    fn var_names(&self) -> Vec<String> {
+        self.vars.keys().cloned().collect()
+    }
 }
 
 impl Declared for BTreeMap<Address, ResourceDecl> {
@@ -220,9 +240,14 @@ impl Stack {
     }
 
     pub fn interpolate(&self, s: &str, lookup: &dyn Lookup) -> Result<String, String> {
-        reference::interpolate(s, &self.resources, &|r| match r {
+        let names = Names {
+            resources: &self.resources,
+            vars: &self.vars,
+        };
+        reference::interpolate(s, &names, &|r| match r {
             Reference::StackName => Some(self.name.clone()),
             Reference::StackStage => self.stage.clone(),
+            Reference::Var(name) => self.vars.get(name).cloned(),
             other => lookup.value(other),
         })
         .map_err(|e| e.message)
@@ -309,6 +334,11 @@ struct Loader<'a> {
     source: &'a str,
     diags: &'a mut Diagnostics,
     stage: Option<&'a str>,
+    /// `[vars]` as written, then (after [`Self::stage_settings`]) with the
+    /// stage's overrides.
+    vars: BTreeMap<String, String>,
+    stages: BTreeMap<String, schema::StageSection>,
+    stages_span: Option<Range<usize>>,
 }
 
 /// A `${...}` found in a string, with where it is written.
@@ -349,6 +379,9 @@ impl<'a> Loader<'a> {
             source,
             diags,
             stage: None,
+            vars: BTreeMap::new(),
+            stages: BTreeMap::new(),
+            stages_span: None,
         }
     }
 
@@ -379,6 +412,7 @@ impl<'a> Loader<'a> {
             .find(|(k, _)| k.get_ref().as_ref() == "stack")
             .map(|(k, _)| k.span());
         self.check_section(&section, stack_span);
+        let region = self.stage_settings(section.region.clone());
 
         let mut resources: BTreeMap<Address, ResourceDecl> = BTreeMap::new();
         let mut found = Vec::new();
@@ -420,7 +454,8 @@ impl<'a> Loader<'a> {
             file: self.file.to_path_buf(),
             name,
             stage: self.stage.map(str::to_string),
-            region: section.region.clone(),
+            vars: self.vars.clone(),
+            region,
             tags: section.tags.clone(),
             resources,
             steps,
@@ -483,8 +518,24 @@ impl<'a> Loader<'a> {
                 stack_section = self.typed::<StackSection>("[stack]", value);
                 continue;
             }
+            if key_name == "vars" {
+                self.vars = self
+                    .typed::<schema::VarsSection>("[vars]", value)
+                    .unwrap_or_default();
+                continue;
+            }
+            if key_name == "stages" {
+                self.stages_span = Some(key.span());
+                self.stages = self
+                    .typed::<BTreeMap<String, schema::StageSection>>("[stages]", value)
+                    .unwrap_or_default();
+                continue;
+            }
             let Some(kind) = Kind::from_name(key_name) else {
-                let names = Kind::ALL.iter().map(|k| k.as_str()).chain(["stack"]);
+                let names = Kind::ALL
+                    .iter()
+                    .map(|k| k.as_str())
+                    .chain(["stack", "vars", "stages"]);
                 let help = match reference::nearest(key_name, names) {
                     Some(n) => format!("did you mean `{n}`?"),
                     None => format!(
@@ -544,8 +595,13 @@ impl<'a> Loader<'a> {
         resources: &BTreeMap<Address, ResourceDecl>,
         steps: &mut BTreeMap<Address, BTreeSet<Address>>,
     ) {
+        let vars = self.vars.clone();
+        let names = Names {
+            resources,
+            vars: &vars,
+        };
         for r in found {
-            match reference::parse(&r.inner, resources) {
+            match reference::parse(&r.inner, &names) {
                 Ok(Reference::Resource {
                     address: target, ..
                 }) => {
@@ -676,6 +732,43 @@ impl<'a> Loader<'a> {
                 }
             }
         }
+    }
+
+    /// The stage's region (else `[stack] region`), and `self.vars` with the
+    /// stage's overrides; an override of a var `[vars]` does not declare is
+    /// an error at `[stages]`.
+    fn stage_settings(&mut self, region: Option<String>) -> Option<String> {
+        let mut undeclared = Vec::new();
+        for (stage, settings) in &self.stages {
+            for name in settings.vars.keys() {
+                if !self.vars.contains_key(name) {
+                    undeclared.push((stage.clone(), name.clone()));
+                }
+            }
+            if let Some(r) = settings.region.as_deref().filter(|r| !is_region(r)) {
+                undeclared.push((stage.clone(), format!("\u{0}{r}")));
+            }
+        }
+        for (stage, name) in undeclared {
+            let (message, help) = match name.strip_prefix('\u{0}') {
+                Some(r) => (
+                    format!("`[stages.{stage}]`: `{r}` is not an AWS region name"),
+                    "write it like `us-east-1`".to_string(),
+                ),
+                None => (
+                    format!("`[stages.{stage}]` sets `{name}`, which `[vars]` does not declare"),
+                    format!("declare it with its default under `[vars]`: `{name} = \"...\"`"),
+                ),
+            };
+            self.error(self.stages_span.clone(), message, Some(help));
+        }
+        let settings = self
+            .stage
+            .and_then(|s| self.stages.get(s))
+            .cloned()
+            .unwrap_or_default();
+        self.vars.extend(settings.vars);
+        settings.region.or(region)
     }
 
     /// A stage (from the command line) follows the stack-name rule.

@@ -19,6 +19,8 @@ pub enum Reference {
     StackName,
     /// `${stack.stage}`: the stage given with `--stage`.
     StackStage,
+    /// `${var.<name>}`: a value of `[vars]` (the stage's, else the default).
+    Var(String),
     AwsAccountId,
     AwsRegion,
     Resource {
@@ -32,6 +34,7 @@ impl fmt::Display for Reference {
         match self {
             Reference::StackName => f.write_str("stack.name"),
             Reference::StackStage => f.write_str("stack.stage"),
+            Reference::Var(name) => write!(f, "var.{name}"),
             Reference::AwsAccountId => f.write_str("aws.account_id"),
             Reference::AwsRegion => f.write_str("aws.region"),
             Reference::Resource { address, attribute } => write!(f, "{address}.{attribute}"),
@@ -116,6 +119,10 @@ pub struct ReferenceError {
 pub trait Declared {
     fn has(&self, address: &Address) -> bool;
     fn keys_of(&self, kind: Kind) -> Vec<String>;
+    /// The names `[vars]` declares.
+    fn var_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Parses and checks `inner` (the text between `${` and `}`).
@@ -125,6 +132,16 @@ pub fn parse(inner: &str, declared: &dyn Declared) -> Result<Reference, Referenc
     match parts.as_slice() {
         ["stack", "name"] => return Ok(Reference::StackName),
         ["stack", "stage"] => return Ok(Reference::StackStage),
+        ["var", name] => {
+            let names = declared.var_names();
+            if names.iter().any(|n| n == name) {
+                return Ok(Reference::Var(name.to_string()));
+            }
+            return Err(unknown(
+                format!("`var.{name}` is not declared: add it under `[vars]` with its default"),
+                nearest(name, names.iter().map(String::as_str)).map(|n| format!("var.{n}")),
+            ));
+        }
         ["aws", "account_id"] => return Ok(Reference::AwsAccountId),
         ["aws", "region"] => return Ok(Reference::AwsRegion),
         ["stack", other] => {

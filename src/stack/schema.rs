@@ -35,4 +35,23 @@ pub(crate) struct StackSection {
     pub tags: Tags,
 }
 
+/// `[vars]`: values used as `${var.<name>}` wherever a reference may stand,
+/// each with its default; `[stages.<name>].vars` overrides them per stage.
+pub(crate) type VarsSection = BTreeMap<String, String>;
+
+/// `[stages.<name>]`: what differs for one stage (`--stage <name>`). A stage
+/// not listed here uses the defaults.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StageSection {
+    /// The stage's AWS region, like `eu-west-1` (instead of `[stack] region`;
+    /// `--region` still overrides it).
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)+-[0-9]+$"))]
+    pub region: Option<String>,
+    /// Values of `[vars]` for this stage.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+}
+
 // The kinds' spec types live in their own files (`crate::resource::<kind>`).

@@ -727,3 +727,74 @@ name = "demo-files-${stack.stage}"
         Some("pass --stage NAME or set MOBILE_BACKEND_STAGE")
     );
 }
+
+const WITH_VARS: &str = r#"
+[stack]
+name = "demo"
+region = "us-east-1"
+
+[vars]
+log_level = "debug"
+retention = "7"
+
+[stages.prod]
+region = "eu-west-1"
+vars = { log_level = "warn" }
+
+[bucket.files]
+name = "${stack.name}-files"
+tags = { level = "${var.log_level}", keep = "${var.retention}" }
+"#;
+
+#[test]
+fn vars_take_their_defaults_and_a_listed_stage_overrides_them_and_the_region() {
+    let resolved = |stack: &Stack| {
+        let tags = &stack.resources[&"bucket.files".parse::<Address>().unwrap()]
+            .spec
+            .tags()
+            .clone();
+        tags.iter()
+            .map(|(k, v)| (k.clone(), stack.interpolate(v, &OfflineLookup).unwrap()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let (_dir, _path, plain) = load_str(WITH_VARS);
+    let plain = plain.unwrap_or_else(|d| panic!("{}", d.render(false)));
+    assert_eq!(plain.region.as_deref(), Some("us-east-1"));
+    assert_eq!(resolved(&plain)["level"], "debug");
+    let (_dir, prod) = load_staged(WITH_VARS, "prod");
+    let prod = prod.unwrap_or_else(|d| panic!("{}", d.render(false)));
+    assert_eq!(prod.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(resolved(&prod)["level"], "warn");
+    assert_eq!(resolved(&prod)["keep"], "7");
+    // A stage not listed uses the defaults (any developer's sandbox).
+    let (_dir, ann) = load_staged(WITH_VARS, "ann");
+    let ann = ann.unwrap_or_else(|d| panic!("{}", d.render(false)));
+    assert_eq!(ann.region.as_deref(), Some("us-east-1"));
+    assert_eq!(resolved(&ann)["level"], "debug");
+}
+
+#[test]
+fn an_unknown_var_and_an_override_of_an_undeclared_var_are_errors() {
+    let source = WITH_VARS
+        .replace("${var.retention}", "${var.retension}")
+        .replace(
+            "vars = { log_level = \"warn\" }",
+            "vars = { log_levle = \"warn\" }",
+        );
+    let found = errors(&source);
+    assert_eq!(found.len(), 2, "{found:?}");
+    let unknown = found
+        .iter()
+        .find(|f| f.1.contains("var.retension"))
+        .expect("the unknown var");
+    assert_eq!(unknown.0, 16, "at its line: {found:?}");
+    assert_eq!(
+        unknown.2.as_deref(),
+        Some("did you mean `${var.retention}`?")
+    );
+    let undeclared = found
+        .iter()
+        .find(|f| f.1.contains("log_levle"))
+        .expect("the undeclared override");
+    assert!(undeclared.1.contains("[stages.prod]"), "{found:?}");
+}
