@@ -628,6 +628,90 @@ mod tests {
         }
     }
 
+    /// An inner connector that notes when each request reached it.
+    #[derive(Debug, Clone)]
+    struct Noting {
+        at: Arc<std::sync::Mutex<Vec<Duration>>>,
+        start: Instant,
+    }
+
+    impl HttpConnector for Noting {
+        fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+            use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+            use aws_smithy_types::body::SdkBody;
+            if let Ok(mut at) = self.at.lock() {
+                at.push(Instant::now() - self.start);
+            }
+            let ok = aws_smithy_runtime_api::http::StatusCode::try_from(200u16).expect("200");
+            HttpConnectorFuture::ready(Ok(HttpResponse::new(ok, SdkBody::empty())))
+        }
+    }
+
+    fn request(method: &str, uri: &str, target: Option<&str>) -> HttpRequest {
+        use aws_smithy_types::body::SdkBody;
+        let mut r = HttpRequest::new(SdkBody::empty());
+        r.set_method(method).expect("a method");
+        r.set_uri(uri).expect("a URI");
+        if let Some(t) = target {
+            r.headers_mut().insert("X-Amz-Target", t.to_string());
+        }
+        r
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_connector_paces_by_the_target_header_and_the_uri_path() {
+        let noting = Noting {
+            at: Arc::default(),
+            start: Instant::now(),
+        };
+        let send = |service: Service, requests: Vec<HttpRequest>| {
+            let connector = PacedConnector {
+                inner: SharedHttpConnector::new(noting.clone()),
+                pacing: Arc::new(Pacing::new(service)),
+            };
+            async move {
+                for r in requests {
+                    connector.call(r).await.expect("an answer");
+                }
+            }
+        };
+        let idp = |op: &str| {
+            let target = format!("AWSCognitoIdentityProviderService.{op}");
+            request(
+                "POST",
+                "https://cognito-idp.eu-west-1.amazonaws.com/",
+                Some(&target),
+            )
+        };
+        // Two reads of one category: 1/15 s apart; another category: at once.
+        send(
+            Service::CognitoUserPools,
+            vec![
+                idp("DescribeUserPool"),
+                idp("CreateGroup"),
+                idp("ListUserPools"),
+            ],
+        )
+        .await;
+        // Two REST APIs created: 3 s apart (the host is not part of the path).
+        let create = || {
+            request(
+                "POST",
+                "https://apigateway.eu-west-1.amazonaws.com/restapis",
+                None,
+            )
+        };
+        send(Service::ApiGateway, vec![create(), create()]).await;
+        let at: Vec<u128> = noting
+            .at
+            .lock()
+            .expect("the times")
+            .iter()
+            .map(|d| d.as_millis())
+            .collect();
+        assert_eq!(at, vec![0, 0, 67, 67, 3067]);
+    }
+
     #[test]
     fn quota_errors_are_recognised_in_every_protocol() {
         let q = QuotaErrorsAreFinal::quota_in;
