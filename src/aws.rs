@@ -22,6 +22,7 @@ pub mod limits;
 #[cfg(test)]
 pub(crate) mod mock;
 pub mod nulls;
+pub mod quotas;
 
 /// What the user asked for on the command line and in the stack file.
 #[derive(Debug, Clone, Default)]
@@ -292,9 +293,14 @@ impl Aws {
         let cognito_identity = aws_sdk_cognitoidentity::Client::from_conf(
             quota_final!(client!(aws_sdk_cognitoidentity, "COGNITO_IDENTITY")).build(),
         );
-        let lambda = aws_sdk_lambda::Client::from_conf(
-            quota_final!(client!(aws_sdk_lambda, "LAMBDA")).build(),
-        );
+        // Lambda's control plane is paced too, at 15 per second at most: its
+        // waits stay far below the upload stall check's 5 s, which is kept
+        // for function code (zip) uploads.
+        let lambda = aws_sdk_lambda::Client::from_conf({
+            let mut b = quota_final!(client!(aws_sdk_lambda, "LAMBDA"));
+            b.set_http_client(paced(config.http_client(), limits::Service::Lambda));
+            b.build()
+        });
         let apigateway = aws_sdk_apigateway::Client::from_conf({
             let mut b = quota_final!(client!(aws_sdk_apigateway, "API_GATEWAY"));
             // API Gateway answers `null` inside maps, which the SDK refuses
