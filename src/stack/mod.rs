@@ -278,6 +278,16 @@ impl Stack {
     }
 }
 
+/// The stack-name rule, which stage names follow too: 1 to 40 characters of
+/// `[a-z0-9-]`, starting with a letter.
+fn is_stack_name(name: &str) -> bool {
+    name.len() <= 40
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 pub const OWNER_STACK_TAG: &str = "mobile-backend:stack";
 pub const OWNER_ID_TAG: &str = "mobile-backend:id";
 
@@ -738,28 +748,22 @@ impl<'a> Loader<'a> {
     /// stage's overrides; an override of a var `[vars]` does not declare is
     /// an error at `[stages]`.
     fn stage_settings(&mut self, region: Option<String>) -> Option<String> {
-        let mut undeclared = Vec::new();
+        let mut problems = Vec::new();
         for (stage, settings) in &self.stages {
-            for name in settings.vars.keys() {
-                if !self.vars.contains_key(name) {
-                    undeclared.push((stage.clone(), name.clone()));
-                }
-            }
-            if let Some(r) = settings.region.as_deref().filter(|r| !is_region(r)) {
-                undeclared.push((stage.clone(), format!("\u{0}{r}")));
-            }
-        }
-        for (stage, name) in undeclared {
-            let (message, help) = match name.strip_prefix('\u{0}') {
-                Some(r) => (
-                    format!("`[stages.{stage}]`: `{r}` is not an AWS region name"),
-                    "write it like `us-east-1`".to_string(),
-                ),
-                None => (
+            for name in settings.vars.keys().filter(|n| !self.vars.contains_key(*n)) {
+                problems.push((
                     format!("`[stages.{stage}]` sets `{name}`, which `[vars]` does not declare"),
                     format!("declare it with its default under `[vars]`: `{name} = \"...\"`"),
-                ),
-            };
+                ));
+            }
+            if let Some(r) = settings.region.as_deref().filter(|r| !is_region(r)) {
+                problems.push((
+                    format!("`[stages.{stage}]`: `{r}` is not an AWS region name"),
+                    "write it like `us-east-1`".to_string(),
+                ));
+            }
+        }
+        for (message, help) in problems {
             self.error(self.stages_span.clone(), message, Some(help));
         }
         let settings = self
@@ -773,12 +777,7 @@ impl<'a> Loader<'a> {
 
     /// A stage (from the command line) follows the stack-name rule.
     fn check_stage_name(&mut self, stage: &str) {
-        let ok = stage.len() <= 40
-            && stage.starts_with(|c: char| c.is_ascii_lowercase())
-            && stage
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !ok {
+        if !is_stack_name(stage) {
             self.error(
                 None,
                 format!("stage name `{stage}` (--stage, MOBILE_BACKEND_STAGE) is not valid"),
@@ -791,12 +790,7 @@ impl<'a> Loader<'a> {
     }
 
     fn check_stack_name(&mut self, name: &str, span: Option<Range<usize>>) {
-        let ok = name.len() <= 40
-            && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !ok {
+        if !is_stack_name(name) {
             self.error(
                 span,
                 format!("stack name `{name}` is not valid"),
