@@ -252,6 +252,7 @@ mod tests {
         Plan {
             format_version: FORMAT_VERSION.into(),
             stack: "s".into(),
+            stage: None,
             mode: Mode::Apply,
             resource_changes: changes,
         }

@@ -62,6 +62,8 @@ pub enum Command {
     Outputs(OutputsArgs),
     /// Break a stale stack lock (asks first)
     Unlock(UnlockArgs),
+    /// List the stages of this stack that exist in the account, with who applied each last
+    Stages(StagesArgs),
     /// Write a ready, commented stack file and its policies to start from
     Init(InitArgs),
     /// Write a stack file that adopts resources made outside this tool
@@ -123,6 +125,13 @@ pub struct DestroyArgs {
     /// Apply this saved destroy plan (from `plan --destroy --out`)
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StagesArgs {
+    /// Print the stages as a versioned JSON document
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,10 @@
 //! the expiry every [`HEARTBEAT`], so a lock whose holder was killed expires
 //! after [`LEASE`]. Releasing is a `DeleteItem` conditional on our lock id, so
 //! a run never deletes a lock someone else took over.
+//!
+//! A run that applied changes also leaves a [`Record`] beside the lock (key
+//! `<stack>#last-apply`, never expiring): who applied the stack last, when,
+//! with which command and how it ended. `mobile-backend stages` shows it.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -32,6 +36,9 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 const TABLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 const KEY: &str = "stack";
+/// The key of a stack's [`Record`] is the stack's name with this suffix (`#`
+/// is never part of a stack name, so it cannot be another stack's lock).
+const RECORD_SUFFIX: &str = "#last-apply";
 
 /// The lock table's name in this account and region.
 pub fn table_name() -> String {
@@ -65,10 +72,47 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
+/// Which stack a lock or record is of: the name AWS sees (`<stack>-<stage>`
+/// with a stage), and the stack file's name and the stage it is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackId {
+    pub name: String,
+    pub base: String,
+    pub stage: Option<String>,
+}
+
+impl StackId {
+    pub fn of(stack: &crate::stack::Stack) -> StackId {
+        StackId {
+            name: stack.name.clone(),
+            base: stack.base_name.clone(),
+            stage: stack.stage.clone(),
+        }
+    }
+
+    fn attributes(&self, item: &mut HashMap<String, AttributeValue>) {
+        item.insert("base".into(), AttributeValue::S(self.base.clone()));
+        if let Some(stage) = &self.stage {
+            item.insert("stage".into(), AttributeValue::S(stage.clone()));
+        }
+    }
+
+    fn from_item(name: String, item: &HashMap<String, AttributeValue>) -> StackId {
+        let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+        StackId {
+            base: s("base").unwrap_or_else(|| name.clone()),
+            stage: s("stage"),
+            name,
+        }
+    }
+}
+
 /// Who holds a lock, as stored in its item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     pub stack: String,
+    /// The stack file's name and stage, when the holder wrote them.
+    pub id: StackId,
     pub lock_id: String,
     pub who: String,
     pub host: String,
@@ -121,7 +165,8 @@ fn ci_location() -> Option<String> {
 }
 
 impl Holder {
-    fn mine(stack: &str, command: &str) -> Holder {
+    fn mine(id: &StackId, command: &str) -> Holder {
+        let stack = id.name.as_str();
         let now = now_secs();
         let pid = std::process::id();
         let nanos = SystemTime::now()
@@ -131,6 +176,7 @@ impl Holder {
         let host = host_name();
         Holder {
             stack: stack.to_string(),
+            id: id.clone(),
             lock_id: format!("{host}/{pid}/{now}.{nanos:09}"),
             who: std::env::var("USER")
                 .or_else(|_| std::env::var("USERNAME"))
@@ -170,6 +216,7 @@ impl Holder {
         if let Some(l) = &self.location {
             item.insert("location".to_string(), AttributeValue::S(l.clone()));
         }
+        self.id.attributes(&mut item);
         item
     }
 
@@ -188,6 +235,7 @@ impl Holder {
         };
         Holder {
             stack: s(KEY),
+            id: StackId::from_item(s(KEY), item),
             lock_id: s("lock_id"),
             who: s("who"),
             host: s("host"),
@@ -242,6 +290,184 @@ impl Holder {
     }
 }
 
+/// How an applying run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Outcome> {
+        [Outcome::Succeeded, Outcome::Failed, Outcome::Interrupted]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+}
+
+/// The last run that applied changes to a stack: kept after its lock is
+/// released, so `stages` can say who applied each stage last and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub id: StackId,
+    pub who: String,
+    pub host: String,
+    pub command: String,
+    pub location: Option<String>,
+    pub started_at: i64,
+    pub finished_at: i64,
+    /// `None` for an outcome this version does not know (a newer one wrote it).
+    pub outcome: Option<Outcome>,
+}
+
+impl Record {
+    fn of(holder: &Holder, outcome: Outcome) -> Record {
+        Record {
+            id: holder.id.clone(),
+            who: holder.who.clone(),
+            host: holder.host.clone(),
+            command: holder.command.clone(),
+            location: holder.location.clone(),
+            started_at: holder.acquired_at,
+            finished_at: now_secs(),
+            outcome: Some(outcome),
+        }
+    }
+
+    fn item(&self) -> HashMap<String, AttributeValue> {
+        let s = |v: &str| AttributeValue::S(v.to_string());
+        let n = |v: i64| AttributeValue::N(v.to_string());
+        let mut item = HashMap::from([
+            (
+                KEY.to_string(),
+                s(&format!("{}{RECORD_SUFFIX}", self.id.name)),
+            ),
+            ("who".to_string(), s(&self.who)),
+            ("host".to_string(), s(&self.host)),
+            ("command".to_string(), s(&self.command)),
+            ("started_at".to_string(), n(self.started_at)),
+            ("finished_at".to_string(), n(self.finished_at)),
+            (
+                "outcome".to_string(),
+                s(self.outcome.map(Outcome::as_str).unwrap_or("unknown")),
+            ),
+        ]);
+        if let Some(l) = &self.location {
+            item.insert("location".to_string(), s(l));
+        }
+        self.id.attributes(&mut item);
+        item
+    }
+
+    /// The record an item holds; `None` when the item is not a record.
+    fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Record> {
+        let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+        let n = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let name = s(KEY)?.strip_suffix(RECORD_SUFFIX)?.to_string();
+        Some(Record {
+            id: StackId::from_item(name, item),
+            who: s("who").unwrap_or_default(),
+            host: s("host").unwrap_or_default(),
+            command: s("command").unwrap_or_default(),
+            location: s("location"),
+            started_at: n("started_at"),
+            finished_at: n("finished_at"),
+            outcome: s("outcome").as_deref().and_then(Outcome::parse),
+        })
+    }
+
+    /// `up by ann on laptop, succeeded, 2026-12-06T08:00:00Z (3h ago)`.
+    pub fn describe(&self, now: i64) -> String {
+        let mut s = format!(
+            "{} by {} on {}, {} at {} ({})",
+            self.command,
+            self.who,
+            self.host,
+            self.outcome.map(Outcome::as_str).unwrap_or("ended"),
+            timestamp(self.finished_at),
+            ago(now - self.finished_at)
+        );
+        if let Some(l) = &self.location {
+            s.push_str(&format!(" {l}"));
+        }
+        s
+    }
+}
+
+/// `42s ago`, `5m ago`, `3h ago`, `2d ago`.
+pub fn ago(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..=59 => format!("{s}s ago"),
+        60..=3599 => format!("{}m ago", s / 60),
+        3600..=86399 => format!("{}h ago", s / 3600),
+        _ => format!("{}d ago", s / 86400),
+    }
+}
+
+/// Every lock and record of the stages of the stack file named `base` in
+/// this account and region, and of other stacks whose names start with
+/// `<base>-` (so that a stack named `notes-api` is not taken for stage `api`
+/// of `notes`): one paged `Scan` of the small lock table. No lock table
+/// means none.
+pub async fn of_stack_file(aws: &Aws, base: &str) -> Result<(Vec<Holder>, Vec<Record>), String> {
+    let table = table_name();
+    let mut holders = Vec::new();
+    let mut records = Vec::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        let out = aws
+            .lock_table
+            .scan()
+            .table_name(&table)
+            .filter_expression("#b = :b OR begins_with(#k, :p)")
+            .expression_attribute_names("#b", "base")
+            .expression_attribute_names("#k", KEY)
+            .expression_attribute_values(":b", AttributeValue::S(base.to_string()))
+            .expression_attribute_values(":p", AttributeValue::S(format!("{base}-")))
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await;
+        let out = match out {
+            Ok(o) => o,
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => break,
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the lock table (dynamodb:Scan on `{table}`): {}",
+                    describe(&e)
+                ))
+            }
+        };
+        for item in out.items() {
+            match Record::from_item(item) {
+                Some(r) => records.push(r),
+                None if item.contains_key("lock_id") => holders.push(Holder::from_item(item)),
+                None => {}
+            }
+        }
+        start = out.last_evaluated_key().filter(|k| !k.is_empty()).cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    Ok((holders, records))
+}
+
 /// A lock this run holds; renewed in the background until released.
 pub struct Lock {
     client: aws_sdk_dynamodb::Client,
@@ -251,7 +477,7 @@ pub struct Lock {
 }
 
 enum Attempt {
-    Taken(Option<Holder>),
+    Taken(Option<Box<Holder>>),
     Held,
     NoTable,
 }
@@ -280,7 +506,7 @@ async fn try_take(
         Ok(out) => Ok(Attempt::Taken(
             out.attributes()
                 .filter(|a| !a.is_empty())
-                .map(Holder::from_item),
+                .map(|a| Box::new(Holder::from_item(a))),
         )),
         Err(e) => match error_code(&e) {
             Some("ConditionalCheckFailedException") => Ok(Attempt::Held),
@@ -395,17 +621,18 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
 /// it. Fails naming the holder when it cannot.
 pub async fn acquire(
     aws: &Aws,
-    stack: &str,
+    id: &StackId,
     command: &str,
     timeout: Duration,
 ) -> Result<Lock, String> {
+    let stack = id.name.as_str();
     let table = table_name();
     let client = aws.lock_table.clone();
     let started = tokio::time::Instant::now();
     let mut said_waiting = false;
     let mut created = false;
     loop {
-        let mut holder = Holder::mine(stack, command);
+        let mut holder = Holder::mine(id, command);
         match try_take(&client, &table, &holder).await? {
             Attempt::Taken(previous) => {
                 if let Some(p) = previous {
@@ -505,20 +732,34 @@ impl Lock {
         &self.holder
     }
 
-    /// Stops renewing and deletes the lock if it is still ours. A failure is
+    /// Stops renewing and deletes the lock if it is still ours; when the run
+    /// applied changes (`outcome` given), leaves its [`Record`]. A failure is
     /// a warning: the lock expires by itself.
-    pub async fn release(self) {
+    pub async fn release(self, outcome: Option<Outcome>) {
         self.heartbeat.abort();
-        let result = self
+        let delete = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key(&self.holder.stack)))
             .condition_expression("lock_id = :id")
             .expression_attribute_values(":id", AttributeValue::S(self.holder.lock_id.clone()))
-            .send()
-            .await;
-        match result {
+            .send();
+        let record = async {
+            match outcome {
+                Some(o) => Some(
+                    self.client
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(Record::of(&self.holder, o).item()))
+                        .send()
+                        .await,
+                ),
+                None => None,
+            }
+        };
+        let (deleted, recorded) = tokio::join!(delete, record);
+        match deleted {
             Ok(_) => {}
             Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => {}
             Err(e) => eprintln!(
@@ -527,6 +768,14 @@ impl Lock {
                 describe(&e),
                 LEASE.as_secs()
             ),
+        }
+        if let Some(Err(e)) = recorded {
+            eprintln!(
+                "lock: warning: cannot record who applied stack `{}` last (dynamodb:PutItem on `{}`: {}); `mobile-backend stages` will not show this run",
+                self.holder.stack,
+                self.table,
+                describe(&e)
+            );
         }
     }
 }
@@ -558,6 +807,64 @@ pub async fn break_lock(aws: &Aws, stack: &str, lock_id: &str) -> Result<bool, S
 mod tests {
     use super::*;
 
+    fn id(base: &str, stage: Option<&str>) -> StackId {
+        StackId {
+            name: match stage {
+                Some(s) => format!("{base}-{s}"),
+                None => base.to_string(),
+            },
+            base: base.to_string(),
+            stage: stage.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_record_survives_its_item_and_is_never_taken_for_a_lock() {
+        let mut h = Holder::mine(&id("notes", Some("pr-7")), "up");
+        h.location = Some("https://ci.example/jobs/7".into());
+        let record = Record::of(&h, Outcome::Failed);
+        let item = record.item();
+        assert_eq!(item[KEY].as_s().unwrap(), "notes-pr-7#last-apply");
+        assert_eq!(item["base"].as_s().unwrap(), "notes");
+        assert_eq!(item["stage"].as_s().unwrap(), "pr-7");
+        assert!(!item.contains_key("expires_at"), "a record never expires");
+        assert!(!item.contains_key("lock_id"), "a record is no lock");
+        assert_eq!(Record::from_item(&item), Some(record.clone()));
+        // A lock item is no record; its stack file and stage come back too.
+        let lock = h.item();
+        assert_eq!(Record::from_item(&lock), None);
+        assert_eq!(Holder::from_item(&lock).id, id("notes", Some("pr-7")));
+        let d = Record {
+            finished_at: 1_700_000_000,
+            ..record
+        }
+        .describe(1_700_000_000 + 3 * 3600 + 5);
+        assert!(
+            d.starts_with("up by ")
+                && d.contains(
+                    ", failed at 2023-11-14T22:13:20Z (3h ago) https://ci.example/jobs/7"
+                ),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn a_lock_item_of_an_older_version_is_of_the_stack_it_names() {
+        let mut item = Holder::mine(&id("notes", None), "up").item();
+        item.remove("base");
+        let h = Holder::from_item(&item);
+        assert_eq!(h.id, id("notes", None));
+    }
+
+    #[test]
+    fn ages_are_short() {
+        assert_eq!(ago(5), "5s ago");
+        assert_eq!(ago(-3), "0s ago");
+        assert_eq!(ago(125), "2m ago");
+        assert_eq!(ago(7200), "2h ago");
+        assert_eq!(ago(3 * 86400 + 5), "3d ago");
+    }
+
     #[test]
     fn durations_need_a_unit() {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
@@ -572,7 +879,7 @@ mod tests {
 
     #[test]
     fn a_holder_survives_its_item() {
-        let h = Holder::mine("notes", "up");
+        let h = Holder::mine(&id("notes", None), "up");
         let back = Holder::from_item(&h.item());
         assert_eq!(back, h);
         assert!(!back.expired(now_secs()));
@@ -585,7 +892,7 @@ mod tests {
 
     #[test]
     fn a_description_names_the_holder_and_when() {
-        let mut h = Holder::mine("notes", "destroy");
+        let mut h = Holder::mine(&id("notes", None), "destroy");
         h.who = "ci".into();
         h.acquired_at = 1_700_000_000;
         h.location = Some("https://ci.example/jobs/7".into());

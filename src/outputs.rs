@@ -44,6 +44,8 @@ const AMPLIFY_OUTPUTS_VERSION: &str = "1.4";
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Context<'a> {
     pub stack: &'a str,
+    /// The stage (`--stage`); `stack` already includes it.
+    pub stage: Option<&'a str>,
     pub account_id: &'a str,
     pub region: &'a str,
 }
@@ -340,7 +342,8 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 /// `outputs --format json` (the default): one stable document,
 ///
 /// ```text
-/// { "format_version": "1", "stack": "...", "account_id": "...", "region": "...",
+/// { "format_version": "1", "stack": "...", "stage": "..." | null,
+///   "account_id": "...", "region": "...",
 ///   "secrets_included": false,
 ///   "resources": { "<address>": { "<output>": "<string>", ... }, ... } }
 /// ```
@@ -358,6 +361,7 @@ pub(crate) fn json(
     let doc = json!({
         "format_version": JSON_FORMAT_VERSION,
         "stack": ctx.stack,
+        "stage": ctx.stage,
         "account_id": ctx.account_id,
         "region": ctx.region,
         "secrets_included": secrets.is_some(),

@@ -110,6 +110,9 @@ impl ResourceChange {
 pub(crate) struct Plan {
     pub format_version: String,
     pub stack: String,
+    /// The stage (`--stage`) the plan is for; `stack` already includes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
     pub mode: Mode,
     /// In the order `apply` would start them (dependencies first; for deletes,
     /// dependents first), the tutorials' kind order breaking ties.
@@ -147,6 +150,7 @@ impl Plan {
 #[derive(Debug, Clone)]
 pub(crate) struct Input {
     pub stack: String,
+    pub stage: Option<String>,
     pub mode: Mode,
     /// What the stack declares, with references resolved where known.
     pub desired: Vec<Desired>,
@@ -218,6 +222,7 @@ pub(crate) fn plan(input: &Input) -> Plan {
     Plan {
         format_version: FORMAT_VERSION.to_string(),
         stack: input.stack.clone(),
+        stage: input.stage.clone(),
         mode: input.mode,
         resource_changes,
     }

@@ -360,18 +360,43 @@ async fn an_expired_lock_is_taken_over() {
         .stderr_has("took over the expired lock")
         .stderr_has("held by ghost on build-7");
     assert_eq!(w.table_names().await, vec![w.name("notes")]);
-    // The lock's own calls: one PutItem to take it, one DeleteItem to release.
-    let lock_calls: Vec<String> = read_call_log(&log)
+    // The lock's own calls: one PutItem to take it, one DeleteItem to
+    // release it and, as this run applied changes, one PutItem for the record
+    // of who applied the stack last (release and record go together).
+    let mut lock_calls: Vec<String> = read_call_log(&log)
         .into_iter()
         .filter(|c| is_lock_call(c))
         .collect();
     assert_eq!(
+        lock_calls.first().map(String::as_str),
+        Some("Lock DynamoDB:PutItem")
+    );
+    lock_calls.sort();
+    assert_eq!(
         lock_calls,
         vec![
+            "Lock DynamoDB:DeleteItem".to_string(),
             "Lock DynamoDB:PutItem".to_string(),
-            "Lock DynamoDB:DeleteItem".to_string()
+            "Lock DynamoDB:PutItem".to_string()
         ]
     );
+    let record = w
+        .dynamodb
+        .get_item()
+        .table_name(mobile_backend::lock::DEFAULT_TABLE)
+        .key(
+            "stack",
+            AttributeValue::S(format!("{}#last-apply", w.stack)),
+        )
+        .send()
+        .await
+        .expect("dynamodb:GetItem (the record)");
+    let record = record.item().expect("a record of this apply");
+    let s = |k: &str| record.get(k).and_then(|v| v.as_s().ok()).cloned();
+    assert_eq!(s("command").as_deref(), Some("up"));
+    assert_eq!(s("outcome").as_deref(), Some("succeeded"));
+    assert_eq!(s("base").as_deref(), Some(w.stack.as_str()));
+    assert!(!record.contains_key("expires_at"), "a record never expires");
     w.run(&["unlock"]).code(0).stdout_has("is not locked");
 }
 

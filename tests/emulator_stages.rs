@@ -64,7 +64,13 @@ async fn stages_are_separate_copies_of_one_stack_file() {
         .code(0);
     w.run_env(&["up", "--auto-approve", saved_arg], &sandbox, None)
         .code(1)
-        .stderr_has(&format!("{}-dev", w.stack));
+        .stderr_has("is a plan for stage `dev`")
+        .stderr_has("this run is for stage `ann`");
+    let saved_doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("the saved plan"))
+            .expect("JSON");
+    assert_eq!(saved_doc["stage"], "dev");
+    assert_eq!(saved_doc["stack"], format!("{}-dev", w.stack));
 
     // prod: another region and a var of its own, from [stages.prod].
     w.run(&["--stage", "prod", "up", "--auto-approve"]).code(0);
@@ -75,6 +81,7 @@ async fn stages_are_separate_copies_of_one_stack_file() {
     let outputs = outputs.json();
     assert_eq!(outputs["region"], "us-west-2", "{outputs}");
     assert_eq!(outputs["stack"], format!("{}-prod", w.stack), "{outputs}");
+    assert_eq!(outputs["stage"], "prod", "{outputs}");
     let east = w.table_names().await;
     assert!(
         !east.contains(&format!("{}-prod-notes", w.stack)),
@@ -82,6 +89,69 @@ async fn stages_are_separate_copies_of_one_stack_file() {
     );
     let dev_bucket = format!("{}-dev-files-{}", w.stack, w.account);
     assert_eq!(w.bucket_tags(&dev_bucket).await["tier"], "free");
+
+    // An `up` that changes nothing is no apply: the record keeps who did.
+    w.run_env(
+        &["--stage", "dev", "up", "--auto-approve"],
+        &[("USER", "bob")],
+        None,
+    )
+    .code(0);
+
+    // `stages` finds exactly the three, in both regions, with who applied them.
+    let listed = w.run(&["stages", "--json"]);
+    listed.code(0);
+    let listed = listed.json();
+    let found: Vec<(String, String, u64)> = listed["stages"]
+        .as_array()
+        .expect("a list of stages")
+        .iter()
+        .map(|s| {
+            let last = &s["last_applied"];
+            assert_eq!(last["command"], "up", "{s}");
+            assert_eq!(last["outcome"], "succeeded", "{s}");
+            assert!(
+                last["who"]
+                    .as_str()
+                    .is_some_and(|w| !w.is_empty() && w != "bob"),
+                "{s}"
+            );
+            assert_eq!(
+                s["stack_name"],
+                format!("{}-{}", w.stack, s["stage"].as_str().unwrap_or("")),
+                "{s}"
+            );
+            (
+                s["stage"].as_str().unwrap_or("(none)").to_string(),
+                s["region"].as_str().unwrap_or("").to_string(),
+                s["resources"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let want = |v: &[(&str, &str)]| -> Vec<(String, String, u64)> {
+        v.iter()
+            .map(|(s, r)| (s.to_string(), r.to_string(), 2))
+            .collect()
+    };
+    assert_eq!(
+        found,
+        want(&[
+            ("ann", "us-east-1"),
+            ("dev", "us-east-1"),
+            ("prod", "us-west-2")
+        ]),
+        "{listed}"
+    );
+    // The sandbox's developer sees theirs marked.
+    let human = w.run_env(&["stages"], &sandbox, None);
+    human.code(0).stdout_has("3 stages with resources");
+    let marked: Vec<&str> = human
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('*'))
+        .collect();
+    assert_eq!(marked.len(), 1, "{}", human.stdout);
+    assert!(marked[0].starts_with("* ann "), "{}", human.stdout);
 
     // Destroying dev leaves the sandbox (and prod) as they were.
     w.run(&args(&dev, &["destroy", "--auto-approve"])).code(0);
@@ -98,10 +168,22 @@ async fn stages_are_separate_copies_of_one_stack_file() {
         .code(0);
     w.run(&["--stage", "prod", "plan", "--detailed-exitcode"])
         .code(0);
+    let left = w.run(&["stages", "--json"]).json();
+    let left: Vec<&str> = left["stages"]
+        .as_array()
+        .expect("a list of stages")
+        .iter()
+        .filter_map(|s| s["stage"].as_str())
+        .collect();
+    assert_eq!(left, ["ann", "prod"], "dev is gone");
     w.run_env(&["destroy", "--auto-approve"], &sandbox, None)
         .code(0);
     w.run(&["--stage", "prod", "destroy", "--auto-approve"])
         .code(0);
+    w.run(&["stages"])
+        .code(0)
+        .stdout_has(&format!("no stage of stack `{}` exists", w.stack))
+        .stdout_has("us-east-1, us-west-2");
     assert!(w
         .table_names()
         .await

@@ -34,6 +34,7 @@ pub(super) fn plan(mode: Mode, resource_changes: Vec<ResourceChange>) -> Plan {
     Plan {
         format_version: FORMAT_VERSION.to_string(),
         stack: "demo".to_string(),
+        stage: None,
         mode,
         resource_changes,
     }

@@ -106,6 +106,7 @@ pub(super) async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(P
     let fingerprint = fingerprint_of(stack, aws, &live, &tagged_elsewhere);
     let input = Input {
         stack: stack.name.clone(),
+        stage: stack.stage.clone(),
         mode,
         desired,
         live,

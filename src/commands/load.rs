@@ -45,10 +45,22 @@ fn only_stack_file(mut found: Vec<PathBuf>) -> Result<PathBuf> {
 }
 
 pub(super) fn load(g: &GlobalArgs) -> Result<Stack> {
+    load_by(g, |path| stack::load_stage(path, g.stage.as_deref()))
+}
+
+/// The stack file as every stage shares it (`stages`): no stage, and
+/// `${stack.stage}` allowed.
+pub(super) fn load_any_stage(g: &GlobalArgs) -> Result<Stack> {
+    load_by(g, stack::load_any_stage)
+}
+
+fn load_by(
+    g: &GlobalArgs,
+    read: impl FnOnce(&Path) -> std::result::Result<Stack, stack::Diagnostics>,
+) -> Result<Stack> {
     let path = stack_path(g)?;
     let color = render::stderr_color(g.no_color);
-    let stack = stack::load_stage(&path, g.stage.as_deref())
-        .map_err(|d| Failure(d.render(color).trim_end().to_string()))?;
+    let stack = read(&path).map_err(|d| Failure(d.render(color).trim_end().to_string()))?;
     let warnings = stack.sources.render_warnings(color);
     if !warnings.is_empty() {
         eprint!("{warnings}");

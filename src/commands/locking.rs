@@ -2,6 +2,8 @@
 //! Ctrl-C or SIGTERM.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Failure, Result};
@@ -34,28 +36,57 @@ async fn interrupted() -> &'static str {
     }
 }
 
+/// Handed to a command's work: it says when changes start being applied,
+/// so that the lock's release records who applied the stack last.
+#[derive(Clone, Default)]
+pub(super) struct Applying(Arc<AtomicBool>);
+
+impl Applying {
+    /// The run has confirmed and is about to change AWS.
+    pub(super) fn start(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn started(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// Runs `work` holding the stack's lock, and releases it however `work` ends:
-/// done, failed, or interrupted by Ctrl-C or SIGTERM.
-pub(super) async fn locked<F>(
+/// done, failed, or interrupted by Ctrl-C or SIGTERM. A run that applied
+/// changes leaves a record of who did it, when and how it ended.
+pub(super) async fn locked<W, F>(
     aws: &Aws,
     stack: &Stack,
     command: &str,
     timeout: Option<Duration>,
-    work: F,
+    work: W,
 ) -> Result<ExitCode>
 where
+    W: FnOnce(Applying) -> F,
     F: std::future::Future<Output = Result<ExitCode>>,
 {
+    let id = lock::StackId::of(stack);
     let lock = tokio::select! {
-        l = lock::acquire(aws, &stack.name, command, timeout.unwrap_or(Duration::ZERO)) => l.map_err(Failure)?,
+        l = lock::acquire(aws, &id, command, timeout.unwrap_or(Duration::ZERO)) => l.map_err(Failure)?,
         signal = interrupted() => return Err(Failure(format!("{command} interrupted by {signal} while waiting for the stack lock; nothing was changed"))),
     };
+    let applying = Applying::default();
+    let mut was_interrupted = false;
     let result = tokio::select! {
-        r = work => r,
-        signal = interrupted() => Err(Failure(format!(
-            "{command} interrupted by {signal}: steps in flight were abandoned and the stack lock was released. Run `mobile-backend {command}` again; it continues from what exists now"
-        ))),
+        r = work(applying.clone()) => r,
+        signal = interrupted() => {
+            was_interrupted = true;
+            Err(Failure(format!(
+                "{command} interrupted by {signal}: steps in flight were abandoned and the stack lock was released. Run `mobile-backend {command}` again; it continues from what exists now"
+            )))
+        }
     };
-    lock.release().await;
+    let outcome = applying.started().then_some(match &result {
+        _ if was_interrupted => lock::Outcome::Interrupted,
+        Ok(_) => lock::Outcome::Succeeded,
+        Err(_) => lock::Outcome::Failed,
+    });
+    lock.release(outcome).await;
     result
 }

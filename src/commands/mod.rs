@@ -29,6 +29,7 @@ mod print;
 mod saved;
 mod schema;
 mod secrets;
+mod stages;
 mod unlock;
 mod up;
 mod validate;
@@ -91,6 +92,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Destroy(args) => destroy::run(g, args).await,
         Command::Outputs(args) => outputs::run(g, args).await,
         Command::Unlock(args) => unlock::run(g, args).await,
+        Command::Stages(args) => stages::run(g, args).await,
         Command::Init(args) => init::run(g, args),
         Command::Adopt(args) => adopt::run(g, args).await,
         Command::Schema => schema::run(),

@@ -77,6 +77,7 @@ pub(super) async fn run(g: &GlobalArgs, args: &crate::cli::OutputsArgs) -> Resul
     };
     let ctx = outputs::Context {
         stack: &stack.name,
+        stage: stack.stage.as_deref(),
         account_id: &aws.account_id,
         region: &aws.region,
     };

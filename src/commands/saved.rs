@@ -37,6 +37,18 @@ pub(super) fn check_saved(
     now: &Fingerprint,
 ) -> Result<()> {
     let file = path.display();
+    if saved.stage != stack.stage {
+        let name = |s: &Option<String>| match s {
+            Some(s) => format!("stage `{s}`"),
+            None => "no stage".to_string(),
+        };
+        return Err(Failure(format!(
+            "{file} is a plan for {} of stack `{}`, but this run is for {} (--stage, MOBILE_BACKEND_STAGE); apply it with the stage it was made for, or make a plan for this one. Nothing was changed",
+            name(&saved.stage),
+            stack.base_name,
+            name(&stack.stage)
+        )));
+    }
     if saved.stack != stack.name {
         return Err(Failure(format!(
             "{file} is a plan for stack `{}`, but {} is stack `{}`; pass the stack file it was made from. Nothing was changed",
@@ -112,6 +124,28 @@ mod tests {
         let p = demo_plan(Mode::Apply);
         let now = fingerprint("eu-west-1");
         assert!(check_saved(&saved(&p, &now), &stack, &p, &now).is_ok());
+    }
+
+    #[test]
+    fn a_plan_for_another_stage_is_refused_naming_both() {
+        let (_dir, path, _) = fixtures::stack(fixtures::DEMO);
+        let load = |stage| crate::stack::load_stage(&path, stage).unwrap();
+        let (dev, ann) = (load(Some("dev")), load(Some("ann")));
+        let mut p = demo_plan(Mode::Apply);
+        p.stack = dev.name.clone();
+        p.stage = dev.stage.clone();
+        let now = fingerprint("eu-west-1");
+        let file = saved(&p, &now);
+        assert_eq!(file.1.stage.as_deref(), Some("dev"), "the file carries it");
+        assert!(check_saved(&file, &dev, &p, &now).is_ok());
+        let e = check_saved(&file, &ann, &p, &now).unwrap_err();
+        assert_eq!(
+            e.0,
+            format!("{FILE} is a plan for stage `dev` of stack `demo`, but this run is for stage `ann` (--stage, MOBILE_BACKEND_STAGE); apply it with the stage it was made for, or make a plan for this one. Nothing was changed")
+        );
+        let unstaged = load(None);
+        let e = check_saved(&file, &unstaged, &p, &now).unwrap_err();
+        assert!(e.0.contains("but this run is for no stage"), "{}", e.0);
     }
 
     #[test]

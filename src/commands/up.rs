@@ -8,7 +8,7 @@ use super::confirm::ask;
 use super::execute::{execute, finish};
 use super::live::{live_outputs, make_plan};
 use super::load::{connect, load};
-use super::locking::locked;
+use super::locking::{locked, Applying};
 use super::preflight::preflight;
 use super::print::{emit, summary};
 use super::saved::{check_saved, read_saved};
@@ -25,7 +25,7 @@ pub(super) async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<ExitCode> {
     let saved = read_saved(args.plan_file.as_deref())?;
     let stack = load(g)?;
     let aws = connect(g, &stack).await?;
-    let work = up_locked(g, args, &stack, &aws, saved.as_ref());
+    let work = |applying| up_locked(g, args, &stack, &aws, saved.as_ref(), applying);
     locked(&aws, &stack, "up", args.lock_timeout, work).await
 }
 
@@ -35,6 +35,7 @@ async fn up_locked(
     stack: &Stack,
     aws: &Aws,
     saved: Option<&(PathBuf, Saved)>,
+    applying: Applying,
 ) -> Result<ExitCode> {
     let (plan, reads) = make_plan(stack, aws, Mode::Apply).await?;
     if let Some(saved) = saved {
@@ -56,6 +57,7 @@ async fn up_locked(
         ),
     )
     .await?;
+    applying.start();
     let (report, outputs) = execute(stack, aws, &plan, reads, ApplyOptions::default()).await;
     let code = finish(&report, g, "up");
     if report.succeeded() {

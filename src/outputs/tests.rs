@@ -19,6 +19,7 @@ const KEY_VALUE: &str = "ApiKeyValue0123456789abcdefghijklmnopqrs";
 fn ctx() -> Context<'static> {
     Context {
         stack: "notes-backend",
+        stage: None,
         account_id: ACCOUNT,
         region: REGION,
     }

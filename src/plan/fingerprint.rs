@@ -147,6 +147,8 @@ impl Fingerprint {
 pub(crate) struct Saved {
     pub format_version: String,
     pub stack: String,
+    #[serde(default)]
+    pub stage: Option<String>,
     pub mode: crate::plan::Mode,
     pub fingerprint: Option<Fingerprint>,
     pub resource_changes: serde_json::Value,

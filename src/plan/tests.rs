@@ -57,6 +57,7 @@ fn input(
 ) -> Input {
     Input {
         stack: "demo".into(),
+        stage: None,
         mode,
         desired,
         live: found.into_iter().map(|(a, l)| (address(a), l)).collect(),

@@ -13,6 +13,8 @@ use crate::stack::reference::UNKNOWN;
 struct Document<'a> {
     format_version: &'a str,
     stack: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<&'a str>,
     mode: crate::plan::Mode,
     resource_changes: Vec<Change<'a>>,
     summary: Summary,
@@ -133,6 +135,7 @@ pub(crate) fn document(plan: &Plan) -> Value {
     let doc = Document {
         format_version: &plan.format_version,
         stack: &plan.stack,
+        stage: plan.stage.as_deref(),
         mode: plan.mode,
         resource_changes,
         summary: Summary {

@@ -29,7 +29,7 @@ pub(crate) mod user_pool;
 pub(crate) mod user_pool_client;
 pub(crate) mod user_pool_group;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
@@ -444,6 +444,37 @@ async fn find_by_tagging_api(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, S
     found.sort();
     found.dedup();
     Ok(found)
+}
+
+/// Every value of the `mobile-backend:stack` tag that the tagging API reports
+/// in this account and region: the stacks (and stages) that own a table, a
+/// bucket or another resource it covers. A shortcut for `stages`; kinds it
+/// does not cover are found by each stage's own reads.
+pub(crate) async fn stack_tag_values(aws: &Aws) -> Result<BTreeSet<String>, Error> {
+    let values: Vec<String> = all_pages(|token| async move {
+        let out = aws
+            .tagging
+            .get_resources()
+            .tag_filters(
+                aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                    .key(OWNER_STACK_TAG)
+                    .build(),
+            )
+            .set_pagination_token(token)
+            .send()
+            .await
+            .map_err(|e| Error::aws("tagging:GetResources", &e))?;
+        let values = out
+            .resource_tag_mapping_list()
+            .iter()
+            .flat_map(|m| m.tags())
+            .filter(|t| t.key() == OWNER_STACK_TAG)
+            .map(|t| t.value().to_string())
+            .collect();
+        Ok((values, out.pagination_token().map(str::to_string)))
+    })
+    .await?;
+    Ok(values.into_iter().collect())
 }
 
 /// For kinds whose names are not unique (user pools, identity pools): of the

@@ -130,6 +130,11 @@ pub struct Stack {
     pub name: String,
     /// The stage given with `--stage` (`$MOBILE_BACKEND_STAGE`), if any.
     pub stage: Option<String>,
+    /// `[stack] name` as written: the name shared by every stage.
+    pub base_name: String,
+    /// The stages `[stages]` declares, with the region each uses (its own,
+    /// else `[stack] region`), if the file names one.
+    pub declared_stages: BTreeMap<String, Option<String>>,
     /// `${var.<name>}` values: `[vars]` defaults with the stage's overrides.
     pub vars: BTreeMap<String, String>,
     pub region: Option<String>,
@@ -280,7 +285,7 @@ impl Stack {
 
 /// The stack-name rule, which stage names follow too: 1 to 40 characters of
 /// `[a-z0-9-]`, starting with a letter.
-fn is_stack_name(name: &str) -> bool {
+pub(crate) fn is_stack_name(name: &str) -> bool {
     name.len() <= 40
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
@@ -301,6 +306,16 @@ pub fn load(file: &Path) -> Result<Stack, Diagnostics> {
 /// ownership tag and the lock are the stage's own; `${stack.stage}` is the
 /// stage. Without a stage, exactly [`load`].
 pub fn load_stage(file: &Path, stage: Option<&str>) -> Result<Stack, Diagnostics> {
+    load_with(file, stage, false)
+}
+
+/// Reads and validates a stack file as every stage shares it (for `stages`):
+/// without a stage, but `${stack.stage}` is no error.
+pub fn load_any_stage(file: &Path) -> Result<Stack, Diagnostics> {
+    load_with(file, None, true)
+}
+
+fn load_with(file: &Path, stage: Option<&str>, any_stage: bool) -> Result<Stack, Diagnostics> {
     let mut diags = Diagnostics::default();
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
@@ -333,6 +348,7 @@ pub fn load_stage(file: &Path, stage: Option<&str>) -> Result<Stack, Diagnostics
     diags.add_source(file, &source);
     let mut loader = Loader::new(file, &source, &mut diags);
     loader.stage = stage;
+    loader.any_stage = any_stage;
     match loader.load() {
         Some(stack) if diags.is_empty() => Ok(stack),
         _ => Err(diags),
@@ -344,6 +360,8 @@ struct Loader<'a> {
     source: &'a str,
     diags: &'a mut Diagnostics,
     stage: Option<&'a str>,
+    /// `${stack.stage}` without a stage is no error (see [`load_any_stage`]).
+    any_stage: bool,
     /// `[vars]` as written, then (after [`Self::stage_settings`]) with the
     /// stage's overrides.
     vars: BTreeMap<String, String>,
@@ -389,6 +407,7 @@ impl<'a> Loader<'a> {
             source,
             diags,
             stage: None,
+            any_stage: false,
             vars: BTreeMap::new(),
             stages: BTreeMap::new(),
             stages_span: None,
@@ -464,6 +483,17 @@ impl<'a> Loader<'a> {
             file: self.file.to_path_buf(),
             name,
             stage: self.stage.map(str::to_string),
+            base_name: section.name.clone(),
+            declared_stages: self
+                .stages
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.region.clone().or_else(|| section.region.clone()),
+                    )
+                })
+                .collect(),
             vars: self.vars.clone(),
             region,
             tags: section.tags.clone(),
@@ -617,15 +647,17 @@ impl<'a> Loader<'a> {
                 }) => {
                     steps.entry(r.step.clone()).or_default().insert(target);
                 }
-                Ok(Reference::StackStage) if self.stage.is_none() => self.diags.error(
-                    &r.file,
-                    Some(r.span),
-                    format!(
-                        "in `{}`: `${{stack.stage}}` needs a stage, and none was given",
-                        r.step
-                    ),
-                    Some("pass --stage NAME or set MOBILE_BACKEND_STAGE".into()),
-                ),
+                Ok(Reference::StackStage) if self.stage.is_none() && !self.any_stage => {
+                    self.diags.error(
+                        &r.file,
+                        Some(r.span),
+                        format!(
+                            "in `{}`: `${{stack.stage}}` needs a stage, and none was given",
+                            r.step
+                        ),
+                        Some("pass --stage NAME or set MOBILE_BACKEND_STAGE".into()),
+                    )
+                }
                 Ok(_) => {}
                 Err(e) => self.diags.error(
                     &r.file,

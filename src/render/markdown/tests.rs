@@ -67,6 +67,7 @@ fn planned(
 ) -> Plan {
     make_plan(&Input {
         stack: "demo".into(),
+        stage: None,
         mode,
         desired: declared,
         live: found.into_iter().map(|(a, l)| (address(a), l)).collect(),
@@ -314,6 +315,7 @@ fn hostile() -> Plan {
     Plan {
         format_version: crate::plan::FORMAT_VERSION.into(),
         stack: "demo".into(),
+        stage: None,
         mode: Mode::Apply,
         resource_changes: vec![ResourceChange {
             address: address("api.notes"),
