@@ -207,4 +207,12 @@ async fn a_bad_stage_name_is_an_error_before_any_aws_call() {
         .stderr_has("`${stack.stage}` needs a stage")
         .stderr_has("--stage NAME");
     assert!(read_call_log(&log).is_empty());
+    // An unknown `${var.x}`: at its line, with the nearest name.
+    w.write_stack(&STACK.replace("${var.tier}", "${var.tire}"));
+    w.run_logged(&["--stage", "dev", "plan"], &log)
+        .code(1)
+        .stderr_has("tire")
+        .stderr_has("tier")
+        .stderr_has(":19:");
+    assert!(read_call_log(&log).is_empty());
 }
