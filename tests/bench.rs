@@ -19,8 +19,8 @@
 //!
 //! Settings (environment):
 //! - `MOBILE_BACKEND_BENCH_OUT`: also write the report (Markdown) to this file;
-//! - `MOBILE_BACKEND_BENCH_STACKS`: `photo-notes`, `generated` or both
-//!   (comma-separated; default both);
+//! - `MOBILE_BACKEND_BENCH_STACKS`: `photo-notes`, `mid` (issue 19's
+//!   ~30-resource stack), `generated`, comma-separated (default all three);
 //! - `MOBILE_BACKEND_BENCH_RTTS`: round trips in ms (default `0,50`);
 //! - `MOBILE_BACKEND_BENCH_AWS`: the aws CLI (default `.venv/bin/aws` of the
 //!   repository, which `scripts/emulator.sh install` makes); `none` skips the
@@ -78,25 +78,51 @@ fn photo_notes(w: &World) -> Inventory {
     }
 }
 
-const GEN_TABLES: usize = 72;
-const GEN_BUCKETS: usize = 66;
-const GEN_ROLES: usize = 44;
-const GEN_USER_POOLS: usize = 2;
-const GEN_IDENTITY_POOLS: usize = 2;
-const GEN_APIS: usize = 3;
+/// How many of each kind a generated stack has.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    tables: usize,
+    buckets: usize,
+    roles: usize,
+    user_pools: usize,
+    identity_pools: usize,
+    apis: usize,
+}
+
+/// The ~200-step stack.
+const GENERATED: Shape = Shape {
+    tables: 72,
+    buckets: 66,
+    roles: 44,
+    user_pools: 2,
+    identity_pools: 2,
+    apis: 3,
+};
+
+/// Issue 19's ~30-resource stack: a user pool with clients and groups, an
+/// identity pool, three tables, two buckets, an API with four routes, a key
+/// and a usage plan, three roles.
+const MID: Shape = Shape {
+    tables: 3,
+    buckets: 2,
+    roles: 3,
+    user_pools: 1,
+    identity_pools: 1,
+    apis: 1,
+};
 /// The Lambda function the generated APIs' routes integrate with.
 const GEN_FUNCTION: &str = "bench-handler";
 
-/// A stack of about 200 resources of every kind the emulator has (search
+/// A stack of the given shape, of every kind the emulator has (search
 /// domains aside): tables (every other one with a TTL attribute and an index),
 /// buckets (versioned, with CORS), roles with an inline policy that names a
 /// table and a bucket, user pools with two clients and two groups each
 /// (the groups take roles), identity pools with their role attachment, and
 /// REST APIs with four Lambda routes, a key and a usage plan.
-fn generated(w: &World) -> Inventory {
+fn generated(w: &World, shape: Shape) -> Inventory {
     let mut inv = Inventory::default();
     let mut s = String::new();
-    for i in 0..GEN_TABLES {
+    for i in 0..shape.tables {
         let _ = writeln!(
             s,
             "[table.t{i:02}]\nhash_key = {{ name = \"id\", type = \"S\" }}\nbilling = \"pay_per_request\""
@@ -110,7 +136,7 @@ fn generated(w: &World) -> Inventory {
         s.push('\n');
         inv.tables.push(w.name(&format!("t{i:02}")));
     }
-    for i in 0..GEN_BUCKETS {
+    for i in 0..shape.buckets {
         let _ = writeln!(
             s,
             "[bucket.b{i:02}]\nversioning = {}\ncors = [{{ allowed_methods = [\"GET\", \"PUT\"], allowed_origins = [\"*\"] }}]\n",
@@ -120,7 +146,7 @@ fn generated(w: &World) -> Inventory {
     }
     let policies = w.path("policies");
     std::fs::create_dir_all(&policies).expect("a policies dir");
-    for i in 0..GEN_ROLES {
+    for i in 0..shape.roles {
         let key = format!("r{i:02}");
         let policy = serde_json::json!({
             "Version": "2012-10-17",
@@ -129,14 +155,14 @@ fn generated(w: &World) -> Inventory {
                     "Effect": "Allow",
                     "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
                     "Resource": [
-                        format!("${{table.t{:02}.arn}}", i % GEN_TABLES),
-                        format!("${{table.t{:02}.arn}}/index/*", i % GEN_TABLES),
+                        format!("${{table.t{:02}.arn}}", i % shape.tables),
+                        format!("${{table.t{:02}.arn}}/index/*", i % shape.tables),
                     ],
                 },
                 {
                     "Effect": "Allow",
                     "Action": ["s3:GetObject", "s3:PutObject"],
-                    "Resource": format!("${{bucket.b{:02}.arn}}/*", i % GEN_BUCKETS),
+                    "Resource": format!("${{bucket.b{:02}.arn}}/*", i % shape.buckets),
                 },
             ],
         });
@@ -146,7 +172,7 @@ fn generated(w: &World) -> Inventory {
         )
         .expect("write a policy file");
         // The first roles are the identity pools' (Cognito trust).
-        let trust = if i < GEN_IDENTITY_POOLS {
+        let trust = if i < shape.identity_pools {
             format!("{{ identity_pool = \"ip{i}\", amr = \"authenticated\" }}")
         } else {
             "{ service = \"lambda.amazonaws.com\" }".to_string()
@@ -157,7 +183,7 @@ fn generated(w: &World) -> Inventory {
         );
         inv.roles.push((w.name(&key), vec![key]));
     }
-    for p in 0..GEN_USER_POOLS {
+    for p in 0..shape.user_pools {
         let _ = writeln!(
             s,
             "[user_pool.up{p}]\nusername_attributes = [\"email\"]\nauto_verified_attributes = [\"email\"]\nmfa = \"off\"\npassword_policy = {{ min_length = 8, require_numbers = true }}\nattributes.email = {{ required = true }}"
@@ -172,7 +198,7 @@ fn generated(w: &World) -> Inventory {
             let _ = writeln!(
                 s,
                 "groups.{g} = {{ precedence = {precedence}, role = \"r{:02}\", description = \"{g}\" }}",
-                GEN_IDENTITY_POOLS + p * 2 + precedence
+                shape.identity_pools + p * 2 + precedence
             );
         }
         s.push('\n');
@@ -183,7 +209,7 @@ fn generated(w: &World) -> Inventory {
         inv.user_pools
             .insert(w.name(&format!("up{p}")), (clients, true));
     }
-    for i in 0..GEN_IDENTITY_POOLS {
+    for i in 0..shape.identity_pools {
         let _ = writeln!(
             s,
             "[identity_pool.ip{i}]\nproviders = [\"up{i}.ios\"]\nauthenticated_role = \"r{i:02}\"\n"
@@ -191,7 +217,7 @@ fn generated(w: &World) -> Inventory {
         inv.identity_pools
             .push(format!("{}_ip{i}", w.stack.replace('-', "_")));
     }
-    for a in 0..GEN_APIS {
+    for a in 0..shape.apis {
         let _ = writeln!(s, "[api.a{a}]\nstage = \"prod\"");
         for (verb, path) in [
             ("GET", "/items"),
@@ -789,16 +815,21 @@ async fn bench_stack(name: &'static str, rtts: &[u64]) -> StackResult {
     let mut resources = 0;
     let mut plan_ops = BTreeMap::new();
     for &rtt in rtts {
-        let mut w = World::new(if name == "generated" { "gen" } else { "pn" });
+        let mut w = World::new(match name {
+            "generated" => "gen",
+            "mid" => "mid",
+            _ => "pn",
+        });
         let proxy = Proxy::start(&w.endpoint);
         if std::env::var_os("MOBILE_BACKEND_BENCH_DIRECT").is_none() {
             w.endpoint = proxy.url();
         }
-        let inv = if name == "generated" {
-            w.create_function(GEN_FUNCTION).await;
-            generated(&w)
-        } else {
-            photo_notes(&w)
+        let inv = match name {
+            "generated" | "mid" => {
+                w.create_function(GEN_FUNCTION).await;
+                generated(&w, if name == "mid" { MID } else { GENERATED })
+            }
+            _ => photo_notes(&w),
         };
         make_lock_table(&w).await;
         let stack_label = name.to_string();
@@ -883,7 +914,7 @@ async fn bench_stack(name: &'static str, rtts: &[u64]) -> StackResult {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "minutes long; run with scripts/bench.sh"]
 async fn latency_benchmark() {
-    let stacks = env_list("MOBILE_BACKEND_BENCH_STACKS", "photo-notes,generated");
+    let stacks = env_list("MOBILE_BACKEND_BENCH_STACKS", "photo-notes,mid,generated");
     let rtts: Vec<u64> = env_list("MOBILE_BACKEND_BENCH_RTTS", "0,50")
         .iter()
         .map(|r| r.parse().expect("MOBILE_BACKEND_BENCH_RTTS: numbers of ms"))
@@ -893,6 +924,7 @@ async fn latency_benchmark() {
         let name: &'static str = match s.as_str() {
             "photo-notes" => "photo-notes",
             "generated" => "generated",
+            "mid" => "mid",
             other => panic!("MOBILE_BACKEND_BENCH_STACKS: unknown stack `{other}`"),
         };
         results.push(bench_stack(name, &rtts).await);

@@ -1757,7 +1757,16 @@ pub(crate) async fn update(aws: &Aws, desired: &Desired, live: &Live) -> Result<
     reconcile(aws, desired, &want, &api, &before, Reading::Apply).await
 }
 
-/// Brings everything inside the API to `want`, one call after the other.
+/// Brings everything inside the API to `want`. The calls that change the
+/// API itself (models, resources, methods, the deployment and stage) are made
+/// one after the other: API Gateway answers two at once on one API with
+/// `ConflictException` ("concurrent modification"), as terraform-provider-aws
+/// users learnt. The API keys (account resources) and the Lambda invoke
+/// permissions (Lambda's) do not modify the API, so they are made at the same
+/// time; the usage plans follow the stage and the keys. For an API created a
+/// moment ago (`Reading::KeysAndPlans`) nothing of it needs reading: only the
+/// account's keys and usage plans (that a half-done earlier run may have
+/// left) are read, beside the routes being written.
 async fn reconcile(
     aws: &Aws,
     desired: &Desired,
@@ -1768,7 +1777,18 @@ async fn reconcile(
 ) -> Result<Outputs, Error> {
     let id = api.id().unwrap_or_default().to_string();
     let id = id.as_str();
-    let snap = snapshot(aws, api, api_tags, reading).await?;
+    let adopting = super::untagged(api_tags);
+    let fresh = reading == Reading::KeysAndPlans;
+    // An API just made has only its root resource; the account's keys and
+    // usage plans are read while its routes are written.
+    let (snap, parts_snap) = if fresh {
+        (
+            Snapshot::default(),
+            Some(snapshot(aws, api, api_tags, reading)),
+        )
+    } else {
+        (snapshot(aws, api, api_tags, reading).await?, None)
+    };
     let step = Reconcile {
         aws,
         id,
@@ -1776,7 +1796,7 @@ async fn reconcile(
         snap: &snap,
         // Adopting never deletes: an API made outside the tool keeps its other
         // stages, old deployments, keys, plans and plan keys on this first `up`.
-        adopting: super::untagged(api_tags),
+        adopting,
     };
     step.tag_untagged().await?;
     let mut resources = snap.resources.clone();
@@ -1786,41 +1806,70 @@ async fn reconcile(
     };
     resources.insert("/".to_string(), root.clone());
     let hash = deployment_hash(&want.routes, &want.models);
-    // Models first: the methods name them.
-    super::api_models::write_models(aws, id, &want.models, &snap.models).await?;
     let routes_changed = routes_changed(want, &snap);
-    let mut validators = BTreeMap::new();
-    if routes_changed {
-        validators = step.write_routes(&mut resources).await?;
-    }
     let redeploy = want.stage.as_ref().is_some_and(|stage| {
         routes_changed
             || !snap.stages.iter().any(|(s, _)| s == stage)
             || snap.deployment.as_deref() != Some(hash.as_str())
             || snap.stages.first().map(|(s, _)| s) != Some(stage)
     });
-    step.update_invoke_permissions(routes_changed || redeploy)
-        .await?;
-    let mut stage_now: Option<String> = None;
-    if let Some(stage) = &want.stage {
-        step.update_stage(stage, &hash, redeploy).await?;
-        stage_now = Some(stage.clone());
-    }
-    let key_ids = step.update_keys().await?;
-    let stage = stage_now.clone().unwrap_or_default();
+    // The API itself, one call after the other, with the invoke permissions
+    // beside its routes; the stage moves only once both are done, so a run
+    // that failed to allow an invocation leaves a deployment to make, and the
+    // next run allows it again.
+    let api_calls = async {
+        let routes = async {
+            // Models first: the methods name them.
+            super::api_models::write_models(aws, id, &want.models, &snap.models).await?;
+            if routes_changed {
+                return step.write_routes(&mut resources).await;
+            }
+            Ok(BTreeMap::new())
+        };
+        let permissions = step.update_invoke_permissions(routes_changed || redeploy);
+        let (validators, permissions) = tokio::join!(routes, permissions);
+        let validators = validators?;
+        permissions?;
+        if let Some(stage) = &want.stage {
+            step.update_stage(stage, &hash, redeploy).await?;
+        }
+        Ok::<_, Error>(validators)
+    };
+    // Beside it all: the keys (after reading the account's, for a new API).
+    let keys = async {
+        let parts_snap = match parts_snap {
+            Some(read) => Some(read.await?),
+            None => None,
+        };
+        let parts = Reconcile {
+            snap: parts_snap.as_ref().unwrap_or(&snap),
+            ..step
+        };
+        let key_ids = parts.update_keys().await?;
+        Ok::<_, Error>((key_ids, parts_snap))
+    };
+    let (written, keys) = tokio::join!(api_calls, keys);
+    let validators = written?;
+    let (key_ids, parts_snap) = keys?;
+    let parts = Reconcile {
+        snap: parts_snap.as_ref().unwrap_or(&snap),
+        ..step
+    };
+    let stage = want.stage.clone().unwrap_or_default();
     for (plan_key, plan) in &want.usage_plans {
-        step.update_usage_plan(plan_key, plan, &key_ids, &stage)
+        parts
+            .update_usage_plan(plan_key, plan, &key_ids, &stage)
             .await?;
     }
     step.delete_unused_models(&validators).await?;
-    step.delete_undeclared().await?;
+    parts.delete_undeclared().await?;
     let _ = desired;
     Ok(outputs(
         aws,
         id,
         &want.name,
         &root,
-        stage_now.as_deref(),
+        want.stage.as_deref(),
         &key_ids,
     ))
 }
@@ -2342,42 +2391,48 @@ impl Reconcile<'_> {
         Ok(())
     }
 
-    /// API keys (never with their values); returns their ids by key name.
+    /// API keys (never with their values), all at once; returns their ids by
+    /// key name.
     async fn update_keys(&self) -> Result<BTreeMap<String, String>, Error> {
+        let written = futures::future::join_all(self.want.keys.iter().map(|(key, k)| async move {
+            Ok::<_, Error>((key.clone(), self.update_key(key, k).await?))
+        }))
+        .await;
+        written.into_iter().collect()
+    }
+
+    /// One API key: updated in place, or made; returns its id.
+    async fn update_key(&self, key: &str, k: &Key) -> Result<String, Error> {
         let (aws, want) = (self.aws, self.want);
-        let mut key_ids: BTreeMap<String, String> = BTreeMap::new();
-        for (key, k) in &want.keys {
-            match self.snap.keys.get(key) {
-                Some((kid, live)) => {
-                    let ops = key_ops(live, k);
-                    if !ops.is_empty() {
-                        call("apigateway:UpdateApiKey", || {
-                            aws.apigateway
-                                .update_api_key()
-                                .api_key(kid)
-                                .set_patch_operations(Some(ops.clone()))
-                                .send()
-                        })
-                        .await?;
-                    }
-                    key_ids.insert(key.clone(), kid.clone());
-                }
-                None => {
-                    let out = call("apigateway:CreateApiKey", || {
+        match self.snap.keys.get(key) {
+            Some((kid, live)) => {
+                let ops = key_ops(live, k);
+                if !ops.is_empty() {
+                    call("apigateway:UpdateApiKey", || {
                         aws.apigateway
-                            .create_api_key()
-                            .name(format!("{}-{key}", want.name))
-                            .set_description(k.description.clone())
-                            .enabled(k.enabled)
-                            .set_tags(Some(hash_map(&want.tags)))
+                            .update_api_key()
+                            .api_key(kid)
+                            .set_patch_operations(Some(ops.clone()))
                             .send()
                     })
                     .await?;
-                    key_ids.insert(key.clone(), out.id().unwrap_or_default().to_string());
                 }
+                Ok(kid.clone())
+            }
+            None => {
+                let out = call("apigateway:CreateApiKey", || {
+                    aws.apigateway
+                        .create_api_key()
+                        .name(format!("{}-{key}", want.name))
+                        .set_description(k.description.clone())
+                        .enabled(k.enabled)
+                        .set_tags(Some(hash_map(&want.tags)))
+                        .send()
+                })
+                .await?;
+                Ok(out.id().unwrap_or_default().to_string())
             }
         }
-        Ok(key_ids)
     }
 
     /// One usage plan, on `stage`, with the keys it names (`key_ids`: the
@@ -2816,25 +2871,34 @@ pub(crate) async fn delete(aws: &Aws, live: &Live) -> Result<(), Error> {
         return Ok(());
     };
     // The invoke permissions its Lambda routes were given go with it (the
-    // routes as read by the plan).
-    if let Ok(config) = parse(&live.attributes, &live.address) {
-        for (key, route) in &config.routes {
-            revoke_invoke(aws, id, key, route).await;
+    // routes as read by the plan): Lambda's calls, made beside API Gateway's
+    // (one after the other: they all change the function's one policy).
+    let revoke = async {
+        if let Ok(config) = parse(&live.attributes, &live.address) {
+            for (key, route) in &config.routes {
+                revoke_invoke(aws, id, key, route).await;
+            }
         }
-    }
-    // Usage plans and keys first: AWS keeps an API that a usage plan uses.
-    let tags = tags_with_store(aws, &format!("/restapis/{id}"), api.tags()).await?;
-    let snap = snapshot(aws, &api, &tags, Reading::KeysAndPlans).await?;
-    for (pid, _, stages, _) in snap.plans.values() {
-        delete_usage_plan(aws, id, pid, stages).await?;
-    }
-    for (kid, _) in snap.keys.values() {
-        delete_api_key(aws, kid).await?;
-    }
-    call_unless_gone("apigateway:DeleteRestApi", || {
-        aws.apigateway.delete_rest_api().rest_api_id(id).send()
-    })
-    .await
+    };
+    let delete = async {
+        // Usage plans and keys first: AWS keeps an API that a usage plan uses.
+        let tags = tags_with_store(aws, &format!("/restapis/{id}"), api.tags()).await?;
+        let snap = snapshot(aws, &api, &tags, Reading::KeysAndPlans).await?;
+        futures::future::try_join_all(
+            snap.plans
+                .values()
+                .map(|(pid, _, stages, _)| delete_usage_plan(aws, id, pid, stages)),
+        )
+        .await?;
+        futures::future::try_join_all(snap.keys.values().map(|(kid, _)| delete_api_key(aws, kid)))
+            .await?;
+        call_unless_gone("apigateway:DeleteRestApi", || {
+            aws.apigateway.delete_rest_api().rest_api_id(id).send()
+        })
+        .await
+    };
+    let ((), deleted) = tokio::join!(revoke, delete);
+    deleted
 }
 
 // ---- adopt ----
