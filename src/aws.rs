@@ -150,6 +150,10 @@ pub struct Aws {
     /// Where presigned URLs are fetched (a Lambda function's package): the
     /// SDK's HTTPS connector (see [`download`]).
     pub downloads: aws_smithy_runtime_api::client::http::SharedHttpConnector,
+    /// Set once the endpoint answered `PutRestApi` as an operation it does
+    /// not have (a local emulator): REST APIs are then written one call at a
+    /// time for the rest of the run.
+    pub no_put_rest_api: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How the call log names the download of a Lambda function's package (a
@@ -358,6 +362,7 @@ impl Aws {
             cloudsearch_reachable: service_endpoint_var("CLOUDSEARCH") || !emulated,
             calls,
             downloads: download::connector(),
+            no_put_rest_api: Default::default(),
         })
     }
 }
@@ -397,6 +402,7 @@ impl Aws {
             cloudfront: unreachable_client!(aws_sdk_cloudfront),
             cloudsearch_reachable: false,
             calls: CallLog::default(),
+            no_put_rest_api: Default::default(),
             // Unit tests that download swap in `download::Answering`.
             downloads: download::Answering::new(|uri| {
                 panic!("a unit test downloads {uri} without an answering connector")

@@ -32,8 +32,8 @@ use std::time::Duration;
 use aws_sdk_apigateway::operation::get_usage_plan_keys::GetUsagePlanKeysOutput;
 use aws_sdk_apigateway::types::{
     ApiKey, ApiStage, Authorizer, AuthorizerType, EndpointConfiguration, EndpointType,
-    IntegrationType, Method, Op, PatchOperation, QuotaPeriodType, QuotaSettings, Resource, RestApi,
-    Stage, ThrottleSettings,
+    IntegrationType, Method, Op, PatchOperation, PutMode, QuotaPeriodType, QuotaSettings, Resource,
+    RestApi, Stage, ThrottleSettings,
 };
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -41,7 +41,7 @@ use serde_json::Value;
 
 use super::api_routes::{
     self, deployment_hash, parse_route, ApiConfig, Integration, Key, Quota, Route, RouteKey,
-    Throttle, UsagePlan, CORS_TEMPLATE, DEPLOYMENT_PREFIX, JSON,
+    Throttle, UsagePlan, CORS_ALLOW_HEADERS, CORS_TEMPLATE, DEPLOYMENT_PREFIX, JSON,
 };
 use super::registry::{ResourceKind, Step};
 use super::{
@@ -437,9 +437,6 @@ pub(crate) const CONFLICT_RETRY_FIRST_DELAY: Duration = Duration::from_millis(50
 /// The `deployment` of a stage deployed outside this tool.
 pub(crate) const FOREIGN_DEPLOYMENT: &str = "(made outside this tool)";
 
-const CORS_ALLOW_HEADERS: &str =
-    "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'";
-
 // --------------------------------------------------------------- desired ----
 
 pub(crate) fn desired(
@@ -683,6 +680,27 @@ where
         tokio::time::sleep(delay).await;
         delay *= 2;
         attempt += 1;
+    }
+}
+
+/// Whether `PutRestApi` failed because the endpoint has no such operation
+/// (a local emulator answers an unknown path or operation), not because of
+/// the document: AWS answers `NotFoundException` only with "Invalid API
+/// identifier" for an API that is gone.
+fn put_rest_api_missing(e: &Error) -> bool {
+    let Error::Aws { code, detail, .. } = e else {
+        return false;
+    };
+    match code.as_deref() {
+        Some(
+            "UnknownOperationException"
+            | "NotImplemented"
+            | "NotImplementedException"
+            | "InvalidAction",
+        ) => true,
+        Some("NotFoundException") => !detail.contains("Invalid API identifier"),
+        None => detail.contains("404") || detail.contains("501"),
+        _ => false,
     }
 }
 
@@ -1821,19 +1839,32 @@ async fn reconcile(
         let routes = async {
             // Models first: the methods name them.
             super::api_models::write_models(aws, id, &want.models, &snap.models).await?;
-            if routes_changed {
-                return step.write_routes(&mut resources).await;
+            if !routes_changed {
+                return Ok((BTreeMap::new(), None));
             }
-            Ok(BTreeMap::new())
+            // The new and changed routes in one `PutRestApi`; then, against
+            // the API as it is now, one call for each thing still different
+            // (the routes it does not take, the ones no longer declared).
+            if let Some(fresh) = Box::pin(step.import_routes(api, api_tags)).await? {
+                let after = Reconcile {
+                    snap: &fresh,
+                    ..step
+                };
+                let mut resources = fresh.resources.clone();
+                resources.insert("/".to_string(), root.clone());
+                let validators = Box::pin(after.write_routes(&mut resources)).await?;
+                return Ok((validators, Some(fresh)));
+            }
+            Ok((Box::pin(step.write_routes(&mut resources)).await?, None))
         };
         let permissions = step.update_invoke_permissions(routes_changed || redeploy);
-        let (validators, permissions) = tokio::join!(routes, permissions);
-        let validators = validators?;
+        let (written, permissions) = tokio::join!(routes, permissions);
+        let written = written?;
         permissions?;
         if let Some(stage) = &want.stage {
             step.update_stage(stage, &hash, redeploy).await?;
         }
-        Ok::<_, Error>(validators)
+        Ok::<_, Error>(written)
     };
     // Beside it all: the keys (after reading the account's, for a new API).
     let keys = async {
@@ -1848,8 +1879,9 @@ async fn reconcile(
         let key_ids = parts.update_keys().await?;
         Ok::<_, Error>((key_ids, parts_snap))
     };
-    let (written, keys) = tokio::join!(api_calls, keys);
-    let validators = written?;
+    // Boxed: the futures of an API's whole reconcile are large.
+    let (written, keys) = tokio::join!(Box::pin(api_calls), Box::pin(keys));
+    let (validators, imported) = written?;
     let (key_ids, parts_snap) = keys?;
     let parts = Reconcile {
         snap: parts_snap.as_ref().unwrap_or(&snap),
@@ -1861,7 +1893,11 @@ async fn reconcile(
             .update_usage_plan(plan_key, plan, &key_ids, &stage)
             .await?;
     }
-    step.delete_unused_models(&validators).await?;
+    let after = Reconcile {
+        snap: imported.as_ref().unwrap_or(&snap),
+        ..step
+    };
+    after.delete_unused_models(&validators).await?;
     parts.delete_undeclared().await?;
     let _ = desired;
     Ok(outputs(
@@ -2070,6 +2106,82 @@ impl Reconcile<'_> {
             used.extend(named.cloned());
         }
         super::api_models::delete_validators(aws, id, &snap.validators, &used).await
+    }
+
+    /// Writes the new and changed routes (but Cognito ones) with one
+    /// `PutRestApi` in `merge` mode, the form of API Gateway's own exports
+    /// ([`super::api_export::document`]), and reads the API again. `None`
+    /// when that is not done: while adopting (merge never deletes, but an
+    /// adopted API is only ever changed call by call), when no route is
+    /// written that way, when the endpoint has no `PutRestApi` (a local
+    /// emulator; remembered for the run), or when AWS refuses the document
+    /// (said, then written call by call). Whatever the import made
+    /// differently from the stack, the calls that follow correct.
+    async fn import_routes(
+        &self,
+        api: &RestApi,
+        api_tags: &Tags,
+    ) -> Result<Option<Snapshot>, Error> {
+        let (aws, want, snap) = (self.aws, self.want, self.snap);
+        if self.adopting
+            || aws
+                .no_put_rest_api
+                .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(None);
+        }
+        let keys: Vec<(String, RouteKey)> = want
+            .routes
+            .iter()
+            .filter(|(key, route)| {
+                route.authorization != "cognito" && snap.routes.get(*key) != Some(*route)
+            })
+            .filter_map(|(key, _)| parse_route(key).ok().map(|k| (key.clone(), k)))
+            .collect();
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let doc = super::api_export::document(
+            &want.name,
+            &want.routes,
+            &keys,
+            &want.models,
+            (&aws.region, &aws.partition),
+        );
+        let body = serde_json::to_vec(&doc).map_err(|e| Error::Unexpected(e.to_string()))?;
+        let put = call("apigateway:PutRestApi", || {
+            aws.apigateway
+                .put_rest_api()
+                .rest_api_id(self.id)
+                .mode(PutMode::Merge)
+                .fail_on_warnings(false)
+                .body(aws_smithy_types::Blob::new(body.clone()))
+                .send()
+        })
+        .await;
+        match put {
+            Ok(out) => {
+                for warning in out.warnings() {
+                    eprintln!(
+                        "  note: `{}`: API Gateway's import says: {warning}",
+                        want.name
+                    );
+                }
+            }
+            Err(e) if put_rest_api_missing(&e) => {
+                aws.no_put_rest_api
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                return Ok(None);
+            }
+            Err(e) => {
+                eprintln!(
+                    "  note: `{}`: {e}; its routes are written one call at a time instead",
+                    want.name
+                );
+                return Ok(None);
+            }
+        }
+        Ok(Some(snapshot(aws, api, api_tags, Reading::Apply).await?))
     }
 
     /// Authorizers, request validators, resources, methods with their
@@ -4481,6 +4593,238 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
             written.stack.contains(r#"adopt = "a1""#),
             "{}",
             written.stack
+        );
+    }
+
+    // ------------------------------------------ routes in one PutRestApi ----
+
+    /// What a create of [`EXAMPLE`] calls, with `put` as PutRestApi's answer:
+    /// the rules of API Gateway (by operation) and of Lambda. After the
+    /// import, `GetResources` shows the routes as API Gateway makes them.
+    fn import_rules(
+        put: Result<(), (&'static str, &'static str)>,
+    ) -> (Vec<aws_smithy_mocks::Rule>, Vec<aws_smithy_mocks::Rule>) {
+        use aws_sdk_apigateway::operation::{
+            create_api_key::CreateApiKeyOutput, create_deployment::CreateDeploymentOutput,
+            create_resource::CreateResourceOutput, create_rest_api::CreateRestApiOutput,
+            create_stage::CreateStageOutput, create_usage_plan::CreateUsagePlanOutput,
+            create_usage_plan_key::CreateUsagePlanKeyOutput, get_api_keys::GetApiKeysOutput,
+            get_authorizers::GetAuthorizersOutput, get_resources::GetResourcesOutput,
+            get_stages::GetStagesOutput, get_usage_plans::GetUsagePlansOutput,
+            put_integration::PutIntegrationOutput, put_method::PutMethodOutput,
+            put_rest_api::PutRestApiError, put_rest_api::PutRestApiOutput,
+        };
+        use aws_sdk_apigateway::types::{Integration as AwsIntegration, Method, Resource};
+        let lambda_of =
+            |name: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:{name}");
+        let method = move |verb: &str, key: bool, function: &str| {
+            Method::builder()
+                .http_method(verb)
+                .authorization_type("AWS_IAM")
+                .api_key_required(key)
+                .method_integration(
+                    AwsIntegration::builder()
+                        .r#type(IntegrationType::AwsProxy)
+                        .http_method("POST")
+                        .uri(api_routes::lambda_uri(
+                            "us-east-1",
+                            "aws",
+                            &lambda_of(function),
+                        ))
+                        .passthrough_behavior("WHEN_NO_MATCH")
+                        .timeout_in_millis(29000)
+                        .build(),
+                )
+                .build()
+        };
+        let put = match put {
+            Ok(()) => mock!(Client::put_rest_api)
+                .match_requests(|r| {
+                    // The routes as API Gateway's exports write them, which
+                    // the export reader reads back as the stack's routes.
+                    let doc: Value = r
+                        .body()
+                        .and_then(|b| serde_json::from_slice(b.as_ref()).ok())
+                        .unwrap_or_default();
+                    let routes = super::super::api_export::routes(&doc).unwrap_or_default();
+                    r.rest_api_id() == Some("a1")
+                        && r.mode() == Some(&PutMode::Merge)
+                        && r.fail_on_warnings() == Some(false)
+                        && routes.keys().collect::<Vec<_>>() == ["GET /search", "POST /notes"]
+                        && routes["POST /notes"].api_key_required
+                        && routes["GET /search"].authorization == "aws_iam"
+                })
+                .then_output(|| PutRestApiOutput::builder().id("a1").build()),
+            Err((code, message)) => mock!(Client::put_rest_api).then_error(move || {
+                PutRestApiError::generic(
+                    ErrorMetadata::builder().code(code).message(message).build(),
+                )
+            }),
+        };
+        let apigateway = vec![
+            mock!(Client::create_rest_api).then_output(|| {
+                CreateRestApiOutput::builder()
+                    .id("a1")
+                    .name("demo-notes")
+                    .root_resource_id("r0")
+                    .build()
+            }),
+            put,
+            mock!(Client::get_resources).then_output(move || {
+                GetResourcesOutput::builder()
+                    .items(Resource::builder().id("r0").path("/").build())
+                    .items(
+                        Resource::builder()
+                            .id("r1")
+                            .path("/notes")
+                            .resource_methods("POST", method("POST", true, "NotesApiFunction"))
+                            .build(),
+                    )
+                    .items(
+                        Resource::builder()
+                            .id("r2")
+                            .path("/search")
+                            .resource_methods("GET", method("GET", false, "SearchApiFunction"))
+                            .build(),
+                    )
+                    .build()
+            }),
+            mock!(Client::get_models).then_output(built_in_models),
+            mock!(Client::get_authorizers).then_output(|| GetAuthorizersOutput::builder().build()),
+            mock!(Client::get_stages).then_output(|| GetStagesOutput::builder().build()),
+            mock!(Client::get_api_keys).then_output(|| GetApiKeysOutput::builder().build()),
+            mock!(Client::get_usage_plans).then_output(|| GetUsagePlansOutput::builder().build()),
+            mock!(Client::get_request_validators).then_output(|| {
+                aws_sdk_apigateway::operation::get_request_validators::GetRequestValidatorsOutput::builder().build()
+            }),
+            mock!(Client::create_resource).then_output(|| CreateResourceOutput::builder().id("r9").build()),
+            mock!(Client::put_method).then_output(|| PutMethodOutput::builder().build()),
+            mock!(Client::put_integration).then_output(|| PutIntegrationOutput::builder().build()),
+            mock!(Client::create_deployment)
+                .then_output(|| CreateDeploymentOutput::builder().id("d1").build()),
+            mock!(Client::create_stage).then_output(|| CreateStageOutput::builder().build()),
+            mock!(Client::create_api_key).then_output(|| CreateApiKeyOutput::builder().id("k1").build()),
+            mock!(Client::create_usage_plan)
+                .then_output(|| CreateUsagePlanOutput::builder().id("p1").build()),
+            mock!(Client::create_usage_plan_key)
+                .then_output(|| CreateUsagePlanKeyOutput::builder().build()),
+        ];
+        let lambda = vec![
+            mock!(aws_sdk_lambda::Client::add_permission).then_output(|| {
+                aws_sdk_lambda::operation::add_permission::AddPermissionOutput::builder().build()
+            }),
+        ];
+        (apigateway, lambda)
+    }
+
+    /// Creates [`EXAMPLE`] against the rules; returns the client's state.
+    async fn create_example(aws: &Aws) -> Result<Outputs, Error> {
+        let values = Values(BTreeMap::from([
+            ("aws.region".to_string(), "us-east-1".to_string()),
+            ("aws.account_id".to_string(), "123456789012".to_string()),
+        ]));
+        let config = desired_of(EXAMPLE, &values).expect("the example loads");
+        let desired = Desired {
+            address: Address::new(Kind::Api, "notes"),
+            physical_name: "demo-notes".into(),
+            attributes: serde_json::to_value(&config).expect("JSON"),
+            depends_on: Vec::new(),
+        };
+        create(aws, &desired).await
+    }
+
+    fn count(rules: &[aws_smithy_mocks::Rule], at: usize) -> usize {
+        rules[at].num_calls()
+    }
+
+    #[tokio::test]
+    async fn a_new_apis_routes_are_one_put_rest_api_and_nothing_per_route() {
+        let (apigateway, lambda) = import_rules(Ok(()));
+        let aws = Aws {
+            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, apigateway.iter()),
+            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, lambda.iter()),
+            ..Aws::for_tests()
+        };
+        let outputs = create_example(&aws).await.expect("created");
+        assert_eq!(outputs.get("id").map(String::as_str), Some("a1"));
+        assert_eq!(count(&apigateway, 1), 1, "one PutRestApi");
+        assert_eq!(count(&apigateway, 2), 1, "the routes read once, after it");
+        for (at, what) in [
+            (9, "CreateResource"),
+            (10, "PutMethod"),
+            (11, "PutIntegration"),
+        ] {
+            assert_eq!(count(&apigateway, at), 0, "no {what}: the import made them");
+        }
+        assert_eq!(count(&apigateway, 12), 1, "deployed once");
+        assert_eq!(
+            count(&lambda, 0),
+            2,
+            "an invoke permission per Lambda route"
+        );
+        assert!(!aws
+            .no_put_rest_api
+            .load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_without_put_rest_api_gets_the_routes_one_call_at_a_time() {
+        // MiniStack 1.5.33's answer to `PUT /restapis/{id}`.
+        let missing = (
+            "NotFoundException",
+            "Unknown API Gateway v1 path: /restapis/a1",
+        );
+        let (apigateway, lambda) = import_rules(Err(missing));
+        let aws = Aws {
+            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, apigateway.iter()),
+            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, lambda.iter()),
+            ..Aws::for_tests()
+        };
+        create_example(&aws).await.expect("created");
+        assert_eq!(
+            count(&apigateway, 9),
+            2,
+            "CreateResource /notes and /search"
+        );
+        assert_eq!(count(&apigateway, 10), 2, "PutMethod per route");
+        assert_eq!(count(&apigateway, 11), 2, "PutIntegration per route");
+        assert_eq!(count(&apigateway, 2), 0, "nothing read back");
+        assert!(aws
+            .no_put_rest_api
+            .load(std::sync::atomic::Ordering::SeqCst));
+        // The next API of the run does not ask again.
+        create_example(&aws).await.expect("created");
+        assert_eq!(count(&apigateway, 1), 1, "PutRestApi asked once per run");
+        assert_eq!(count(&apigateway, 10), 4);
+    }
+
+    #[tokio::test]
+    async fn a_refused_document_is_said_and_the_routes_are_written_one_by_one() {
+        let refused = (
+            "BadRequestException",
+            "Errors found during import: unsupported",
+        );
+        let (apigateway, lambda) = import_rules(Err(refused));
+        let aws = Aws {
+            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, apigateway.iter()),
+            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, lambda.iter()),
+            ..Aws::for_tests()
+        };
+        create_example(&aws).await.expect("created");
+        assert_eq!(count(&apigateway, 10), 2, "PutMethod per route");
+        assert!(
+            !aws.no_put_rest_api
+                .load(std::sync::atomic::Ordering::SeqCst),
+            "AWS has PutRestApi; only this document was refused"
+        );
+        let gone = Error::Aws {
+            operation: "apigateway:PutRestApi",
+            code: Some("NotFoundException".into()),
+            detail: "Invalid API identifier specified 123456789012:a1".into(),
+        };
+        assert!(
+            !put_rest_api_missing(&gone),
+            "an API that is gone is no missing operation"
         );
     }
 }

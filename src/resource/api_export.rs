@@ -1,6 +1,11 @@
-//! The routes a stage's deployment serves, read back from the stage's
-//! OpenAPI 3 export (`GetExport`, `oas30`, with API Gateway's extensions).
-//! No I/O here.
+//! An API's routes as an OpenAPI 3 document with API Gateway's extensions,
+//! both ways. No I/O here.
+//!
+//! [`document`] writes the routes `up` makes or changes in the form API
+//! Gateway's own exports take, for one `PutRestApi` instead of a call per
+//! resource, method, integration and response. [`routes`] reads the routes a
+//! stage's deployment serves back from the stage's export (`GetExport`,
+//! `oas30`); each is the other's inverse.
 //!
 //! A deployment made outside this tool carries no route hash in its
 //! description. Its export shows what it serves: when that equals the API's
@@ -13,7 +18,227 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::api_routes::{self, Integration, Route, CORS_TEMPLATE, JSON, METHODS};
+use serde_json::json;
+
+use super::api_routes::{
+    self, Integration, Route, RouteKey, CORS_ALLOW_HEADERS, CORS_TEMPLATE, JSON, METHODS,
+};
+
+/// The security schemes [`document`] writes, named as API Gateway's exports
+/// name them.
+const SIGV4: &str = "sigv4";
+const API_KEY: &str = "api_key";
+
+/// Where the document's models are: `components/schemas/<name>`.
+fn model_ref(name: &str) -> Value {
+    let escaped = name.replace('~', "~0").replace('/', "~1");
+    json!({ "$ref": format!("#/components/schemas/{escaped}") })
+}
+
+/// The routes `keys` of `routes` (with the CORS preflights of their paths,
+/// which list every method of `routes` on the path) as an OpenAPI 3 document
+/// for `PutRestApi`: the form API Gateway's exports take, with the models of
+/// `models` and the request validators the routes name. Cognito routes are
+/// not written here (their authorizers are matched by user pool, which a
+/// document cannot say): the caller makes those one call at a time.
+pub(crate) fn document(
+    title: &str,
+    routes: &BTreeMap<String, Route>,
+    keys: &[(String, RouteKey)],
+    models: &BTreeMap<String, Value>,
+    (region, partition): (&str, &str),
+) -> Value {
+    let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let mut schemes: Map<String, Value> = Map::new();
+    let mut validators: Map<String, Value> = Map::new();
+    let mut cors_paths = BTreeSet::new();
+    for (key, k) in keys {
+        let Some(route) = routes.get(key).filter(|r| r.authorization != "cognito") else {
+            continue;
+        };
+        let mut op = Map::new();
+        let parameters: Vec<Value> = route
+            .request_parameters
+            .iter()
+            .filter_map(|(name, required)| {
+                let mut parts = name.splitn(4, '.');
+                let (_, _, place, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+                let place = match place {
+                    "path" => "path",
+                    "querystring" => "query",
+                    "header" => "header",
+                    _ => return None,
+                };
+                Some(json!({"name": name, "in": place, "required": required, "schema": {"type": "string"}}))
+            })
+            .collect();
+        if !parameters.is_empty() {
+            op.insert("parameters".into(), Value::Array(parameters));
+        }
+        if let Some(model) = &route.request_model {
+            op.insert(
+                "requestBody".into(),
+                json!({"content": {JSON: {"schema": model_ref(model)}}, "required": true}),
+            );
+        }
+        let mut requirement = Map::new();
+        if route.authorization == "aws_iam" {
+            requirement.insert(SIGV4.into(), json!([]));
+            schemes.insert(
+                SIGV4.into(),
+                json!({"type": "apiKey", "name": "Authorization", "in": "header",
+                       "x-amazon-apigateway-authtype": "awsSigv4"}),
+            );
+        }
+        if route.api_key_required {
+            requirement.insert(API_KEY.into(), json!([]));
+            schemes.insert(
+                API_KEY.into(),
+                json!({"type": "apiKey", "name": "x-api-key", "in": "header"}),
+            );
+        }
+        if !requirement.is_empty() {
+            op.insert("security".into(), json!([requirement]));
+        }
+        if let Some(kind) = &route.validate {
+            let (body, params) = match kind.as_str() {
+                "body" => (true, false),
+                "params" => (false, true),
+                _ => (true, true),
+            };
+            validators.insert(
+                kind.clone(),
+                json!({"validateRequestBody": body, "validateRequestParameters": params}),
+            );
+            op.insert("x-amazon-apigateway-request-validator".into(), json!(kind));
+        }
+        let mut responses: Map<String, Value> = route
+            .responses
+            .iter()
+            .map(|(status, model)| {
+                (
+                    status.clone(),
+                    json!({"description": format!("{status} response"),
+                           "content": {JSON: {"schema": model_ref(model)}}}),
+                )
+            })
+            .collect();
+        let integration = integration_doc(route, k, (region, partition), &mut responses);
+        op.insert("responses".into(), Value::Object(responses));
+        op.insert("x-amazon-apigateway-integration".into(), integration);
+        if route.cors {
+            cors_paths.insert(k.path.clone());
+        }
+        let verb = match k.method.as_str() {
+            "ANY" => "x-amazon-apigateway-any-method".to_string(),
+            m => m.to_ascii_lowercase(),
+        };
+        paths
+            .entry(k.path.clone())
+            .or_default()
+            .insert(verb, Value::Object(op));
+    }
+    for path in &cors_paths {
+        paths
+            .entry(path.clone())
+            .or_default()
+            .insert("options".into(), preflight(path, routes));
+    }
+    let mut doc = json!({
+        "openapi": "3.0.1",
+        "info": {"title": title, "version": "mobile-backend"},
+        "paths": paths,
+        "components": {
+            "schemas": models,
+            "securitySchemes": schemes,
+        },
+    });
+    if !validators.is_empty() {
+        doc["x-amazon-apigateway-request-validators"] = Value::Object(validators);
+    }
+    doc
+}
+
+/// A route's `x-amazon-apigateway-integration`; a mock's own status is added
+/// to the method's `responses`.
+fn integration_doc(
+    route: &Route,
+    k: &RouteKey,
+    (region, partition): (&str, &str),
+    responses: &mut Map<String, Value>,
+) -> Value {
+    let i = &route.integration;
+    match i.kind.as_str() {
+        "lambda" => json!({
+            "type": "aws_proxy",
+            "httpMethod": "POST",
+            "uri": api_routes::lambda_uri(region, partition, i.target.as_deref().unwrap_or_default()),
+            "passthroughBehavior": "when_no_match",
+        }),
+        "http" => json!({
+            "type": "http_proxy",
+            "httpMethod": k.method,
+            "uri": i.target.clone().unwrap_or_default(),
+            "passthroughBehavior": "when_no_match",
+        }),
+        _ => {
+            let status = i.status.unwrap_or(200).to_string();
+            responses
+                .entry(status.clone())
+                .or_insert_with(|| json!({"description": format!("{status} response")}));
+            let mut answer = json!({"statusCode": status});
+            if let Some(body) = i.response.as_deref().filter(|b| !b.is_empty()) {
+                answer["responseTemplates"] = json!({JSON: body});
+            }
+            json!({
+                "type": "mock",
+                "requestTemplates": {JSON: format!("{{\"statusCode\": {status}}}")},
+                "responses": {"default": answer},
+                "passthroughBehavior": "when_no_match",
+            })
+        }
+    }
+}
+
+/// The CORS preflight of `path`: an OPTIONS mock that allows every method
+/// `routes` has on the path.
+fn preflight(path: &str, routes: &BTreeMap<String, Route>) -> Value {
+    let mut methods: Vec<String> = routes
+        .keys()
+        .filter_map(|key| api_routes::parse_route(key).ok())
+        .filter(|k| k.path == path)
+        .map(|k| k.method)
+        .chain(["OPTIONS".to_string()])
+        .collect();
+    methods.sort();
+    methods.dedup();
+    let header = |h: &str| format!("method.response.header.Access-Control-Allow-{h}");
+    let headers: Map<String, Value> = ["Headers", "Methods", "Origin"]
+        .iter()
+        .map(|h| {
+            (
+                format!("Access-Control-Allow-{h}"),
+                json!({"schema": {"type": "string"}}),
+            )
+        })
+        .collect();
+    json!({
+        "responses": {"200": {"description": "200 response", "headers": headers}},
+        "x-amazon-apigateway-integration": {
+            "type": "mock",
+            "requestTemplates": {JSON: CORS_TEMPLATE},
+            "responses": {"default": {
+                "statusCode": "200",
+                "responseParameters": {
+                    header("Headers"): CORS_ALLOW_HEADERS,
+                    header("Methods"): format!("'{}'", methods.join(",")),
+                    header("Origin"): "'*'",
+                },
+            }},
+            "passthroughBehavior": "when_no_match",
+        },
+    })
+}
 
 /// The routes of an exported stage by route key (`"POST /notes"`), in the
 /// shape [`super::api`] reads from the API itself, or `None` when the
@@ -345,5 +570,165 @@ mod tests {
             api_routes::deployment_hash(&served, &BTreeMap::new()),
             api_routes::deployment_hash(&stale, &BTreeMap::new())
         );
+    }
+
+    /// Every combination of authorization, API key, integration kind,
+    /// parameters and CORS that a route of the stack may have (Cognito
+    /// aside), on paths that share resources.
+    fn every_route_shape() -> BTreeMap<String, Route> {
+        let integrations = [
+            Integration::to("lambda", Some(FUNCTION.to_string())),
+            Integration::to("http", Some("https://example.com/{proxy}".to_string())),
+            Integration::mock(201, "{\"ok\": true}".to_string()),
+            Integration::mock(200, String::new()),
+        ];
+        let mut routes = BTreeMap::new();
+        let verbs = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "ANY"];
+        let mut n = 0;
+        for authorization in ["none", "aws_iam"] {
+            for api_key_required in [false, true] {
+                for integration in &integrations {
+                    for params in [false, true] {
+                        let path = format!("/p{}/{{id}}", n / verbs.len());
+                        let verb = verbs[n % verbs.len()];
+                        n += 1;
+                        let mut request_parameters = BTreeMap::new();
+                        if params {
+                            request_parameters.insert("method.request.path.id".to_string(), true);
+                            request_parameters
+                                .insert("method.request.querystring.q".to_string(), false);
+                            request_parameters
+                                .insert("method.request.header.X-Trace".to_string(), true);
+                        }
+                        routes.insert(
+                            format!("{verb} {path}"),
+                            Route {
+                                authorization: authorization.to_string(),
+                                user_pool: None,
+                                api_key_required,
+                                request_parameters,
+                                cors: n % 3 == 0,
+                                request_model: None,
+                                validate: None,
+                                responses: BTreeMap::new(),
+                                integration: integration.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        // CORS is per path: every route of a CORS path has it.
+        api_routes::normalise_cors(&mut routes);
+        routes
+    }
+
+    fn keys_of(routes: &BTreeMap<String, Route>) -> Vec<(String, RouteKey)> {
+        routes
+            .keys()
+            .map(|k| (k.clone(), api_routes::parse_route(k).expect("a route key")))
+            .collect()
+    }
+
+    #[test]
+    fn a_written_document_reads_back_as_the_routes_it_was_written_from() {
+        let routes = every_route_shape();
+        assert!(routes.len() > 30, "{}", routes.len());
+        let doc = document(
+            "demo-notes",
+            &routes,
+            &keys_of(&routes),
+            &BTreeMap::new(),
+            ("us-east-1", "aws"),
+        );
+        assert_eq!(super::routes(&doc).as_ref(), Some(&routes));
+        // As API Gateway writes them: a Lambda proxy is called with POST.
+        let lambda = routes
+            .iter()
+            .find(|(_, r)| r.integration.kind == "lambda")
+            .map(|(k, _)| api_routes::parse_route(k).expect("a key"))
+            .expect("a Lambda route");
+        let verb = match lambda.method.as_str() {
+            "ANY" => "x-amazon-apigateway-any-method".to_string(),
+            m => m.to_ascii_lowercase(),
+        };
+        let integration = &doc["paths"][&lambda.path][&verb]["x-amazon-apigateway-integration"];
+        assert_eq!(integration["httpMethod"], "POST");
+        assert_eq!(integration["type"], "aws_proxy");
+    }
+
+    #[test]
+    fn only_the_routes_named_are_written_and_cognito_ones_never() {
+        let mut routes = every_route_shape();
+        let cognito = Route {
+            authorization: "cognito".into(),
+            user_pool: Some(POOL.into()),
+            ..routes.values().next().expect("a route").clone()
+        };
+        routes.insert("GET /mine".into(), cognito);
+        let keys: Vec<(String, RouteKey)> = keys_of(&routes)
+            .into_iter()
+            .filter(|(k, _)| k == "GET /mine" || k.ends_with("/p0/{id}"))
+            .collect();
+        let doc = document(
+            "demo-notes",
+            &routes,
+            &keys,
+            &BTreeMap::new(),
+            ("us-east-1", "aws"),
+        );
+        let read = super::routes(&doc).expect("readable");
+        let want: Vec<&String> = keys
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| k.as_str() != "GET /mine")
+            .collect();
+        assert_eq!(read.keys().collect::<Vec<_>>(), want);
+        assert!(doc["paths"].get("/mine").is_none());
+    }
+
+    #[test]
+    fn models_validators_and_responses_are_written_as_api_gateway_exports_them() {
+        let schema =
+            json!({"$schema": "http://json-schema.org/draft-04/schema#", "type": "object"});
+        let models = BTreeMap::from([
+            ("CreateNoteRequest".to_string(), schema.clone()),
+            ("CreateNoteResponse".to_string(), schema),
+        ]);
+        let route = Route {
+            authorization: "aws_iam".into(),
+            user_pool: None,
+            api_key_required: true,
+            request_parameters: BTreeMap::new(),
+            cors: false,
+            request_model: Some("CreateNoteRequest".into()),
+            validate: Some("body".into()),
+            responses: BTreeMap::from([("200".to_string(), "CreateNoteResponse".to_string())]),
+            integration: Integration::to("lambda", Some(FUNCTION.to_string())),
+        };
+        let routes = BTreeMap::from([("POST /notes".to_string(), route)]);
+        let doc = document(
+            "demo-notes",
+            &routes,
+            &keys_of(&routes),
+            &models,
+            ("us-east-1", "aws"),
+        );
+        let post = &doc["paths"]["/notes"]["post"];
+        assert_eq!(
+            post["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/CreateNoteRequest"
+        );
+        assert_eq!(post["x-amazon-apigateway-request-validator"], "body");
+        assert_eq!(
+            doc["x-amazon-apigateway-request-validators"]["body"],
+            json!({"validateRequestBody": true, "validateRequestParameters": false})
+        );
+        assert_eq!(
+            post["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/CreateNoteResponse"
+        );
+        assert_eq!(doc["components"]["schemas"], json!(models));
+        assert_eq!(post["security"], json!([{"sigv4": [], "api_key": []}]));
     }
 }

@@ -17,6 +17,10 @@ pub(crate) const DEPLOYMENT_PREFIX: &str = "mobile-backend:";
 /// preflights; it is how such a method is told from a route.
 pub(crate) const CORS_TEMPLATE: &str = "{\"statusCode\": 200, \"cors\": true}";
 
+/// The request headers a CORS preflight allows.
+pub(crate) const CORS_ALLOW_HEADERS: &str =
+    "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'";
+
 /// The content type of every template this tool writes and reads.
 pub(crate) const JSON: &str = "application/json";
 
