@@ -4733,6 +4733,14 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
         create(aws, &desired).await
     }
 
+    fn import_aws(apigateway: &[aws_smithy_mocks::Rule], lambda: &[aws_smithy_mocks::Rule]) -> Aws {
+        Aws {
+            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, apigateway.iter()),
+            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, lambda.iter()),
+            ..Aws::for_tests()
+        }
+    }
+
     fn count(rules: &[aws_smithy_mocks::Rule], at: usize) -> usize {
         rules[at].num_calls()
     }
@@ -4740,11 +4748,7 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
     #[tokio::test]
     async fn a_new_apis_routes_are_one_put_rest_api_and_nothing_per_route() {
         let (apigateway, lambda) = import_rules(Ok(()));
-        let aws = Aws {
-            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, apigateway.iter()),
-            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, lambda.iter()),
-            ..Aws::for_tests()
-        };
+        let aws = import_aws(&apigateway, &lambda);
         let outputs = create_example(&aws).await.expect("created");
         assert_eq!(outputs.get("id").map(String::as_str), Some("a1"));
         assert_eq!(count(&apigateway, 1), 1, "one PutRestApi");
@@ -4775,11 +4779,7 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
             "Unknown API Gateway v1 path: /restapis/a1",
         );
         let (apigateway, lambda) = import_rules(Err(missing));
-        let aws = Aws {
-            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, apigateway.iter()),
-            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, lambda.iter()),
-            ..Aws::for_tests()
-        };
+        let aws = import_aws(&apigateway, &lambda);
         create_example(&aws).await.expect("created");
         assert_eq!(
             count(&apigateway, 9),
@@ -4805,11 +4805,7 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
             "Errors found during import: unsupported",
         );
         let (apigateway, lambda) = import_rules(Err(refused));
-        let aws = Aws {
-            apigateway: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, apigateway.iter()),
-            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, lambda.iter()),
-            ..Aws::for_tests()
-        };
+        let aws = import_aws(&apigateway, &lambda);
         create_example(&aws).await.expect("created");
         assert_eq!(count(&apigateway, 10), 2, "PutMethod per route");
         assert!(
