@@ -173,6 +173,13 @@ expect 0 "${mb[@]}" up --auto-approve "$state_dir/plan.json"
 banner "plan again: the account matches the stack, exit code 0 means no changes"
 expect 0 "${mb[@]}" plan --detailed-exitcode
 
+banner "stages: the copies of this stack in the account (found by their ownership tags), with who applied each last"
+expect 0 "${mb[@]}" stages
+"${mb[@]}" stages --json >"$state_dir/stages.json" || fail "stages --json failed"
+stages_found=$(json "$state_dir/stages.json" stages)
+[[ $stages_found == *'"command": "up"'* && $stages_found == *'"outcome": "succeeded"'* ]] ||
+    fail "stages does not show the up just applied: $stages_found"
+
 banner "outputs: what the app is configured with (secrets only when asked: the API key)"
 expect 0 "${mb[@]}" outputs --format env
 expect 0 "${mb[@]}" outputs --include-secrets --write "$state_dir/app.json"

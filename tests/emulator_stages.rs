@@ -144,7 +144,7 @@ async fn stages_are_separate_copies_of_one_stack_file() {
     );
     // The sandbox's developer sees theirs marked.
     let human = w.run_env(&["stages"], &sandbox, None);
-    human.code(0).stdout_has("3 stages with resources");
+    human.code(0).stdout_has(": 3 stages with resources");
     let marked: Vec<&str> = human
         .stdout
         .lines()

@@ -11,7 +11,7 @@
 //! a stage. Searched: `--region` if given, else the default region and every
 //! region `[stages]` names.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
@@ -280,15 +280,19 @@ fn human(
         width(&|r| name(r).len(), "STAGE"),
         width(&|r| r.region.len(), "REGION"),
     );
-    let mut by_stage: BTreeMap<String, usize> = BTreeMap::new();
-    for r in rows {
-        *by_stage.entry(name(r)).or_default() += 1;
+    let staged: BTreeSet<&str> = rows.iter().filter_map(|r| r.stage.as_deref()).collect();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut what = Vec::new();
+    if rows.iter().any(|r| r.stage.is_none()) {
+        what.push("the copy without a stage".to_string());
+    }
+    if !staged.is_empty() {
+        what.push(format!("{} stage{}", staged.len(), plural(staged.len())));
     }
     let mut out = format!(
-        "stack `{}` in account {account_id} ({searched}): {} stage{} with resources\n",
+        "stack `{}` in account {account_id} ({searched}): {} with resources\n",
         base.base_name,
-        by_stage.len(),
-        if by_stage.len() == 1 { "" } else { "s" }
+        what.join(" and ")
     );
     out.push_str(&format!(
         "  {:w_stage$}  {:w_region$}  RESOURCES  LAST APPLIED\n",
@@ -428,7 +432,7 @@ hash_key = { name = "id", type = "S" }
             now,
         );
         let want = "\
-stack `notes` in account 123456789012 (us-east-1, us-west-2): 3 stages with resources
+stack `notes` in account 123456789012 (us-east-1, us-west-2): the copy without a stage and 2 stages with resources
   STAGE   REGION     RESOURCES  LAST APPLIED
   (none)  us-east-1          3  no record (applied by hand, or before the tool kept records)
 * ann     us-east-1          3  up by ann on laptop, succeeded at 2023-11-14T20:13:20Z (2h ago)
