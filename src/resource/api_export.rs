@@ -124,7 +124,11 @@ pub(crate) fn document(
             })
             .collect();
         let integration = integration_doc(route, k, (region, partition), &mut responses);
-        op.insert("responses".into(), Value::Object(responses));
+        // No method responses: no `responses` (as in terraform-provider-aws's
+        // documented import example); a Lambda or HTTP proxy needs none.
+        if !responses.is_empty() {
+            op.insert("responses".into(), Value::Object(responses));
+        }
         op.insert("x-amazon-apigateway-integration".into(), integration);
         if route.cors {
             cors_paths.insert(k.path.clone());
@@ -655,6 +659,10 @@ mod tests {
         let integration = &doc["paths"][&lambda.path][&verb]["x-amazon-apigateway-integration"];
         assert_eq!(integration["httpMethod"], "POST");
         assert_eq!(integration["type"], "aws_proxy");
+        assert!(
+            doc["paths"][&lambda.path][&verb].get("responses").is_none(),
+            "a proxy without method responses has no `responses`"
+        );
     }
 
     #[test]
