@@ -2109,7 +2109,11 @@ impl Reconcile<'_> {
     }
 
     /// Writes the new and changed routes (but Cognito ones) with one
-    /// `PutRestApi` in `merge` mode, the form of API Gateway's own exports
+    /// `PutRestApi` in `merge` mode (AWS, "Import an OpenAPI file to update
+    /// an existing API definition": a merge overrides the methods the
+    /// document declares and leaves every other item alone; an overwrite
+    /// would reset the API configuration the document does not state), in
+    /// the form of API Gateway's own exports
     /// ([`super::api_export::document`]), and reads the API again. `None`
     /// when that is not done: while adopting (merge never deletes, but an
     /// adopted API is only ever changed call by call), when no route is
