@@ -2117,10 +2117,11 @@ impl Reconcile<'_> {
     /// ([`super::api_export::document`]), and reads the API again. `None`
     /// when that is not done: while adopting (merge never deletes, but an
     /// adopted API is only ever changed call by call), when no route is
-    /// written that way, when the endpoint has no `PutRestApi` (a local
-    /// emulator; remembered for the run), or when AWS refuses the document
-    /// (said, then written call by call). Whatever the import made
-    /// differently from the stack, the calls that follow correct.
+    /// written that way, or when the endpoint has no `PutRestApi` (a local
+    /// emulator; remembered for the run). When AWS refuses the document it
+    /// says so, and the API is read again all the same. Whatever the import
+    /// made differently from the stack, or left half done, the calls that
+    /// follow correct.
     async fn import_routes(
         &self,
         api: &RestApi,
@@ -2153,6 +2154,9 @@ impl Reconcile<'_> {
             (&aws.region, &aws.partition),
         );
         let body = serde_json::to_vec(&doc).map_err(|e| Error::Unexpected(e.to_string()))?;
+        // Asked once, never retried: a failure of any kind (an emulator's
+        // half-done import answered 500 and made the paths again on each
+        // retry) is followed by reading the API and the calls per route.
         let put = call("apigateway:PutRestApi", || {
             aws.apigateway
                 .put_rest_api()
@@ -2160,6 +2164,11 @@ impl Reconcile<'_> {
                 .mode(PutMode::Merge)
                 .fail_on_warnings(false)
                 .body(aws_smithy_types::Blob::new(body.clone()))
+                .customize()
+                .config_override(
+                    aws_sdk_apigateway::config::Builder::default()
+                        .retry_config(aws_config::retry::RetryConfig::disabled()),
+                )
                 .send()
         })
         .await;
@@ -2178,11 +2187,12 @@ impl Reconcile<'_> {
                 return Ok(None);
             }
             Err(e) => {
+                // Read again all the same: a refused import may have left
+                // part of its work, which the calls per route then see.
                 eprintln!(
                     "  note: `{}`: {e}; its routes are written one call at a time instead",
                     want.name
                 );
-                return Ok(None);
             }
         }
         Ok(Some(snapshot(aws, api, api_tags, Reading::Apply).await?))
@@ -4608,6 +4618,7 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
     fn import_rules(
         put: Result<(), (&'static str, &'static str)>,
     ) -> (Vec<aws_smithy_mocks::Rule>, Vec<aws_smithy_mocks::Rule>) {
+        let imported = put.is_ok();
         use aws_sdk_apigateway::operation::{
             create_api_key::CreateApiKeyOutput, create_deployment::CreateDeploymentOutput,
             create_resource::CreateResourceOutput, create_rest_api::CreateRestApiOutput,
@@ -4675,9 +4686,12 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
             }),
             put,
             mock!(Client::get_resources).then_output(move || {
-                GetResourcesOutput::builder()
-                    .items(Resource::builder().id("r0").path("/").build())
-                    .items(
+                let root = GetResourcesOutput::builder()
+                    .items(Resource::builder().id("r0").path("/").build());
+                if !imported {
+                    return root.build();
+                }
+                root.items(
                         Resource::builder()
                             .id("r1")
                             .path("/notes")
@@ -4811,6 +4825,8 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
         let (apigateway, lambda) = import_rules(Err(refused));
         let aws = import_aws(&apigateway, &lambda);
         create_example(&aws).await.expect("created");
+        assert_eq!(count(&apigateway, 1), 1, "asked once: never retried");
+        assert_eq!(count(&apigateway, 2), 1, "the API read again");
         assert_eq!(count(&apigateway, 10), 2, "PutMethod per route");
         assert!(
             !aws.no_put_rest_api
@@ -4826,5 +4842,25 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
             !put_rest_api_missing(&gone),
             "an API that is gone is no missing operation"
         );
+    }
+
+    #[tokio::test]
+    async fn a_failed_import_is_never_sent_again() {
+        // moto's answer when its import breaks half-way: a 500 with an HTML
+        // page, after it made some of the paths. Retried, it makes them again.
+        let (mut apigateway, lambda) = import_rules(Err(("unused", "unused")));
+        apigateway[1] = mock!(Client::put_rest_api).then_http_response(|| {
+            use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+            use aws_smithy_runtime_api::http::StatusCode;
+            HttpResponse::new(
+                StatusCode::try_from(500).expect("a status"),
+                aws_smithy_types::body::SdkBody::from("<html>Internal Server Error</html>"),
+            )
+        });
+        let aws = import_aws(&apigateway, &lambda);
+        create_example(&aws).await.expect("created");
+        assert_eq!(count(&apigateway, 1), 1, "PutRestApi sent once");
+        assert_eq!(count(&apigateway, 2), 1, "the API read again");
+        assert_eq!(count(&apigateway, 10), 2, "PutMethod per route");
     }
 }
