@@ -32,10 +32,18 @@
 //!   next plan must replace it; the pool here signs in by user name (no
 //!   `username_attributes`) so that its settings can drift and be repaired.
 //!   MiniStack's tests cover `username_attributes`.
+//! - moto's `PutRestApi` (MiniStack has none) takes a subset of the OpenAPI
+//!   document: it makes every method with no authorization, API key or
+//!   request parameters, turns `x-amazon-apigateway-any-method` into a
+//!   method of that name instead of `ANY` (which the tool, owning the API,
+//!   deletes as undeclared), and breaks half-way with an HTTP 500 on a mock integration (its
+//!   `put_integration` wants a `uri`). So it is where the tool's one-call
+//!   route writing runs for real, followed by the calls that correct what
+//!   the import made otherwise (`routes_are_imported_in_one_call_...`).
 
 mod support;
 
-use support::{actions_of, World, OWNER_STACK_TAG};
+use support::{actions_of, read_call_log, World, OWNER_STACK_TAG};
 
 /// The role's inline policy: references to the table, the bucket and the
 /// API (the role depends on all three), and IAM policy variables.
@@ -536,4 +544,90 @@ fn id_named<T>(
         .and_then(|(_, id)| id)
         .unwrap_or_else(|| panic!("no item named {name}"))
         .to_string()
+}
+
+/// An API of HTTP proxy routes (no mocks: moto's import breaks on those),
+/// one of them with IAM and an API key, which moto's import leaves out.
+const IMPORTED_API: &str = r#"[api.web]
+stage = "v1"
+routes."GET /items" = { authorization = "aws_iam", api_key_required = true, integration = { http = "https://example.com/items" } }
+routes."GET /items/{id}" = { request_parameters = { "method.request.path.id" = true }, integration = { http = "https://example.com/items/{id}" } }
+routes."ANY /{proxy+}" = { integration = { http = "https://example.com/{proxy}" } }
+"#;
+
+/// The calls of `operation` in a call log.
+fn calls_of(log: &[String], operation: &str) -> usize {
+    log.iter().filter(|c| c.ends_with(operation)).count()
+}
+
+#[tokio::test]
+async fn routes_are_imported_in_one_call_and_what_the_import_missed_is_corrected() {
+    let w = World::on_moto("motoimport").await;
+    w.write_stack(IMPORTED_API);
+    let log = w.path("up.log");
+    w.run_logged(&["up", "--auto-approve"], &log).code(0);
+    let calls = read_call_log(&log);
+    assert_eq!(calls_of(&calls, ":PutRestApi"), 1, "{calls:#?}");
+    // moto's import made every resource (the paths, their parent and the
+    // greedy `{proxy+}`): none is made one by one.
+    assert_eq!(calls_of(&calls, ":CreateResource"), 0, "{calls:#?}");
+    // What its subset leaves out (security, parameters, `ANY`) is made
+    // again by the calls that follow, against the API read after it.
+    assert_eq!(
+        calls_of(&calls, "API Gateway:GetResources"),
+        1,
+        "{calls:#?}"
+    );
+    w.run(&["plan", "--detailed-exitcode"]).code(0);
+    let gw = w.apigateway();
+    let apis = gw.get_rest_apis().limit(500).send().await.expect("apis");
+    let api = apis
+        .items()
+        .iter()
+        .find(|a| a.name() == Some(w.name("web").as_str()))
+        .and_then(|a| a.id())
+        .expect("the API")
+        .to_string();
+    let resources = gw
+        .get_resources()
+        .rest_api_id(&api)
+        .limit(500)
+        .embed("methods")
+        .send()
+        .await
+        .expect("apigateway:GetResources");
+    let mut paths: Vec<&str> = resources.items().iter().filter_map(|r| r.path()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["/", "/items", "/items/{id}", "/{proxy+}"],
+        "one resource per path"
+    );
+    let items = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/items"))
+        .expect("/items");
+    let get = gw
+        .get_method()
+        .rest_api_id(&api)
+        .resource_id(items.id().expect("an id"))
+        .http_method("GET")
+        .send()
+        .await
+        .expect("apigateway:GetMethod");
+    assert_eq!(get.authorization_type(), Some("AWS_IAM"));
+    assert_eq!(get.api_key_required(), Some(true));
+
+    // A changed route: one import again, and the plan is empty after.
+    w.write_stack(
+        &IMPORTED_API.replace("https://example.com/items\"", "https://example.org/items\""),
+    );
+    let log = w.path("change.log");
+    w.run_logged(&["up", "--auto-approve"], &log).code(0);
+    let calls = read_call_log(&log);
+    assert_eq!(calls_of(&calls, ":PutRestApi"), 1, "{calls:#?}");
+    w.run(&["plan", "--detailed-exitcode"]).code(0);
+    w.run(&["destroy", "--auto-approve"]).code(0);
+    assert_eq!(of_the_stack(&w).await, Vec::<String>::new());
 }

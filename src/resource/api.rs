@@ -2304,9 +2304,13 @@ impl Reconcile<'_> {
             if want.routes.contains_key(key) {
                 continue;
             }
-            let Ok(k) = parse_route(key) else { continue };
-            if let Some(rid) = resources.get(&k.path) {
-                delete_method(aws, id, rid, &k.method).await?;
+            // Split as read, not checked as the stack's keys are: a method
+            // with a verb the stack cannot name is still not declared.
+            let Some((verb, path)) = key.split_once(' ') else {
+                continue;
+            };
+            if let Some(rid) = resources.get(path) {
+                delete_method(aws, id, rid, verb).await?;
             }
         }
         for (key, k) in keys {
