@@ -7,7 +7,7 @@
 #   scripts/bench.sh
 #
 # Settings (environment), all optional:
-#   MOBILE_BACKEND_BENCH_STACKS   photo-notes,generated (default: both)
+#   MOBILE_BACKEND_BENCH_STACKS   photo-notes,mid,generated (default: all three)
 #   MOBILE_BACKEND_BENCH_RTTS     round trips in ms (default: 0,50)
 #   MOBILE_BACKEND_BENCH_AWS      the aws CLI (default: .venv/bin/aws; `none` skips it)
 #   MOBILE_BACKEND_BENCH_OUT      where the report goes (default: target/bench/report.md)

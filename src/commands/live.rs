@@ -12,9 +12,9 @@ use crate::aws::Aws;
 use crate::cli::GlobalArgs;
 use crate::plan::fingerprint::{self, Fingerprint};
 use crate::plan::{self, Input, Mode, Plan};
-use crate::resource::{self, Desired, DesiredContext, Live, Ownership, Target};
+use crate::resource::{self, Desired, DesiredContext, Live, Ownership, TagShortcut, Target};
 use crate::stack::reference::{Reference, UNKNOWN};
-use crate::stack::{Address, Lookup, Stack};
+use crate::stack::{Address, Lookup, Stack, Tags};
 
 /// Values references resolve to: the context and the outputs known so far.
 pub(super) struct Values {
@@ -155,9 +155,10 @@ struct Found {
 /// The search for resources tagged as the stack's: (address, physical name).
 type Tagged = std::result::Result<Vec<(Address, String)>, resource::Error>;
 
-/// Reads every declared resource at its name: resources first (all at once,
-/// with the search for tagged leftovers), then their parts, which need the
-/// resource's id. The outputs of what is claimed go into `values`.
+/// Reads every declared resource at its name, all at once, with the search
+/// for tagged leftovers; the parts of a resource (which need its id) as soon
+/// as that resource is read, not after every other resource. The outputs of
+/// what is claimed go into `values`.
 async fn read_declared(
     stack: &Stack,
     aws: &Aws,
@@ -165,44 +166,69 @@ async fn read_declared(
     names_by_address: &BTreeMap<Address, String>,
     values: &mut Values,
 ) -> (Found, Tagged) {
-    let mut found = Found::default();
-    let mut tagged = Ok(Vec::new());
-    for parts in [false, true] {
-        let batch: Vec<(&Address, &String, Option<resource::Outputs>)> = names_by_address
+    // The plan's one tagging API listing: the search for leftovers needs it,
+    // and the reads of the kinds it covers take it as a shortcut for their
+    // own tag read when it reports the tags the stack wants (see
+    // `resource::tags_as_listed`). Never for `destroy`.
+    let listing = resource::TaggingListing::new(&stack.name);
+    let desired_tags: BTreeMap<&Address, Tags> = match mode {
+        Mode::Destroy => BTreeMap::new(),
+        Mode::Apply => names_by_address
+            .keys()
+            .filter(|a| a.part.is_none())
+            .filter_map(|a| {
+                let spec = stack.resolve_spec(a, &*values).ok()?;
+                Some((a, stack.tags_for(a, spec.tags())))
+            })
+            .collect(),
+    };
+    let (listing, desired_tags) = (&listing, &desired_tags);
+    let reads = join_all(
+        names_by_address
             .iter()
-            .filter(|(a, _)| a.part.is_some() == parts)
-            .map(|(a, n)| (a, n, values.outputs.get(&a.resource()).cloned()))
-            .collect();
-        let reads = join_all(
-            batch
-                .into_iter()
-                .map(|(address, name, parent)| read_one(stack, aws, mode, address, name, parent)),
-        );
-        let reads = if parts {
-            reads.await
-        } else {
-            let declared: Vec<String> = names_by_address.values().cloned().collect();
-            let (reads, found) = tokio::join!(reads, resource::find_tagged(aws, stack, &declared));
-            tagged = found;
-            reads
-        };
-        for (address, name, result) in reads {
-            match result {
-                Ok(l) => {
-                    if let Some(l) = &l {
-                        found
-                            .lives
-                            .insert((address.clone(), name.clone()), l.clone());
-                        if l.ownership.claimed() {
-                            values.outputs.insert(address.clone(), l.outputs.clone());
-                        }
+            .filter(|(a, _)| a.part.is_none())
+            .map(|(address, name)| async move {
+                let tagging = desired_tags
+                    .get(address)
+                    .map(|desired| TagShortcut { desired, listing });
+                let read = read_one(stack, aws, mode, address, name, None, tagging).await;
+                let parent = match &read.2 {
+                    Ok(Some(l)) if l.ownership.claimed() => Some(l.outputs.clone()),
+                    _ => None,
+                };
+                let parent = &parent;
+                let parts = join_all(
+                    names_by_address
+                        .iter()
+                        .filter(|(a, _)| a.part.is_some() && a.resource() == *address)
+                        .map(|(part, name)| {
+                            read_one(stack, aws, mode, part, name, parent.clone(), None)
+                        }),
+                )
+                .await;
+                std::iter::once(read).chain(parts).collect::<Vec<_>>()
+            }),
+    );
+    let declared: Vec<String> = names_by_address.values().cloned().collect();
+    let (reads, tagged) =
+        tokio::join!(reads, resource::find_tagged(aws, stack, &declared, listing));
+    let mut found = Found::default();
+    for (address, name, result) in reads.into_iter().flatten() {
+        match result {
+            Ok(l) => {
+                if let Some(l) = &l {
+                    found
+                        .lives
+                        .insert((address.clone(), name.clone()), l.clone());
+                    if l.ownership.claimed() {
+                        values.outputs.insert(address.clone(), l.outputs.clone());
                     }
-                    found.live.insert(address, l);
                 }
-                Err(e) => found
-                    .errors
-                    .push(format!("{address} ({}): {e}", stack.location(&address))),
+                found.live.insert(address, l);
             }
+            Err(e) => found
+                .errors
+                .push(format!("{address} ({}): {e}", stack.location(&address))),
         }
     }
     (found, tagged)
@@ -216,6 +242,7 @@ async fn read_one(
     address: &Address,
     name: &String,
     parent: Option<resource::Outputs>,
+    tagging: Option<TagShortcut<'_>>,
 ) -> (
     Address,
     String,
@@ -237,6 +264,7 @@ async fn read_one(
                 _ => None,
             },
             dir: stack.file.parent(),
+            tagging,
         };
         resource::read(aws, &target).await
     };
@@ -286,6 +314,7 @@ async fn read_tagged_elsewhere(
                     spec: None,
                     adopt: None,
                     dir: None,
+                    tagging: None,
                 };
                 let r = resource::read(aws, &target).await;
                 (address, name, r)

@@ -1432,6 +1432,7 @@ pub(crate) mod tests {
             spec: None,
             adopt: None,
             dir: None,
+            tagging: None,
         };
         let live = read(&aws, &target).await.expect("read").expect("found");
         assert_eq!(live.ownership, Ownership::Ours);
@@ -1490,6 +1491,7 @@ pub(crate) mod tests {
             spec: None,
             adopt: None,
             dir: None,
+            tagging: None,
         };
         assert!(read(&aws, &target).await.expect("read").is_none());
         assert_eq!(rules[1].num_calls(), 1, "only the candidate is described");
@@ -1521,6 +1523,7 @@ pub(crate) mod tests {
             spec: None,
             adopt: Some(ID),
             dir: None,
+            tagging: None,
         };
         let live = read(&aws, &target).await.expect("read").expect("found");
         assert_eq!(live.ownership, Ownership::Adopting { id: ID.into() });

@@ -165,6 +165,92 @@ pub struct Target<'a> {
     /// to (a function's `source`); `None` without a stack file (`adopt`'s
     /// scan) and for leftovers.
     pub dir: Option<&'a std::path::Path>,
+    /// The tags the stack wants on the resource and the plan's tagging API
+    /// listing, when a read may take that listing as a shortcut for the
+    /// resource's own tag read ([`tags_as_listed`]); `None` reads the
+    /// tags from the resource's service, as always.
+    pub tagging: Option<TagShortcut<'a>>,
+}
+
+/// What [`tags_as_listed`] compares: the tags the stack wants, and
+/// the plan's one listing of the Resource Groups Tagging API.
+#[derive(Clone, Copy)]
+pub struct TagShortcut<'a> {
+    pub desired: &'a Tags,
+    pub listing: &'a TaggingListing,
+}
+
+/// The resource's tags, when the plan's Resource Groups Tagging API
+/// listing reports the resource at `arn` with exactly the tags the stack
+/// wants (the converged case); `None` means: read them from the
+/// resource's own service, as without the listing.
+///
+/// The listing is a shortcut, never the authority. AWS documents
+/// `GetResources` as returning "tagged or previously tagged" resources,
+/// and it is eventually consistent: it is known to go on reporting
+/// deleted resources for a while (aws/aws-sdk#676, aws/aws-cli#4173),
+/// and a tag change reaches it after a delay. So it is used only one
+/// way: a resource it does not report, or reports with other tags, is
+/// read from its service exactly as before; being stale can then cost
+/// an extra read, never a false diff and never a false "not ours". Only a
+/// resource it reports with the very tags the stack wants skips its own
+/// tag read; the rest of the resource is still read from its service
+/// (a deleted one is found missing there). What remains is a change to
+/// those tags made in the last moments, which the listing may not show
+/// yet: the plan is then the one a plan made a moment earlier would
+/// have been; the next plan sees it. `destroy` never takes the shortcut,
+/// as deleting is decided by ownership.
+pub(crate) async fn tags_as_listed(
+    shortcut: Option<TagShortcut<'_>>,
+    aws: &Aws,
+    arn: &str,
+) -> Option<Tags> {
+    let shortcut = shortcut?;
+    let Ok(listed) = shortcut.listing.listed(aws).await else {
+        // Denied or failed: the search for leftovers reports it; reads
+        // just read the tags themselves.
+        return None;
+    };
+    listed
+        .iter()
+        .any(|(a, tags)| a == arn && tags == shortcut.desired)
+        .then(|| shortcut.desired.clone())
+}
+
+/// The stack's resources as one paged Resource Groups Tagging API
+/// `GetResources` (tag filter `mobile-backend:stack` = the stack's name)
+/// reports them, as (ARN, tags): asked once per plan, by whichever read
+/// needs it first, and shared by the search for resources the stack no
+/// longer declares ([`find_tagged`]) and by the reads that take it as a
+/// shortcut for their own tag read ([`tags_as_listed`]).
+pub struct TaggingListing {
+    stack: String,
+    listed: tokio::sync::OnceCell<Result<Vec<(String, Tags)>, Error>>,
+}
+
+impl TaggingListing {
+    pub fn new(stack: &str) -> TaggingListing {
+        TaggingListing {
+            stack: stack.to_string(),
+            listed: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// A listing already answered (tests).
+    #[cfg(test)]
+    pub(crate) fn answered(stack: &str, listed: Vec<(String, Tags)>) -> TaggingListing {
+        TaggingListing {
+            stack: stack.to_string(),
+            listed: tokio::sync::OnceCell::new_with(Some(Ok(listed))),
+        }
+    }
+
+    /// Every page of the listing, asked for once.
+    pub(crate) async fn listed(&self, aws: &Aws) -> &Result<Vec<(String, Tags)>, Error> {
+        self.listed
+            .get_or_init(|| get_resources(aws, &self.stack))
+            .await
+    }
 }
 
 /// Whose a found resource is, by its ownership tags.
@@ -374,23 +460,25 @@ pub(crate) async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Res
 /// Every resource AWS reports as tagged with this stack's name, as
 /// (address, physical name). This finds what a stack owns but no longer
 /// declares; each one found is read again and its tags checked before use.
+/// `listing` is the plan's one tagging API listing, shared with the reads.
 pub(crate) async fn find_tagged(
     aws: &Aws,
     stack: &Stack,
     declared_names: &[String],
+    listing: &TaggingListing,
 ) -> Result<Vec<(Address, String)>, Error> {
     // The tagging API covers tables, buckets and OpenSearch domains; the
     // other kinds are listed by their own services (IAM is not in the tagging
     // API at all; identity pools are not returned by it everywhere).
     let (tagged, owned) = tokio::join!(
-        find_by_tagging_api(aws, stack),
+        listing.listed(aws),
         futures::future::join_all(Kind::ALL.iter().map(|kind| kind.find_owned(
             aws,
             stack,
             declared_names
         )))
     );
-    let mut found = tagged?;
+    let mut found = owned_by_arn(tagged.clone()?);
     for of_kind in owned {
         found.extend(of_kind?);
     }
@@ -399,51 +487,57 @@ pub(crate) async fn find_tagged(
     Ok(found)
 }
 
-async fn find_by_tagging_api(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, String)>, Error> {
+/// Of the tagging API's (ARN, tags), those that name their address, as
+/// (address, physical name).
+fn owned_by_arn(listed: Vec<(String, Tags)>) -> Vec<(Address, String)> {
     let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    for (arn, tags) in listed {
+        let Some(Ok(address)) = tags.get(OWNER_ID_TAG).map(|i| i.parse::<Address>()) else {
+            continue;
+        };
+        let name = address.kind.tagged_name(&arn);
+        if let Some(name) = name.filter(|n| !n.is_empty() && !n.contains('/')) {
+            found.push((address, name));
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Every page of `GetResources` for the stack's tag, as (ARN, tags).
+async fn get_resources(aws: &Aws, stack: &str) -> Result<Vec<(String, Tags)>, Error> {
+    all_pages(|token| async move {
         let out = aws
             .tagging
             .get_resources()
             .tag_filters(
                 aws_sdk_resourcegroupstagging::types::TagFilter::builder()
                     .key(OWNER_STACK_TAG)
-                    .values(&stack.name)
+                    .values(stack)
                     .build(),
             )
-            .set_pagination_token(token.clone())
+            // The most a page may hold: fewer pages, one after the other.
+            .resources_per_page(100)
+            .set_pagination_token(token)
             .send()
             .await
             .map_err(|e| Error::aws("tagging:GetResources", &e))?;
-        for mapping in out.resource_tag_mapping_list() {
-            let Some(arn) = mapping.resource_arn() else {
-                continue;
-            };
-            let id = mapping
-                .tags()
-                .iter()
-                .find(|t| t.key() == OWNER_ID_TAG)
-                .map(|t| t.value().to_string());
-            let Some(Ok(address)) = id.map(|i| i.parse::<Address>()) else {
-                continue;
-            };
-            let name = address.kind.tagged_name(arn);
-            if let Some(name) = name.filter(|n| !n.is_empty() && !n.contains('/')) {
-                found.push((address, name));
-            }
-        }
-        token = out
-            .pagination_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    found.sort();
-    found.dedup();
-    Ok(found)
+        let listed = out
+            .resource_tag_mapping_list()
+            .iter()
+            .filter_map(|mapping| {
+                let tags = mapping
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+                Some((mapping.resource_arn()?.to_string(), tags))
+            })
+            .collect();
+        Ok((listed, out.pagination_token))
+    })
+    .await
 }
 
 /// For kinds whose names are not unique (user pools, identity pools): of the

@@ -2518,6 +2518,7 @@ triggers.pre_sign_up = "{TRIGGER}"
             spec: None,
             adopt: None,
             dir: None,
+            tagging: None,
         }
     }
 

@@ -1108,6 +1108,7 @@ oauth_scopes = ["api/read"]"#)
             spec: None,
             adopt: None,
             dir: None,
+            tagging: None,
         };
         let err = read(&aws, &target).await.expect_err("ambiguous");
         assert!(err.to_string().contains("a, b"), "{err}");
