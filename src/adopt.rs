@@ -804,7 +804,7 @@ async fn read_chosen(
             spec: None,
             adopt: Some(&l.id),
             dir: None,
-            tagging: None,
+            plan: None,
         };
         (address, l, resource::read(aws, &target).await)
     }))
@@ -861,7 +861,7 @@ pub(crate) async fn read_part(
         spec: None,
         adopt: None,
         dir: None,
-        tagging: None,
+        plan: None,
     };
     match resource::read(aws, &target).await {
         Ok(Some(live)) => {

@@ -12,7 +12,7 @@ use crate::aws::Aws;
 use crate::cli::GlobalArgs;
 use crate::plan::fingerprint::{self, Fingerprint};
 use crate::plan::{self, Input, Mode, Plan};
-use crate::resource::{self, Desired, DesiredContext, Live, Ownership, TagShortcut, Target};
+use crate::resource::{self, Desired, DesiredContext, Live, Ownership, PlanTarget, Target};
 use crate::stack::reference::{Reference, UNKNOWN};
 use crate::stack::{Address, Lookup, Stack, Tags};
 
@@ -166,11 +166,12 @@ async fn read_declared(
     names_by_address: &BTreeMap<Address, String>,
     values: &mut Values,
 ) -> (Found, Tagged) {
-    // The plan's one tagging API listing: the search for leftovers needs it,
-    // and the reads of the kinds it covers take it as a shortcut for their
-    // own tag read when it reports the tags the stack wants (see
-    // `resource::tags_as_listed`). Never for `destroy`.
-    let listing = resource::TaggingListing::new(&stack.name);
+    // What the plan's reads share: the tagging API's one listing (the search
+    // for leftovers needs it, and the reads of the kinds it covers take it as
+    // a shortcut for their own tag read when it reports the tags the stack
+    // wants: `resource::tags_as_listed`, never for `destroy`), and lists a
+    // resource's read starts for its parts.
+    let plan_reads = resource::PlanReads::new(&stack.name);
     let desired_tags: BTreeMap<&Address, Tags> = match mode {
         Mode::Destroy => BTreeMap::new(),
         Mode::Apply => names_by_address
@@ -182,16 +183,18 @@ async fn read_declared(
             })
             .collect(),
     };
-    let (listing, desired_tags) = (&listing, &desired_tags);
-    let reads = join_all(
+    let (reads, desired_tags) = (&plan_reads, &desired_tags);
+    let plan_target = |address: &Address| PlanTarget {
+        reads,
+        desired_tags: desired_tags.get(address),
+    };
+    let reads_done = join_all(
         names_by_address
             .iter()
             .filter(|(a, _)| a.part.is_none())
             .map(|(address, name)| async move {
-                let tagging = desired_tags
-                    .get(address)
-                    .map(|desired| TagShortcut { desired, listing });
-                let read = read_one(stack, aws, mode, address, name, None, tagging).await;
+                let plan = Some(plan_target(address));
+                let read = read_one(stack, aws, mode, address, name, None, plan).await;
                 let parent = match &read.2 {
                     Ok(Some(l)) if l.ownership.claimed() => Some(l.outputs.clone()),
                     _ => None,
@@ -202,7 +205,8 @@ async fn read_declared(
                         .iter()
                         .filter(|(a, _)| a.part.is_some() && a.resource() == *address)
                         .map(|(part, name)| {
-                            read_one(stack, aws, mode, part, name, parent.clone(), None)
+                            let plan = Some(plan_target(part));
+                            read_one(stack, aws, mode, part, name, parent.clone(), plan)
                         }),
                 )
                 .await;
@@ -210,8 +214,10 @@ async fn read_declared(
             }),
     );
     let declared: Vec<String> = names_by_address.values().cloned().collect();
-    let (reads, tagged) =
-        tokio::join!(reads, resource::find_tagged(aws, stack, &declared, listing));
+    let (reads, tagged) = tokio::join!(
+        reads_done,
+        resource::find_tagged(aws, stack, &declared, reads)
+    );
     let mut found = Found::default();
     for (address, name, result) in reads.into_iter().flatten() {
         match result {
@@ -242,7 +248,7 @@ async fn read_one(
     address: &Address,
     name: &String,
     parent: Option<resource::Outputs>,
-    tagging: Option<TagShortcut<'_>>,
+    plan: Option<PlanTarget<'_>>,
 ) -> (
     Address,
     String,
@@ -264,7 +270,7 @@ async fn read_one(
                 _ => None,
             },
             dir: stack.file.parent(),
-            tagging,
+            plan,
         };
         resource::read(aws, &target).await
     };
@@ -314,7 +320,7 @@ async fn read_tagged_elsewhere(
                     spec: None,
                     adopt: None,
                     dir: None,
-                    tagging: None,
+                    plan: None,
                 };
                 let r = resource::read(aws, &target).await;
                 (address, name, r)

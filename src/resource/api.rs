@@ -3739,7 +3739,7 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
             spec: None,
             adopt,
             dir: None,
-            tagging: None,
+            plan: None,
         }
     }
 

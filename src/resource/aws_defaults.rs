@@ -126,7 +126,7 @@ impl Minimal {
             spec: Some(&self.spec),
             adopt: None,
             dir: None,
-            tagging: None,
+            plan: None,
         }
     }
 

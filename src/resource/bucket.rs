@@ -145,14 +145,7 @@ impl Step for BucketKind {
     }
 
     async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
-        read(
-            aws,
-            target.stack,
-            target.address,
-            target.name,
-            target.tagging,
-        )
-        .await
+        read(aws, target.stack, target.address, target.name, target.plan).await
     }
 
     async fn create(
@@ -359,7 +352,7 @@ fn arn(aws: &Aws, name: &str) -> String {
 /// Reads a bucket in one round trip: its configuration reads go out
 /// together, with HeadBucket (whether it exists, and where) and
 /// GetBucketTagging. When the plan's tagging API listing reports the bucket
-/// with the tags the stack wants (`shortcut`, see
+/// with the tags the stack wants (`plan`, see
 /// [`super::tags_as_listed`]), neither of those two is sent: the
 /// tags are the listed ones, and GetBucketVersioning, which every existing
 /// bucket answers, says whether it exists (HeadBucket is asked only when
@@ -370,13 +363,13 @@ pub(crate) async fn read(
     stack: &str,
     address: &Address,
     name: &str,
-    shortcut: Option<super::TagShortcut<'_>>,
+    plan: Option<super::PlanTarget<'_>>,
 ) -> Result<Option<Live>, Error> {
     let s3 = &aws.s3;
     let bucket_arn = arn(aws, name);
     let (head_and_tagging, versioning, cors, block, encryption) = tokio::join!(
         async {
-            match super::tags_as_listed(shortcut, aws, &bucket_arn).await {
+            match super::tags_as_listed(plan, aws, &bucket_arn).await {
                 Some(tags) => Err(tags),
                 None => Ok(tokio::join!(
                     s3.head_bucket().bucket(name).send(),
@@ -1336,7 +1329,7 @@ pub(crate) mod tests {
     async fn tags_listed_as_desired_skip_head_bucket_and_get_bucket_tagging_and_any_other_listing_does_not(
     ) {
         use crate::aws::mock::mock_client;
-        use crate::resource::{TagShortcut, TaggingListing};
+        use crate::resource::{PlanReads, PlanTarget};
         use aws_smithy_mocks::RuleMode;
         let m = minimal();
         let desired = m.tags();
@@ -1366,10 +1359,10 @@ pub(crate) mod tests {
                 s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules),
                 ..Aws::for_tests()
             };
-            let listing = TaggingListing::answered("demo", listed);
-            let shortcut = TagShortcut {
-                desired: &desired,
-                listing: &listing,
+            let listing = PlanReads::answered("demo", listed);
+            let shortcut = PlanTarget {
+                reads: &listing,
+                desired_tags: Some(&desired),
             };
             let live = read(&aws, "demo", &m.address, &m.name, Some(shortcut))
                 .await
@@ -1388,7 +1381,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_bucket_listed_as_desired_but_gone_is_missing() {
         use crate::aws::mock::mock_client;
-        use crate::resource::{TagShortcut, TaggingListing};
+        use crate::resource::{PlanReads, PlanTarget};
         use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningError;
         use aws_sdk_s3::Client;
         use aws_smithy_mocks::{mock, RuleMode};
@@ -1407,13 +1400,13 @@ pub(crate) mod tests {
             ),
             ..Aws::for_tests()
         };
-        let listing = TaggingListing::answered(
+        let listing = PlanReads::answered(
             "demo",
             vec![("arn:aws:s3:::demo-uploads".into(), desired.clone())],
         );
-        let shortcut = TagShortcut {
-            desired: &desired,
-            listing: &listing,
+        let shortcut = PlanTarget {
+            reads: &listing,
+            desired_tags: Some(&desired),
         };
         let live = read(&aws, "demo", &m.address, &m.name, Some(shortcut))
             .await

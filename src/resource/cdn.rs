@@ -1432,7 +1432,7 @@ pub(crate) mod tests {
             spec: None,
             adopt: None,
             dir: None,
-            tagging: None,
+            plan: None,
         };
         let live = read(&aws, &target).await.expect("read").expect("found");
         assert_eq!(live.ownership, Ownership::Ours);
@@ -1491,7 +1491,7 @@ pub(crate) mod tests {
             spec: None,
             adopt: None,
             dir: None,
-            tagging: None,
+            plan: None,
         };
         assert!(read(&aws, &target).await.expect("read").is_none());
         assert_eq!(rules[1].num_calls(), 1, "only the candidate is described");
@@ -1523,7 +1523,7 @@ pub(crate) mod tests {
             spec: None,
             adopt: Some(ID),
             dir: None,
-            tagging: None,
+            plan: None,
         };
         let live = read(&aws, &target).await.expect("read").expect("found");
         assert_eq!(live.ownership, Ownership::Adopting { id: ID.into() });

@@ -917,7 +917,7 @@ pub(crate) mod tests {
         let target = Target {
             adopt: Some(&m.name),
             dir: m.stack.file.parent(),
-            tagging: None,
+            plan: None,
             ..m.target(None)
         };
         let live = crate::resource::read(&aws, &target)
@@ -1006,7 +1006,7 @@ pub(crate) mod tests {
         let target = Target {
             adopt: Some(&m.name),
             dir: m.stack.file.parent(),
-            tagging: None,
+            plan: None,
             ..m.target(None)
         };
         // Owned: never downloaded (the unit test connector would panic).
@@ -1059,7 +1059,7 @@ pub(crate) mod tests {
         let target = Target {
             adopt: Some(&m.name),
             dir: m.stack.file.parent(),
-            tagging: None,
+            plan: None,
             ..m.target(None)
         };
         let live = crate::resource::read(&aws, &target).await.unwrap().unwrap();

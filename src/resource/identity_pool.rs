@@ -519,16 +519,34 @@ async fn describe(aws: &Aws, id: &str) -> Result<Option<DescribeIdentityPoolOutp
     }
 }
 
+/// Reads the pool: ListIdentityPools, then DescribeIdentityPool of each
+/// pool with the wanted name (its tags say whether it is ours). In a plan,
+/// when one pool has that name, its roles (the attachment's read) are read
+/// at the same time as it is described; a pool found not to be ours costs
+/// that one read.
 pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let listed = list(aws).await?;
-    let found = super::find_one_ours(
-        "identity pool",
-        listed,
-        target,
-        |id| async move { describe(aws, &id).await },
-        tags_of,
-    )
-    .await?;
+    let named: Vec<&str> = listed
+        .iter()
+        .filter(|(_, n)| n == target.name)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let prefetch = async {
+        if let [id] = named.as_slice() {
+            super::identity_pool_roles::prefetch(aws, target.plan, id).await;
+        }
+    };
+    let (found, ()) = tokio::join!(
+        super::find_one_ours(
+            "identity pool",
+            listed.clone(),
+            target,
+            |id| async move { describe(aws, &id).await },
+            tags_of,
+        ),
+        prefetch,
+    );
+    let found = found?;
     let Some((_, out, ownership)) = found else {
         return Ok(None);
     };

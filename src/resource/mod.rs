@@ -165,19 +165,19 @@ pub struct Target<'a> {
     /// to (a function's `source`); `None` without a stack file (`adopt`'s
     /// scan) and for leftovers.
     pub dir: Option<&'a std::path::Path>,
-    /// The tags the stack wants on the resource and the plan's tagging API
-    /// listing, when a read may take that listing as a shortcut for the
-    /// resource's own tag read ([`tags_as_listed`]); `None` reads the
-    /// tags from the resource's service, as always.
-    pub tagging: Option<TagShortcut<'a>>,
+    /// What a read made for a plan shares with the plan's other reads (the
+    /// tagging API's listing, lists read once per plan), and the tags the
+    /// stack wants on the resource; `None` outside a plan.
+    pub plan: Option<PlanTarget<'a>>,
 }
 
-/// What [`tags_as_listed`] compares: the tags the stack wants, and
-/// the plan's one listing of the Resource Groups Tagging API.
+/// What a read made for a plan gets besides its target: the plan's
+/// [`PlanReads`], and the tags the stack wants on the resource (for
+/// [`tags_as_listed`]; `None` for parts and for `destroy`).
 #[derive(Clone, Copy)]
-pub struct TagShortcut<'a> {
-    pub desired: &'a Tags,
-    pub listing: &'a TaggingListing,
+pub struct PlanTarget<'a> {
+    pub reads: &'a PlanReads,
+    pub desired_tags: Option<&'a Tags>,
 }
 
 /// The resource's tags, when the plan's Resource Groups Tagging API
@@ -201,55 +201,108 @@ pub struct TagShortcut<'a> {
 /// have been; the next plan sees it. `destroy` never takes the shortcut,
 /// as deleting is decided by ownership.
 pub(crate) async fn tags_as_listed(
-    shortcut: Option<TagShortcut<'_>>,
+    plan: Option<PlanTarget<'_>>,
     aws: &Aws,
     arn: &str,
 ) -> Option<Tags> {
-    let shortcut = shortcut?;
-    let Ok(listed) = shortcut.listing.listed(aws).await else {
+    let plan = plan?;
+    let desired = plan.desired_tags?;
+    let Ok(listed) = plan.reads.tagging(aws).await else {
         // Denied or failed: the search for leftovers reports it; reads
         // just read the tags themselves.
         return None;
     };
     listed
         .iter()
-        .any(|(a, tags)| a == arn && tags == shortcut.desired)
-        .then(|| shortcut.desired.clone())
+        .any(|(a, tags)| a == arn && tags == desired)
+        .then(|| desired.clone())
 }
 
-/// The stack's resources as one paged Resource Groups Tagging API
-/// `GetResources` (tag filter `mobile-backend:stack` = the stack's name)
-/// reports them, as (ARN, tags): asked once per plan, by whichever read
-/// needs it first, and shared by the search for resources the stack no
-/// longer declares ([`find_tagged`]) and by the reads that take it as a
-/// shortcut for their own tag read ([`tags_as_listed`]).
-pub struct TaggingListing {
+/// What the reads of one plan share, for as long as they run:
+///
+/// - the stack's resources as one paged Resource Groups Tagging API
+///   `GetResources` (tag filter `mobile-backend:stack` = the stack's name)
+///   reports them, as (ARN, tags): asked once, by whichever read needs it
+///   first, and shared by the search for resources the stack no longer
+///   declares ([`find_tagged`]) and by the reads that take it as a shortcut
+///   for their own tag read ([`tags_as_listed`]);
+/// - lists a resource's read starts for its parts before it knows the
+///   resource is ours, so that the parts' reads need not wait for one more
+///   round trip (a user pool's clients): [`plan_shared`].
+pub struct PlanReads {
     stack: String,
-    listed: tokio::sync::OnceCell<Result<Vec<(String, Tags)>, Error>>,
+    tagging: tokio::sync::OnceCell<Result<Vec<(String, Tags)>, Error>>,
+    lists: std::sync::Mutex<Lists>,
 }
 
-impl TaggingListing {
-    pub fn new(stack: &str) -> TaggingListing {
-        TaggingListing {
+type Lists = std::collections::HashMap<String, std::sync::Arc<dyn std::any::Any + Send + Sync>>;
+
+impl PlanReads {
+    pub fn new(stack: &str) -> PlanReads {
+        PlanReads {
             stack: stack.to_string(),
-            listed: tokio::sync::OnceCell::new(),
+            tagging: tokio::sync::OnceCell::new(),
+            lists: std::sync::Mutex::default(),
         }
     }
 
-    /// A listing already answered (tests).
+    /// Reads whose tagging API listing is already answered (tests).
     #[cfg(test)]
-    pub(crate) fn answered(stack: &str, listed: Vec<(String, Tags)>) -> TaggingListing {
-        TaggingListing {
-            stack: stack.to_string(),
-            listed: tokio::sync::OnceCell::new_with(Some(Ok(listed))),
+    pub(crate) fn answered(stack: &str, listed: Vec<(String, Tags)>) -> PlanReads {
+        PlanReads {
+            tagging: tokio::sync::OnceCell::new_with(Some(Ok(listed))),
+            ..PlanReads::new(stack)
         }
     }
 
-    /// Every page of the listing, asked for once.
-    pub(crate) async fn listed(&self, aws: &Aws) -> &Result<Vec<(String, Tags)>, Error> {
-        self.listed
+    /// Every page of the tagging API's listing, asked for once.
+    pub(crate) async fn tagging(&self, aws: &Aws) -> &Result<Vec<(String, Tags)>, Error> {
+        self.tagging
             .get_or_init(|| get_resources(aws, &self.stack))
             .await
+    }
+
+    /// The answer of `read`, asked once per plan for `key` and kept until
+    /// the plan's reads end.
+    async fn list<T, F, Fut>(&self, key: &str, read: F) -> Result<T, Error>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let cell = {
+            let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = lists.entry(key.to_string()).or_insert_with(|| {
+                std::sync::Arc::new(tokio::sync::OnceCell::<Result<T, Error>>::new())
+            });
+            std::sync::Arc::clone(entry).downcast::<tokio::sync::OnceCell<Result<T, Error>>>()
+        };
+        match cell {
+            Ok(cell) => cell.get_or_init(read).await.clone(),
+            // The same key for another type: a programming slip; do not share.
+            Err(_) => read().await,
+        }
+    }
+}
+
+/// A list a plan's reads share: asked once per plan (and kept while the
+/// plan's reads run) when `plan` is given, so that a resource's read may
+/// start its parts' list before they ask for it; otherwise shared only by
+/// the reads in flight at once ([`flight::shared`]).
+pub(crate) async fn plan_shared<T, F, Fut>(
+    plan: Option<PlanTarget<'_>>,
+    aws: &Aws,
+    key: &str,
+    read: F,
+) -> Result<T, Error>
+where
+    T: Clone + Send + Sync + 'static,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    match plan {
+        Some(plan) => plan.reads.list(key, read).await,
+        None => flight::shared(aws, key, read).await,
     }
 }
 
@@ -460,18 +513,18 @@ pub(crate) async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Res
 /// Every resource AWS reports as tagged with this stack's name, as
 /// (address, physical name). This finds what a stack owns but no longer
 /// declares; each one found is read again and its tags checked before use.
-/// `listing` is the plan's one tagging API listing, shared with the reads.
+/// `reads` holds the plan's one tagging API listing, shared with the reads.
 pub(crate) async fn find_tagged(
     aws: &Aws,
     stack: &Stack,
     declared_names: &[String],
-    listing: &TaggingListing,
+    reads: &PlanReads,
 ) -> Result<Vec<(Address, String)>, Error> {
     // The tagging API covers tables, buckets and OpenSearch domains; the
     // other kinds are listed by their own services (IAM is not in the tagging
     // API at all; identity pools are not returned by it everywhere).
     let (tagged, owned) = tokio::join!(
-        listing.listed(aws),
+        reads.tagging(aws),
         futures::future::join_all(Kind::ALL.iter().map(|kind| kind.find_owned(
             aws,
             stack,

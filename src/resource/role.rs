@@ -2108,7 +2108,7 @@ trust = { file = "../policies/trust.json" }
             spec: None,
             adopt: None,
             dir: None,
-            tagging: None,
+            plan: None,
         };
         let live = read(&aws, &target).await.unwrap().expect("exists");
         assert_eq!(live.ownership, Ownership::Ours);
@@ -2151,7 +2151,7 @@ trust = { file = "../policies/trust.json" }
             spec: None,
             adopt: None,
             dir: None,
-            tagging: None,
+            plan: None,
         };
         assert!(read(&aws, &target).await.unwrap().is_none());
     }
@@ -2225,7 +2225,7 @@ trust = { file = "../policies/trust.json" }
             spec: Some(spec),
             adopt: None,
             dir: None,
-            tagging: None,
+            plan: None,
         };
         let live = read(&aws, &target).await.unwrap().expect("exists");
         let inline: Vec<&String> = live.attributes["inline_policies"]

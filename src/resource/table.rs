@@ -220,14 +220,7 @@ impl Step for TableKind {
     }
 
     async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
-        let mut live = read(
-            aws,
-            target.stack,
-            target.address,
-            target.name,
-            target.tagging,
-        )
-        .await?;
+        let mut live = read(aws, target.stack, target.address, target.name, target.plan).await?;
         if let (Some(live), Some(super::Spec::Table(spec))) = (live.as_mut(), target.spec) {
             forget_a_stream_to_be_replaced(live, spec.stream);
         }
@@ -516,7 +509,7 @@ fn is_not_found<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
 /// Reads a table in one round trip: DescribeTable, DescribeTimeToLive and
 /// ListTagsOfResource are independent (the ARN is derived), so they go out
 /// together. The tags are not read when the plan's tagging API listing
-/// reports the table with the tags the stack wants (`tagging`, see
+/// reports the table with the tags the stack wants (`plan`, see
 /// [`super::tags_as_listed`]); otherwise they are read as soon as
 /// that listing has answered.
 pub(crate) async fn read(
@@ -524,13 +517,13 @@ pub(crate) async fn read(
     stack: &str,
     address: &Address,
     name: &str,
-    tagging: Option<super::TagShortcut<'_>>,
+    plan: Option<super::PlanTarget<'_>>,
 ) -> Result<Option<Live>, Error> {
     let table_arn = arn(aws, name);
     let (described, tags, ttl) = tokio::join!(
         describe(aws, name),
         async {
-            match super::tags_as_listed(tagging, aws, &table_arn).await {
+            match super::tags_as_listed(plan, aws, &table_arn).await {
                 Some(tags) => Ok(tags),
                 None => list_tags(aws, &table_arn).await,
             }
@@ -1817,7 +1810,7 @@ pub(crate) mod tests {
     /// report the table at all.
     #[tokio::test]
     async fn tags_listed_as_desired_skip_list_tags_of_resource_and_any_other_listing_does_not() {
-        use crate::resource::{TagShortcut, TaggingListing};
+        use crate::resource::{PlanReads, PlanTarget};
         let m = minimal();
         let desired = m.tags();
         let arn = "arn:aws:dynamodb:us-east-1:123456789012:table/demo-notes".to_string();
@@ -1853,10 +1846,10 @@ pub(crate) mod tests {
                 ),
                 ..Aws::for_tests()
             };
-            let listing = TaggingListing::answered("demo", listed);
-            let shortcut = TagShortcut {
-                desired: &desired,
-                listing: &listing,
+            let listing = PlanReads::answered("demo", listed);
+            let shortcut = PlanTarget {
+                reads: &listing,
+                desired_tags: Some(&desired),
             };
             let live = read(&aws, "demo", &m.address, &m.name, Some(shortcut))
                 .await
