@@ -171,7 +171,7 @@ async fn read_declared(
     // a shortcut for their own tag read when it reports the tags the stack
     // wants: `resource::tags_as_listed`, never for `destroy`), and lists a
     // resource's read starts for its parts.
-    let plan_reads = resource::PlanReads::new(&stack.name);
+    let plan_reads = resource::PlanReads::new(&stack.name, names_by_address.keys());
     let desired_tags: BTreeMap<&Address, Tags> = match mode {
         Mode::Destroy => BTreeMap::new(),
         Mode::Apply => names_by_address

@@ -231,6 +231,10 @@ pub(crate) async fn tags_as_listed(
 ///   round trip (a user pool's clients): [`plan_shared`].
 pub struct PlanReads {
     stack: String,
+    /// How many resources of each kind the stack declares: a kind may read
+    /// many of its resources at once (one account-wide call) rather than
+    /// one by one when the stack declares enough of them.
+    declared: BTreeMap<Kind, usize>,
     tagging: tokio::sync::OnceCell<Result<Vec<(String, Tags)>, Error>>,
     lists: std::sync::Mutex<Lists>,
 }
@@ -238,12 +242,24 @@ pub struct PlanReads {
 type Lists = std::collections::HashMap<String, std::sync::Arc<dyn std::any::Any + Send + Sync>>;
 
 impl PlanReads {
-    pub fn new(stack: &str) -> PlanReads {
+    /// The reads of a plan of `stack`, which declares `declared` (resources
+    /// and parts).
+    pub fn new<'a>(stack: &str, declared: impl IntoIterator<Item = &'a Address>) -> PlanReads {
+        let mut counts = BTreeMap::new();
+        for address in declared.into_iter().filter(|a| a.part.is_none()) {
+            *counts.entry(address.kind).or_default() += 1;
+        }
         PlanReads {
             stack: stack.to_string(),
+            declared: counts,
             tagging: tokio::sync::OnceCell::new(),
             lists: std::sync::Mutex::default(),
         }
+    }
+
+    /// How many resources of `kind` the stack declares.
+    pub(crate) fn declared(&self, kind: Kind) -> usize {
+        self.declared.get(&kind).copied().unwrap_or(0)
     }
 
     /// Reads whose tagging API listing is already answered (tests).
@@ -251,7 +267,7 @@ impl PlanReads {
     pub(crate) fn answered(stack: &str, listed: Vec<(String, Tags)>) -> PlanReads {
         PlanReads {
             tagging: tokio::sync::OnceCell::new_with(Some(Ok(listed))),
-            ..PlanReads::new(stack)
+            ..PlanReads::new(stack, [])
         }
     }
 

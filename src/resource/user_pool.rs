@@ -2658,7 +2658,7 @@ triggers.pre_sign_up = "{TRIGGER}"
         let address: Address = "user_pool.users".parse().unwrap();
         let declared =
             crate::stack::Spec::UserPool(spec("clients.ios = {}\nclients.android = {}\n"));
-        let reads = crate::resource::PlanReads::new("demo");
+        let reads = crate::resource::PlanReads::new("demo", []);
         let plan = Some(crate::resource::PlanTarget {
             reads: &reads,
             desired_tags: None,
