@@ -166,6 +166,95 @@ usage_plans.mobile = { keys = ["app"], throttle = { rate = 10, burst = 20 } }
     assert_eq!(requests.values().sum::<usize>(), total, "{requests:?}");
 }
 
+/// The shortcuts of a converged plan (issue 19): tables and buckets the
+/// tagging API lists with the tags the stack wants cost no tag read (nor a
+/// HeadBucket); three roles or more are read from the account's roles at
+/// once (ListRoles, which the search for removed roles makes anyway, and
+/// one GetAccountAuthorizationDetails); a pool's clients are listed, and an
+/// identity pool's roles read, with the pool's describe. Exact, so that a
+/// read that comes back fails here.
+#[tokio::test]
+async fn a_converged_plan_takes_tags_from_the_tagging_api_and_roles_from_one_listing() {
+    let mut w = World::new("once");
+    std::fs::create_dir_all(w.path("policies")).expect("a policies dir");
+    std::fs::write(
+        w.path("policies/read.json"),
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "${table.notes.arn}"}]}"#,
+    )
+    .expect("a policy file");
+    w.write_stack(
+        r#"[user_pool.users]
+username_attributes = ["email"]
+clients.ios = { generate_secret = false, auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }
+clients.android = { generate_secret = false, auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }
+groups.admins = { precedence = 0, role = "admin", description = "Administrators" }
+
+[identity_pool.app]
+providers = ["users.ios"]
+authenticated_role = "member"
+
+[role.member]
+trust = { identity_pool = "app", amr = "authenticated" }
+policies = ["policies/read.json"]
+
+[role.admin]
+trust = { identity_pool = "app", amr = "authenticated" }
+policies = ["policies/read.json"]
+
+[role.worker]
+trust = { service = "lambda.amazonaws.com" }
+policies = ["policies/read.json"]
+
+[table.notes]
+hash_key = { name = "id", type = "S" }
+ttl_attribute = "expiresAt"
+
+[table.events]
+hash_key = { name = "id", type = "S" }
+
+[bucket.uploads]
+versioning = true
+
+[bucket.media]
+cors = [{ allowed_methods = ["GET"], allowed_origins = ["*"] }]
+"#,
+    );
+    let (calls, requests) = converged_plan(&mut w);
+    assert_eq!(
+        calls,
+        expected(&[
+            // Two tables: no ListTagsOfResource.
+            ("DynamoDB:DescribeTable", 2),
+            ("DynamoDB:DescribeTimeToLive", 2),
+            // Two buckets: no HeadBucket, no GetBucketTagging.
+            ("S3:GetBucketVersioning", 2),
+            ("S3:GetBucketCors", 2),
+            ("S3:GetPublicAccessBlock", 2),
+            ("S3:GetBucketEncryption", 2),
+            // Three roles: two calls in all.
+            ("IAM:ListRoles", 1),
+            ("IAM:GetAccountAuthorizationDetails", 1),
+            ("Cognito Identity Provider:ListUserPools", 1),
+            ("Cognito Identity Provider:DescribeUserPool", 1),
+            ("Cognito Identity Provider:ListUserPoolClients", 1),
+            ("Cognito Identity Provider:DescribeUserPoolClient", 2),
+            ("Cognito Identity Provider:ListGroups", 1),
+            ("Cognito Identity:ListIdentityPools", 1),
+            ("Cognito Identity:DescribeIdentityPool", 1),
+            ("Cognito Identity:GetIdentityPoolRoles", 1),
+            ("API Gateway:GetRestApis", 1),
+            ("Lambda:ListFunctions", 1),
+            ("CloudFront:ListDistributions", 1),
+            ("Resource Groups Tagging API:GetResources", 1),
+            ("STS:GetCallerIdentity", 1),
+        ]),
+        "a converged plan takes the shortcuts"
+    );
+    let total: usize = calls.values().sum();
+    assert_eq!(total, 28);
+    assert_eq!(requests.values().sum::<usize>(), total, "{requests:?}");
+}
+
 /// Regression: a paced request waits for its token inside the HTTP client,
 /// and the SDK's upload stall check took a wait of more than its 5 s grace
 /// for a stalled upload, abandoned the attempt and retried it, wasting a
