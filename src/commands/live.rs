@@ -90,10 +90,13 @@ pub(super) async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(P
         outputs: BTreeMap::new(),
     };
     let names_by_address = physical_names(stack, &values)?;
+    // One answer per shared listing for all of the plan's reads.
+    let retained = resource::flight::retain(aws);
     let (mut found, tagged) = read_declared(stack, aws, mode, &names_by_address, &mut values).await;
     let tagged = tagged_or_warning(tagged)?;
     let tagged_elsewhere =
         read_tagged_elsewhere(stack, aws, tagged, &names_by_address, &mut found).await;
+    drop(retained);
     if !found.errors.is_empty() {
         return Err(Failure(format!(
             "reading live state failed:\n  {}",

@@ -11,7 +11,7 @@ mod aws_defaults;
 pub(crate) mod bucket;
 pub(crate) mod cdn;
 pub(crate) mod cdn_bucket_policy;
-mod flight;
+pub(crate) mod flight;
 pub(crate) mod function;
 pub(crate) mod function_code;
 pub(crate) mod function_triggers;
