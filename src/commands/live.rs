@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use futures::future::join_all;
 
-use super::load::{connect, load};
+use super::load::{clients, load};
 use super::{Failure, Result};
 use crate::aws::Aws;
 use crate::cli::GlobalArgs;
@@ -393,11 +393,21 @@ fn fingerprint_of(
     Fingerprint::new(&aws.account_id, &aws.region, files, reads)
 }
 
-/// Loads and checks the stack, connects, reads live state and plans.
+/// Loads and checks the stack, connects, reads live state and plans, for
+/// the commands that take no stack lock (`plan`, `outputs`). While STS is
+/// asked who we are, the listings the plan reads first and which need no
+/// account id are asked for too, and kept for the plan's reads
+/// (`resource::warm`): the reads start one round trip sooner. (`up` and
+/// `destroy` take the lock first, and read nothing before they hold it.)
 pub(super) async fn prepare(g: &GlobalArgs, mode: Mode) -> Result<(Stack, Aws, Plan, Reads)> {
     let stack = load(g)?;
-    let aws = connect(g, &stack).await?;
-    let (plan, reads) = make_plan(&stack, &aws, mode).await?;
+    let mut aws = clients(g, &stack).await?;
+    let kept = resource::flight::retain(&aws);
+    let (identity, ()) = tokio::join!(aws.identify(), resource::warm(&aws, &stack));
+    aws.set_identity(identity.map_err(Failure)?);
+    let planned = make_plan(&stack, &aws, mode).await;
+    drop(kept);
+    let (plan, reads) = planned?;
     Ok((stack, aws, plan, reads))
 }
 

@@ -250,6 +250,10 @@ impl ResourceKind for CdnKind {
         vec![Part::BucketPolicy]
     }
 
+    async fn warm(aws: &Aws, _declared: usize) {
+        let _ = list(aws).await;
+    }
+
     async fn find_owned(
         aws: &Aws,
         stack: &crate::stack::Stack,

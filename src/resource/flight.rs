@@ -18,7 +18,7 @@
 //! its reads take one answer per listing.
 
 use std::any::Any;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -34,14 +34,15 @@ fn flights() -> &'static Flights {
     FLIGHTS.get_or_init(Flights::default)
 }
 
-/// The clients whose answers are kept until their plan's reads end.
-fn retaining() -> &'static Mutex<HashSet<usize>> {
-    static RETAINING: OnceLock<Mutex<HashSet<usize>>> = OnceLock::new();
+/// The clients whose answers are kept until their plan's reads end, with
+/// how many [`Retained`] guards keep them.
+fn retaining() -> &'static Mutex<HashMap<usize, usize>> {
+    static RETAINING: OnceLock<Mutex<HashMap<usize, usize>>> = OnceLock::new();
     RETAINING.get_or_init(Mutex::default)
 }
 
 /// While this lives, the answers [`shared`] gets for `aws` are kept, not
-/// asked for again; dropping it forgets them.
+/// asked for again; dropping the last one for `aws` forgets them.
 pub(crate) struct Retained {
     id: usize,
 }
@@ -50,19 +51,26 @@ pub(crate) struct Retained {
 /// dropped: for the reads of one plan.
 pub(crate) fn retain(aws: &Aws) -> Retained {
     let id = aws as *const Aws as usize;
-    retaining()
+    *retaining()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(id);
+        .entry(id)
+        .or_default() += 1;
     Retained { id }
 }
 
 impl Drop for Retained {
     fn drop(&mut self) {
-        retaining()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.id);
+        let mut retaining = retaining().lock().unwrap_or_else(|e| e.into_inner());
+        let Some(count) = retaining.get_mut(&self.id) else {
+            return;
+        };
+        *count -= 1;
+        if *count > 0 {
+            return;
+        }
+        retaining.remove(&self.id);
+        drop(retaining);
         flights()
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -95,7 +103,7 @@ where
     if retaining()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .contains(&id.0)
+        .contains_key(&id.0)
     {
         return answer;
     }
@@ -160,6 +168,8 @@ mod tests {
         let calls = AtomicUsize::new(0);
         {
             let _plan = retain(&aws);
+            // Guards nest: the inner one's end forgets nothing.
+            drop(retain(&aws));
             assert_eq!(shared(&aws, "k", || counted(&calls, 1)).await.unwrap(), 1);
             // Asked again after it was answered: the same answer, no call.
             assert_eq!(shared(&aws, "k", || counted(&calls, 2)).await.unwrap(), 1);

@@ -271,10 +271,11 @@ impl PlanReads {
         }
     }
 
-    /// Every page of the tagging API's listing, asked for once.
+    /// Every page of the tagging API's listing, asked for once (or taken
+    /// from [`warm`]).
     pub(crate) async fn tagging(&self, aws: &Aws) -> &Result<Vec<(String, Tags)>, Error> {
         self.tagging
-            .get_or_init(|| get_resources(aws, &self.stack))
+            .get_or_init(|| tagged_resources(aws, &self.stack))
             .await
     }
 
@@ -572,6 +573,34 @@ fn owned_by_arn(listed: Vec<(String, Tags)>) -> Vec<(Address, String)> {
     found.sort();
     found.dedup();
     found
+}
+
+/// [`get_resources`], shared by the reads in flight (and while a plan
+/// reads, kept for it: [`flight::retain`]).
+async fn tagged_resources(aws: &Aws, stack: &str) -> Result<Vec<(String, Tags)>, Error> {
+    let key = format!("tagging:GetResources {stack}");
+    flight::shared(aws, &key, || get_resources(aws, stack)).await
+}
+
+/// Asks, while STS is asked who we are, for what a plan of `stack` reads
+/// first and which needs no account id: the tagging API's listing of the
+/// stack and each kind's account-wide listings (user pools, identity pools,
+/// REST APIs, roles, distributions...). Their answers are kept for the
+/// plan's reads by the caller's [`flight::retain`], so that the reads start
+/// one round trip later than STS at most, not two. Errors are left for the
+/// reads to report.
+pub(crate) async fn warm(aws: &Aws, stack: &Stack) {
+    let mut declared: BTreeMap<Kind, usize> = BTreeMap::new();
+    for address in stack.resources.keys() {
+        *declared.entry(address.kind).or_default() += 1;
+    }
+    let kinds = Kind::ALL
+        .iter()
+        .map(|kind| kind.warm(aws, declared.get(kind).copied().unwrap_or(0)));
+    let _ = tokio::join!(
+        tagged_resources(aws, &stack.name),
+        futures::future::join_all(kinds)
+    );
 }
 
 /// Every page of `GetResources` for the stack's tag, as (ARN, tags).

@@ -181,6 +181,10 @@ impl ResourceKind for RoleKind {
         )
     }
 
+    async fn warm(aws: &Aws, _declared: usize) {
+        let _ = listed_roles(aws).await;
+    }
+
     async fn find_owned(
         aws: &Aws,
         stack: &crate::stack::Stack,

@@ -409,6 +409,10 @@ impl ResourceKind for UserPoolKind {
         )
     }
 
+    async fn warm(aws: &Aws, _declared: usize) {
+        let _ = list(aws).await;
+    }
+
     async fn find_owned(
         aws: &Aws,
         stack: &crate::stack::Stack,
