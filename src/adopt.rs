@@ -804,6 +804,7 @@ async fn read_chosen(
             spec: None,
             adopt: Some(&l.id),
             dir: None,
+            plan: None,
         };
         (address, l, resource::read(aws, &target).await)
     }))
@@ -860,6 +861,7 @@ pub(crate) async fn read_part(
         spec: None,
         adopt: None,
         dir: None,
+        plan: None,
     };
     match resource::read(aws, &target).await {
         Ok(Some(live)) => {

@@ -126,6 +126,7 @@ pub struct Aws {
     pub account_id: String,
     pub region: String,
     pub partition: String,
+    pub sts: aws_sdk_sts::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// DynamoDB for the stack lock's table only (its calls are logged as
     /// [`LOCK_SERVICE`]).
@@ -183,6 +184,42 @@ fn service_endpoint_var(env_name: &str) -> bool {
 impl Aws {
     /// Loads the SDK configuration and asks STS who we are.
     pub async fn connect(settings: &Settings) -> Result<Aws, String> {
+        let mut aws = Aws::unidentified(settings).await?;
+        let identity = aws.identify().await?;
+        aws.set_identity(identity);
+        Ok(aws)
+    }
+
+    /// Asks STS who we are: the account id and the partition.
+    pub async fn identify(&self) -> Result<(String, String), String> {
+        let identity = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| format!("cannot identify the AWS account (sts:GetCallerIdentity): {}. Check your credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, `aws sso login`) and --endpoint-url", describe(&e).trim_end_matches('.')))?;
+        let account_id = identity
+            .account()
+            .ok_or("sts:GetCallerIdentity returned no account id")?
+            .to_string();
+        let partition = identity
+            .arn()
+            .and_then(|arn| arn.split(':').nth(1))
+            .unwrap_or("aws")
+            .to_string();
+        Ok((account_id, partition))
+    }
+
+    /// Sets what [`Aws::identify`] found.
+    pub fn set_identity(&mut self, (account_id, partition): (String, String)) {
+        self.account_id = account_id;
+        self.partition = partition;
+    }
+
+    /// The clients, before STS is asked who we are ([`Aws::identify`]): the
+    /// account id is empty until then. Only reads that need no account id
+    /// (account-wide listings) may be made with it.
+    pub async fn unidentified(settings: &Settings) -> Result<Aws, String> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             // The one HTTPS client (the SDK's default one is not compiled in:
             // see Cargo.toml); credential providers use it too.
@@ -329,24 +366,11 @@ impl Aws {
             quota_final!(client!(aws_sdk_cloudfront, "CLOUDFRONT")).build(),
         );
 
-        let identity = sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| format!("cannot identify the AWS account (sts:GetCallerIdentity): {}. Check your credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, `aws sso login`) and --endpoint-url", describe(&e).trim_end_matches('.')))?;
-        let account_id = identity
-            .account()
-            .ok_or("sts:GetCallerIdentity returned no account id")?
-            .to_string();
-        let partition = identity
-            .arn()
-            .and_then(|arn| arn.split(':').nth(1))
-            .unwrap_or("aws")
-            .to_string();
         Ok(Aws {
-            account_id,
+            account_id: String::new(),
             region,
-            partition,
+            partition: "aws".to_string(),
+            sts,
             dynamodb,
             lock_table,
             s3,
@@ -388,6 +412,7 @@ impl Aws {
             account_id: "123456789012".into(),
             region: "us-east-1".into(),
             partition: "aws".into(),
+            sts: unreachable_client!(aws_sdk_sts),
             dynamodb: unreachable_client!(aws_sdk_dynamodb),
             lock_table: unreachable_client!(aws_sdk_dynamodb),
             s3: unreachable_client!(aws_sdk_s3),

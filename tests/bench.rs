@@ -19,8 +19,9 @@
 //!
 //! Settings (environment):
 //! - `MOBILE_BACKEND_BENCH_OUT`: also write the report (Markdown) to this file;
-//! - `MOBILE_BACKEND_BENCH_STACKS`: `photo-notes`, `mid` (issue 19's
-//!   ~30-resource stack), `generated`, comma-separated (default all three);
+//! - `MOBILE_BACKEND_BENCH_STACKS`: any of `photo-notes`, `mid` (the
+//!   ~30-resource stack of issue 19) and `generated` (comma-separated;
+//!   default all three);
 //! - `MOBILE_BACKEND_BENCH_RTTS`: round trips in ms (default `0,50`);
 //! - `MOBILE_BACKEND_BENCH_AWS`: the aws CLI (default `.venv/bin/aws` of the
 //!   repository, which `scripts/emulator.sh install` makes); `none` skips the
@@ -99,17 +100,6 @@ const GENERATED: Shape = Shape {
     apis: 3,
 };
 
-/// Issue 19's ~30-resource stack: a user pool with clients and groups, an
-/// identity pool, three tables, two buckets, an API with four routes, a key
-/// and a usage plan, three roles.
-const MID: Shape = Shape {
-    tables: 3,
-    buckets: 2,
-    roles: 3,
-    user_pools: 1,
-    identity_pools: 1,
-    apis: 1,
-};
 /// The Lambda function the generated APIs' routes integrate with.
 const GEN_FUNCTION: &str = "bench-handler";
 
@@ -236,6 +226,120 @@ fn generated(w: &World, shape: Shape) -> Inventory {
         );
         inv.apis.push(w.name(&format!("a{a}")));
     }
+    w.write_stack(&s);
+    inv
+}
+
+/// The Lambda function the mid-sized stack's routes integrate with.
+const MID_FUNCTION: &str = "mid-handler";
+
+/// The mid-sized stack of issue 19 (about 30 resources, 15 steps): a user
+/// pool with two clients and a group, an identity pool with its role
+/// attachment, three tables, two buckets, a REST API with four Lambda
+/// routes, a key and a usage plan, and three roles.
+fn mid(w: &World) -> Inventory {
+    let mut inv = Inventory::default();
+    let policies = w.path("policies");
+    std::fs::create_dir_all(&policies).expect("a policies dir");
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+                "Resource": ["${table.notes.arn}", "${table.notes.arn}/index/*"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": "${bucket.uploads.arn}/*",
+            },
+        ],
+    });
+    for key in ["app_user", "admin", "api_fn"] {
+        std::fs::write(
+            policies.join(format!("{key}.json")),
+            serde_json::to_string_pretty(&policy).expect("JSON"),
+        )
+        .expect("write a policy file");
+        inv.roles.push((w.name(key), vec![key.to_string()]));
+    }
+    let mut s = String::from(
+        r#"[user_pool.users]
+username_attributes = ["email"]
+auto_verified_attributes = ["email"]
+mfa = "off"
+password_policy = { min_length = 8, require_numbers = true }
+attributes.email = { required = true }
+clients.ios = { generate_secret = false, auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }
+clients.android = { generate_secret = false, auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }
+groups.admins = { precedence = 0, role = "admin", description = "Administrators" }
+
+[identity_pool.app]
+providers = ["users.ios"]
+authenticated_role = "app_user"
+
+[role.app_user]
+trust = { identity_pool = "app", amr = "authenticated" }
+policies = ["policies/app_user.json"]
+
+[role.admin]
+trust = { identity_pool = "app", amr = "authenticated" }
+policies = ["policies/admin.json"]
+
+[role.api_fn]
+trust = { service = "lambda.amazonaws.com" }
+policies = ["policies/api_fn.json"]
+
+"#,
+    );
+    for (key, ttl) in [("notes", true), ("profiles", false), ("events", false)] {
+        let _ = writeln!(
+            s,
+            "[table.{key}]\nhash_key = {{ name = \"id\", type = \"S\" }}\nbilling = \"pay_per_request\""
+        );
+        if ttl {
+            let _ = writeln!(s, "ttl_attribute = \"expiresAt\"");
+        }
+        s.push('\n');
+        inv.tables.push(w.name(key));
+    }
+    for (key, versioning) in [("uploads", true), ("media", false)] {
+        let _ = writeln!(
+            s,
+            "[bucket.{key}]\nversioning = {versioning}\ncors = [{{ allowed_methods = [\"GET\", \"PUT\"], allowed_origins = [\"*\"] }}]\n"
+        );
+        inv.buckets.push(w.name(key));
+    }
+    let _ = writeln!(s, "[api.notes]\nstage = \"prod\"");
+    for (verb, path) in [
+        ("GET", "/notes"),
+        ("POST", "/notes"),
+        ("GET", "/notes/{id}"),
+        ("DELETE", "/notes/{id}"),
+    ] {
+        let _ = writeln!(
+            s,
+            "routes.\"{verb} {path}\" = {{ authorization = \"aws_iam\", integration = {{ lambda = \"arn:aws:lambda:${{aws.region}}:${{aws.account_id}}:function:{MID_FUNCTION}\" }} }}"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "usage_plans.mobile = {{ keys = [\"ios\"], throttle = {{ rate = 50, burst = 100 }} }}\n"
+    );
+    inv.apis.push(w.name("notes"));
+    inv.user_pools.insert(
+        w.name("users"),
+        (
+            vec![
+                format!("{}-ios", w.name("users")),
+                format!("{}-android", w.name("users")),
+            ],
+            true,
+        ),
+    );
+    inv.identity_pools
+        .push(format!("{}_app", w.stack.replace('-', "_")));
     w.write_stack(&s);
     inv
 }
@@ -825,9 +929,13 @@ async fn bench_stack(name: &'static str, rtts: &[u64]) -> StackResult {
             w.endpoint = proxy.url();
         }
         let inv = match name {
-            "generated" | "mid" => {
+            "generated" => {
                 w.create_function(GEN_FUNCTION).await;
-                generated(&w, if name == "mid" { MID } else { GENERATED })
+                generated(&w, GENERATED)
+            }
+            "mid" => {
+                w.create_function(MID_FUNCTION).await;
+                mid(&w)
             }
             _ => photo_notes(&w),
         };

@@ -49,7 +49,11 @@ async fn a_converged_plan_of_photo_notes_reads_nothing_twice() {
     );
     let (calls, requests) = converged_plan(&mut w);
     // One table and one bucket: each read of each exactly once, and each
-    // search for the stack's leftovers once.
+    // search for the stack's leftovers once. The tagging API's listing
+    // (the search for leftovers) reports both with the tags the stack
+    // wants, so neither's own tag read is made (no ListTagsOfResource, no
+    // GetBucketTagging), nor HeadBucket: GetBucketVersioning says the
+    // bucket exists.
     assert_eq!(
         calls,
         expected(&[
@@ -59,16 +63,13 @@ async fn a_converged_plan_of_photo_notes_reads_nothing_twice() {
             ("Cognito Identity:ListIdentityPools", 1),
             ("DynamoDB:DescribeTable", 1),
             ("DynamoDB:DescribeTimeToLive", 1),
-            ("DynamoDB:ListTagsOfResource", 1),
             ("IAM:ListRoles", 1),
             ("Lambda:ListFunctions", 1),
             ("Resource Groups Tagging API:GetResources", 1),
             ("S3:GetBucketCors", 1),
             ("S3:GetBucketEncryption", 1),
-            ("S3:GetBucketTagging", 1),
             ("S3:GetBucketVersioning", 1),
             ("S3:GetPublicAccessBlock", 1),
-            ("S3:HeadBucket", 1),
             ("STS:GetCallerIdentity", 1),
         ]),
         "a converged plan of photo-notes reads each thing exactly once"
@@ -76,7 +77,7 @@ async fn a_converged_plan_of_photo_notes_reads_nothing_twice() {
     // Nor twice on the wire (no retry, no second request for one call).
     let twice: Vec<(&String, &usize)> = requests.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "requests made more than once: {twice:?}");
-    assert_eq!(requests.values().sum::<usize>(), 17, "{requests:?}");
+    assert_eq!(requests.values().sum::<usize>(), 14, "{requests:?}");
 }
 
 /// Kinds found by listing (user pools, identity pools, REST APIs) and parts
@@ -162,6 +163,95 @@ usage_plans.mobile = { keys = ["app"], throttle = { rate = 10, burst = 20 } }
         "a converged plan makes each listing once"
     );
     let total: usize = calls.values().sum();
+    assert_eq!(requests.values().sum::<usize>(), total, "{requests:?}");
+}
+
+/// The shortcuts of a converged plan (issue 19): tables and buckets the
+/// tagging API lists with the tags the stack wants cost no tag read (nor a
+/// HeadBucket); three roles or more are read from the account's roles at
+/// once (ListRoles, which the search for removed roles makes anyway, and
+/// one GetAccountAuthorizationDetails); a pool's clients are listed, and an
+/// identity pool's roles read, with the pool's describe. Exact, so that a
+/// read that comes back fails here.
+#[tokio::test]
+async fn a_converged_plan_takes_tags_from_the_tagging_api_and_roles_from_one_listing() {
+    let mut w = World::new("once");
+    std::fs::create_dir_all(w.path("policies")).expect("a policies dir");
+    std::fs::write(
+        w.path("policies/read.json"),
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "${table.notes.arn}"}]}"#,
+    )
+    .expect("a policy file");
+    w.write_stack(
+        r#"[user_pool.users]
+username_attributes = ["email"]
+clients.ios = { generate_secret = false, auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }
+clients.android = { generate_secret = false, auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }
+groups.admins = { precedence = 0, role = "admin", description = "Administrators" }
+
+[identity_pool.app]
+providers = ["users.ios"]
+authenticated_role = "member"
+
+[role.member]
+trust = { identity_pool = "app", amr = "authenticated" }
+policies = ["policies/read.json"]
+
+[role.admin]
+trust = { identity_pool = "app", amr = "authenticated" }
+policies = ["policies/read.json"]
+
+[role.worker]
+trust = { service = "lambda.amazonaws.com" }
+policies = ["policies/read.json"]
+
+[table.notes]
+hash_key = { name = "id", type = "S" }
+ttl_attribute = "expiresAt"
+
+[table.events]
+hash_key = { name = "id", type = "S" }
+
+[bucket.uploads]
+versioning = true
+
+[bucket.media]
+cors = [{ allowed_methods = ["GET"], allowed_origins = ["*"] }]
+"#,
+    );
+    let (calls, requests) = converged_plan(&mut w);
+    assert_eq!(
+        calls,
+        expected(&[
+            // Two tables: no ListTagsOfResource.
+            ("DynamoDB:DescribeTable", 2),
+            ("DynamoDB:DescribeTimeToLive", 2),
+            // Two buckets: no HeadBucket, no GetBucketTagging.
+            ("S3:GetBucketVersioning", 2),
+            ("S3:GetBucketCors", 2),
+            ("S3:GetPublicAccessBlock", 2),
+            ("S3:GetBucketEncryption", 2),
+            // Three roles: two calls in all.
+            ("IAM:ListRoles", 1),
+            ("IAM:GetAccountAuthorizationDetails", 1),
+            ("Cognito Identity Provider:ListUserPools", 1),
+            ("Cognito Identity Provider:DescribeUserPool", 1),
+            ("Cognito Identity Provider:ListUserPoolClients", 1),
+            ("Cognito Identity Provider:DescribeUserPoolClient", 2),
+            ("Cognito Identity Provider:ListGroups", 1),
+            ("Cognito Identity:ListIdentityPools", 1),
+            ("Cognito Identity:DescribeIdentityPool", 1),
+            ("Cognito Identity:GetIdentityPoolRoles", 1),
+            ("API Gateway:GetRestApis", 1),
+            ("Lambda:ListFunctions", 1),
+            ("CloudFront:ListDistributions", 1),
+            ("Resource Groups Tagging API:GetResources", 1),
+            ("STS:GetCallerIdentity", 1),
+        ]),
+        "a converged plan takes the shortcuts"
+    );
+    let total: usize = calls.values().sum();
+    assert_eq!(total, 28);
     assert_eq!(requests.values().sum::<usize>(), total, "{requests:?}");
 }
 

@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 
 use futures::future::join_all;
 
-use super::load::{connect, load};
+use super::load::{clients, load};
 use super::{Failure, Result};
 use crate::aws::Aws;
 use crate::cli::GlobalArgs;
 use crate::plan::fingerprint::{self, Fingerprint};
 use crate::plan::{self, Input, Mode, Plan};
-use crate::resource::{self, Desired, DesiredContext, Live, Ownership, Target};
+use crate::resource::{self, Desired, DesiredContext, Live, Ownership, PlanTarget, Target};
 use crate::stack::reference::{Reference, UNKNOWN};
-use crate::stack::{Address, Lookup, Stack};
+use crate::stack::{Address, Lookup, Stack, Tags};
 
 /// Values references resolve to: the context and the outputs known so far.
 pub(super) struct Values {
@@ -90,10 +90,13 @@ pub(super) async fn make_plan(stack: &Stack, aws: &Aws, mode: Mode) -> Result<(P
         outputs: BTreeMap::new(),
     };
     let names_by_address = physical_names(stack, &values)?;
+    // One answer per shared listing for all of the plan's reads.
+    let retained = resource::flight::retain(aws);
     let (mut found, tagged) = read_declared(stack, aws, mode, &names_by_address, &mut values).await;
     let tagged = tagged_or_warning(tagged)?;
     let tagged_elsewhere =
         read_tagged_elsewhere(stack, aws, tagged, &names_by_address, &mut found).await;
+    drop(retained);
     if !found.errors.is_empty() {
         return Err(Failure(format!(
             "reading live state failed:\n  {}",
@@ -156,9 +159,10 @@ struct Found {
 /// The search for resources tagged as the stack's: (address, physical name).
 type Tagged = std::result::Result<Vec<(Address, String)>, resource::Error>;
 
-/// Reads every declared resource at its name: resources first (all at once,
-/// with the search for tagged leftovers), then their parts, which need the
-/// resource's id. The outputs of what is claimed go into `values`.
+/// Reads every declared resource at its name, all at once, with the search
+/// for tagged leftovers; the parts of a resource (which need its id) as soon
+/// as that resource is read, not after every other resource. The outputs of
+/// what is claimed go into `values`.
 async fn read_declared(
     stack: &Stack,
     aws: &Aws,
@@ -166,44 +170,75 @@ async fn read_declared(
     names_by_address: &BTreeMap<Address, String>,
     values: &mut Values,
 ) -> (Found, Tagged) {
-    let mut found = Found::default();
-    let mut tagged = Ok(Vec::new());
-    for parts in [false, true] {
-        let batch: Vec<(&Address, &String, Option<resource::Outputs>)> = names_by_address
+    // What the plan's reads share: the tagging API's one listing (the search
+    // for leftovers needs it, and the reads of the kinds it covers take it as
+    // a shortcut for their own tag read when it reports the tags the stack
+    // wants: `resource::tags_as_listed`, never for `destroy`), and lists a
+    // resource's read starts for its parts.
+    let plan_reads = resource::PlanReads::new(&stack.name, names_by_address.keys());
+    let desired_tags: BTreeMap<&Address, Tags> = match mode {
+        Mode::Destroy => BTreeMap::new(),
+        Mode::Apply => names_by_address
+            .keys()
+            .filter(|a| a.part.is_none())
+            .filter_map(|a| {
+                let spec = stack.resolve_spec(a, &*values).ok()?;
+                Some((a, stack.tags_for(a, spec.tags())))
+            })
+            .collect(),
+    };
+    let (reads, desired_tags) = (&plan_reads, &desired_tags);
+    let plan_target = |address: &Address| PlanTarget {
+        reads,
+        desired_tags: desired_tags.get(address),
+    };
+    let reads_done = join_all(
+        names_by_address
             .iter()
-            .filter(|(a, _)| a.part.is_some() == parts)
-            .map(|(a, n)| (a, n, values.outputs.get(&a.resource()).cloned()))
-            .collect();
-        let reads = join_all(
-            batch
-                .into_iter()
-                .map(|(address, name, parent)| read_one(stack, aws, mode, address, name, parent)),
-        );
-        let reads = if parts {
-            reads.await
-        } else {
-            let declared: Vec<String> = names_by_address.values().cloned().collect();
-            let (reads, found) = tokio::join!(reads, resource::find_tagged(aws, stack, &declared));
-            tagged = found;
-            reads
-        };
-        for (address, name, result) in reads {
-            match result {
-                Ok(l) => {
-                    if let Some(l) = &l {
-                        found
-                            .lives
-                            .insert((address.clone(), name.clone()), l.clone());
-                        if l.ownership.claimed() {
-                            values.outputs.insert(address.clone(), l.outputs.clone());
-                        }
+            .filter(|(a, _)| a.part.is_none())
+            .map(|(address, name)| async move {
+                let plan = Some(plan_target(address));
+                let read = read_one(stack, aws, mode, address, name, None, plan).await;
+                let parent = match &read.2 {
+                    Ok(Some(l)) if l.ownership.claimed() => Some(l.outputs.clone()),
+                    _ => None,
+                };
+                let parent = &parent;
+                let parts = join_all(
+                    names_by_address
+                        .iter()
+                        .filter(|(a, _)| a.part.is_some() && a.resource() == *address)
+                        .map(|(part, name)| {
+                            let plan = Some(plan_target(part));
+                            read_one(stack, aws, mode, part, name, parent.clone(), plan)
+                        }),
+                )
+                .await;
+                std::iter::once(read).chain(parts).collect::<Vec<_>>()
+            }),
+    );
+    let declared: Vec<String> = names_by_address.values().cloned().collect();
+    let (reads, tagged) = tokio::join!(
+        reads_done,
+        resource::find_tagged(aws, stack, &declared, reads)
+    );
+    let mut found = Found::default();
+    for (address, name, result) in reads.into_iter().flatten() {
+        match result {
+            Ok(l) => {
+                if let Some(l) = &l {
+                    found
+                        .lives
+                        .insert((address.clone(), name.clone()), l.clone());
+                    if l.ownership.claimed() {
+                        values.outputs.insert(address.clone(), l.outputs.clone());
                     }
-                    found.live.insert(address, l);
                 }
-                Err(e) => found
-                    .errors
-                    .push(format!("{address} ({}): {e}", stack.location(&address))),
+                found.live.insert(address, l);
             }
+            Err(e) => found
+                .errors
+                .push(format!("{address} ({}): {e}", stack.location(&address))),
         }
     }
     (found, tagged)
@@ -217,6 +252,7 @@ async fn read_one(
     address: &Address,
     name: &String,
     parent: Option<resource::Outputs>,
+    plan: Option<PlanTarget<'_>>,
 ) -> (
     Address,
     String,
@@ -238,6 +274,7 @@ async fn read_one(
                 _ => None,
             },
             dir: stack.file.parent(),
+            plan,
         };
         resource::read(aws, &target).await
     };
@@ -287,6 +324,7 @@ async fn read_tagged_elsewhere(
                     spec: None,
                     adopt: None,
                     dir: None,
+                    plan: None,
                 };
                 let r = resource::read(aws, &target).await;
                 (address, name, r)
@@ -356,11 +394,21 @@ fn fingerprint_of(
     Fingerprint::new(&aws.account_id, &aws.region, files, reads)
 }
 
-/// Loads and checks the stack, connects, reads live state and plans.
+/// Loads and checks the stack, connects, reads live state and plans, for
+/// the commands that take no stack lock (`plan`, `outputs`). While STS is
+/// asked who we are, the listings the plan reads first and which need no
+/// account id are asked for too, and kept for the plan's reads
+/// (`resource::warm`): the reads start one round trip sooner. (`up` and
+/// `destroy` take the lock first, and read nothing before they hold it.)
 pub(super) async fn prepare(g: &GlobalArgs, mode: Mode) -> Result<(Stack, Aws, Plan, Reads)> {
     let stack = load(g)?;
-    let aws = connect(g, &stack).await?;
-    let (plan, reads) = make_plan(&stack, &aws, mode).await?;
+    let mut aws = clients(g, &stack).await?;
+    let kept = resource::flight::retain(&aws);
+    let (identity, ()) = tokio::join!(aws.identify(), resource::warm(&aws, &stack));
+    aws.set_identity(identity.map_err(Failure)?);
+    let planned = make_plan(&stack, &aws, mode).await;
+    drop(kept);
+    let (plan, reads) = planned?;
     Ok((stack, aws, plan, reads))
 }
 

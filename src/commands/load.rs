@@ -69,13 +69,24 @@ fn load_by(
 }
 
 pub(super) async fn connect(g: &GlobalArgs, stack: &Stack) -> Result<Aws> {
-    let settings = Settings {
+    Aws::connect(&settings(g, stack)).await.map_err(Failure)
+}
+
+/// The clients for the stack, before STS is asked who we are
+/// ([`Aws::identify`]).
+pub(super) async fn clients(g: &GlobalArgs, stack: &Stack) -> Result<Aws> {
+    Aws::unidentified(&settings(g, stack))
+        .await
+        .map_err(Failure)
+}
+
+fn settings(g: &GlobalArgs, stack: &Stack) -> Settings {
+    Settings {
         region: g.region.clone(),
         stack_region: stack.region.clone(),
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
-    };
-    Aws::connect(&settings).await.map_err(Failure)
+    }
 }
 
 #[cfg(test)]

@@ -363,6 +363,24 @@ impl ResourceKind for ApiKind {
         crate::stack::names::within(Self::NOUN, name, 1, 1024)
     }
 
+    /// The account's REST APIs (the search for removed ones lists them
+    /// too), and its API keys and usage plans when the stack declares APIs.
+    async fn warm(aws: &Aws, declared: usize) {
+        let keys_and_plans = async {
+            if declared > 0 {
+                let _ = tokio::join!(
+                    account_list(aws, Reading::Plan, "apigateway:GetApiKeys", || api_keys(
+                        aws
+                    )),
+                    account_list(aws, Reading::Plan, "apigateway:GetUsagePlans", || {
+                        usage_plans(aws)
+                    }),
+                );
+            }
+        };
+        let _ = tokio::join!(list_apis_shared(aws), keys_and_plans);
+    }
+
     async fn find_owned(
         aws: &Aws,
         stack: &crate::stack::Stack,
@@ -3933,6 +3951,7 @@ routes."GET /notes" = { cors = true, integration = { http = "https://example.com
             spec: None,
             adopt,
             dir: None,
+            plan: None,
         }
     }
 

@@ -126,6 +126,7 @@ impl Minimal {
             spec: Some(&self.spec),
             adopt: None,
             dir: None,
+            plan: None,
         }
     }
 

@@ -145,7 +145,7 @@ impl Step for BucketKind {
     }
 
     async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
-        read(aws, target.stack, target.address, target.name).await
+        read(aws, target.stack, target.address, target.name, target.plan).await
     }
 
     async fn create(
@@ -349,22 +349,50 @@ fn arn(aws: &Aws, name: &str) -> String {
 
 // ------------------------------------------------------------------ read ----
 
+/// Reads a bucket in one round trip: its configuration reads go out
+/// together, with HeadBucket (whether it exists, and where) and
+/// GetBucketTagging. When the plan's tagging API listing reports the bucket
+/// with the tags the stack wants (`plan`, see
+/// [`super::tags_as_listed`]), neither of those two is sent: the
+/// tags are the listed ones, and GetBucketVersioning, which every existing
+/// bucket answers, says whether it exists (HeadBucket is asked only when
+/// that fails otherwise than with "no such bucket", to say why). Otherwise
+/// they are sent as soon as that listing has answered.
 pub(crate) async fn read(
     aws: &Aws,
     stack: &str,
     address: &Address,
     name: &str,
+    plan: Option<super::PlanTarget<'_>>,
 ) -> Result<Option<Live>, Error> {
     let s3 = &aws.s3;
-    // Six independent reads, one round trip; HeadBucket decides whether it exists.
-    let (head, tagging, versioning, cors, block, encryption) = tokio::join!(
-        s3.head_bucket().bucket(name).send(),
-        s3.get_bucket_tagging().bucket(name).send(),
+    let bucket_arn = arn(aws, name);
+    let (head_and_tagging, versioning, cors, block, encryption) = tokio::join!(
+        async {
+            match super::tags_as_listed(plan, aws, &bucket_arn).await {
+                Some(tags) => Err(tags),
+                None => Ok(tokio::join!(
+                    s3.head_bucket().bucket(name).send(),
+                    s3.get_bucket_tagging().bucket(name).send(),
+                )),
+            }
+        },
         s3.get_bucket_versioning().bucket(name).send(),
         s3.get_bucket_cors().bucket(name).send(),
         s3.get_public_access_block().bucket(name).send(),
         s3.get_bucket_encryption().bucket(name).send(),
     );
+    let (head, tagging) = match head_and_tagging {
+        Ok((head, tagging)) => (head, Ok(tagging)),
+        Err(listed) => match &versioning {
+            Err(e) if error_code(e) == Some("NoSuchBucket") => return Ok(None),
+            Err(_) => (s3.head_bucket().bucket(name).send().await, Err(listed)),
+            Ok(_) => (
+                Ok(aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().build()),
+                Err(listed),
+            ),
+        },
+    };
     let foreign = |why: String| -> Result<Option<Live>, Error> {
         Ok(Some(Live {
             address: address.clone(),
@@ -393,13 +421,14 @@ pub(crate) async fn read(
         };
     }
     let tags: Tags = match tagging {
-        Ok(out) => out
+        Err(listed) => listed,
+        Ok(Ok(out)) => out
             .tag_set()
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect(),
-        Err(e) if error_code(&e) == Some("NoSuchTagSet") => Tags::new(),
-        Err(e) => return Err(Error::aws("s3:GetBucketTagging", &e)),
+        Ok(Err(e)) if error_code(&e) == Some("NoSuchTagSet") => Tags::new(),
+        Ok(Err(e)) => return Err(Error::aws("s3:GetBucketTagging", &e)),
     };
     let versioning = match versioning {
         Ok(out) => out.status() == Some(&BucketVersioningStatus::Enabled),
@@ -1099,7 +1128,7 @@ pub(crate) mod tests {
             ..Aws::for_tests()
         };
         let address: Address = "bucket.uploads".parse().unwrap();
-        let live = read(&aws, "demo", &address, "demo-uploads")
+        let live = read(&aws, "demo", &address, "demo-uploads", None)
             .await
             .unwrap_or_else(|e| panic!("read failed: {e}"))
             .expect("the name is taken");
@@ -1198,6 +1227,27 @@ pub(crate) mod tests {
     /// "Using server-side encryption with customer-provided keys (SSE-C)").
     pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
         use crate::aws::mock::mock_client;
+        use aws_smithy_mocks::RuleMode;
+        let m = minimal();
+        let rules = minimal_rules(&m.tags());
+        let aws = Aws {
+            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, "demo", &m.address, &m.name, None)
+            .await
+            .expect("read");
+        vec![m.case("a bucket made from `[bucket.uploads]`", live)]
+    }
+
+    fn minimal() -> crate::resource::aws_defaults::Minimal {
+        crate::resource::aws_defaults::Minimal::load("[bucket.uploads]\n", "bucket.uploads", &[])
+    }
+
+    /// AWS's answers for [`minimal`]'s bucket, tagged `tags`: HeadBucket,
+    /// GetBucketTagging, GetBucketVersioning, GetBucketCors,
+    /// GetPublicAccessBlock and GetBucketEncryption, in that order.
+    fn minimal_rules(tags: &Tags) -> [aws_smithy_mocks::Rule; 6] {
         use aws_sdk_s3::operation::get_bucket_cors::GetBucketCorsError;
         use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
         use aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput;
@@ -1206,15 +1256,10 @@ pub(crate) mod tests {
         use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
         use aws_sdk_s3::types::{BlockedEncryptionTypes, EncryptionType};
         use aws_sdk_s3::Client;
-        use aws_smithy_mocks::{mock, RuleMode};
+        use aws_smithy_mocks::mock;
         use aws_smithy_types::error::ErrorMetadata;
 
-        let m = crate::resource::aws_defaults::Minimal::load(
-            "[bucket.uploads]\n",
-            "bucket.uploads",
-            &[],
-        );
-        let tags = m.tags();
+        let tags = tags.clone();
         let head = mock!(Client::head_bucket).then_output(|| {
             HeadBucketOutput::builder()
                 .bucket_region("us-east-1")
@@ -1273,6 +1318,80 @@ pub(crate) mod tests {
                 )
                 .build()
         });
+        [head, tagging, versioning, cors, block, encryption]
+    }
+
+    /// The tagging API listing is a shortcut only: HeadBucket and
+    /// GetBucketTagging are skipped when the listing reports the bucket with
+    /// exactly the tags the stack wants, and made when it reports other tags
+    /// or does not report the bucket at all.
+    #[tokio::test]
+    async fn tags_listed_as_desired_skip_head_bucket_and_get_bucket_tagging_and_any_other_listing_does_not(
+    ) {
+        use crate::aws::mock::mock_client;
+        use crate::resource::{PlanReads, PlanTarget};
+        use aws_smithy_mocks::RuleMode;
+        let m = minimal();
+        let desired = m.tags();
+        let arn = "arn:aws:s3:::demo-uploads".to_string();
+        let mut other = desired.clone();
+        other.insert("team".into(), "web".into());
+        for (label, listed, reads_tags) in [
+            (
+                "listed as desired",
+                vec![(arn.clone(), desired.clone())],
+                false,
+            ),
+            (
+                "listed with other tags",
+                vec![(arn.clone(), other.clone())],
+                true,
+            ),
+            ("not listed", Vec::new(), true),
+        ] {
+            let live_tags = if reads_tags {
+                other.clone()
+            } else {
+                desired.clone()
+            };
+            let rules = minimal_rules(&live_tags);
+            let aws = Aws {
+                s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules),
+                ..Aws::for_tests()
+            };
+            let listing = PlanReads::answered("demo", listed);
+            let shortcut = PlanTarget {
+                reads: &listing,
+                desired_tags: Some(&desired),
+            };
+            let live = read(&aws, "demo", &m.address, &m.name, Some(shortcut))
+                .await
+                .expect("read")
+                .expect("the bucket exists");
+            let calls: Vec<usize> = rules.iter().map(|r| r.num_calls()).collect();
+            let skipped = usize::from(reads_tags);
+            assert_eq!(calls, vec![skipped, skipped, 1, 1, 1, 1], "{label}");
+            assert_eq!(live.attributes["tags"], json!(live_tags), "{label}");
+            assert_eq!(live.ownership, Ownership::Ours, "{label}");
+        }
+    }
+
+    /// Listed with the desired tags but deleted since (the listing lags):
+    /// GetBucketVersioning's NoSuchBucket says it is gone, without HeadBucket.
+    #[tokio::test]
+    async fn a_bucket_listed_as_desired_but_gone_is_missing() {
+        use crate::aws::mock::mock_client;
+        use crate::resource::{PlanReads, PlanTarget};
+        use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningError;
+        use aws_sdk_s3::Client;
+        use aws_smithy_mocks::{mock, RuleMode};
+        use aws_smithy_types::error::ErrorMetadata;
+        let m = minimal();
+        let desired = m.tags();
+        let [head, tagging, _, cors, block, encryption] = minimal_rules(&desired);
+        let versioning = mock!(Client::get_bucket_versioning).then_error(|| {
+            GetBucketVersioningError::generic(ErrorMetadata::builder().code("NoSuchBucket").build())
+        });
         let aws = Aws {
             s3: mock_client!(
                 aws_sdk_s3,
@@ -1281,7 +1400,18 @@ pub(crate) mod tests {
             ),
             ..Aws::for_tests()
         };
-        let live = read(&aws, "demo", &m.address, &m.name).await.expect("read");
-        vec![m.case("a bucket made from `[bucket.uploads]`", live)]
+        let listing = PlanReads::answered(
+            "demo",
+            vec![("arn:aws:s3:::demo-uploads".into(), desired.clone())],
+        );
+        let shortcut = PlanTarget {
+            reads: &listing,
+            desired_tags: Some(&desired),
+        };
+        let live = read(&aws, "demo", &m.address, &m.name, Some(shortcut))
+            .await
+            .expect("read");
+        assert!(live.is_none());
+        assert_eq!((head.num_calls(), tagging.num_calls()), (0, 0));
     }
 }

@@ -250,6 +250,10 @@ impl ResourceKind for CdnKind {
         vec![Part::BucketPolicy]
     }
 
+    async fn warm(aws: &Aws, _declared: usize) {
+        let _ = list(aws).await;
+    }
+
     async fn find_owned(
         aws: &Aws,
         stack: &crate::stack::Stack,
@@ -1432,6 +1436,7 @@ pub(crate) mod tests {
             spec: None,
             adopt: None,
             dir: None,
+            plan: None,
         };
         let live = read(&aws, &target).await.expect("read").expect("found");
         assert_eq!(live.ownership, Ownership::Ours);
@@ -1490,6 +1495,7 @@ pub(crate) mod tests {
             spec: None,
             adopt: None,
             dir: None,
+            plan: None,
         };
         assert!(read(&aws, &target).await.expect("read").is_none());
         assert_eq!(rules[1].num_calls(), 1, "only the candidate is described");
@@ -1521,6 +1527,7 @@ pub(crate) mod tests {
             spec: None,
             adopt: Some(ID),
             dir: None,
+            plan: None,
         };
         let live = read(&aws, &target).await.expect("read").expect("found");
         assert_eq!(live.ownership, Ownership::Adopting { id: ID.into() });

@@ -9,6 +9,13 @@
 //! next caller asks AWS again. Nothing is cached beyond one request's flight,
 //! so a read never sees state older than a request it overlapped; only reads
 //! (never the lists an apply step makes to find what it just changed) use it.
+//!
+//! While a plan reads live state ([`retain`]), answers are kept until its
+//! reads end instead: a plan reads every resource at once, but hundreds of
+//! reads do not all send their first request at the same moment (signing
+//! them takes time), and a listing answered before the last of them asked
+//! would otherwise be asked for again. A plan is one look at live state, so
+//! its reads take one answer per listing.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -25,6 +32,50 @@ type Flights = Mutex<HashMap<(usize, String), Arc<dyn Any + Send + Sync>>>;
 fn flights() -> &'static Flights {
     static FLIGHTS: OnceLock<Flights> = OnceLock::new();
     FLIGHTS.get_or_init(Flights::default)
+}
+
+/// The clients whose answers are kept until their plan's reads end, with
+/// how many [`Retained`] guards keep them.
+fn retaining() -> &'static Mutex<HashMap<usize, usize>> {
+    static RETAINING: OnceLock<Mutex<HashMap<usize, usize>>> = OnceLock::new();
+    RETAINING.get_or_init(Mutex::default)
+}
+
+/// While this lives, the answers [`shared`] gets for `aws` are kept, not
+/// asked for again; dropping the last one for `aws` forgets them.
+pub(crate) struct Retained {
+    id: usize,
+}
+
+/// Keeps the answers of `aws`'s shared reads until the returned guard is
+/// dropped: for the reads of one plan.
+pub(crate) fn retain(aws: &Aws) -> Retained {
+    let id = aws as *const Aws as usize;
+    *retaining()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(id)
+        .or_default() += 1;
+    Retained { id }
+}
+
+impl Drop for Retained {
+    fn drop(&mut self) {
+        let mut retaining = retaining().lock().unwrap_or_else(|e| e.into_inner());
+        let Some(count) = retaining.get_mut(&self.id) else {
+            return;
+        };
+        *count -= 1;
+        if *count > 0 {
+            return;
+        }
+        retaining.remove(&self.id);
+        drop(retaining);
+        flights()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(id, _), _| *id != self.id);
+    }
 }
 
 /// The answer of `read`, shared with every caller that asks for the same
@@ -49,6 +100,13 @@ where
         return read().await;
     };
     let answer = cell.get_or_init(read).await.clone();
+    if retaining()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains_key(&id.0)
+    {
+        return answer;
+    }
     // Answered: the next caller asks AWS again.
     let mut map = flights().lock().unwrap_or_else(|e| e.into_inner());
     if map
@@ -102,6 +160,27 @@ mod tests {
         );
         assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (1, 2, 3));
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn while_a_plan_reads_an_answer_is_kept_and_then_forgotten() {
+        let aws = Aws::for_tests();
+        let calls = AtomicUsize::new(0);
+        {
+            let _plan = retain(&aws);
+            // Guards nest: the inner one's end forgets nothing.
+            drop(retain(&aws));
+            assert_eq!(shared(&aws, "k", || counted(&calls, 1)).await.unwrap(), 1);
+            // Asked again after it was answered: the same answer, no call.
+            assert_eq!(shared(&aws, "k", || counted(&calls, 2)).await.unwrap(), 1);
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+        }
+        // The plan's reads are over: asked afresh, and not kept.
+        assert_eq!(shared(&aws, "k", || counted(&calls, 3)).await.unwrap(), 3);
+        assert_eq!(shared(&aws, "k", || counted(&calls, 4)).await.unwrap(), 4);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let id = (&aws as *const Aws as usize, "k".to_string());
+        assert!(!flights().lock().unwrap().contains_key(&id));
     }
 
     #[tokio::test(start_paused = true)]

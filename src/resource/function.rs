@@ -1108,6 +1108,7 @@ pub(crate) async fn read(
         spec: None,
         adopt: None,
         dir: None,
+        plan: None,
     };
     read_at(aws, &target).await
 }

@@ -917,6 +917,7 @@ pub(crate) mod tests {
         let target = Target {
             adopt: Some(&m.name),
             dir: m.stack.file.parent(),
+            plan: None,
             ..m.target(None)
         };
         let live = crate::resource::read(&aws, &target)
@@ -1005,6 +1006,7 @@ pub(crate) mod tests {
         let target = Target {
             adopt: Some(&m.name),
             dir: m.stack.file.parent(),
+            plan: None,
             ..m.target(None)
         };
         // Owned: never downloaded (the unit test connector would panic).
@@ -1057,6 +1059,7 @@ pub(crate) mod tests {
         let target = Target {
             adopt: Some(&m.name),
             dir: m.stack.file.parent(),
+            plan: None,
             ..m.target(None)
         };
         let live = crate::resource::read(&aws, &target).await.unwrap().unwrap();

@@ -226,6 +226,10 @@ impl ResourceKind for IdentityPoolKind {
         )
     }
 
+    async fn warm(aws: &Aws, _declared: usize) {
+        let _ = list(aws).await;
+    }
+
     async fn find_owned(
         aws: &Aws,
         stack: &crate::stack::Stack,
@@ -519,16 +523,34 @@ async fn describe(aws: &Aws, id: &str) -> Result<Option<DescribeIdentityPoolOutp
     }
 }
 
+/// Reads the pool: ListIdentityPools, then DescribeIdentityPool of each
+/// pool with the wanted name (its tags say whether it is ours). In a plan,
+/// when one pool has that name, its roles (the attachment's read) are read
+/// at the same time as it is described; a pool found not to be ours costs
+/// that one read.
 pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let listed = list(aws).await?;
-    let found = super::find_one_ours(
-        "identity pool",
-        listed,
-        target,
-        |id| async move { describe(aws, &id).await },
-        tags_of,
-    )
-    .await?;
+    let named: Vec<&str> = listed
+        .iter()
+        .filter(|(_, n)| n == target.name)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let prefetch = async {
+        if let [id] = named.as_slice() {
+            super::identity_pool_roles::prefetch(aws, target.plan, id).await;
+        }
+    };
+    let (found, ()) = tokio::join!(
+        super::find_one_ours(
+            "identity pool",
+            listed.clone(),
+            target,
+            |id| async move { describe(aws, &id).await },
+            tags_of,
+        ),
+        prefetch,
+    );
+    let found = found?;
     let Some((_, out, ownership)) = found else {
         return Ok(None);
     };
@@ -822,6 +844,86 @@ pub(crate) mod tests {
             "one complete UpdateIdentityPool"
         );
         assert_eq!(out["id"], "us-east-1:abc");
+    }
+
+    /// In a plan, the one pool with the wanted name has its roles read while
+    /// it is described, and the role attachment's read takes that answer:
+    /// one GetIdentityPoolRoles, made before the attachment is read.
+    /// Outside a plan the pool's read reads no roles.
+    #[tokio::test]
+    async fn in_a_plan_the_roles_are_read_with_the_pools_describe_and_once() {
+        use aws_sdk_cognitoidentity::operation::get_identity_pool_roles::GetIdentityPoolRolesOutput;
+        use aws_sdk_cognitoidentity::operation::list_identity_pools::ListIdentityPoolsOutput;
+        use aws_sdk_cognitoidentity::types::IdentityPoolShortDescription;
+        let m = crate::resource::aws_defaults::Minimal::load(
+            "[identity_pool.app]\n",
+            "identity_pool.app",
+            &[],
+        );
+        let tags = hash_map(&m.tags());
+        let list = mock!(Client::list_identity_pools).then_output(|| {
+            ListIdentityPoolsOutput::builder()
+                .identity_pools(
+                    IdentityPoolShortDescription::builder()
+                        .identity_pool_id("us-east-1:0000-1111")
+                        .identity_pool_name("demo_app")
+                        .build(),
+                )
+                .build()
+        });
+        let describe = mock!(Client::describe_identity_pool).then_output(move || {
+            DescribeIdentityPoolOutput::builder()
+                .identity_pool_id("us-east-1:0000-1111")
+                .identity_pool_name("demo_app")
+                .allow_unauthenticated_identities(false)
+                .set_identity_pool_tags(Some(tags.clone()))
+                .build()
+                .unwrap()
+        });
+        let roles = mock!(Client::get_identity_pool_roles)
+            .match_requests(|r| r.identity_pool_id() == Some("us-east-1:0000-1111"))
+            .then_output(|| GetIdentityPoolRolesOutput::builder().build());
+        let aws = Aws {
+            cognito_identity: mock_client!(
+                aws_sdk_cognitoidentity,
+                RuleMode::MatchAny,
+                [&list, &describe, &roles]
+            ),
+            ..Aws::for_tests()
+        };
+        read(&aws, &m.target(None))
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(roles.num_calls(), 0, "outside a plan");
+
+        let reads = crate::resource::PlanReads::new("demo", []);
+        let plan = Some(crate::resource::PlanTarget {
+            reads: &reads,
+            desired_tags: None,
+        });
+        let target = Target {
+            plan,
+            ..m.target(None)
+        };
+        let pool = read(&aws, &target).await.expect("read").expect("found");
+        assert_eq!(roles.num_calls(), 1, "read with the pool's describe");
+        let part: Address = "identity_pool.app.roles".parse().unwrap();
+        let attachment = Target {
+            address: &part,
+            parent: Some(&pool.outputs),
+            plan,
+            ..m.target(None)
+        };
+        crate::resource::identity_pool_roles::read(&aws, &attachment)
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(
+            roles.num_calls(),
+            1,
+            "the attachment's read took the answer"
+        );
     }
 
     // ------------------------------------------------- AWS's defaults ----

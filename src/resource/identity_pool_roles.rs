@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use aws_sdk_cognitoidentity::operation::get_identity_pool_roles::GetIdentityPoolRolesOutput;
 use aws_sdk_cognitoidentity::types::{
     AmbiguousRoleResolutionType, MappingRule, MappingRuleMatchType, RoleMapping, RoleMappingType,
     RulesConfigurationType,
@@ -196,20 +197,48 @@ fn pool_id<'a>(address: &Address, parent: Option<&'a Outputs>) -> Result<&'a Str
 
 // ------------------------------------------------------------------ read ----
 
-pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
-    let Some(id) = target.parent.and_then(|p| p.get("id")) else {
-        return Ok(None);
-    };
-    let out = match aws
+/// The pool's roles and role mappings; `None` when the pool is gone.
+async fn get_roles(aws: &Aws, id: &str) -> Result<Option<GetIdentityPoolRolesOutput>, Error> {
+    match aws
         .cognito_identity
         .get_identity_pool_roles()
         .identity_pool_id(id)
         .send()
         .await
     {
-        Ok(out) => out,
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(e) => return Err(Error::aws("cognito-identity:GetIdentityPoolRoles", &e)),
+        Ok(out) => Ok(Some(out)),
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(Error::aws("cognito-identity:GetIdentityPoolRoles", &e)),
+    }
+}
+
+/// [`get_roles`], asked once for the plan's reads.
+async fn roles_of(
+    aws: &Aws,
+    plan: Option<super::PlanTarget<'_>>,
+    id: &str,
+) -> Result<Option<GetIdentityPoolRolesOutput>, Error> {
+    let key = format!("cognito-identity:GetIdentityPoolRoles {id}");
+    super::plan_shared(plan, aws, &key, || get_roles(aws, id)).await
+}
+
+/// Reads the roles of the pool with the id `pool_id` for the plan's read
+/// of its attachment, before the pool's read knows the pool is ours: the
+/// pool's read calls this with DescribeIdentityPool, so that the
+/// attachment's read finds the answer and needs no round trip of its own.
+/// An error is left for the attachment's read to report.
+pub(crate) async fn prefetch(aws: &Aws, plan: Option<super::PlanTarget<'_>>, pool_id: &str) {
+    if plan.is_some() {
+        let _ = roles_of(aws, plan, pool_id).await;
+    }
+}
+
+pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+    let Some(id) = target.parent.and_then(|p| p.get("id")) else {
+        return Ok(None);
+    };
+    let Some(out) = roles_of(aws, target.plan, id).await? else {
+        return Ok(None);
     };
     let roles = out
         .roles()

@@ -11,7 +11,7 @@ mod aws_defaults;
 pub(crate) mod bucket;
 pub(crate) mod cdn;
 pub(crate) mod cdn_bucket_policy;
-mod flight;
+pub(crate) mod flight;
 pub(crate) mod function;
 pub(crate) mod function_code;
 pub(crate) mod function_triggers;
@@ -165,6 +165,162 @@ pub struct Target<'a> {
     /// to (a function's `source`); `None` without a stack file (`adopt`'s
     /// scan) and for leftovers.
     pub dir: Option<&'a std::path::Path>,
+    /// What a read made for a plan shares with the plan's other reads (the
+    /// tagging API's listing, lists read once per plan), and the tags the
+    /// stack wants on the resource; `None` outside a plan.
+    pub plan: Option<PlanTarget<'a>>,
+}
+
+/// What a read made for a plan gets besides its target: the plan's
+/// [`PlanReads`], and the tags the stack wants on the resource (for
+/// [`tags_as_listed`]; `None` for parts and for `destroy`).
+#[derive(Clone, Copy)]
+pub struct PlanTarget<'a> {
+    pub reads: &'a PlanReads,
+    pub desired_tags: Option<&'a Tags>,
+}
+
+/// The resource's tags, when the plan's Resource Groups Tagging API
+/// listing reports the resource at `arn` with exactly the tags the stack
+/// wants (the converged case); `None` means: read them from the
+/// resource's own service, as without the listing.
+///
+/// The listing is a shortcut, never the authority. AWS documents
+/// `GetResources` as returning "tagged or previously tagged" resources,
+/// and it is eventually consistent: it is known to go on reporting
+/// deleted resources for a while (aws/aws-sdk#676, aws/aws-cli#4173),
+/// and a tag change reaches it after a delay. So it is used only one
+/// way: a resource it does not report, or reports with other tags, is
+/// read from its service exactly as before; being stale can then cost
+/// an extra read, never a false diff and never a false "not ours". Only a
+/// resource it reports with the very tags the stack wants skips its own
+/// tag read; the rest of the resource is still read from its service
+/// (a deleted one is found missing there). What remains is a change to
+/// those tags made in the last moments, which the listing may not show
+/// yet: the plan is then the one a plan made a moment earlier would
+/// have been; the next plan sees it. `destroy` never takes the shortcut,
+/// as deleting is decided by ownership.
+pub(crate) async fn tags_as_listed(
+    plan: Option<PlanTarget<'_>>,
+    aws: &Aws,
+    arn: &str,
+) -> Option<Tags> {
+    let plan = plan?;
+    let desired = plan.desired_tags?;
+    let Ok(listed) = plan.reads.tagging(aws).await else {
+        // Denied or failed: the search for leftovers reports it; reads
+        // just read the tags themselves.
+        return None;
+    };
+    listed
+        .iter()
+        .any(|(a, tags)| a == arn && tags == desired)
+        .then(|| desired.clone())
+}
+
+/// What the reads of one plan share, for as long as they run:
+///
+/// - the stack's resources as one paged Resource Groups Tagging API
+///   `GetResources` (tag filter `mobile-backend:stack` = the stack's name)
+///   reports them, as (ARN, tags): asked once, by whichever read needs it
+///   first, and shared by the search for resources the stack no longer
+///   declares ([`find_tagged`]) and by the reads that take it as a shortcut
+///   for their own tag read ([`tags_as_listed`]);
+/// - lists a resource's read starts for its parts before it knows the
+///   resource is ours, so that the parts' reads need not wait for one more
+///   round trip (a user pool's clients): [`plan_shared`].
+pub struct PlanReads {
+    stack: String,
+    /// How many resources of each kind the stack declares: a kind may read
+    /// many of its resources at once (one account-wide call) rather than
+    /// one by one when the stack declares enough of them.
+    declared: BTreeMap<Kind, usize>,
+    tagging: tokio::sync::OnceCell<Result<Vec<(String, Tags)>, Error>>,
+    lists: std::sync::Mutex<Lists>,
+}
+
+type Lists = std::collections::HashMap<String, std::sync::Arc<dyn std::any::Any + Send + Sync>>;
+
+impl PlanReads {
+    /// The reads of a plan of `stack`, which declares `declared` (resources
+    /// and parts).
+    pub fn new<'a>(stack: &str, declared: impl IntoIterator<Item = &'a Address>) -> PlanReads {
+        let mut counts = BTreeMap::new();
+        for address in declared.into_iter().filter(|a| a.part.is_none()) {
+            *counts.entry(address.kind).or_default() += 1;
+        }
+        PlanReads {
+            stack: stack.to_string(),
+            declared: counts,
+            tagging: tokio::sync::OnceCell::new(),
+            lists: std::sync::Mutex::default(),
+        }
+    }
+
+    /// How many resources of `kind` the stack declares.
+    pub(crate) fn declared(&self, kind: Kind) -> usize {
+        self.declared.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// Reads whose tagging API listing is already answered (tests).
+    #[cfg(test)]
+    pub(crate) fn answered(stack: &str, listed: Vec<(String, Tags)>) -> PlanReads {
+        PlanReads {
+            tagging: tokio::sync::OnceCell::new_with(Some(Ok(listed))),
+            ..PlanReads::new(stack, [])
+        }
+    }
+
+    /// Every page of the tagging API's listing, asked for once (or taken
+    /// from [`warm`]).
+    pub(crate) async fn tagging(&self, aws: &Aws) -> &Result<Vec<(String, Tags)>, Error> {
+        self.tagging
+            .get_or_init(|| tagged_resources(aws, &self.stack))
+            .await
+    }
+
+    /// The answer of `read`, asked once per plan for `key` and kept until
+    /// the plan's reads end.
+    async fn list<T, F, Fut>(&self, key: &str, read: F) -> Result<T, Error>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let cell = {
+            let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = lists.entry(key.to_string()).or_insert_with(|| {
+                std::sync::Arc::new(tokio::sync::OnceCell::<Result<T, Error>>::new())
+            });
+            std::sync::Arc::clone(entry).downcast::<tokio::sync::OnceCell<Result<T, Error>>>()
+        };
+        match cell {
+            Ok(cell) => cell.get_or_init(read).await.clone(),
+            // The same key for another type: a programming slip; do not share.
+            Err(_) => read().await,
+        }
+    }
+}
+
+/// A list a plan's reads share: asked once per plan (and kept while the
+/// plan's reads run) when `plan` is given, so that a resource's read may
+/// start its parts' list before they ask for it; otherwise shared only by
+/// the reads in flight at once ([`flight::shared`]).
+pub(crate) async fn plan_shared<T, F, Fut>(
+    plan: Option<PlanTarget<'_>>,
+    aws: &Aws,
+    key: &str,
+    read: F,
+) -> Result<T, Error>
+where
+    T: Clone + Send + Sync + 'static,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    match plan {
+        Some(plan) => plan.reads.list(key, read).await,
+        None => flight::shared(aws, key, read).await,
+    }
 }
 
 /// Whose a found resource is, by its ownership tags.
@@ -374,23 +530,25 @@ pub(crate) async fn delete(aws: &Aws, live: &Live, options: ApplyOptions) -> Res
 /// Every resource AWS reports as tagged with this stack's name, as
 /// (address, physical name). This finds what a stack owns but no longer
 /// declares; each one found is read again and its tags checked before use.
+/// `reads` holds the plan's one tagging API listing, shared with the reads.
 pub(crate) async fn find_tagged(
     aws: &Aws,
     stack: &Stack,
     declared_names: &[String],
+    reads: &PlanReads,
 ) -> Result<Vec<(Address, String)>, Error> {
     // The tagging API covers tables, buckets and OpenSearch domains; the
     // other kinds are listed by their own services (IAM is not in the tagging
     // API at all; identity pools are not returned by it everywhere).
     let (tagged, owned) = tokio::join!(
-        find_by_tagging_api(aws, stack),
+        reads.tagging(aws),
         futures::future::join_all(Kind::ALL.iter().map(|kind| kind.find_owned(
             aws,
             stack,
             declared_names
         )))
     );
-    let mut found = tagged?;
+    let mut found = owned_by_arn(tagged.clone()?);
     for of_kind in owned {
         found.extend(of_kind?);
     }
@@ -399,51 +557,85 @@ pub(crate) async fn find_tagged(
     Ok(found)
 }
 
-async fn find_by_tagging_api(aws: &Aws, stack: &Stack) -> Result<Vec<(Address, String)>, Error> {
+/// Of the tagging API's (ARN, tags), those that name their address, as
+/// (address, physical name).
+fn owned_by_arn(listed: Vec<(String, Tags)>) -> Vec<(Address, String)> {
     let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    for (arn, tags) in listed {
+        let Some(Ok(address)) = tags.get(OWNER_ID_TAG).map(|i| i.parse::<Address>()) else {
+            continue;
+        };
+        let name = address.kind.tagged_name(&arn);
+        if let Some(name) = name.filter(|n| !n.is_empty() && !n.contains('/')) {
+            found.push((address, name));
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// [`get_resources`], shared by the reads in flight (and while a plan
+/// reads, kept for it: [`flight::retain`]).
+async fn tagged_resources(aws: &Aws, stack: &str) -> Result<Vec<(String, Tags)>, Error> {
+    let key = format!("tagging:GetResources {stack}");
+    flight::shared(aws, &key, || get_resources(aws, stack)).await
+}
+
+/// Asks, while STS is asked who we are, for what a plan of `stack` reads
+/// first and which needs no account id: the tagging API's listing of the
+/// stack and each kind's account-wide listings (user pools, identity pools,
+/// REST APIs, roles, distributions...). Their answers are kept for the
+/// plan's reads by the caller's [`flight::retain`], so that the reads start
+/// one round trip later than STS at most, not two. Errors are left for the
+/// reads to report.
+pub(crate) async fn warm(aws: &Aws, stack: &Stack) {
+    let mut declared: BTreeMap<Kind, usize> = BTreeMap::new();
+    for address in stack.resources.keys() {
+        *declared.entry(address.kind).or_default() += 1;
+    }
+    let kinds = Kind::ALL
+        .iter()
+        .map(|kind| kind.warm(aws, declared.get(kind).copied().unwrap_or(0)));
+    let _ = tokio::join!(
+        tagged_resources(aws, &stack.name),
+        futures::future::join_all(kinds)
+    );
+}
+
+/// Every page of `GetResources` for the stack's tag, as (ARN, tags).
+async fn get_resources(aws: &Aws, stack: &str) -> Result<Vec<(String, Tags)>, Error> {
+    all_pages(|token| async move {
         let out = aws
             .tagging
             .get_resources()
             .tag_filters(
                 aws_sdk_resourcegroupstagging::types::TagFilter::builder()
                     .key(OWNER_STACK_TAG)
-                    .values(&stack.name)
+                    .values(stack)
                     .build(),
             )
-            .set_pagination_token(token.clone())
+            // The most a page may hold: fewer pages, one after the other.
+            .resources_per_page(100)
+            .set_pagination_token(token)
             .send()
             .await
             .map_err(|e| Error::aws("tagging:GetResources", &e))?;
-        for mapping in out.resource_tag_mapping_list() {
-            let Some(arn) = mapping.resource_arn() else {
-                continue;
-            };
-            let id = mapping
-                .tags()
-                .iter()
-                .find(|t| t.key() == OWNER_ID_TAG)
-                .map(|t| t.value().to_string());
-            let Some(Ok(address)) = id.map(|i| i.parse::<Address>()) else {
-                continue;
-            };
-            let name = address.kind.tagged_name(arn);
-            if let Some(name) = name.filter(|n| !n.is_empty() && !n.contains('/')) {
-                found.push((address, name));
-            }
-        }
-        token = out
-            .pagination_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    found.sort();
-    found.dedup();
-    Ok(found)
+        let listed = out
+            .resource_tag_mapping_list()
+            .iter()
+            .filter_map(|mapping| {
+                let tags = mapping
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+                Some((mapping.resource_arn()?.to_string(), tags))
+            })
+            .collect();
+        Ok((listed, out.pagination_token))
+    })
+    .await
 }
 
 /// Every value of the `mobile-backend:stack` tag that the tagging API reports

@@ -290,6 +290,14 @@ pub trait ResourceKind: Step {
         Vec::new()
     }
 
+    /// Asks for the account-wide listings a plan's reads of this kind (the
+    /// stack declares `declared` of them) and its search for leftovers share,
+    /// which need no account id, while STS is asked who we are; the plan's
+    /// reads then find them answered ([`super::warm`]).
+    fn warm(_aws: &Aws, _declared: usize) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// Resources of this kind that this stack owns but no longer declares,
     /// for kinds the tagging API does not list.
     fn find_owned(
@@ -428,6 +436,13 @@ macro_rules! registry {
             /// The name of a resource the tagging API found with this ARN.
             pub fn tagged_name(self, arn: &str) -> Option<String> {
                 match self { $( Kind::$kind => <$imp as ResourceKind>::tagged_name(arn) ),* }
+            }
+
+            /// Asks for the kind's account-wide listings ahead of its reads.
+            pub async fn warm(self, aws: &Aws, declared: usize) {
+                match self {
+                    $( Kind::$kind => <$imp as ResourceKind>::warm(aws, declared).await ),*
+                }
             }
 
             /// Resources of the kind this stack owns but no longer declares,

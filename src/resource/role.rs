@@ -17,7 +17,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_sdk_iam::types::{Role, Tag};
+use aws_sdk_iam::types::{EntityType, Role, RoleDetail, Tag};
 use futures::future::{join_all, try_join_all};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -179,6 +179,10 @@ impl ResourceKind for RoleKind {
             |c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c),
             "letters, digits and `_+=,.@-`",
         )
+    }
+
+    async fn warm(aws: &Aws, _declared: usize) {
+        let _ = listed_roles(aws).await;
     }
 
     async fn find_owned(
@@ -551,6 +555,14 @@ fn outputs(role: &Role) -> Outputs {
 /// inline policy the stack declares, all at once; a second round trip only
 /// for inline policies the stack does not declare (drift).
 pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
+    if target
+        .plan
+        .is_some_and(|p| p.reads.declared(Kind::Role) >= READ_ALL_FROM)
+    {
+        if let Some(live) = read_from_account(aws, target).await {
+            return live.map(Some);
+        }
+    }
     let name = target.name;
     let get_policy = |policy: String| async move {
         let out = aws
@@ -590,7 +602,7 @@ pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>,
         Err(e) => return Err(Error::aws("iam:GetRole", &e)),
     };
     // Deleted between the calls: gone.
-    let (Some(inline_names), Some(mut managed_policies)) = (inline_names?, managed?) else {
+    let (Some(inline_names), Some(managed_policies)) = (inline_names?, managed?) else {
         return Ok(None);
     };
     // The listing decides which inline policies there are: a declared one it
@@ -632,7 +644,32 @@ pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>,
         }
     }
 
-    let trust_policy = match role.assume_role_policy_document() {
+    live_of(
+        aws,
+        target,
+        &role,
+        role.assume_role_policy_document(),
+        inline_policies,
+        managed_policies,
+        tags,
+    )
+    .map(Some)
+}
+
+/// The role as read: its listing or GetRole (`role`), its trust policy as
+/// IAM returned it, its inline policies (parsed), managed policy ARNs and
+/// tags.
+fn live_of(
+    aws: &Aws,
+    target: &Target<'_>,
+    role: &Role,
+    trust_policy: Option<&str>,
+    inline_policies: BTreeMap<String, Value>,
+    mut managed_policies: Vec<String>,
+    tags: Tags,
+) -> Result<Live, Error> {
+    let name = target.name;
+    let trust_policy = match trust_policy {
         Some(raw) => canonical_trust_policy(
             parse_policy_document(raw)
                 .map_err(|e| Error::Unexpected(format!("role {name}, trust policy: {e}")))?,
@@ -657,13 +694,116 @@ pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>,
             .map(str::to_string),
         tags: tags.clone(),
     };
-    Ok(Some(Live {
+    Ok(Live {
         address: target.address.clone(),
         physical_name: name.to_string(),
         attributes: serde_json::to_value(&config).map_err(|e| Error::Unexpected(e.to_string()))?,
-        outputs: outputs(&role),
+        outputs: outputs(role),
         ownership: Ownership::from_tags(&tags, target.stack, target.address),
-    }))
+    })
+}
+
+/// From how many declared roles a plan reads every role of the account at
+/// once ([`read_from_account`]) rather than each with four calls: one call
+/// instead of 12 or more, however many roles there are. Below it, a stack
+/// of one or two roles in an account of many does not download every
+/// role's policies for a few small reads.
+const READ_ALL_FROM: usize = 3;
+
+/// A role of a plan read from the account's roles, listed with everything
+/// IAM has on them: ListRoles (shared with the search for roles removed from
+/// the stack, and with the other roles' reads) gives the description and
+/// maximum session duration, GetAccountAuthorizationDetails (roles only)
+/// the trust policy, inline policies with their documents, managed policies
+/// and tags. Both are IAM's own answers, as GetRole's are, and page by 1,000:
+/// a stack of many roles costs two calls in all instead of four per role.
+/// `None` when the role is not in both lists (created or deleted between
+/// them, or not there at all) or either list failed (GetAccountAuthorizationDetails
+/// may be denied where GetRole is not): the role is then read by itself.
+async fn read_from_account(aws: &Aws, target: &Target<'_>) -> Option<Result<Live, Error>> {
+    let (roles, details) = tokio::join!(listed_roles(aws), role_details(aws));
+    let (Ok(roles), Ok(details)) = (roles, details) else {
+        return None;
+    };
+    let role = roles.iter().find(|r| r.role_name() == target.name)?;
+    let detail = details
+        .iter()
+        .find(|d| d.role_name() == Some(target.name) && d.arn() == Some(role.arn()))?;
+    let name = target.name;
+    let mut inline_policies = BTreeMap::new();
+    for policy in detail.role_policy_list() {
+        let (Some(policy), Some(document)) = (policy.policy_name(), policy.policy_document())
+        else {
+            continue;
+        };
+        match parse_policy_document(document) {
+            Ok(doc) => {
+                inline_policies.insert(policy.to_string(), doc);
+            }
+            Err(e) => {
+                return Some(Err(Error::Unexpected(format!(
+                    "role {name}, inline policy {policy}: {e}"
+                ))))
+            }
+        }
+    }
+    let managed = detail
+        .attached_managed_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .map(str::to_string)
+        .collect();
+    Some(live_of(
+        aws,
+        target,
+        role,
+        detail.assume_role_policy_document(),
+        inline_policies,
+        managed,
+        tags_of(detail.tags()),
+    ))
+}
+
+/// Every role of the account (ListRoles, by 1,000), one listing shared by
+/// the reads in flight at once.
+async fn listed_roles(aws: &Aws) -> Result<Vec<Role>, Error> {
+    super::flight::shared(aws, "iam:ListRoles", || {
+        super::all_pages(|marker| async move {
+            let out = aws
+                .iam
+                .list_roles()
+                .max_items(1000)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| Error::aws("iam:ListRoles", &e))?;
+            let next = next_marker(out.marker(), out.is_truncated());
+            Ok((out.roles, next))
+        })
+    })
+    .await
+}
+
+/// Every role of the account with its policies and tags
+/// (GetAccountAuthorizationDetails for roles, by 1,000), one listing shared
+/// by the reads in flight at once.
+async fn role_details(aws: &Aws) -> Result<Vec<RoleDetail>, Error> {
+    super::flight::shared(aws, "iam:GetAccountAuthorizationDetails", || {
+        super::all_pages(|marker| async move {
+            let out = aws
+                .iam
+                .get_account_authorization_details()
+                .filter(EntityType::Role)
+                .max_items(1000)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| Error::aws("iam:GetAccountAuthorizationDetails", &e))?;
+            let next = next_marker(out.marker(), out.is_truncated());
+            Ok((out.role_detail_list.unwrap_or_default(), next))
+        })
+    })
+    .await
 }
 
 /// The marker of the next page of an IAM list, when there is one.
@@ -744,29 +884,15 @@ pub(crate) async fn find_owned(
     names: &[String],
 ) -> Result<Vec<(Address, String)>, Error> {
     let prefix = format!("{}-", stack.name);
-    let candidates: Vec<(String, Tags)> = super::all_pages(|marker| {
-        let (prefix, names) = (&prefix, names);
-        async move {
-            let out = aws
-                .iam
-                .list_roles()
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| Error::aws("iam:ListRoles", &e))?;
-            let candidates = out
-                .roles()
-                .iter()
-                .filter(|role| {
-                    role.role_name().starts_with(prefix.as_str())
-                        && !names.iter().any(|n| n == role.role_name())
-                })
-                .map(|role| (role.role_name().to_string(), tags_of(role.tags())))
-                .collect();
-            Ok((candidates, next_marker(out.marker(), out.is_truncated())))
-        }
-    })
-    .await?;
+    let candidates: Vec<(String, Tags)> = listed_roles(aws)
+        .await?
+        .iter()
+        .filter(|role| {
+            role.role_name().starts_with(prefix.as_str())
+                && !names.iter().any(|n| n == role.role_name())
+        })
+        .map(|role| (role.role_name().to_string(), tags_of(role.tags())))
+        .collect();
     let tagged: Vec<Result<Option<(String, Tags)>, Error>> =
         futures::stream::iter(candidates.into_iter().map(|(name, tags)| async move {
             if !tags.is_empty() {
@@ -2108,6 +2234,7 @@ trust = { file = "../policies/trust.json" }
             spec: None,
             adopt: None,
             dir: None,
+            plan: None,
         };
         let live = read(&aws, &target).await.unwrap().expect("exists");
         assert_eq!(live.ownership, Ownership::Ours);
@@ -2123,6 +2250,157 @@ trust = { file = "../policies/trust.json" }
             ),
             (1, 1, 1, 1)
         );
+    }
+
+    /// A plan of a stack with many roles reads them from two account-wide
+    /// lists (ListRoles, GetAccountAuthorizationDetails) shared by every
+    /// role's read, and finds what GetRole and its companions would; when
+    /// GetAccountAuthorizationDetails is denied, each role is read by itself.
+    #[tokio::test]
+    async fn many_roles_of_a_plan_are_read_from_the_accounts_roles_at_once_or_one_by_one_if_denied()
+    {
+        use aws_sdk_iam::operation::get_account_authorization_details::{
+            GetAccountAuthorizationDetailsError, GetAccountAuthorizationDetailsOutput,
+        };
+        use aws_sdk_iam::types::{PolicyDetail, RoleDetail};
+        let trust = service_trust_policy("lambda.amazonaws.com");
+        let policy = json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/a+b" }] });
+        let (trust_raw, policy_raw) = (encode(&trust), encode(&policy));
+        let owner = [
+            ("mobile-backend:stack", "demo"),
+            ("mobile-backend:id", "role.app"),
+        ];
+        let listed = {
+            let trust_raw = trust_raw.clone();
+            move || {
+                // ListRoles has no tags on AWS.
+                ListRolesOutput::builder()
+                    .roles(role_output(&trust_raw, &[]))
+                    .build()
+                    .unwrap()
+            }
+        };
+        let detail = {
+            let (trust_raw, policy_raw) = (trust_raw.clone(), policy_raw.clone());
+            move || {
+                let mut d = RoleDetail::builder()
+                    .role_name(ROLE)
+                    .arn(ROLE_ARN)
+                    .assume_role_policy_document(&trust_raw)
+                    .role_policy_list(
+                        PolicyDetail::builder()
+                            .policy_name("read")
+                            .policy_document(&policy_raw)
+                            .build(),
+                    )
+                    .attached_managed_policies(
+                        AttachedPolicy::builder()
+                            .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+                            .build(),
+                    );
+                for (k, v) in owner {
+                    d = d.tags(tag(k, v));
+                }
+                GetAccountAuthorizationDetailsOutput::builder()
+                    .role_detail_list(d.build())
+                    .build()
+            }
+        };
+        let address: Address = "role.app".parse().unwrap();
+        let declared: Vec<Address> = ["role.app", "role.b", "role.c"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let reads = crate::resource::PlanReads::new("demo", &declared);
+        let target = Target {
+            stack: "demo",
+            address: &address,
+            name: ROLE,
+            parent: None,
+            spec: None,
+            adopt: None,
+            dir: None,
+            plan: Some(crate::resource::PlanTarget {
+                reads: &reads,
+                desired_tags: None,
+            }),
+        };
+
+        let list = mock!(Client::list_roles).then_output(listed.clone());
+        let details = mock!(Client::get_account_authorization_details)
+            .match_requests(|r| r.filter() == [EntityType::Role])
+            .then_output(detail);
+        let get_role = mock!(Client::get_role).then_output(|| unreachable!("GetRole"));
+        let aws = Aws {
+            iam: mock_client!(
+                aws_sdk_iam,
+                RuleMode::MatchAny,
+                [&list, &details, &get_role]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, &target).await.unwrap().expect("exists");
+        assert_eq!(live.ownership, Ownership::Ours);
+        assert_eq!(live.attributes, config(json!({ "read": policy })));
+        assert_eq!(live.outputs["arn"], ROLE_ARN);
+        assert_eq!(
+            (list.num_calls(), details.num_calls(), get_role.num_calls()),
+            (1, 1, 0)
+        );
+
+        // Denied: the role is read by itself, as without a plan.
+        let list = mock!(Client::list_roles).then_output(listed);
+        let denied = mock!(Client::get_account_authorization_details).then_error(|| {
+            GetAccountAuthorizationDetailsError::generic(
+                ErrorMetadata::builder().code("AccessDenied").build(),
+            )
+        });
+        let get_role = mock!(Client::get_role).then_output(move || {
+            GetRoleOutput::builder()
+                .role(role_output(&trust_raw, &owner))
+                .build()
+        });
+        let list_inline = mock!(Client::list_role_policies).then_output(|| {
+            ListRolePoliciesOutput::builder()
+                .policy_names("read")
+                .build()
+                .unwrap()
+        });
+        let get_inline = mock!(Client::get_role_policy).then_output(move || {
+            GetRolePolicyOutput::builder()
+                .role_name(ROLE)
+                .policy_name("read")
+                .policy_document(&policy_raw)
+                .build()
+                .unwrap()
+        });
+        let list_attached = mock!(Client::list_attached_role_policies).then_output(|| {
+            ListAttachedRolePoliciesOutput::builder()
+                .attached_policies(
+                    AttachedPolicy::builder()
+                        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+                        .build(),
+                )
+                .build()
+        });
+        let aws = Aws {
+            iam: mock_client!(
+                aws_sdk_iam,
+                RuleMode::MatchAny,
+                [
+                    &list,
+                    &denied,
+                    &get_role,
+                    &list_inline,
+                    &get_inline,
+                    &list_attached
+                ]
+            ),
+            ..Aws::for_tests()
+        };
+        let by_itself = read(&aws, &target).await.unwrap().expect("exists");
+        assert_eq!(by_itself, live);
+        assert_eq!((denied.num_calls(), get_role.num_calls()), (1, 1));
     }
 
     #[tokio::test]
@@ -2150,6 +2428,7 @@ trust = { file = "../policies/trust.json" }
             spec: None,
             adopt: None,
             dir: None,
+            plan: None,
         };
         assert!(read(&aws, &target).await.unwrap().is_none());
     }
@@ -2223,6 +2502,7 @@ trust = { file = "../policies/trust.json" }
             spec: Some(spec),
             adopt: None,
             dir: None,
+            plan: None,
         };
         let live = read(&aws, &target).await.unwrap().expect("exists");
         let inline: Vec<&String> = live.attributes["inline_policies"]

@@ -220,7 +220,7 @@ impl Step for TableKind {
     }
 
     async fn read(aws: &Aws, target: &super::Target<'_>) -> Result<Option<Live>, Error> {
-        let mut live = read(aws, target.stack, target.address, target.name).await?;
+        let mut live = read(aws, target.stack, target.address, target.name, target.plan).await?;
         if let (Some(live), Some(super::Spec::Table(spec))) = (live.as_mut(), target.spec) {
             forget_a_stream_to_be_replaced(live, spec.stream);
         }
@@ -506,17 +506,28 @@ fn is_not_found<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
 
 // ------------------------------------------------------------------ read ----
 
+/// Reads a table in one round trip: DescribeTable, DescribeTimeToLive and
+/// ListTagsOfResource are independent (the ARN is derived), so they go out
+/// together. The tags are not read when the plan's tagging API listing
+/// reports the table with the tags the stack wants (`plan`, see
+/// [`super::tags_as_listed`]); otherwise they are read as soon as
+/// that listing has answered.
 pub(crate) async fn read(
     aws: &Aws,
     stack: &str,
     address: &Address,
     name: &str,
+    plan: Option<super::PlanTarget<'_>>,
 ) -> Result<Option<Live>, Error> {
-    // The three reads are independent (the ARN is derived), so they share one round trip.
     let table_arn = arn(aws, name);
     let (described, tags, ttl) = tokio::join!(
         describe(aws, name),
-        list_tags(aws, &table_arn),
+        async {
+            match super::tags_as_listed(plan, aws, &table_arn).await {
+                Some(tags) => Ok(tags),
+                None => list_tags(aws, &table_arn).await,
+            }
+        },
         aws.dynamodb.describe_time_to_live().table_name(name).send(),
     );
     let Some(table) = described? else {
@@ -1702,17 +1713,39 @@ pub(crate) mod tests {
     /// an attribute name (`TimeToLiveDescription` names the attribute only
     /// while TTL is enabling, enabled or disabling).
     pub(crate) async fn aws_defaults() -> Vec<crate::resource::aws_defaults::Case> {
+        let m = minimal();
+        let [describe, list_tags, ttl] = minimal_rules(&m.tags());
+        let aws = Aws {
+            dynamodb: mock_client!(
+                aws_sdk_dynamodb,
+                RuleMode::MatchAny,
+                [&describe, &list_tags, &ttl]
+            ),
+            ..Aws::for_tests()
+        };
+        let live = read(&aws, "demo", &m.address, &m.name, None)
+            .await
+            .expect("read");
+        vec![m.case("an on-demand table with only a hash key", live)]
+    }
+
+    fn minimal() -> crate::resource::aws_defaults::Minimal {
+        crate::resource::aws_defaults::Minimal::load(
+            "[table.notes]\nhash_key = { name = \"id\", type = \"S\" }\n",
+            "table.notes",
+            &[],
+        )
+    }
+
+    /// AWS's answers for [`minimal`]'s table: DescribeTable,
+    /// ListTagsOfResource (with `tags`) and DescribeTimeToLive.
+    fn minimal_rules(tags: &Tags) -> [aws_smithy_mocks::Rule; 3] {
         use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveOutput;
         use aws_sdk_dynamodb::operation::list_tags_of_resource::ListTagsOfResourceOutput;
         use aws_sdk_dynamodb::types::{
             BillingModeSummary, ProvisionedThroughputDescription, TimeToLiveDescription,
         };
-        let m = crate::resource::aws_defaults::Minimal::load(
-            "[table.notes]\nhash_key = { name = \"id\", type = \"S\" }\n",
-            "table.notes",
-            &[],
-        );
-        let tags = m.tags();
+        let tags = tags.clone();
         let describe = mock!(Client::describe_table).then_output(|| {
             DescribeTableOutput::builder()
                 .table(
@@ -1768,15 +1801,65 @@ pub(crate) mod tests {
                 )
                 .build()
         });
-        let aws = Aws {
-            dynamodb: mock_client!(
-                aws_sdk_dynamodb,
-                RuleMode::MatchAny,
-                [&describe, &list_tags, &ttl]
+        [describe, list_tags, ttl]
+    }
+
+    /// The tagging API listing is a shortcut only: the table's own tag read
+    /// is skipped when the listing reports the table with exactly the tags
+    /// the stack wants, and made when it reports other tags or does not
+    /// report the table at all.
+    #[tokio::test]
+    async fn tags_listed_as_desired_skip_list_tags_of_resource_and_any_other_listing_does_not() {
+        use crate::resource::{PlanReads, PlanTarget};
+        let m = minimal();
+        let desired = m.tags();
+        let arn = "arn:aws:dynamodb:us-east-1:123456789012:table/demo-notes".to_string();
+        let mut other = desired.clone();
+        other.insert("team".into(), "web".into());
+        let elsewhere = "arn:aws:dynamodb:us-east-1:123456789012:table/demo-other".to_string();
+        for (label, listed, reads_tags) in [
+            (
+                "listed as desired",
+                vec![(arn.clone(), desired.clone())],
+                false,
             ),
-            ..Aws::for_tests()
-        };
-        let live = read(&aws, "demo", &m.address, &m.name).await.expect("read");
-        vec![m.case("an on-demand table with only a hash key", live)]
+            (
+                "listed with other tags",
+                vec![(arn.clone(), other.clone())],
+                true,
+            ),
+            ("not listed", vec![(elsewhere, desired.clone())], true),
+        ] {
+            // What the table has in AWS: `other` when the listing says so
+            // (it is stale or right; the table's own answer decides).
+            let live_tags = if reads_tags {
+                other.clone()
+            } else {
+                desired.clone()
+            };
+            let [describe, list_tags, ttl] = minimal_rules(&live_tags);
+            let aws = Aws {
+                dynamodb: mock_client!(
+                    aws_sdk_dynamodb,
+                    RuleMode::MatchAny,
+                    [&describe, &list_tags, &ttl]
+                ),
+                ..Aws::for_tests()
+            };
+            let listing = PlanReads::answered("demo", listed);
+            let shortcut = PlanTarget {
+                reads: &listing,
+                desired_tags: Some(&desired),
+            };
+            let live = read(&aws, "demo", &m.address, &m.name, Some(shortcut))
+                .await
+                .expect("read")
+                .expect("the table exists");
+            assert_eq!(list_tags.num_calls(), usize::from(reads_tags), "{label}");
+            assert_eq!(describe.num_calls(), 1, "{label}");
+            assert_eq!(ttl.num_calls(), 1, "{label}");
+            assert_eq!(live.attributes["tags"], json!(live_tags), "{label}");
+            assert_eq!(live.ownership, Ownership::Ours, "{label}");
+        }
     }
 }

@@ -409,6 +409,10 @@ impl ResourceKind for UserPoolKind {
         )
     }
 
+    async fn warm(aws: &Aws, _declared: usize) {
+        let _ = list(aws).await;
+    }
+
     async fn find_owned(
         aws: &Aws,
         stack: &crate::stack::Stack,
@@ -1304,16 +1308,37 @@ async fn describe(aws: &Aws, id: &str) -> Result<Option<UserPoolType>, Error> {
     }
 }
 
+/// Reads the pool: ListUserPools, then DescribeUserPool of each pool with
+/// the wanted name (its tags say whether it is ours). In a plan, when one
+/// pool has that name and the stack declares clients, its clients are
+/// listed at the same time as it is described (for their reads, which then
+/// need one round trip less); a pool found not to be ours costs that one
+/// listing.
 pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let listed = list(aws).await?;
-    let found = super::find_one_ours(
-        "user pool",
-        listed,
-        target,
-        |id| async move { describe(aws, &id).await },
-        tags_of,
-    )
-    .await?;
+    let named: Vec<&str> = listed
+        .iter()
+        .filter(|(_, n)| n == target.name)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let declares_clients =
+        matches!(target.spec, Some(crate::stack::Spec::UserPool(s)) if !s.clients.is_empty());
+    let prefetch = async {
+        if let ([id], true) = (named.as_slice(), declares_clients) {
+            super::user_pool_client::prefetch(aws, target.plan, id).await;
+        }
+    };
+    let (found, ()) = tokio::join!(
+        super::find_one_ours(
+            "user pool",
+            listed.clone(),
+            target,
+            |id| async move { describe(aws, &id).await },
+            tags_of,
+        ),
+        prefetch,
+    );
+    let found = found?;
     let Some((_, pool, ownership)) = found else {
         return Ok(None);
     };
@@ -2518,6 +2543,7 @@ triggers.pre_sign_up = "{TRIGGER}"
             spec: None,
             adopt: None,
             dir: None,
+            plan: None,
         }
     }
 
@@ -2581,6 +2607,101 @@ triggers.pre_sign_up = "{TRIGGER}"
         let address: Address = "user_pool.users".parse().unwrap();
         let err = read(&aws, &target(&address)).await.expect_err("ambiguous");
         assert!(err.to_string().contains("p1, p2"), "{err}");
+    }
+
+    /// In a plan, the one pool with the wanted name has its clients listed
+    /// while it is described, and its clients' reads take that listing:
+    /// ListUserPoolClients once for the pool and both clients, made before
+    /// any client is read. Outside a plan, the pool's read lists nothing.
+    #[tokio::test]
+    async fn in_a_plan_the_clients_are_listed_with_the_pools_describe_and_once() {
+        use aws_sdk_cognitoidentityprovider::operation::describe_user_pool_client::DescribeUserPoolClientOutput;
+        use aws_sdk_cognitoidentityprovider::operation::list_user_pool_clients::ListUserPoolClientsOutput;
+        use aws_sdk_cognitoidentityprovider::types::{
+            UserPoolClientDescription, UserPoolClientType,
+        };
+        let list = list_rule(&[("p1", "demo-users")]);
+        let ours = describe_rule("p1", owner_tags());
+        let clients = mock!(Client::list_user_pool_clients)
+            .match_requests(|r| r.user_pool_id() == Some("p1"))
+            .then_output(|| {
+                ListUserPoolClientsOutput::builder()
+                    .user_pool_clients(
+                        UserPoolClientDescription::builder()
+                            .client_id("c1")
+                            .client_name("ios")
+                            .build(),
+                    )
+                    .user_pool_clients(
+                        UserPoolClientDescription::builder()
+                            .client_id("c2")
+                            .client_name("android")
+                            .build(),
+                    )
+                    .build()
+            });
+        let describe_client = mock!(Client::describe_user_pool_client).then_output(|| {
+            DescribeUserPoolClientOutput::builder()
+                .user_pool_client(
+                    UserPoolClientType::builder()
+                        .user_pool_id("p1")
+                        .client_id("c1")
+                        .client_name("ios")
+                        .build(),
+                )
+                .build()
+        });
+        let aws = Aws {
+            cognito_idp: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::MatchAny,
+                [&list, &ours, &clients, &describe_client]
+            ),
+            ..Aws::for_tests()
+        };
+        let address: Address = "user_pool.users".parse().unwrap();
+        let declared =
+            crate::stack::Spec::UserPool(spec("clients.ios = {}\nclients.android = {}\n"));
+        let reads = crate::resource::PlanReads::new("demo", []);
+        let plan = Some(crate::resource::PlanTarget {
+            reads: &reads,
+            desired_tags: None,
+        });
+
+        // Outside a plan: no listing of the clients.
+        let alone = Target {
+            spec: Some(&declared),
+            ..target(&address)
+        };
+        read(&aws, &alone).await.expect("read").expect("found");
+        assert_eq!(clients.num_calls(), 0);
+
+        let in_plan = Target { plan, ..alone };
+        let live = read(&aws, &in_plan).await.expect("read").expect("found");
+        assert_eq!(clients.num_calls(), 1, "listed with the pool's describe");
+        for (key, name) in [("ios", "ios"), ("android", "android")] {
+            let part: Address = format!("user_pool.users.clients.{key}").parse().unwrap();
+            let client = Target {
+                stack: "demo",
+                address: &part,
+                name,
+                parent: Some(&live.outputs),
+                spec: Some(&declared),
+                adopt: None,
+                dir: None,
+                plan,
+            };
+            crate::resource::user_pool_client::read(&aws, &client)
+                .await
+                .expect("read")
+                .expect("found");
+        }
+        assert_eq!(
+            clients.num_calls(),
+            1,
+            "the clients' reads took the listing"
+        );
+        assert_eq!(describe_client.num_calls(), 2);
     }
 
     // ---------------------------------------------------------- update ----

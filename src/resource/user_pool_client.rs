@@ -500,10 +500,15 @@ async fn describe(
 }
 
 /// The ids of the pool's clients named `name`; `None` when the pool is gone.
-/// The pool's listing is shared by the reads of its clients in flight at once.
-async fn find(aws: &Aws, pool_id: &str, name: &str) -> Result<Option<Vec<String>>, Error> {
-    let key = format!("cognito-idp:ListUserPoolClients {pool_id}");
-    let listed = super::flight::shared(aws, &key, || list(aws, pool_id)).await?;
+/// The pool's listing is shared by the reads of its clients (in a plan, with
+/// the pool's own read, which starts it: [`prefetch`]).
+async fn find(
+    aws: &Aws,
+    plan: Option<super::PlanTarget<'_>>,
+    pool_id: &str,
+    name: &str,
+) -> Result<Option<Vec<String>>, Error> {
+    let listed = listed(aws, plan, pool_id).await?;
     Ok(listed.map(|clients| {
         clients
             .into_iter()
@@ -511,6 +516,27 @@ async fn find(aws: &Aws, pool_id: &str, name: &str) -> Result<Option<Vec<String>
             .map(|(id, _)| id)
             .collect()
     }))
+}
+
+/// The pool's clients as listed once for the plan's reads of them.
+async fn listed(
+    aws: &Aws,
+    plan: Option<super::PlanTarget<'_>>,
+    pool_id: &str,
+) -> Result<Option<Vec<(String, String)>>, Error> {
+    let key = format!("cognito-idp:ListUserPoolClients {pool_id}");
+    super::plan_shared(plan, aws, &key, || list(aws, pool_id)).await
+}
+
+/// Lists the clients of the pool with the id `pool_id` for the plan's reads
+/// of them, before the pool's read knows the pool is ours: the pool's read
+/// calls this with DescribeUserPool, so that the clients' reads find their
+/// listing answered and need one round trip (DescribeUserPoolClient), not
+/// two. An error is left for the clients' reads to report.
+pub(crate) async fn prefetch(aws: &Aws, plan: Option<super::PlanTarget<'_>>, pool_id: &str) {
+    if plan.is_some() {
+        let _ = listed(aws, plan, pool_id).await;
+    }
 }
 
 /// Every client of the pool, as (id, name); `None` when the pool is gone.
@@ -546,7 +572,7 @@ pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>,
     let Some(pool_id) = target.parent.and_then(|p| p.get("id")) else {
         return Ok(None);
     };
-    let Some(ids) = find(aws, pool_id, target.name).await? else {
+    let Some(ids) = find(aws, target.plan, pool_id, target.name).await? else {
         return Ok(None);
     };
     if ids.len() > 1 {
@@ -1108,6 +1134,7 @@ oauth_scopes = ["api/read"]"#)
             spec: None,
             adopt: None,
             dir: None,
+            plan: None,
         };
         let err = read(&aws, &target).await.expect_err("ambiguous");
         assert!(err.to_string().contains("a, b"), "{err}");

@@ -279,7 +279,7 @@ pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>,
         return Ok(None);
     };
     let key = format!("cognito-idp:ListGroups {pool_id}");
-    let listed = super::flight::shared(aws, &key, || groups(aws, pool_id)).await?;
+    let listed = super::plan_shared(target.plan, aws, &key, || groups(aws, pool_id)).await?;
     let group = listed.and_then(|mut all| all.remove(target.name));
     let Some(group) = group else {
         return Ok(None);
