@@ -703,6 +703,10 @@ fn live_of(
     })
 }
 
+/// Up to how many roles an account may have for a plan to read them all at
+/// once: one page of GetAccountAuthorizationDetails.
+const ACCOUNT_ROLES_AT_ONCE: usize = 1000;
+
 /// From how many declared roles a plan reads every role of the account at
 /// once ([`read_from_account`]) rather than each with four calls: one call
 /// instead of 12 or more, however many roles there are. Below it, a stack
@@ -721,10 +725,15 @@ const READ_ALL_FROM: usize = 3;
 /// them, or not there at all) or either list failed (GetAccountAuthorizationDetails
 /// may be denied where GetRole is not): the role is then read by itself.
 async fn read_from_account(aws: &Aws, target: &Target<'_>) -> Option<Result<Live, Error>> {
-    let (roles, details) = tokio::join!(listed_roles(aws), role_details(aws));
-    let (Ok(roles), Ok(details)) = (roles, details) else {
+    // The account's roles are listed first (a plan starts that listing with
+    // STS): in an account of more than one page of them, the details would
+    // come one page of every role's policies after the other, slower than
+    // the four calls per role made at once.
+    let roles = listed_roles(aws).await.ok()?;
+    if roles.len() > ACCOUNT_ROLES_AT_ONCE {
         return None;
-    };
+    }
+    let details = role_details(aws).await.ok()?;
     let role = roles.iter().find(|r| r.role_name() == target.name)?;
     let detail = details
         .iter()
@@ -2401,6 +2410,44 @@ trust = { file = "../policies/trust.json" }
         let by_itself = read(&aws, &target).await.unwrap().expect("exists");
         assert_eq!(by_itself, live);
         assert_eq!((denied.num_calls(), get_role.num_calls()), (1, 1));
+
+        // An account of more roles than one page of details: each role is
+        // read by itself, and the details are never asked for.
+        let many = mock!(Client::list_roles).then_output(move || {
+            let mut out = ListRolesOutput::builder();
+            for i in 0..=ACCOUNT_ROLES_AT_ONCE {
+                let role = Role::builder()
+                    .role_name(format!("other-{i}"))
+                    .role_id(format!("AROA{i}"))
+                    .arn(format!("arn:aws:iam::123456789012:role/other-{i}"))
+                    .path("/")
+                    .create_date(aws_smithy_types::DateTime::from_secs(0))
+                    .build()
+                    .unwrap();
+                out = out.roles(role);
+            }
+            out.build().unwrap()
+        });
+        let details = mock!(Client::get_account_authorization_details)
+            .then_output(|| unreachable!("GetAccountAuthorizationDetails"));
+        let aws = Aws {
+            iam: mock_client!(
+                aws_sdk_iam,
+                RuleMode::MatchAny,
+                [
+                    &many,
+                    &details,
+                    &get_role,
+                    &list_inline,
+                    &get_inline,
+                    &list_attached
+                ]
+            ),
+            ..Aws::for_tests()
+        };
+        let by_itself = read(&aws, &target).await.unwrap().expect("exists");
+        assert_eq!(by_itself, live);
+        assert_eq!((details.num_calls(), get_role.num_calls()), (0, 2));
     }
 
     #[tokio::test]
