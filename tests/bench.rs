@@ -777,25 +777,86 @@ struct StackResult {
     plan_ops: BTreeMap<String, usize>,
 }
 
-/// The least time the tool's own client-side pacing (`src/aws/limits.rs`,
-/// which keeps below AWS's documented rates) lets `ops` take, whatever the
-/// latency: API Gateway 10 requests a second after a burst of 10, one
-/// `CreateDeployment` per 5 s and one `DeleteRestApi` per 30 s; Cognito user
-/// pools 5 a second after a burst of 5. The buckets run side by side, so the
-/// floor is the largest of them.
+/// The least time the tool's own client-side pacing (`src/aws/quotas.rs`,
+/// AWS's documented rates) lets `ops` take, whatever the latency: each
+/// bucket lets its burst go at once, then one request per interval. The
+/// buckets run side by side, so the floor is the largest of them.
 fn pacing_floor(ops: &BTreeMap<String, usize>) -> f64 {
-    let of = |prefix: &str| -> usize {
+    let of = |names: &[&str]| -> usize {
         ops.iter()
-            .filter(|(op, _)| op.starts_with(prefix))
+            .filter(|(op, _)| {
+                names
+                    .iter()
+                    .any(|n| op.as_str() == *n || (n.ends_with(':') && op.starts_with(n)))
+            })
             .map(|(_, n)| n)
             .sum()
     };
     let after = |n: usize, burst: usize, each: f64| n.saturating_sub(burst) as f64 * each;
+    let gw = |op: &str| format!("API Gateway:{op}");
+    let cognito = |names: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .map(|n| format!("Cognito Identity Provider:{n}"))
+            .collect()
+    };
+    let by = |names: Vec<String>| of(&names.iter().map(String::as_str).collect::<Vec<_>>());
     [
-        after(of("API Gateway:"), 10, 0.1),
-        after(of("API Gateway:CreateDeployment"), 1, 5.0),
-        after(of("API Gateway:DeleteRestApi"), 1, 30.0),
-        after(of("Cognito Identity Provider:"), 5, 0.2),
+        // API Gateway: 10 a second after a burst of 40, and per operation.
+        after(of(&["API Gateway:"]), 40, 0.1),
+        after(by(vec![gw("CreateRestApi")]), 1, 3.0),
+        after(by(vec![gw("PutRestApi")]), 1, 1.0),
+        after(by(vec![gw("DeleteRestApi")]), 1, 30.0),
+        after(by(vec![gw("CreateDeployment")]), 1, 5.0),
+        after(by(vec![gw("CreateResource")]), 1, 0.2),
+        after(by(vec![gw("DeleteResource")]), 1, 0.2),
+        after(by(vec![gw("GetResources")]), 1, 0.4),
+        after(by(vec![gw("CreateApiKey")]), 1, 0.2),
+        after(by(vec![gw("DeleteApiKey")]), 1, 0.2),
+        after(by(vec![gw("UpdateUsagePlan")]), 1, 20.0),
+        // Cognito user pools: per category, no burst.
+        after(
+            by(cognito(&[
+                "DescribeUserPool",
+                "ListUserPools",
+                "GetUserPoolMfaConfig",
+            ])),
+            1,
+            1.0 / 15.0,
+        ),
+        after(
+            by(cognito(&[
+                "CreateUserPool",
+                "UpdateUserPool",
+                "DeleteUserPool",
+                "AddCustomAttributes",
+                "SetUserPoolMfaConfig",
+                "TagResource",
+                "UntagResource",
+            ])),
+            1,
+            1.0 / 15.0,
+        ),
+        after(
+            by(cognito(&["DescribeUserPoolClient", "ListUserPoolClients"])),
+            1,
+            1.0 / 15.0,
+        ),
+        after(
+            by(cognito(&[
+                "CreateUserPoolClient",
+                "UpdateUserPoolClient",
+                "DeleteUserPoolClient",
+            ])),
+            1,
+            1.0 / 15.0,
+        ),
+        after(by(cognito(&["GetGroup", "ListGroups"])), 1, 1.0 / 50.0),
+        after(
+            by(cognito(&["CreateGroup", "UpdateGroup", "DeleteGroup"])),
+            1,
+            1.0 / 25.0,
+        ),
     ]
     .into_iter()
     .fold(0.0, f64::max)
@@ -1077,12 +1138,20 @@ fn the_pacing_floor_is_the_slowest_bucket() {
         list.iter().map(|(o, n)| (o.to_string(), *n)).collect()
     };
     assert_eq!(pacing_floor(&ops(&[("DynamoDB:DescribeTable", 500)])), 0.0);
-    // 30 API Gateway calls: 2 s after the burst; 3 deployments: 10 s.
+    // 30 API Gateway calls fit the burst of 40; 3 deployments: 10 s.
     let floor = pacing_floor(&ops(&[
         ("API Gateway:CreateDeployment", 3),
         ("API Gateway:PutMethod", 27),
     ]));
     assert!((floor - 10.0).abs() < 1e-9, "{floor}");
-    let floor = pacing_floor(&ops(&[("Cognito Identity Provider:ListGroups", 15)]));
+    // 60 calls: 20 after the burst, at 10 a second.
+    let floor = pacing_floor(&ops(&[("API Gateway:PutMethod", 60)]));
     assert!((floor - 2.0).abs() < 1e-9, "{floor}");
+    // Cognito, per category: 16 client reads at 15 a second after one.
+    let floor = pacing_floor(&ops(&[
+        ("Cognito Identity Provider:DescribeUserPoolClient", 12),
+        ("Cognito Identity Provider:ListUserPoolClients", 4),
+        ("Cognito Identity Provider:ListGroups", 15),
+    ]));
+    assert!((floor - 1.0).abs() < 1e-9, "{floor}");
 }
