@@ -605,6 +605,15 @@ pub(crate) async fn warm(aws: &Aws, stack: &Stack) {
 
 /// Every page of `GetResources` for the stack's tag, as (ARN, tags).
 async fn get_resources(aws: &Aws, stack: &str) -> Result<Vec<(String, Tags)>, Error> {
+    get_resources_tagged(aws, Some(stack)).await
+}
+
+/// Every page of `GetResources` for the ownership tag `mobile-backend:stack`
+/// with the value `stack` (any value: `None`), as (ARN, tags).
+async fn get_resources_tagged(
+    aws: &Aws,
+    stack: Option<&str>,
+) -> Result<Vec<(String, Tags)>, Error> {
     all_pages(|token| async move {
         let out = aws
             .tagging
@@ -612,7 +621,7 @@ async fn get_resources(aws: &Aws, stack: &str) -> Result<Vec<(String, Tags)>, Er
             .tag_filters(
                 aws_sdk_resourcegroupstagging::types::TagFilter::builder()
                     .key(OWNER_STACK_TAG)
-                    .values(stack)
+                    .set_values(stack.map(|s| vec![s.to_string()]))
                     .build(),
             )
             // The most a page may hold: fewer pages, one after the other.
@@ -643,30 +652,11 @@ async fn get_resources(aws: &Aws, stack: &str) -> Result<Vec<(String, Tags)>, Er
 /// bucket or another resource it covers. A shortcut for `stages`; kinds it
 /// does not cover are found by each stage's own reads.
 pub(crate) async fn stack_tag_values(aws: &Aws) -> Result<BTreeSet<String>, Error> {
-    let values: Vec<String> = all_pages(|token| async move {
-        let out = aws
-            .tagging
-            .get_resources()
-            .tag_filters(
-                aws_sdk_resourcegroupstagging::types::TagFilter::builder()
-                    .key(OWNER_STACK_TAG)
-                    .build(),
-            )
-            .set_pagination_token(token)
-            .send()
-            .await
-            .map_err(|e| Error::aws("tagging:GetResources", &e))?;
-        let values = out
-            .resource_tag_mapping_list()
-            .iter()
-            .flat_map(|m| m.tags())
-            .filter(|t| t.key() == OWNER_STACK_TAG)
-            .map(|t| t.value().to_string())
-            .collect();
-        Ok((values, out.pagination_token().map(str::to_string)))
-    })
-    .await?;
-    Ok(values.into_iter().collect())
+    Ok(get_resources_tagged(aws, None)
+        .await?
+        .into_iter()
+        .filter_map(|(_, mut tags)| tags.remove(OWNER_STACK_TAG))
+        .collect())
 }
 
 /// For kinds whose names are not unique (user pools, identity pools): of the
