@@ -228,21 +228,7 @@ async fn table_bucket_role_and_api_go_up_drift_back_and_are_destroyed_on_moto() 
 
     // The routes as declared: the mock without a response, the CORS preflight.
     let gw = w.apigateway();
-    let apis = gw.get_rest_apis().limit(500).send().await.expect("apis");
-    let api = apis
-        .items()
-        .iter()
-        .find(|a| a.name() == Some(w.name("notes").as_str()))
-        .and_then(|a| a.id())
-        .expect("the API")
-        .to_string();
-    let resources = gw
-        .get_resources()
-        .rest_api_id(&api)
-        .limit(500)
-        .send()
-        .await
-        .expect("apigateway:GetResources");
+    let (api, resources) = api_and_resources(&w, "notes").await;
     let resource = |path: &str| {
         resources
             .items()
@@ -555,6 +541,35 @@ routes."GET /items/{id}" = { request_parameters = { "method.request.path.id" = t
 routes."ANY /{proxy+}" = { integration = { http = "https://example.com/{proxy}" } }
 "#;
 
+/// The id of the stack's REST API `key` and its resources (methods
+/// embedded), read through the SDK.
+async fn api_and_resources(
+    w: &World,
+    key: &str,
+) -> (
+    String,
+    aws_sdk_apigateway::operation::get_resources::GetResourcesOutput,
+) {
+    let gw = w.apigateway();
+    let apis = gw.get_rest_apis().limit(500).send().await.expect("apis");
+    let api = apis
+        .items()
+        .iter()
+        .find(|a| a.name() == Some(w.name(key).as_str()))
+        .and_then(|a| a.id())
+        .expect("the API")
+        .to_string();
+    let resources = gw
+        .get_resources()
+        .rest_api_id(&api)
+        .limit(500)
+        .embed("methods")
+        .send()
+        .await
+        .expect("apigateway:GetResources");
+    (api, resources)
+}
+
 /// The calls of `operation` in a call log.
 fn calls_of(log: &[String], operation: &str) -> usize {
     log.iter().filter(|c| c.ends_with(operation)).count()
@@ -580,22 +595,7 @@ async fn routes_are_imported_in_one_call_and_what_the_import_missed_is_corrected
     );
     w.run(&["plan", "--detailed-exitcode"]).code(0);
     let gw = w.apigateway();
-    let apis = gw.get_rest_apis().limit(500).send().await.expect("apis");
-    let api = apis
-        .items()
-        .iter()
-        .find(|a| a.name() == Some(w.name("web").as_str()))
-        .and_then(|a| a.id())
-        .expect("the API")
-        .to_string();
-    let resources = gw
-        .get_resources()
-        .rest_api_id(&api)
-        .limit(500)
-        .embed("methods")
-        .send()
-        .await
-        .expect("apigateway:GetResources");
+    let (api, resources) = api_and_resources(&w, "web").await;
     let mut paths: Vec<&str> = resources.items().iter().filter_map(|r| r.path()).collect();
     paths.sort();
     assert_eq!(
