@@ -124,7 +124,8 @@ pub struct Holder {
     pub expires_at: i64,
 }
 
-fn now_secs() -> i64 {
+/// The time now, in seconds since the Unix epoch (as lock items store it).
+pub fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

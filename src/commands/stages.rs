@@ -22,7 +22,7 @@ use super::print::emit;
 use super::{Failure, Result};
 use crate::aws::Aws;
 use crate::cli::{GlobalArgs, StagesArgs};
-use crate::lock::{self, Holder, Record};
+use crate::lock::{self, now_secs, Holder, Record};
 use crate::plan::{Action, Mode};
 use crate::resource;
 use crate::stack::{self, Stack};
@@ -100,13 +100,6 @@ fn stage_regions(base: &Stack, home: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// The stages of `base` that own something in `aws`'s region.
 async fn survey(base: &Stack, aws: &Aws, home: &str) -> Result<Vec<Row>> {
     let (kept, tagged) = tokio::join!(
@@ -128,11 +121,11 @@ async fn survey(base: &Stack, aws: &Aws, home: &str) -> Result<Vec<Row>> {
     )
     .await;
     let mut rows = Vec::new();
+    let now = now_secs();
     for (stage, owned) in candidates.into_iter().zip(owned) {
         let (stack_name, resources) = owned?;
         let mine = |id: &lock::StackId| id.base == base.base_name && id.stage == stage;
         let last = records.iter().find(|r| mine(&r.id)).cloned();
-        let now = now_secs();
         let locked_by = holders
             .iter()
             .find(|h| mine(&h.id) && !h.expired(now))

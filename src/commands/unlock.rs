@@ -26,12 +26,7 @@ pub(super) async fn run(g: &GlobalArgs, args: &UnlockArgs) -> Result<ExitCode> {
         stack.name,
         holder.describe()
     ))?;
-    let expired = holder.expired(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
-    );
+    let expired = holder.expired(lock::now_secs());
     if !expired && holder.process_gone() != Some(true) {
         eprintln!(
             "warning: its holder may still be running; if it is, breaking the lock lets another run apply stack `{}` at the same time",
