@@ -593,6 +593,10 @@ async fn routes_are_imported_in_one_call_and_what_the_import_missed_is_corrected
         1,
         "{calls:#?}"
     );
+    // That read is of the routes only: a merge import leaves the stages,
+    // the account's keys and usage plans alone (a new API: no stage read).
+    assert_eq!(calls_of(&calls, ":GetStages"), 0, "{calls:#?}");
+    assert_eq!(calls_of(&calls, ":GetApiKeys"), 1, "{calls:#?}");
     w.run(&["plan", "--detailed-exitcode"]).code(0);
     let gw = w.apigateway();
     let (api, resources) = api_and_resources(&w, "web").await;
@@ -627,6 +631,15 @@ async fn routes_are_imported_in_one_call_and_what_the_import_missed_is_corrected
     w.run_logged(&["up", "--auto-approve"], &log).code(0);
     let calls = read_call_log(&log);
     assert_eq!(calls_of(&calls, ":PutRestApi"), 1, "{calls:#?}");
+    // The plan's read and the update's own, then the routes only after the
+    // import: no third read of the stages or the account's keys.
+    assert_eq!(calls_of(&calls, ":GetStages"), 2, "{calls:#?}");
+    assert_eq!(calls_of(&calls, ":GetApiKeys"), 2, "{calls:#?}");
+    assert_eq!(
+        calls_of(&calls, "API Gateway:GetResources"),
+        3,
+        "{calls:#?}"
+    );
     w.run(&["plan", "--detailed-exitcode"]).code(0);
     w.run(&["destroy", "--auto-approve"]).code(0);
     assert_eq!(of_the_stack(&w).await, Vec::<String>::new());

@@ -13,6 +13,7 @@
 //! pools, roles, APIs...) is not transient: retrying cannot help, so it is
 //! classified as not retryable, and [`super::describe`] says it is a quota.
 
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,13 +65,79 @@ impl Bucket {
     }
 }
 
-pub use super::quotas::Service;
-use super::quotas::{Call, Quota, QUOTAS};
+/// The rate as AWS writes it when it documents no burst: at most `requests`
+/// in any span of `per`. The first `requests` of a quiet span go at once;
+/// each later one waits until `per` after the one `requests` before it.
+#[derive(Debug)]
+pub struct Window {
+    requests: usize,
+    per: Duration,
+    /// When the last `requests` requests were let through, oldest first.
+    sent: Mutex<VecDeque<Instant>>,
+}
 
-/// The buckets of one service: one per row of [`QUOTAS`] for it.
+impl Window {
+    pub fn new(requests: u32, per: Duration) -> Window {
+        let requests = usize::try_from(requests.max(1)).unwrap_or(1);
+        Window {
+            requests,
+            per,
+            sent: Mutex::new(VecDeque::with_capacity(requests)),
+        }
+    }
+
+    /// Waits until a request may be sent.
+    pub async fn take(&self) {
+        let at = {
+            let mut sent = self.sent.lock().await;
+            let now = Instant::now();
+            let at = if sent.len() < self.requests {
+                now
+            } else {
+                // Full: the oldest of the last `requests` leaves the window.
+                sent.pop_front()
+                    .map_or(now, |oldest| (oldest + self.per).max(now))
+            };
+            sent.push_back(at);
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// One row's limiter: a token bucket where AWS documents a burst, the rate
+/// as written where it does not.
+#[derive(Debug)]
+enum Limiter {
+    Bucket(Bucket),
+    Window(Window),
+}
+
+impl Limiter {
+    fn of(q: &Quota) -> Limiter {
+        match q.burst {
+            Some(burst) => Limiter::Bucket(Bucket::new(q.interval(), burst)),
+            None => Limiter::Window(Window::new(q.requests, q.per)),
+        }
+    }
+
+    async fn take(&self) {
+        match self {
+            Limiter::Bucket(b) => b.take().await,
+            Limiter::Window(w) => w.take().await,
+        }
+    }
+}
+
+pub use super::quotas::Service;
+use super::quotas::{Call, Quota, PER_USER_POOL, QUOTAS};
+
+/// The limiters of one service: one per row of [`QUOTAS`] for it, and
+/// one per operation and user pool for Cognito's [`PER_USER_POOL`] rows.
 #[derive(Debug)]
 struct Pacing {
-    buckets: Vec<(&'static Quota, Bucket)>,
+    buckets: Vec<(&'static Quota, Limiter)>,
+    per_pool: std::sync::Mutex<HashMap<(String, String), Arc<Window>>>,
 }
 
 impl Pacing {
@@ -78,15 +145,37 @@ impl Pacing {
         let buckets = QUOTAS
             .iter()
             .filter(|q| q.service == service)
-            .map(|q| (q, Bucket::new(q.interval(), q.burst)))
+            .map(|q| (q, Limiter::of(q)))
             .collect();
-        Pacing { buckets }
+        Pacing {
+            buckets,
+            per_pool: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The limiter of this request's operation for its user pool, when a
+    /// [`PER_USER_POOL`] row covers it.
+    fn per_pool(&self, call: &Call<'_>) -> Option<Arc<Window>> {
+        let (rate, categories) = PER_USER_POOL;
+        let (pool, operation) = (call.user_pool?, call.operation()?);
+        if !self
+            .buckets
+            .iter()
+            .any(|(q, _)| categories.contains(&q.name) && q.covers(call))
+        {
+            return None;
+        }
+        let mut windows = self.per_pool.lock().unwrap_or_else(|e| e.into_inner());
+        let window = windows
+            .entry((operation.to_string(), pool.to_string()))
+            .or_insert_with(|| Arc::new(Window::new(rate, Duration::from_secs(1))));
+        Some(Arc::clone(window))
     }
 
     /// The rows a request takes a token from: its operation's first, the
     /// service's total last (so that a long wait for an operation's token
     /// does not hold a token of the total meanwhile).
-    fn rows_for<'p>(&'p self, call: &Call<'_>) -> Vec<&'p (&'static Quota, Bucket)> {
+    fn rows_for<'p>(&'p self, call: &Call<'_>) -> Vec<&'p (&'static Quota, Limiter)> {
         let (mut total, mut own): (Vec<_>, Vec<_>) = self
             .buckets
             .iter()
@@ -98,6 +187,9 @@ impl Pacing {
 
     /// Waits for every bucket this request needs.
     async fn take_call(&self, call: &Call<'_>) {
+        if let Some(window) = self.per_pool(call) {
+            window.take().await;
+        }
         for (_, bucket) in self.rows_for(call) {
             bucket.take().await;
         }
@@ -110,6 +202,7 @@ impl Pacing {
             method,
             path,
             target: None,
+            user_pool: None,
         })
         .await;
     }
@@ -186,10 +279,19 @@ impl HttpConnector for PacedConnector {
                 })
                 .unwrap_or(path);
             let target = request.headers().get("x-amz-target");
+            // Cognito's rate per user pool needs the pool the request names.
+            let body: Option<serde_json::Value> = target
+                .filter(|t| t.starts_with("AWSCognitoIdentityProviderService."))
+                .and_then(|_| request.body().bytes())
+                .and_then(|b| serde_json::from_slice(b).ok());
             let call = Call {
                 method: request.method(),
                 path: &path,
                 target,
+                user_pool: body
+                    .as_ref()
+                    .and_then(|b| b.get("UserPoolId"))
+                    .and_then(|p| p.as_str()),
             };
             pacing.take_call(&call).await;
             inner.call(request).await
@@ -302,72 +404,134 @@ mod tests {
         assert!((Instant::now() - start) >= Duration::from_secs(30));
     }
 
-    /// The table, as AWS documents it: (service, row, interval, burst).
-    const DOCUMENTED: &[(Service, &str, u64, u32)] = &[
-        (Service::ApiGateway, "total", 100, 40),
-        (Service::ApiGateway, "CreateRestApi", 3000, 1),
-        (Service::ApiGateway, "PutRestApi", 1000, 1),
-        (Service::ApiGateway, "DeleteRestApi", 30_000, 1),
-        (Service::ApiGateway, "CreateDeployment", 5000, 1),
-        (Service::ApiGateway, "CreateResource", 200, 1),
-        (Service::ApiGateway, "DeleteResource", 200, 1),
-        (Service::ApiGateway, "GetResources", 400, 1),
-        (Service::ApiGateway, "CreateApiKey", 200, 1),
-        (Service::ApiGateway, "DeleteApiKey", 200, 1),
-        (Service::ApiGateway, "UpdateUsagePlan", 20_000, 1),
-        (Service::CognitoUserPools, "UserPoolRead", 66, 1),
-        (Service::CognitoUserPools, "UserPoolUpdate", 66, 1),
-        (Service::CognitoUserPools, "UserPoolClientRead", 66, 1),
-        (Service::CognitoUserPools, "UserPoolClientUpdate", 66, 1),
-        (Service::CognitoUserPools, "UserResourceRead", 20, 1),
-        (Service::CognitoUserPools, "UserResourceUpdate", 40, 1),
-        (Service::Lambda, "GetFunction", 10, 1),
-        (Service::Lambda, "GetPolicy", 66, 1),
-        (Service::Lambda, "control plane (remainder)", 66, 1),
+    /// The table, as AWS documents it: (service, row, requests, per (ms),
+    /// burst).
+    const DOCUMENTED: &[(Service, &str, u32, u64, Option<u32>)] = &[
+        (Service::ApiGateway, "total", 10, 1000, Some(40)),
+        (Service::ApiGateway, "CreateRestApi", 1, 3000, None),
+        (Service::ApiGateway, "PutRestApi", 1, 1000, None),
+        (Service::ApiGateway, "DeleteRestApi", 1, 30_000, None),
+        (Service::ApiGateway, "CreateDeployment", 1, 5000, None),
+        (Service::ApiGateway, "CreateResource", 5, 1000, None),
+        (Service::ApiGateway, "DeleteResource", 5, 1000, None),
+        (Service::ApiGateway, "GetResources", 5, 2000, None),
+        (Service::ApiGateway, "CreateApiKey", 5, 1000, None),
+        (Service::ApiGateway, "DeleteApiKey", 5, 1000, None),
+        (Service::ApiGateway, "UpdateUsagePlan", 1, 20_000, None),
+        (Service::CognitoUserPools, "UserPoolRead", 15, 1000, None),
+        (Service::CognitoUserPools, "UserPoolUpdate", 15, 1000, None),
+        (
+            Service::CognitoUserPools,
+            "UserPoolClientRead",
+            15,
+            1000,
+            None,
+        ),
+        (
+            Service::CognitoUserPools,
+            "UserPoolClientUpdate",
+            15,
+            1000,
+            None,
+        ),
+        (
+            Service::CognitoUserPools,
+            "UserPoolResourceRead",
+            20,
+            1000,
+            None,
+        ),
+        (
+            Service::CognitoUserPools,
+            "UserPoolResourceUpdate",
+            15,
+            1000,
+            None,
+        ),
+        (Service::Lambda, "GetFunction", 100, 1000, None),
+        (Service::Lambda, "GetPolicy", 15, 1000, None),
+        (Service::Lambda, "control plane (remainder)", 15, 1000, None),
     ];
 
     #[test]
     fn the_table_holds_the_documented_rates_and_bursts() {
         let table: Vec<_> = QUOTAS
             .iter()
-            .map(|q| (q.service, q.name, q.interval().as_millis() as u64, q.burst))
+            .map(|q| {
+                let per = u64::try_from(q.per.as_millis()).unwrap_or(u64::MAX);
+                (q.service, q.name, q.requests, per, q.burst)
+            })
             .collect();
         assert_eq!(table, DOCUMENTED.to_vec());
     }
 
     #[tokio::test(start_paused = true)]
-    async fn every_bucket_lets_its_burst_through_then_waits_one_interval() {
+    async fn a_window_lets_the_rate_through_at_once_and_never_more_in_any_span() {
+        let w = Window::new(3, Duration::from_millis(1000));
+        let start = Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..7 {
+            w.take().await;
+            at.push((Instant::now() - start).as_millis());
+        }
+        assert_eq!(at, vec![0, 0, 0, 1000, 1000, 1000, 2000]);
+        // Spread out requests are not held back...
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let again = Instant::now();
+        for _ in 0..3 {
+            w.take().await;
+            tokio::time::sleep(Duration::from_millis(400)).await;
+        }
+        // ...and the fourth waits for the first of those to leave the span.
+        w.take().await;
+        assert_eq!((Instant::now() - again).as_millis(), 1200);
+    }
+
+    /// Whether two paused-clock durations are equal (paused time still wakes
+    /// on whole milliseconds).
+    fn near(a: Duration, b: Duration) -> bool {
+        a.abs_diff(b) <= Duration::from_millis(1)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_row_lets_its_burst_or_its_rate_through_then_waits() {
         for service in [
             Service::ApiGateway,
             Service::CognitoUserPools,
             Service::Lambda,
         ] {
             let p = Pacing::new(service);
-            for (q, bucket) in &p.buckets {
+            for (q, limiter) in &p.buckets {
+                // At once: the documented burst, or the rate's requests.
+                let at_once = q.burst.unwrap_or(q.requests);
                 let start = Instant::now();
-                for _ in 0..q.burst {
-                    bucket.take().await;
+                for _ in 0..at_once {
+                    limiter.take().await;
                 }
-                assert_eq!(
-                    Instant::now(),
-                    start,
-                    "{}: its burst is {}",
-                    q.name,
-                    q.burst
-                );
-                bucket.take().await;
-                // (Paused time still wakes on whole milliseconds.)
-                let near = |a: Duration, b: Duration| a.abs_diff(b) <= Duration::from_millis(1);
+                assert_eq!(Instant::now(), start, "{}: {at_once} at once", q.name);
+                limiter.take().await;
                 let waited = Instant::now() - start;
-                assert!(
-                    near(waited, q.interval()),
-                    "{}: one more waits one interval, not {waited:?}",
-                    q.name
-                );
-                // Then one per interval.
-                bucket.take().await;
-                let waited = Instant::now() - start;
-                assert!(near(waited, q.interval() * 2), "{}: {waited:?}", q.name);
+                match q.burst {
+                    // A bucket: then one per interval.
+                    Some(_) => {
+                        assert!(near(waited, q.interval()), "{}: {waited:?}", q.name);
+                        limiter.take().await;
+                        let waited = Instant::now() - start;
+                        assert!(near(waited, q.interval() * 2), "{}: {waited:?}", q.name);
+                    }
+                    // The rate as written: the next ones when the span is
+                    // over, and never more than `requests` in it.
+                    None => {
+                        assert!(near(waited, q.per), "{}: {waited:?}", q.name);
+                        for _ in 1..q.requests {
+                            limiter.take().await;
+                        }
+                        assert!(near(Instant::now() - start, q.per), "{}", q.name);
+                        limiter.take().await;
+                        let waited = Instant::now() - start;
+                        assert!(near(waited, q.per * 2), "{}: {waited:?}", q.name);
+                    }
+                }
             }
         }
     }
@@ -402,6 +566,7 @@ mod tests {
                 method: "POST",
                 path: "/",
                 target: Some(&target),
+                user_pool: Some("eu-west-1_abc"),
             })
             .await;
         }
@@ -541,14 +706,14 @@ mod tests {
                 "POST",
                 "/",
                 idp("ListGroups"),
-                vec!["UserResourceRead"],
+                vec!["UserPoolResourceRead"],
             ),
             (
                 Idp,
                 "POST",
                 "/",
                 idp("UpdateGroup"),
-                vec!["UserResourceUpdate"],
+                vec!["UserPoolResourceUpdate"],
             ),
             (Idp, "POST", "/", idp("InitiateAuth"), vec![]),
             (Idp, "POST", "/", None, vec![]),
@@ -622,6 +787,7 @@ mod tests {
                 method,
                 path,
                 target: target.as_deref(),
+                user_pool: None,
             };
             let got: Vec<&str> = p.rows_for(&call).iter().map(|(q, _)| q.name).collect();
             assert_eq!(got, want, "{service:?} {method} {path} {target:?}");
@@ -683,16 +849,12 @@ mod tests {
                 Some(&target),
             )
         };
-        // Two reads of one category: 1/15 s apart; another category: at once.
-        send(
-            Service::CognitoUserPools,
-            vec![
-                idp("DescribeUserPool"),
-                idp("CreateGroup"),
-                idp("ListUserPools"),
-            ],
-        )
-        .await;
+        // Reads of one category (15 per second): 15 at once, the 16th a
+        // second later; another category is not held by them.
+        let mut reads: Vec<HttpRequest> = (0..15).map(|_| idp("DescribeUserPool")).collect();
+        reads.push(idp("ListUserPools"));
+        reads.insert(3, idp("CreateGroup"));
+        send(Service::CognitoUserPools, reads).await;
         // Two REST APIs created: 3 s apart (the host is not part of the path).
         let create = || {
             request(
@@ -709,7 +871,57 @@ mod tests {
             .iter()
             .map(|d| d.as_millis())
             .collect();
-        assert_eq!(at, vec![0, 0, 67, 67, 3067]);
+        let mut want = vec![0; 16];
+        want.extend([1000, 1000, 4000]);
+        assert_eq!(at, want);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_cognito_operation_keeps_to_five_a_second_for_one_user_pool() {
+        let noting = Noting {
+            at: Arc::default(),
+            start: Instant::now(),
+        };
+        let connector = PacedConnector {
+            inner: SharedHttpConnector::new(noting.clone()),
+            pacing: Arc::new(Pacing::new(Service::CognitoUserPools)),
+        };
+        let idp = |op: &str, pool: &str| {
+            use aws_smithy_types::body::SdkBody;
+            let body = format!(r#"{{"UserPoolId":"{pool}","ClientId":"c"}}"#);
+            let mut r = HttpRequest::new(SdkBody::from(body));
+            r.set_method("POST").expect("a method");
+            r.set_uri("https://cognito-idp.eu-west-1.amazonaws.com/")
+                .expect("a URI");
+            r.headers_mut().insert(
+                "X-Amz-Target",
+                format!("AWSCognitoIdentityProviderService.{op}"),
+            );
+            r
+        };
+        let mut requests: Vec<HttpRequest> = (0..5)
+            .map(|_| idp("DescribeUserPoolClient", "eu-west-1_A"))
+            .collect();
+        // Another pool, another operation of the category, an operation of a
+        // category without the cap (UserPoolRead): not held by those five.
+        requests.push(idp("DescribeUserPoolClient", "eu-west-1_B"));
+        requests.push(idp("ListUserPoolClients", "eu-west-1_A"));
+        requests.extend((0..6).map(|_| idp("DescribeUserPool", "eu-west-1_A")));
+        // The sixth of one operation for one pool: a second after the first.
+        requests.push(idp("DescribeUserPoolClient", "eu-west-1_A"));
+        for r in requests {
+            connector.call(r).await.expect("an answer");
+        }
+        let at: Vec<u128> = noting
+            .at
+            .lock()
+            .expect("the times")
+            .iter()
+            .map(|d| d.as_millis())
+            .collect();
+        let mut want = vec![0; 13];
+        want.push(1000);
+        assert_eq!(at, want);
     }
 
     #[test]

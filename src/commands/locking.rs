@@ -52,25 +52,48 @@ impl Applying {
     }
 }
 
-/// Runs `work` holding the stack's lock, and releases it however `work` ends:
-/// done, failed, or interrupted by Ctrl-C or SIGTERM. A run that applied
-/// changes leaves a record of who did it, when and how it ended.
-pub(super) async fn locked<W, F>(
-    aws: &Aws,
+/// Asks STS who we are and takes the stack's lock, together (the lock
+/// needs no account id: one round trip instead of two), and sets the
+/// identity on `aws`. A lock taken while STS refuses is released again.
+pub(super) async fn identify_and_lock(
+    aws: &mut Aws,
     stack: &Stack,
     command: &str,
     timeout: Option<Duration>,
-    work: W,
-) -> Result<ExitCode>
+) -> Result<lock::Lock> {
+    let id = lock::StackId::of(stack);
+    let (identity, lock) = tokio::select! {
+        both = async {
+            tokio::join!(
+                aws.identify(),
+                lock::acquire(aws, &id, command, timeout.unwrap_or(Duration::ZERO))
+            )
+        } => both,
+        signal = interrupted() => return Err(Failure(format!("{command} interrupted by {signal} while waiting for the stack lock; nothing was changed"))),
+    };
+    match (identity, lock) {
+        (Ok(identity), Ok(lock)) => {
+            aws.set_identity(identity);
+            Ok(lock)
+        }
+        (Err(e), lock) => {
+            if let Ok(lock) = lock {
+                lock.release(None).await;
+            }
+            Err(Failure(e))
+        }
+        (Ok(_), Err(e)) => Err(Failure(e)),
+    }
+}
+
+/// Runs `work` holding the stack's `lock`, and releases it however `work`
+/// ends: done, failed, or interrupted by Ctrl-C or SIGTERM. A run that
+/// applied changes leaves a record of who did it, when and how it ended.
+pub(super) async fn locked<W, F>(lock: lock::Lock, command: &str, work: W) -> Result<ExitCode>
 where
     W: FnOnce(Applying) -> F,
     F: std::future::Future<Output = Result<ExitCode>>,
 {
-    let id = lock::StackId::of(stack);
-    let lock = tokio::select! {
-        l = lock::acquire(aws, &id, command, timeout.unwrap_or(Duration::ZERO)) => l.map_err(Failure)?,
-        signal = interrupted() => return Err(Failure(format!("{command} interrupted by {signal} while waiting for the stack lock; nothing was changed"))),
-    };
     let applying = Applying::default();
     let mut was_interrupted = false;
     let result = tokio::select! {

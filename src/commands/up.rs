@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use super::confirm::ask;
 use super::execute::{execute, finish};
 use super::live::{live_outputs, make_plan};
-use super::load::{connect, load};
-use super::locking::{locked, Applying};
+use super::load::{clients, load};
+use super::locking::{identify_and_lock, locked, Applying};
 use super::preflight::preflight;
 use super::print::{emit, summary};
 use super::saved::{check_saved, read_saved};
@@ -24,9 +24,10 @@ use crate::stack::Stack;
 pub(super) async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<ExitCode> {
     let saved = read_saved(args.plan_file.as_deref())?;
     let stack = load(g)?;
-    let aws = connect(g, &stack).await?;
+    let mut aws = clients(g, &stack).await?;
+    let lock = identify_and_lock(&mut aws, &stack, "up", args.lock_timeout).await?;
     let work = |applying| up_locked(g, args, &stack, &aws, saved.as_ref(), applying);
-    locked(&aws, &stack, "up", args.lock_timeout, work).await
+    locked(lock, "up", work).await
 }
 
 async fn up_locked(

@@ -779,7 +779,7 @@ fn listed(apis: &[RestApi]) -> Vec<(String, String)> {
 }
 
 /// Everything of one REST API that the stack manages, as AWS has it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Snapshot {
     /// Resource ids by path (`/` included).
     resources: BTreeMap<String, String>,
@@ -1056,6 +1056,67 @@ async fn snapshot(
     Ok(snap)
 }
 
+/// The API's resources, their methods embedded (AWS embeds them; an
+/// endpoint that does not gets them asked one by one: [`full_method`]).
+async fn resources_with_methods(aws: &Aws, id: &str) -> Result<Vec<Resource>, Error> {
+    all_pages(|position| async move {
+        let out = call("apigateway:GetResources", || {
+            aws.apigateway
+                .get_resources()
+                .rest_api_id(id)
+                .limit(500)
+                .embed("methods")
+                .set_position(position.clone())
+                .send()
+        })
+        .await?;
+        Ok((out.items().to_vec(), out.position().map(str::to_string)))
+    })
+    .await
+}
+
+/// The API's routes read again after an import (`before`: as read before
+/// it): its resources and methods, and its request validators when the
+/// document declared some (`validators`). Everything else is as `before`
+/// read it: a `merge` import of routes leaves stages, deployments,
+/// authorizers, keys and usage plans alone, and the models it names were
+/// written before it. One round trip (two without embedded methods) instead
+/// of a whole snapshot's two, which also listed the account's API keys and
+/// usage plans again.
+async fn routes_after_import(
+    aws: &Aws,
+    id: &str,
+    before: &Snapshot,
+    validators: bool,
+) -> Result<Snapshot, Error> {
+    let (resources, validators) = tokio::join!(resources_with_methods(aws, id), async {
+        if !validators {
+            return Ok(None);
+        }
+        super::api_models::read_validators(aws, id).await.map(Some)
+    });
+    let mut snap = Snapshot {
+        resources: BTreeMap::new(),
+        routes: BTreeMap::new(),
+        cors_paths: BTreeSet::new(),
+        validator_ids: BTreeMap::new(),
+        ..before.clone()
+    };
+    if let Some(validators) = validators? {
+        snap.validators = validators;
+        snap.validators_read = true;
+    }
+    let methods = read_resources(&mut snap, &resources?);
+    let methods = futures::future::try_join_all(
+        methods
+            .into_iter()
+            .map(|(path, rid, verb, m)| full_method(aws, id, path, rid, verb, m)),
+    )
+    .await?;
+    read_methods(&mut snap, methods);
+    Ok(snap)
+}
+
 /// What the first round trip of a [`snapshot`] reads.
 struct FirstRound {
     resources: Vec<Resource>,
@@ -1076,20 +1137,7 @@ async fn first_round(aws: &Aws, id: &str, reading: Reading) -> Result<FirstRound
             if new {
                 return Ok::<_, Error>(Vec::new());
             }
-            all_pages(|position| async move {
-                let out = call("apigateway:GetResources", || {
-                    aws.apigateway
-                        .get_resources()
-                        .rest_api_id(id)
-                        .limit(500)
-                        .embed("methods")
-                        .set_position(position.clone())
-                        .send()
-                })
-                .await?;
-                Ok((out.items().to_vec(), out.position().map(str::to_string)))
-            })
-            .await
+            resources_with_methods(aws, id).await
         },
         async {
             if new {
@@ -1863,7 +1911,7 @@ async fn reconcile(
             // The new and changed routes in one `PutRestApi`; then, against
             // the API as it is now, one call for each thing still different
             // (the routes it does not take, the ones no longer declared).
-            if let Some(fresh) = Box::pin(step.import_routes(api, api_tags)).await? {
+            if let Some(fresh) = Box::pin(step.import_routes()).await? {
                 let after = Reconcile {
                     snap: &fresh,
                     ..step
@@ -2140,11 +2188,7 @@ impl Reconcile<'_> {
     /// says so, and the API is read again all the same. Whatever the import
     /// made differently from the stack, or left half done, the calls that
     /// follow correct.
-    async fn import_routes(
-        &self,
-        api: &RestApi,
-        api_tags: &Tags,
-    ) -> Result<Option<Snapshot>, Error> {
+    async fn import_routes(&self) -> Result<Option<Snapshot>, Error> {
         let (aws, want, snap) = (self.aws, self.want, self.snap);
         if self.adopting
             || aws
@@ -2213,7 +2257,12 @@ impl Reconcile<'_> {
                 );
             }
         }
-        Ok(Some(snapshot(aws, api, api_tags, Reading::Apply).await?))
+        let validators = keys
+            .iter()
+            .any(|(key, _)| want.routes[key].validate.is_some());
+        Ok(Some(
+            routes_after_import(aws, self.id, snap, validators).await?,
+        ))
     }
 
     /// Authorizers, request validators, resources, methods with their
@@ -2487,6 +2536,12 @@ impl Reconcile<'_> {
     /// A new deployment of the routes (`hash`), the stage moved to it (or
     /// made), and the superseded deployment deleted unless another stage
     /// still uses it.
+    ///
+    /// Not `CreateDeployment` with the stage's name, which makes or moves
+    /// the stage in the same call: moto then refuses to delete that
+    /// deployment once the stage has moved on ("Active stages pointing to
+    /// this deployment"), and a call saved is not worth a path the
+    /// cross-check cannot follow.
     async fn deploy(&self, stage: &str, hash: &str) -> Result<(), Error> {
         let (aws, id, snap) = (self.aws, self.id, self.snap);
         let current = snap.stages.iter().find(|(s, _)| s == stage);
@@ -4794,6 +4849,11 @@ routes."POST /notes" = { request_model = "CreateNoteRequest", validate = "body",
         assert_eq!(outputs.get("id").map(String::as_str), Some("a1"));
         assert_eq!(count(&apigateway, 1), 1, "one PutRestApi");
         assert_eq!(count(&apigateway, 2), 1, "the routes read once, after it");
+        // That read is the routes only: no stage (a merge import leaves them
+        // alone), and the account's keys listed once, for the new API.
+        assert_eq!(count(&apigateway, 5), 0, "GetStages");
+        assert_eq!(count(&apigateway, 6), 1, "GetApiKeys");
+        assert_eq!(count(&apigateway, 7), 1, "GetUsagePlans");
         for (at, what) in [
             (9, "CreateResource"),
             (10, "PutMethod"),

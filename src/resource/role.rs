@@ -181,8 +181,12 @@ impl ResourceKind for RoleKind {
         )
     }
 
-    async fn warm(aws: &Aws, _declared: usize) {
-        let _ = listed_roles(aws).await;
+    async fn warm(aws: &Aws, declared: usize) {
+        if declared >= READ_ALL_FROM {
+            let _ = tokio::join!(listed_roles(aws), role_details(aws));
+        } else {
+            let _ = listed_roles(aws).await;
+        }
     }
 
     async fn find_owned(
@@ -725,15 +729,11 @@ const READ_ALL_FROM: usize = 3;
 /// them, or not there at all) or either list failed (GetAccountAuthorizationDetails
 /// may be denied where GetRole is not): the role is then read by itself.
 async fn read_from_account(aws: &Aws, target: &Target<'_>) -> Option<Result<Live, Error>> {
-    // The account's roles are listed first (a plan starts that listing with
-    // STS): in an account of more than one page of them, the details would
-    // come one page of every role's policies after the other, slower than
-    // the four calls per role made at once.
-    let roles = listed_roles(aws).await.ok()?;
-    if roles.len() > ACCOUNT_ROLES_AT_ONCE {
-        return None;
-    }
-    let details = role_details(aws).await.ok()?;
+    // Both lists at once. The details are asked for one page only: in an
+    // account of more roles than a page (`None`), the next pages would come
+    // one after the other, slower than the four calls per role made at once.
+    let (roles, details) = tokio::join!(listed_roles(aws), role_details(aws));
+    let (roles, details) = (roles.ok()?, details.ok()??);
     let role = roles.iter().find(|r| r.role_name() == target.name)?;
     let detail = details
         .iter()
@@ -794,23 +794,21 @@ async fn listed_roles(aws: &Aws) -> Result<Vec<Role>, Error> {
 }
 
 /// Every role of the account with its policies and tags
-/// (GetAccountAuthorizationDetails for roles, by 1,000), one listing shared
-/// by the reads in flight at once.
-async fn role_details(aws: &Aws) -> Result<Vec<RoleDetail>, Error> {
-    super::flight::shared(aws, "iam:GetAccountAuthorizationDetails", || {
-        super::all_pages(|marker| async move {
-            let out = aws
-                .iam
-                .get_account_authorization_details()
-                .filter(EntityType::Role)
-                .max_items(1000)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| Error::aws("iam:GetAccountAuthorizationDetails", &e))?;
-            let next = next_marker(out.marker(), out.is_truncated());
-            Ok((out.role_detail_list.unwrap_or_default(), next))
-        })
+/// (GetAccountAuthorizationDetails for roles), one listing shared by the
+/// reads in flight at once; `None` when the account has more roles than one
+/// page of [`ACCOUNT_ROLES_AT_ONCE`].
+async fn role_details(aws: &Aws) -> Result<Option<Vec<RoleDetail>>, Error> {
+    super::flight::shared(aws, "iam:GetAccountAuthorizationDetails", || async {
+        let out = aws
+            .iam
+            .get_account_authorization_details()
+            .filter(EntityType::Role)
+            .max_items(ACCOUNT_ROLES_AT_ONCE as i32)
+            .send()
+            .await
+            .map_err(|e| Error::aws("iam:GetAccountAuthorizationDetails", &e))?;
+        // Not one page: IAM may also cut a page short of MaxItems and say so.
+        Ok((!out.is_truncated()).then(|| out.role_detail_list.unwrap_or_default()))
     })
     .await
 }
@@ -2412,7 +2410,7 @@ trust = { file = "../policies/trust.json" }
         assert_eq!((denied.num_calls(), get_role.num_calls()), (1, 1));
 
         // An account of more roles than one page of details: each role is
-        // read by itself, and the details are never asked for.
+        // read by itself, and the details' second page is never asked for.
         let many = mock!(Client::list_roles).then_output(move || {
             let mut out = ListRolesOutput::builder();
             for i in 0..=ACCOUNT_ROLES_AT_ONCE {
@@ -2429,7 +2427,13 @@ trust = { file = "../policies/trust.json" }
             out.build().unwrap()
         });
         let details = mock!(Client::get_account_authorization_details)
-            .then_output(|| unreachable!("GetAccountAuthorizationDetails"));
+            .match_requests(|r| r.marker().is_none())
+            .then_output(|| {
+                GetAccountAuthorizationDetailsOutput::builder()
+                    .is_truncated(true)
+                    .marker("page-2")
+                    .build()
+            });
         let aws = Aws {
             iam: mock_client!(
                 aws_sdk_iam,
@@ -2447,7 +2451,7 @@ trust = { file = "../policies/trust.json" }
         };
         let by_itself = read(&aws, &target).await.unwrap().expect("exists");
         assert_eq!(by_itself, live);
-        assert_eq!((details.num_calls(), get_role.num_calls()), (0, 2));
+        assert_eq!((details.num_calls(), get_role.num_calls()), (1, 2));
     }
 
     #[tokio::test]

@@ -322,6 +322,22 @@ impl Proxy {
         self.shared.state().calls.clone()
     }
 
+    /// Every request since the start (or [`Proxy::reset_counts`]), in order,
+    /// with when it reached the proxy, from the first one's arrival.
+    pub fn timeline(&self) -> Vec<(Duration, String)> {
+        let state = self.shared.state();
+        let first = state.arrivals.first().copied();
+        state
+            .arrivals
+            .iter()
+            .zip(&state.calls)
+            .map(|(at, call)| {
+                let since = first.map(|f| at.duration_since(f)).unwrap_or_default();
+                (since, call.key.clone())
+            })
+            .collect()
+    }
+
     /// Mutating requests forwarded to the emulator.
     pub fn mutating_forwarded(&self) -> usize {
         self.shared
@@ -348,6 +364,7 @@ impl Proxy {
         let mut state = self.shared.state();
         state.counts.clear();
         state.calls.clear();
+        state.arrivals.clear();
     }
 
     /// Forwards the next `k` mutating requests, then holds every mutating
@@ -631,6 +648,8 @@ struct State {
     named: BTreeMap<String, Faults>,
     counts: BTreeMap<String, OpCounts>,
     calls: Vec<Call>,
+    /// When each call in `calls` reached the proxy (before its latency).
+    arrivals: Vec<Instant>,
     hold: Option<Hold>,
     /// Changes at every hold and release: held requests wait for a change.
     hold_generation: u64,
@@ -645,6 +664,7 @@ impl State {
             named: BTreeMap::new(),
             counts: BTreeMap::new(),
             calls: Vec::new(),
+            arrivals: Vec::new(),
             hold: None,
             hold_generation: 0,
         }
@@ -658,7 +678,7 @@ impl State {
     }
 
     /// Decides what to do with a request, and counts it.
-    fn decide(&mut self, op: &Operation) -> Action {
+    fn decide(&mut self, op: &Operation, arrived: Instant) -> Action {
         let draw = self.rng.next_f64();
         let faults = self.faults_for(op);
         let key = op.key();
@@ -700,6 +720,7 @@ impl State {
                 Outcome::Forwarded
             }
         };
+        self.arrivals.push(arrived);
         self.calls.push(Call {
             key,
             mutating: op.mutating,
@@ -967,12 +988,13 @@ fn serve(shared: &Shared, id: u64, client: TcpStream) {
             &request.headers,
             &request.body,
         );
+        let arrived = Instant::now();
         let latency = shared.state().latency;
         shared.sleep(latency);
         if shared.stopping() {
             break;
         }
-        let action = shared.state().decide(&op);
+        let action = shared.state().decide(&op, arrived);
         let response = match action {
             Action::Hold(generation) => {
                 shared.wait_released(generation);
