@@ -801,6 +801,14 @@ mod tests {
         start: Instant,
     }
 
+    impl Noting {
+        /// When each request reached it, in ms from the start.
+        fn millis(&self) -> Vec<u128> {
+            let at = self.at.lock().expect("the times");
+            at.iter().map(|d| d.as_millis()).collect()
+        }
+    }
+
     impl HttpConnector for Noting {
         fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
             use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -864,13 +872,7 @@ mod tests {
             )
         };
         send(Service::ApiGateway, vec![create(), create()]).await;
-        let at: Vec<u128> = noting
-            .at
-            .lock()
-            .expect("the times")
-            .iter()
-            .map(|d| d.as_millis())
-            .collect();
+        let at = noting.millis();
         let mut want = vec![0; 16];
         want.extend([1000, 1000, 4000]);
         assert_eq!(at, want);
@@ -912,13 +914,7 @@ mod tests {
         for r in requests {
             connector.call(r).await.expect("an answer");
         }
-        let at: Vec<u128> = noting
-            .at
-            .lock()
-            .expect("the times")
-            .iter()
-            .map(|d| d.as_millis())
-            .collect();
+        let at = noting.millis();
         let mut want = vec![0; 13];
         want.push(1000);
         assert_eq!(at, want);

@@ -476,31 +476,7 @@ pub(crate) async fn read(
         }
         Err(e) => return Err(Error::aws("s3:GetPublicAccessBlock", &e)),
     };
-    // Every S3 bucket is encrypted with SSE-S3 unless configured otherwise, so
-    // "not configured" (as emulators report it) means AES256.
-    let (encryption, kms_key_id) = match encryption {
-        Ok(out) => {
-            let default = out
-                .server_side_encryption_configuration()
-                .and_then(|c| c.rules().first())
-                .and_then(|r| r.apply_server_side_encryption_by_default());
-            match default {
-                Some(d)
-                    if matches!(
-                        d.sse_algorithm(),
-                        ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse
-                    ) =>
-                {
-                    (Encryption::Kms, d.kms_master_key_id().map(str::to_string))
-                }
-                _ => (Encryption::Aes256, None),
-            }
-        }
-        Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {
-            (Encryption::Aes256, None)
-        }
-        Err(e) => return Err(Error::aws("s3:GetBucketEncryption", &e)),
-    };
+    let (encryption, kms_key_id) = encryption_of(encryption)?;
     let config = BucketConfig {
         name: name.to_string(),
         versioning,
@@ -517,6 +493,43 @@ pub(crate) async fn read(
         outputs: outputs(aws, name),
         ownership: Ownership::from_tags(&tags, stack, address),
     }))
+}
+
+/// The bucket's default encryption, from GetBucketEncryption's answer.
+/// Every S3 bucket is encrypted with SSE-S3 unless configured otherwise, so
+/// "not configured" (as emulators report it) means AES256.
+fn encryption_of(
+    answer: Result<
+        aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput,
+        aws_sdk_s3::error::SdkError<
+            aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionError,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    >,
+) -> Result<(Encryption, Option<String>), Error> {
+    match answer {
+        Ok(out) => {
+            let default = out
+                .server_side_encryption_configuration()
+                .and_then(|c| c.rules().first())
+                .and_then(|r| r.apply_server_side_encryption_by_default());
+            Ok(match default {
+                Some(d)
+                    if matches!(
+                        d.sse_algorithm(),
+                        ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse
+                    ) =>
+                {
+                    (Encryption::Kms, d.kms_master_key_id().map(str::to_string))
+                }
+                _ => (Encryption::Aes256, None),
+            })
+        }
+        Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+            Ok((Encryption::Aes256, None))
+        }
+        Err(e) => Err(Error::aws("s3:GetBucketEncryption", &e)),
+    }
 }
 
 fn outputs(aws: &Aws, name: &str) -> BTreeMap<String, String> {

@@ -48,6 +48,13 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 256 * 1024 * 1024;
 /// How long connecting to the upstream may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Requests forwarded to the emulator at once, at most. MiniStack answers
+/// one request at a time and listens with hypercorn's backlog of 100: a
+/// burst of hundreds of new upstream connections (a large plan's reads)
+/// overflowed it, the kernel dropped their SYNs and sent them again a
+/// second later, and a plan took 1.6 s or 0.6 s by chance. Requests beyond
+/// the bound wait their turn here, as they would in the emulator's queue.
+const FORWARD_AT_ONCE: usize = 32;
 
 // ------------------------------------------------------------- public API --
 
@@ -218,6 +225,8 @@ impl Proxy {
             changed: Condvar::new(),
             stopping: AtomicBool::new(false),
             sockets: Mutex::new(HashMap::new()),
+            forwarding: Mutex::new(0),
+            forwarded: Condvar::new(),
         });
         let workers = Arc::new(Mutex::new(Vec::new()));
         let acceptor = {
@@ -788,6 +797,19 @@ struct Shared {
     changed: Condvar,
     stopping: AtomicBool,
     sockets: Mutex<HashMap<u64, Sockets>>,
+    /// Requests being forwarded now (at most [`FORWARD_AT_ONCE`]).
+    forwarding: Mutex<usize>,
+    forwarded: Condvar,
+}
+
+/// A request's turn to be forwarded; the next one's when dropped.
+struct Turn<'a>(&'a Shared);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.forwarding) -= 1;
+        self.0.forwarded.notify_one();
+    }
 }
 
 impl Shared {
@@ -823,6 +845,23 @@ impl Shared {
     }
 
     /// Opens a connection to the emulator for client connection `id`.
+    /// Waits for a turn to forward a request (`None`: the proxy is stopping).
+    fn turn(&self) -> Option<Turn<'_>> {
+        let mut forwarding = lock(&self.forwarding);
+        while *forwarding >= FORWARD_AT_ONCE {
+            if self.stopping() {
+                return None;
+            }
+            forwarding = self
+                .forwarded
+                .wait_timeout(forwarding, Duration::from_millis(100))
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        *forwarding += 1;
+        Some(Turn(self))
+    }
+
     fn connect_upstream(&self, id: u64) -> Result<Upstream, String> {
         let addr = self
             .upstream
@@ -1043,6 +1082,9 @@ fn forward(
     upstream: &mut Option<Upstream>,
     request: &Request,
 ) -> Result<Response, String> {
+    let Some(_turn) = shared.turn() else {
+        return Err("the proxy is stopping".into());
+    };
     for attempt in 0..2 {
         let reused = upstream.is_some();
         let mut connection = match upstream.take() {
