@@ -596,17 +596,42 @@ pub(crate) struct Described {
 }
 
 async fn describe(aws: &Aws, id: &str) -> Result<Option<Described>, Error> {
-    let out = match aws.cloudfront.get_distribution().id(id).send().await {
-        Ok(out) => out,
-        Err(e) if error_code(&e) == Some("NoSuchDistribution") => return Ok(None),
-        Err(e) => return Err(Error::aws("cloudfront:GetDistribution", &e)),
+    describe_listed(aws, id, None).await
+}
+
+/// [`describe`], with the ARN `ListDistributions` gave when there is one:
+/// the tags are then asked beside `GetDistribution` instead of after it.
+async fn describe_listed(
+    aws: &Aws,
+    id: &str,
+    listed_arn: Option<&str>,
+) -> Result<Option<Described>, Error> {
+    let get = async {
+        match aws.cloudfront.get_distribution().id(id).send().await {
+            Ok(out) => match out.distribution {
+                Some(d) => Ok(Some(d)),
+                None => Err(Error::Unexpected(format!(
+                    "cloudfront:GetDistribution of `{id}` answered no distribution"
+                ))),
+            },
+            Err(e) if error_code(&e) == Some("NoSuchDistribution") => Ok(None),
+            Err(e) => Err(Error::aws("cloudfront:GetDistribution", &e)),
+        }
     };
-    let Some(distribution) = out.distribution else {
-        return Err(Error::Unexpected(format!(
-            "cloudfront:GetDistribution of `{id}` answered no distribution"
-        )));
+    let (distribution, tags) = match listed_arn {
+        Some(arn) => {
+            let (d, t) = tokio::join!(get, tags_of(aws, arn));
+            (d?, t?)
+        }
+        None => match get.await? {
+            Some(d) => {
+                let tags = tags_of(aws, d.arn()).await?;
+                (Some(d), tags)
+            }
+            None => (None, None),
+        },
     };
-    let Some(tags) = tags_of(aws, distribution.arn()).await? else {
+    let (Some(distribution), Some(tags)) = (distribution, tags) else {
         return Ok(None);
     };
     Ok(Some(Described { distribution, tags }))
@@ -645,16 +670,22 @@ async fn tags_of(aws: &Aws, arn: &str) -> Result<Option<Tags>, Error> {
 }
 
 pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
-    let listed = list(aws)
-        .await?
-        .into_iter()
-        .map(|l| (l.id, l.origin_id))
+    let all = list(aws).await?;
+    let arns: HashMap<&str, &str> = all
+        .iter()
+        .map(|l| (l.id.as_str(), l.arn.as_str()))
+        .filter(|(_, arn)| !arn.is_empty())
         .collect();
+    let listed = all
+        .iter()
+        .map(|l| (l.id.clone(), l.origin_id.clone()))
+        .collect();
+    let arns = &arns;
     let found = super::find_one_ours(
         "CloudFront distribution",
         listed,
         target,
-        |id| async move { describe(aws, &id).await },
+        |id| async move { describe_listed(aws, &id, arns.get(id.as_str()).copied()).await },
         |d: &Described| d.tags.clone(),
     )
     .await?;
