@@ -1316,29 +1316,44 @@ async fn describe(aws: &Aws, id: &str) -> Result<Option<UserPoolType>, Error> {
 /// listing.
 pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let listed = list(aws).await?;
-    let named: Vec<&str> = listed
+    let named: Vec<String> = listed
         .iter()
         .filter(|(_, n)| n == target.name)
-        .map(|(id, _)| id.as_str())
+        .map(|(id, _)| id.clone())
         .collect();
-    let declares_clients =
-        matches!(target.spec, Some(crate::stack::Spec::UserPool(s)) if !s.clients.is_empty());
+    let spec = match target.spec {
+        Some(crate::stack::Spec::UserPool(s)) => Some(s),
+        _ => None,
+    };
+    // The parts' first reads, beside the pool's whole read: they would wait
+    // for it (trigger permissions included) otherwise.
     let prefetch = async {
-        if let ([id], true) = (named.as_slice(), declares_clients) {
-            super::user_pool_client::prefetch(aws, target.plan, id).await;
+        if let ([id], Some(spec)) = (named.as_slice(), spec) {
+            tokio::join!(
+                super::user_pool_client::prefetch(aws, target.plan, id, spec),
+                super::user_pool_group::prefetch(aws, target.plan, id, spec),
+            );
         }
     };
-    let (found, ()) = tokio::join!(
-        super::find_one_ours(
-            "user pool",
-            listed.clone(),
-            target,
-            |id| async move { describe(aws, &id).await },
-            tags_of,
-        ),
-        prefetch,
-    );
-    let found = found?;
+    let (read, ()) = tokio::join!(read_found(aws, target, listed), prefetch);
+    read
+}
+
+/// The pool named like `target` among the `listed` ones, if it is ours (or
+/// adopted), with the permissions of its triggers.
+async fn read_found(
+    aws: &Aws,
+    target: &Target<'_>,
+    listed: Vec<(String, String)>,
+) -> Result<Option<Live>, Error> {
+    let found = super::find_one_ours(
+        "user pool",
+        listed,
+        target,
+        |id| async move { describe(aws, &id).await },
+        tags_of,
+    )
+    .await?;
     let Some((_, pool, ownership)) = found else {
         return Ok(None);
     };
@@ -2610,9 +2625,10 @@ triggers.pre_sign_up = "{TRIGGER}"
     }
 
     /// In a plan, the one pool with the wanted name has its clients listed
-    /// while it is described, and its clients' reads take that listing:
-    /// ListUserPoolClients once for the pool and both clients, made before
-    /// any client is read. Outside a plan, the pool's read lists nothing.
+    /// while it is described, and the declared ones described, and its
+    /// clients' reads take those answers: ListUserPoolClients once for the
+    /// pool and both clients, and each client described once, all before any
+    /// client is read. Outside a plan, the pool's read lists nothing.
     #[tokio::test]
     async fn in_a_plan_the_clients_are_listed_with_the_pools_describe_and_once() {
         use aws_sdk_cognitoidentityprovider::operation::describe_user_pool_client::DescribeUserPoolClientOutput;
@@ -2651,17 +2667,30 @@ triggers.pre_sign_up = "{TRIGGER}"
                 )
                 .build()
         });
+        let groups = mock!(Client::list_groups)
+            .match_requests(|r| r.user_pool_id() == Some("p1"))
+            .then_output(|| {
+                aws_sdk_cognitoidentityprovider::operation::list_groups::ListGroupsOutput::builder()
+                    .groups(
+                        aws_sdk_cognitoidentityprovider::types::GroupType::builder()
+                            .group_name("admins")
+                            .user_pool_id("p1")
+                            .build(),
+                    )
+                    .build()
+            });
         let aws = Aws {
             cognito_idp: mock_client!(
                 aws_sdk_cognitoidentityprovider,
                 RuleMode::MatchAny,
-                [&list, &ours, &clients, &describe_client]
+                [&list, &ours, &clients, &describe_client, &groups]
             ),
             ..Aws::for_tests()
         };
         let address: Address = "user_pool.users".parse().unwrap();
-        let declared =
-            crate::stack::Spec::UserPool(spec("clients.ios = {}\nclients.android = {}\n"));
+        let declared = crate::stack::Spec::UserPool(spec(
+            "clients.ios = {}\nclients.android = {}\ngroups.admins = {}\n",
+        ));
         let reads = crate::resource::PlanReads::new("demo", []);
         let plan = Some(crate::resource::PlanTarget {
             reads: &reads,
@@ -2679,6 +2708,28 @@ triggers.pre_sign_up = "{TRIGGER}"
         let in_plan = Target { plan, ..alone };
         let live = read(&aws, &in_plan).await.expect("read").expect("found");
         assert_eq!(clients.num_calls(), 1, "listed with the pool's describe");
+        assert_eq!(
+            describe_client.num_calls(),
+            2,
+            "the declared clients described with the pool's read"
+        );
+        assert_eq!(groups.num_calls(), 1, "the groups listed with it");
+        let part: Address = "user_pool.users.groups.admins".parse().unwrap();
+        let group = Target {
+            stack: "demo",
+            address: &part,
+            name: "admins",
+            parent: Some(&live.outputs),
+            spec: Some(&declared),
+            adopt: None,
+            dir: None,
+            plan,
+        };
+        crate::resource::user_pool_group::read(&aws, &group)
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(groups.num_calls(), 1, "the group's read took the listing");
         for (key, name) in [("ios", "ios"), ("android", "android")] {
             let part: Address = format!("user_pool.users.clients.{key}").parse().unwrap();
             let client = Target {
@@ -2701,7 +2752,11 @@ triggers.pre_sign_up = "{TRIGGER}"
             1,
             "the clients' reads took the listing"
         );
-        assert_eq!(describe_client.num_calls(), 2);
+        assert_eq!(
+            describe_client.num_calls(),
+            2,
+            "and the descriptions: nothing asked twice"
+        );
     }
 
     // ---------------------------------------------------------- update ----

@@ -529,14 +529,43 @@ async fn listed(
 }
 
 /// Lists the clients of the pool with the id `pool_id` for the plan's reads
-/// of them, before the pool's read knows the pool is ours: the pool's read
-/// calls this with DescribeUserPool, so that the clients' reads find their
-/// listing answered and need one round trip (DescribeUserPoolClient), not
-/// two. An error is left for the clients' reads to report.
-pub(crate) async fn prefetch(aws: &Aws, plan: Option<super::PlanTarget<'_>>, pool_id: &str) {
-    if plan.is_some() {
-        let _ = listed(aws, plan, pool_id).await;
+/// of them, before the pool's read knows the pool is ours, and describes
+/// those `spec` declares by a plain name (or key; a templated name is left
+/// to its client's read): the pool's read calls this with DescribeUserPool,
+/// so that the clients' reads find both answered instead of waiting for the
+/// pool's whole read (its trigger permissions) and then asking. An error is
+/// left for the clients' reads to report.
+pub(crate) async fn prefetch(
+    aws: &Aws,
+    plan: Option<super::PlanTarget<'_>>,
+    pool_id: &str,
+    spec: &crate::resource::user_pool::UserPoolSpec,
+) {
+    if plan.is_none() || spec.clients.is_empty() {
+        return;
     }
+    let Ok(Some(clients)) = listed(aws, plan, pool_id).await else {
+        return;
+    };
+    let names: Vec<&str> = spec
+        .clients
+        .iter()
+        .map(|(key, c)| c.name.as_deref().unwrap_or(key))
+        .filter(|n| !n.contains("${"))
+        .collect();
+    let ours = clients.iter().filter(|(_, n)| names.contains(&n.as_str()));
+    futures::future::join_all(ours.map(|(id, _)| described(aws, plan, pool_id, id))).await;
+}
+
+/// [`describe`], shared by the plan's reads ([`prefetch`] starts it).
+async fn described(
+    aws: &Aws,
+    plan: Option<super::PlanTarget<'_>>,
+    pool_id: &str,
+    client_id: &str,
+) -> Result<Option<UserPoolClientType>, Error> {
+    let key = format!("cognito-idp:DescribeUserPoolClient {pool_id} {client_id}");
+    super::plan_shared(plan, aws, &key, || describe(aws, pool_id, client_id)).await
 }
 
 /// Every client of the pool, as (id, name); `None` when the pool is gone.
@@ -587,7 +616,7 @@ pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>,
     let Some(id) = ids.first() else {
         return Ok(None);
     };
-    let Some(client) = describe(aws, pool_id, id).await? else {
+    let Some(client) = described(aws, target.plan, pool_id, id).await? else {
         return Ok(None);
     };
     Ok(Some(Live {

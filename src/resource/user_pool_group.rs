@@ -274,12 +274,36 @@ pub(crate) async fn groups(
     Ok(groups.map(|g| g.into_iter().collect()))
 }
 
+/// The pool's groups as listed once for the plan's reads of them.
+async fn listed(
+    aws: &Aws,
+    plan: Option<super::PlanTarget<'_>>,
+    pool_id: &str,
+) -> Result<Option<BTreeMap<String, GroupType>>, Error> {
+    let key = format!("cognito-idp:ListGroups {pool_id}");
+    super::plan_shared(plan, aws, &key, || groups(aws, pool_id)).await
+}
+
+/// Lists the groups of the pool with the id `pool_id` for the plan's reads
+/// of them, beside the pool's own read (see
+/// [`super::user_pool_client::prefetch`]). An error is left for the groups'
+/// reads to report.
+pub(crate) async fn prefetch(
+    aws: &Aws,
+    plan: Option<super::PlanTarget<'_>>,
+    pool_id: &str,
+    spec: &crate::resource::user_pool::UserPoolSpec,
+) {
+    if plan.is_some() && !spec.groups.is_empty() {
+        let _ = listed(aws, plan, pool_id).await;
+    }
+}
+
 pub(crate) async fn read(aws: &Aws, target: &Target<'_>) -> Result<Option<Live>, Error> {
     let Some(pool_id) = target.parent.and_then(|p| p.get("id")) else {
         return Ok(None);
     };
-    let key = format!("cognito-idp:ListGroups {pool_id}");
-    let listed = super::plan_shared(target.plan, aws, &key, || groups(aws, pool_id)).await?;
+    let listed = listed(aws, target.plan, pool_id).await?;
     let group = listed.and_then(|mut all| all.remove(target.name));
     let Some(group) = group else {
         return Ok(None);
