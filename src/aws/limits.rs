@@ -157,7 +157,7 @@ impl Pacing {
     /// [`PER_USER_POOL`] row covers it.
     fn per_pool(&self, call: &Call<'_>) -> Option<Arc<Window>> {
         let (rate, categories) = PER_USER_POOL;
-        let (pool, operation) = (call.user_pool?, call.operation()?);
+        let operation = call.operation()?;
         if !self
             .buckets
             .iter()
@@ -165,9 +165,10 @@ impl Pacing {
         {
             return None;
         }
+        let pool = call.user_pool()?;
         let mut windows = self.per_pool.lock().unwrap_or_else(|e| e.into_inner());
         let window = windows
-            .entry((operation.to_string(), pool.to_string()))
+            .entry((operation.to_string(), pool))
             .or_insert_with(|| Arc::new(Window::new(rate, Duration::from_secs(1))));
         Some(Arc::clone(window))
     }
@@ -202,7 +203,7 @@ impl Pacing {
             method,
             path,
             target: None,
-            user_pool: None,
+            body: None,
         })
         .await;
     }
@@ -278,20 +279,11 @@ impl HttpConnector for PacedConnector {
                         .map(|j| path[i + 3 + j..].to_string())
                 })
                 .unwrap_or(path);
-            let target = request.headers().get("x-amz-target");
-            // Cognito's rate per user pool needs the pool the request names.
-            let body: Option<serde_json::Value> = target
-                .filter(|t| t.starts_with("AWSCognitoIdentityProviderService."))
-                .and_then(|_| request.body().bytes())
-                .and_then(|b| serde_json::from_slice(b).ok());
             let call = Call {
                 method: request.method(),
                 path: &path,
-                target,
-                user_pool: body
-                    .as_ref()
-                    .and_then(|b| b.get("UserPoolId"))
-                    .and_then(|p| p.as_str()),
+                target: request.headers().get("x-amz-target"),
+                body: request.body().bytes(),
             };
             pacing.take_call(&call).await;
             inner.call(request).await
@@ -566,7 +558,7 @@ mod tests {
                 method: "POST",
                 path: "/",
                 target: Some(&target),
-                user_pool: Some("eu-west-1_abc"),
+                body: Some(br#"{"UserPoolId":"eu-west-1_abc"}"#),
             })
             .await;
         }
@@ -787,7 +779,7 @@ mod tests {
                 method,
                 path,
                 target: target.as_deref(),
-                user_pool: None,
+                body: None,
             };
             let got: Vec<&str> = p.rows_for(&call).iter().map(|(q, _)| q.name).collect();
             assert_eq!(got, want, "{service:?} {method} {path} {target:?}");

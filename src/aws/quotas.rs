@@ -84,9 +84,9 @@ pub struct Call<'a> {
     pub path: &'a str,
     /// The `X-Amz-Target` header (JSON 1.0/1.1 protocols).
     pub target: Option<&'a str>,
-    /// The JSON body's `UserPoolId` (Cognito user pools), for the rate per
-    /// user pool ([`PER_USER_POOL`]).
-    pub user_pool: Option<&'a str>,
+    /// The body, when it is in memory (JSON protocols name the user pool
+    /// there, for the rate per user pool: [`PER_USER_POOL`]).
+    pub body: Option<&'a [u8]>,
 }
 
 impl Call<'_> {
@@ -95,6 +95,13 @@ impl Call<'_> {
         self.target
             .and_then(|t| t.rsplit_once('.'))
             .map(|(_, op)| op)
+    }
+
+    /// The `UserPoolId` of a JSON body (parsed only when asked: for the rows
+    /// with a rate per user pool).
+    pub fn user_pool(&self) -> Option<String> {
+        let body: serde_json::Value = serde_json::from_slice(self.body?).ok()?;
+        Some(body.get("UserPoolId")?.as_str()?.to_string())
     }
 }
 
