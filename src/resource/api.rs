@@ -1013,11 +1013,7 @@ async fn snapshot(
 
     // The second round trip: whatever the first one named.
     let (methods, deployment, plan_keys, validators) = tokio::join!(
-        futures::future::try_join_all(
-            methods
-                .into_iter()
-                .map(|(path, rid, verb, m)| full_method(aws, id, path, rid, verb, m))
-        ),
+        full_methods(aws, id, methods),
         deployment_label(aws, id, deployment_id.as_deref()),
         futures::future::try_join_all(
             ours_plans
@@ -1107,12 +1103,7 @@ async fn routes_after_import(
         snap.validators_read = true;
     }
     let methods = read_resources(&mut snap, &resources?);
-    let methods = futures::future::try_join_all(
-        methods
-            .into_iter()
-            .map(|(path, rid, verb, m)| full_method(aws, id, path, rid, verb, m)),
-    )
-    .await?;
+    let methods = full_methods(aws, id, methods).await?;
     read_methods(&mut snap, methods);
     Ok(snap)
 }
@@ -1312,6 +1303,20 @@ async fn ours_keys_and_plans(
         }
     }
     Ok((key_names, ours_plans))
+}
+
+/// Every method of `read_resources` whole, all at once ([`full_method`]).
+async fn full_methods(
+    aws: &Aws,
+    id: &str,
+    methods: Vec<(String, String, String, Method)>,
+) -> Result<Vec<(String, String, Method)>, Error> {
+    futures::future::try_join_all(
+        methods
+            .into_iter()
+            .map(|(path, rid, verb, m)| full_method(aws, id, path, rid, verb, m)),
+    )
+    .await
 }
 
 /// A method with its integration: as embedded when AWS embedded that, else
