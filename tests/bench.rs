@@ -789,90 +789,52 @@ struct StackResult {
 }
 
 /// The least time the tool's own client-side pacing (`src/aws/quotas.rs`,
-/// AWS's documented rates) lets `ops` take, whatever the latency: a bucket
-/// lets its burst go at once, then one request per interval; a rate without
-/// a documented burst lets its requests go at once, then as many again per
-/// span. The rows run side by side, so the floor is the largest of them.
+/// AWS's documented rates) lets `ops` take, whatever the latency, read from
+/// the table itself: a row with a burst lets it go at once, then one
+/// request per interval; a rate without a documented burst lets its
+/// requests go at once, then as many again per span. The rows run side by
+/// side, so the floor is the largest of them. (The cap per user pool is
+/// left out: the call log does not say which pool a call was for.)
 fn pacing_floor(ops: &BTreeMap<String, usize>) -> f64 {
-    let of = |names: &[&str]| -> usize {
+    use mobile_backend::aws::quotas::{Matches, Service, QUOTAS};
+    let service = |s: Service| match s {
+        Service::ApiGateway => "API Gateway:",
+        Service::CognitoUserPools => "Cognito Identity Provider:",
+        Service::Lambda => "Lambda:",
+    };
+    let count = |prefix: &str, op: &str| ops.get(&format!("{prefix}{op}")).copied().unwrap_or(0);
+    let all = |prefix: &str| -> usize {
         ops.iter()
-            .filter(|(op, _)| {
-                names
-                    .iter()
-                    .any(|n| op.as_str() == *n || (n.ends_with(':') && op.starts_with(n)))
-            })
+            .filter(|(op, _)| op.starts_with(prefix))
             .map(|(_, n)| n)
             .sum()
     };
-    // A token bucket: `burst` at once, then one per `each` seconds.
-    let after = |n: usize, burst: usize, each: f64| n.saturating_sub(burst) as f64 * each;
-    // A rate with no documented burst: at most `requests` in any `per` seconds.
-    let window =
-        |n: usize, requests: usize, per: f64| (n.saturating_sub(1) / requests) as f64 * per;
-    let gw = |op: &str| of(&[&format!("API Gateway:{op}")]);
-    let cognito = |names: &[&str]| -> usize {
-        let names: Vec<String> = names
-            .iter()
-            .map(|n| format!("Cognito Identity Provider:{n}"))
-            .collect();
-        of(&names.iter().map(String::as_str).collect::<Vec<_>>())
-    };
-    [
-        // API Gateway: 10 a second after a burst of 40, and per operation.
-        after(of(&["API Gateway:"]), 40, 0.1),
-        window(gw("CreateRestApi"), 1, 3.0),
-        window(gw("PutRestApi"), 1, 1.0),
-        window(gw("DeleteRestApi"), 1, 30.0),
-        window(gw("CreateDeployment"), 1, 5.0),
-        window(gw("CreateResource"), 5, 1.0),
-        window(gw("DeleteResource"), 5, 1.0),
-        window(gw("GetResources"), 5, 2.0),
-        window(gw("CreateApiKey"), 5, 1.0),
-        window(gw("DeleteApiKey"), 5, 1.0),
-        window(gw("UpdateUsagePlan"), 1, 20.0),
-        // Cognito user pools: per category (the cap per user pool is left
-        // out: the call log does not say which pool a call was for).
-        window(
-            cognito(&["DescribeUserPool", "ListUserPools", "GetUserPoolMfaConfig"]),
-            15,
-            1.0,
-        ),
-        window(
-            cognito(&[
-                "CreateUserPool",
-                "UpdateUserPool",
-                "DeleteUserPool",
-                "AddCustomAttributes",
-                "SetUserPoolMfaConfig",
-                "TagResource",
-                "UntagResource",
-            ]),
-            15,
-            1.0,
-        ),
-        window(
-            cognito(&["DescribeUserPoolClient", "ListUserPoolClients"]),
-            15,
-            1.0,
-        ),
-        window(
-            cognito(&[
-                "CreateUserPoolClient",
-                "UpdateUserPoolClient",
-                "DeleteUserPoolClient",
-            ]),
-            15,
-            1.0,
-        ),
-        window(cognito(&["GetGroup", "ListGroups"]), 20, 1.0),
-        window(
-            cognito(&["CreateGroup", "UpdateGroup", "DeleteGroup"]),
-            15,
-            1.0,
-        ),
-    ]
-    .into_iter()
-    .fold(0.0, f64::max)
+    QUOTAS
+        .iter()
+        .map(|q| {
+            let prefix = service(q.service);
+            // REST rows are named after their operation, as the call log is.
+            let n = match q.matches {
+                Matches::All => all(prefix),
+                Matches::Rest(..) => count(prefix, q.name),
+                Matches::Target(names) => names.iter().map(|op| count(prefix, op)).sum(),
+                Matches::RestExcept(_) => {
+                    let others: usize = QUOTAS
+                        .iter()
+                        .filter(|o| {
+                            o.service == q.service && matches!(o.matches, Matches::Rest(..))
+                        })
+                        .map(|o| count(prefix, o.name))
+                        .sum();
+                    all(prefix).saturating_sub(others)
+                }
+            };
+            match q.burst {
+                Some(burst) => n.saturating_sub(burst as usize) as f64 * q.interval().as_secs_f64(),
+                None => (n.saturating_sub(1) / q.requests as usize) as f64 * q.per.as_secs_f64(),
+            }
+        })
+        .fold(0.0, f64::max)
 }
 
 fn secs(d: Duration) -> String {
