@@ -2183,22 +2183,11 @@ trust = { file = "../policies/trust.json" }
             .collect()
     }
 
-    #[tokio::test]
-    async fn read_decodes_documents_and_finds_ownership_in_one_round_trip_plus_policies() {
-        let trust = service_trust_policy("lambda.amazonaws.com");
-        let policy = json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/a+b" }] });
-        let (trust_raw, policy_raw) = (encode(&trust), encode(&policy));
-        let get_role = mock!(Client::get_role).then_output(move || {
-            GetRoleOutput::builder()
-                .role(role_output(
-                    &trust_raw,
-                    &[
-                        ("mobile-backend:stack", "demo"),
-                        ("mobile-backend:id", "role.app"),
-                    ],
-                ))
-                .build()
-        });
+    /// A role's policy reads, as IAM answers them for a role with the one
+    /// inline policy `read` (`policy_raw`, URL-encoded as IAM sends it) and
+    /// the managed AmazonS3ReadOnlyAccess: ListRolePolicies, GetRolePolicy,
+    /// ListAttachedRolePolicies.
+    fn policy_rules(policy_raw: String) -> [aws_smithy_mocks::Rule; 3] {
         let list_inline = mock!(Client::list_role_policies).then_output(|| {
             ListRolePoliciesOutput::builder()
                 .policy_names("read")
@@ -2224,6 +2213,26 @@ trust = { file = "../policies/trust.json" }
                 )
                 .build()
         });
+        [list_inline, get_inline, list_attached]
+    }
+
+    #[tokio::test]
+    async fn read_decodes_documents_and_finds_ownership_in_one_round_trip_plus_policies() {
+        let trust = service_trust_policy("lambda.amazonaws.com");
+        let policy = json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/a+b" }] });
+        let (trust_raw, policy_raw) = (encode(&trust), encode(&policy));
+        let get_role = mock!(Client::get_role).then_output(move || {
+            GetRoleOutput::builder()
+                .role(role_output(
+                    &trust_raw,
+                    &[
+                        ("mobile-backend:stack", "demo"),
+                        ("mobile-backend:id", "role.app"),
+                    ],
+                ))
+                .build()
+        });
+        let [list_inline, get_inline, list_attached] = policy_rules(policy_raw);
         let aws = Aws {
             iam: mock_client!(
                 aws_sdk_iam,
@@ -2367,29 +2376,7 @@ trust = { file = "../policies/trust.json" }
                 .role(role_output(&trust_raw, &owner))
                 .build()
         });
-        let list_inline = mock!(Client::list_role_policies).then_output(|| {
-            ListRolePoliciesOutput::builder()
-                .policy_names("read")
-                .build()
-                .unwrap()
-        });
-        let get_inline = mock!(Client::get_role_policy).then_output(move || {
-            GetRolePolicyOutput::builder()
-                .role_name(ROLE)
-                .policy_name("read")
-                .policy_document(&policy_raw)
-                .build()
-                .unwrap()
-        });
-        let list_attached = mock!(Client::list_attached_role_policies).then_output(|| {
-            ListAttachedRolePoliciesOutput::builder()
-                .attached_policies(
-                    AttachedPolicy::builder()
-                        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
-                        .build(),
-                )
-                .build()
-        });
+        let [list_inline, get_inline, list_attached] = policy_rules(policy_raw);
         let aws = Aws {
             iam: mock_client!(
                 aws_sdk_iam,
